@@ -1,0 +1,715 @@
+package model
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/batonhq/baton/internal/expr"
+)
+
+// Problem is one finding of validation, located as precisely as the source
+// allows.
+type Problem struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	NodeID  string `json:"nodeId,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+	Warning bool   `json:"warning,omitempty"`
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	if p.File != "" {
+		b.WriteString(p.File)
+		if p.Line > 0 {
+			fmt.Fprintf(&b, ":%d", p.Line)
+		}
+		b.WriteString(": ")
+	} else if p.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", p.Line)
+	}
+	if p.Warning {
+		b.WriteString("warning: ")
+	}
+	if p.NodeID != "" {
+		fmt.Fprintf(&b, "%q: ", p.NodeID)
+	}
+	if p.Field != "" {
+		b.WriteString(p.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+// ValidationError lists every error found in a definition. It is returned
+// by Build, ParseJSON and the BPMN parser.
+type ValidationError struct {
+	Problems []Problem
+}
+
+func (e *ValidationError) Error() string {
+	if len(e.Problems) == 1 {
+		return e.Problems[0].String()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d problems:", len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Options tune Build.
+type Options struct {
+	// ImplicitStart allows a process without a start event, as BPMN does:
+	// every flow node without incoming flows then starts. Workflow JSON
+	// requires a start event.
+	ImplicitStart bool
+}
+
+type builder struct {
+	d     *Definition
+	probs []Problem
+	warns []Problem
+}
+
+func (b *builder) errf(line int, node, field, format string, args ...any) {
+	b.probs = append(b.probs, Problem{File: b.d.Source, Line: line, NodeID: node, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (b *builder) warnf(line int, node, field, format string, args ...any) {
+	b.warns = append(b.warns, Problem{File: b.d.Source, Line: line, NodeID: node, Field: field, Message: fmt.Sprintf(format, args...), Warning: true})
+}
+
+// Build validates d, compiles its expressions and fills its indexes. It
+// returns a *ValidationError listing every problem. Warnings (unreachable
+// nodes) are left in d.Warnings. Build may be called once.
+func (d *Definition) Build(opts Options) error {
+	if d.built {
+		return fmt.Errorf("definition %q: already built", d.ID)
+	}
+	b := &builder{d: d}
+	b.index()
+	if len(b.probs) == 0 {
+		b.structure(opts)
+	}
+	if len(b.probs) == 0 {
+		b.compile()
+	}
+	if len(b.probs) == 0 {
+		b.reachability(opts)
+	}
+	d.Warnings = b.warns
+	if len(b.probs) > 0 {
+		sort.SliceStable(b.probs, func(i, j int) bool { return b.probs[i].Line < b.probs[j].Line && b.probs[i].Line > 0 })
+		return &ValidationError{Problems: b.probs}
+	}
+	d.built = true
+	return nil
+}
+
+func (b *builder) index() {
+	d := b.d
+	if strings.TrimSpace(d.ID) == "" {
+		b.errf(0, "", "id", "definition has no id")
+	}
+	d.nodeByID = make(map[string]*Node, len(d.Nodes))
+	d.edgeByID = make(map[string]*Edge, len(d.Edges))
+	for i, n := range d.Nodes {
+		if n == nil {
+			b.errf(0, "", fmt.Sprintf("nodes[%d]", i), "null node")
+			continue
+		}
+		n.idx = i
+		if n.ID == "" {
+			b.errf(n.Line, "", fmt.Sprintf("nodes[%d].id", i), "node has no id")
+			continue
+		}
+		if _, dup := d.nodeByID[n.ID]; dup {
+			b.errf(n.Line, n.ID, "id", "duplicate id")
+			continue
+		}
+		d.nodeByID[n.ID] = n
+		if !KnownType(n.Type) {
+			if n.Type == "" {
+				b.errf(n.Line, n.ID, "type", "node has no type")
+			} else {
+				b.errf(n.Line, n.ID, "type", "unknown node type %q", n.Type)
+			}
+		}
+	}
+	for i, e := range d.Edges {
+		if e == nil {
+			b.errf(0, "", fmt.Sprintf("edges[%d]", i), "null edge")
+			continue
+		}
+		e.idx = i
+		if e.ID == "" {
+			b.errf(e.Line, "", fmt.Sprintf("edges[%d].id", i), "edge has no id")
+			continue
+		}
+		if _, dup := d.nodeByID[e.ID]; dup {
+			b.errf(e.Line, e.ID, "id", "duplicate id (also a node)")
+			continue
+		}
+		if _, dup := d.edgeByID[e.ID]; dup {
+			b.errf(e.Line, e.ID, "id", "duplicate id")
+			continue
+		}
+		d.edgeByID[e.ID] = e
+	}
+}
+
+func (b *builder) structure(opts Options) {
+	d := b.d
+	for _, n := range d.Nodes {
+		if n.Parent != "" {
+			p := d.nodeByID[n.Parent]
+			switch {
+			case p == nil:
+				b.errf(n.Line, n.ID, "parent", "parent %q does not exist", n.Parent)
+				continue
+			case p.Type != SubProcess:
+				b.errf(n.Line, n.ID, "parent", "parent %q is a %s, not a subProcess", n.Parent, p.Type)
+				continue
+			case p == n:
+				b.errf(n.Line, n.ID, "parent", "node is its own parent")
+				continue
+			}
+			n.parent = p
+			p.children = append(p.children, n)
+		} else {
+			d.top = append(d.top, n)
+		}
+	}
+	// Parent cycles.
+	for _, n := range d.Nodes {
+		seen := 0
+		for p := n.parent; p != nil; p = p.parent {
+			if seen++; seen > len(d.Nodes) {
+				b.errf(n.Line, n.ID, "parent", "sub-process nesting forms a cycle")
+				return
+			}
+		}
+	}
+	for _, e := range d.Edges {
+		src, tgt := d.nodeByID[e.Source], d.nodeByID[e.Target]
+		if e.Source == "" {
+			b.errf(e.Line, e.ID, "source", "edge has no source")
+		} else if src == nil {
+			b.errf(e.Line, e.ID, "source", "source %q does not exist", e.Source)
+		}
+		if e.Target == "" {
+			b.errf(e.Line, e.ID, "target", "edge has no target")
+		} else if tgt == nil {
+			b.errf(e.Line, e.ID, "target", "target %q does not exist", e.Target)
+		}
+		if src == nil || tgt == nil {
+			continue
+		}
+		if src.Type.IsArtifact() || tgt.Type.IsArtifact() {
+			b.errf(e.Line, e.ID, "", "a sequence flow cannot connect data artifacts")
+			continue
+		}
+		if src.parent != tgt.parent {
+			b.errf(e.Line, e.ID, "", "flow crosses a sub-process boundary (%q is in %s, %q is in %s)", src.ID, scopeName(src), tgt.ID, scopeName(tgt))
+			continue
+		}
+		e.source, e.target = src, tgt
+		src.outgoing = append(src.outgoing, e)
+		tgt.incoming = append(tgt.incoming, e)
+	}
+	if len(b.probs) > 0 {
+		return
+	}
+	links := map[*Node]map[string]int{} // scope → link catch names
+	for _, n := range d.Nodes {
+		b.node(n, links)
+	}
+	for _, n := range d.Nodes {
+		if n.Type == IntermediateThrowEvent && n.Event != nil && n.Event.Kind == EventLink {
+			if links[n.parent][n.Event.Name] == 0 {
+				b.errf(n.Line, n.ID, "event.name", "link throw event %q has no catching link event of that name in its scope", n.Event.Name)
+			}
+		}
+	}
+	// Start events per scope.
+	b.scopeStarts(nil, d.top, opts, "process")
+	for _, n := range d.Nodes {
+		if n.Type == SubProcess {
+			b.scopeStarts(n, n.children, opts, "sub-process")
+		}
+	}
+}
+
+func scopeName(n *Node) string {
+	if n.parent == nil {
+		return "the process"
+	}
+	return fmt.Sprintf("sub-process %q", n.parent.ID)
+}
+
+func (b *builder) scopeStarts(scope *Node, nodes []*Node, opts Options, what string) {
+	var none, any int
+	implicit := 0
+	for _, n := range nodes {
+		if n.Type == StartEvent {
+			any++
+			if n.Event == nil || n.Event.Kind == EventNone {
+				none++
+			}
+		} else if len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent &&
+			!(n.Type == IntermediateCatchEvent && n.Event != nil && n.Event.Kind == EventLink) {
+			implicit++
+		}
+	}
+	id, line := "", 0
+	if scope != nil {
+		id, line = scope.ID, scope.Line
+	}
+	if any == 0 {
+		switch {
+		case len(nodes) == 0 && scope != nil:
+			b.errf(line, id, "", "sub-process is empty")
+		case len(nodes) == 0:
+			b.errf(0, "", "nodes", "process has no nodes")
+		case opts.ImplicitStart && implicit > 0:
+			b.warnf(line, id, "", "%s has no start event; its %d node(s) without incoming flows start it", what, implicit)
+		default:
+			b.errf(line, id, "", "%s has no start event", what)
+		}
+	}
+	if scope != nil && any > 0 && none == 0 {
+		b.errf(line, id, "", "embedded sub-process needs a none start event (event sub-processes are not supported)")
+	}
+}
+
+var scriptLanguages = map[string]bool{"": true, "javascript": true, "js": true, "ecmascript": true, "text/javascript": true, "application/javascript": true}
+
+func (b *builder) node(n *Node, links map[*Node]map[string]int) {
+	d := b.d
+	kind := EventNone
+	if n.Event != nil {
+		kind = n.Event.Kind
+	}
+	switch n.Type {
+	case StartEvent:
+		if len(n.incoming) > 0 {
+			b.errf(n.Line, n.ID, "", "start event has incoming flow %q", n.incoming[0].ID)
+		}
+		switch kind {
+		case EventNone, EventTimer, EventMessage, EventSignal, EventConditional:
+		default:
+			b.errf(n.Line, n.ID, "event.kind", "a start event cannot be a %s event", kind)
+		}
+	case EndEvent:
+		if len(n.outgoing) > 0 {
+			b.errf(n.Line, n.ID, "", "end event has outgoing flow %q", n.outgoing[0].ID)
+		}
+		switch kind {
+		case EventNone, EventTerminate, EventError, EventMessage, EventSignal, EventEscalation:
+		default:
+			b.errf(n.Line, n.ID, "event.kind", "an end event cannot be a %s event", kind)
+		}
+	case IntermediateCatchEvent:
+		switch kind {
+		case EventTimer, EventMessage, EventSignal, EventConditional:
+		case EventLink:
+			if n.Event.Name == "" {
+				b.errf(n.Line, n.ID, "event.name", "link catch event has no name")
+			}
+			if links[n.parent] == nil {
+				links[n.parent] = map[string]int{}
+			}
+			links[n.parent][n.Event.Name]++
+			if links[n.parent][n.Event.Name] > 1 {
+				b.errf(n.Line, n.ID, "event.name", "link name %q is caught twice in the same scope", n.Event.Name)
+			}
+		case EventNone:
+			b.errf(n.Line, n.ID, "event", "intermediate catch event has no event definition")
+		default:
+			b.errf(n.Line, n.ID, "event.kind", "an intermediate catch event cannot wait for a %s event", kind)
+		}
+	case IntermediateThrowEvent:
+		switch kind {
+		case EventNone, EventMessage, EventSignal, EventEscalation, EventCompensate:
+		case EventLink:
+			if n.Event.Name == "" {
+				b.errf(n.Line, n.ID, "event.name", "link throw event has no name")
+			}
+			if len(n.outgoing) > 0 {
+				b.errf(n.Line, n.ID, "", "link throw event has outgoing flow %q", n.outgoing[0].ID)
+			}
+		default:
+			b.errf(n.Line, n.ID, "event.kind", "an intermediate throw event cannot throw a %s event", kind)
+		}
+	case BoundaryEvent:
+		a := d.nodeByID[n.AttachedTo]
+		switch {
+		case n.AttachedTo == "":
+			b.errf(n.Line, n.ID, "attachedTo", "boundary event is not attached to an activity")
+		case a == nil:
+			b.errf(n.Line, n.ID, "attachedTo", "activity %q does not exist", n.AttachedTo)
+		case !a.Type.IsActivity():
+			b.errf(n.Line, n.ID, "attachedTo", "%q is a %s, not an activity", a.ID, a.Type)
+		case a.parent != n.parent:
+			b.errf(n.Line, n.ID, "attachedTo", "boundary event and activity %q are in different scopes", a.ID)
+		default:
+			n.attached = a
+			a.boundaries = append(a.boundaries, n)
+		}
+		if len(n.incoming) > 0 {
+			b.errf(n.Line, n.ID, "", "boundary event has incoming flow %q", n.incoming[0].ID)
+		}
+		switch kind {
+		case EventTimer, EventMessage, EventSignal, EventConditional, EventEscalation, EventCompensate:
+		case EventError:
+			if n.NonInterrupting {
+				b.errf(n.Line, n.ID, "nonInterrupting", "an error boundary event is always interrupting")
+			}
+		case EventNone:
+			b.errf(n.Line, n.ID, "event", "boundary event has no event definition")
+		default:
+			b.errf(n.Line, n.ID, "event.kind", "a boundary event cannot catch a %s event", kind)
+		}
+	case ScriptTask:
+		if strings.TrimSpace(n.Script) == "" && n.Extensions["externalResource"] == "" {
+			b.errf(n.Line, n.ID, "script", "script task has no script")
+		}
+		if !scriptLanguages[strings.ToLower(n.ScriptLanguage)] {
+			b.errf(n.Line, n.ID, "scriptLanguage", "script language %q is not supported (only JavaScript)", n.ScriptLanguage)
+		}
+	case ExclusiveGateway, InclusiveGateway:
+		b.gateway(n)
+	case ParallelGateway:
+		if n.Default != "" {
+			b.errf(n.Line, n.ID, "default", "a parallel gateway has no default flow")
+		}
+		for _, e := range n.outgoing {
+			if e.Condition != "" {
+				b.warnf(e.Line, e.ID, "condition", "condition on a flow out of parallel gateway %q is ignored", n.ID)
+			}
+		}
+	case EventBasedGateway:
+		if len(n.outgoing) < 2 {
+			b.errf(n.Line, n.ID, "", "event-based gateway needs at least two outgoing flows")
+		}
+		for _, e := range n.outgoing {
+			t := e.target
+			ok := t.Type == ReceiveTask || (t.Type == IntermediateCatchEvent && t.Event != nil && t.Event.Kind != EventLink)
+			if !ok {
+				b.errf(e.Line, e.ID, "target", "event-based gateway %q must lead to catch events or receive tasks, not %s %q", n.ID, t.Type, t.ID)
+			}
+		}
+	}
+	if n.Default != "" && !n.Type.IsGateway() && !n.Type.IsActivity() {
+		b.errf(n.Line, n.ID, "default", "only gateways and activities have a default flow")
+	}
+	if n.Default != "" && n.defaultE == nil {
+		for _, e := range n.outgoing {
+			if e.ID == n.Default {
+				n.defaultE = e
+			}
+		}
+		if n.defaultE == nil {
+			b.errf(n.Line, n.ID, "default", "default flow %q is not an outgoing flow of this node", n.Default)
+		}
+	}
+	if n.Type.IsArtifact() && (len(n.incoming) > 0 || len(n.outgoing) > 0) {
+		b.errf(n.Line, n.ID, "", "data artifact is connected by sequence flows")
+	}
+	if n.Event != nil && n.Event.Kind == EventTimer {
+		b.timer(n)
+	}
+}
+
+func (b *builder) gateway(n *Node) {
+	if n.Default != "" {
+		for _, e := range n.outgoing {
+			if e.ID == n.Default {
+				n.defaultE = e
+				if e.Condition != "" {
+					b.warnf(e.Line, e.ID, "condition", "condition on default flow of %q is ignored", n.ID)
+				}
+			}
+		}
+	}
+	if n.Type != ExclusiveGateway || len(n.outgoing) < 2 {
+		return
+	}
+	// An unconditional flow that is not the default is always true; any
+	// flow after it (in document order) could never be taken.
+	var always *Edge
+	for _, e := range n.outgoing {
+		if e == n.defaultE {
+			continue
+		}
+		if always != nil {
+			b.errf(e.Line, e.ID, "condition", "flow can never be taken: exclusive gateway %q always takes the unconditional flow %q before it (give %q a condition or make it the default)", n.ID, always.ID, always.ID)
+			return
+		}
+		if strings.TrimSpace(e.Condition) == "" {
+			always = e
+		}
+	}
+	if always != nil && n.defaultE != nil {
+		b.errf(always.Line, always.ID, "condition", "exclusive gateway %q has a default flow %q, so flow %q needs a condition", n.ID, n.defaultE.ID, always.ID)
+	}
+}
+
+func (b *builder) timer(n *Node) {
+	t := n.Event.Timer
+	if t == nil {
+		b.errf(n.Line, n.ID, "event.timer", "timer event has no timer definition")
+		return
+	}
+	set := 0
+	for _, s := range []string{t.Duration, t.Date, t.Cycle} {
+		if strings.TrimSpace(s) != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		b.errf(n.Line, n.ID, "event.timer", "a timer needs exactly one of duration, date or cycle (has %d)", set)
+		return
+	}
+	switch {
+	case t.Duration != "" && !IsExpression(t.Duration):
+		if _, err := ParseDuration(t.Duration); err != nil {
+			b.errf(n.Line, n.ID, "event.timer.duration", "%v", err)
+		}
+	case t.Date != "" && !IsExpression(t.Date):
+		if _, err := ParseDate(t.Date); err != nil {
+			b.errf(n.Line, n.ID, "event.timer.date", "%v", err)
+		}
+	case t.Cycle != "" && !IsExpression(t.Cycle):
+		if _, err := ParseCycle(t.Cycle); err != nil {
+			b.errf(n.Line, n.ID, "event.timer.cycle", "%v", err)
+		}
+	}
+}
+
+// IsExpression reports whether a field value is an expression rather than a
+// literal: it starts with "=" or is wrapped in ${...}.
+func IsExpression(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.HasPrefix(s, "=") || (strings.HasPrefix(s, "${") && strings.HasSuffix(s, "}")) ||
+		(strings.HasPrefix(s, "#{") && strings.HasSuffix(s, "}"))
+}
+
+func (b *builder) compileExpr(n *Node, line int, id, field, src string) *expr.Program {
+	p, err := expr.Compile(src)
+	if err != nil {
+		b.errf(line, id, field, "%v", err)
+		return nil
+	}
+	return p
+}
+
+func (n *Node) setExpr(key string, p *expr.Program) {
+	if p == nil {
+		return
+	}
+	if n.exprs == nil {
+		n.exprs = map[string]*expr.Program{}
+	}
+	n.exprs[key] = p
+}
+
+func (b *builder) compile() {
+	d := b.d
+	for _, e := range d.Edges {
+		if strings.TrimSpace(e.Condition) == "" || e == e.source.defaultE {
+			continue
+		}
+		if e.source.Type == ParallelGateway {
+			continue
+		}
+		e.cond = b.compileExpr(nil, e.Line, e.ID, "condition", e.Condition)
+	}
+	for _, n := range d.Nodes {
+		for i, m := range n.Inputs {
+			if m.Target == "" {
+				b.errf(n.Line, n.ID, fmt.Sprintf("inputs[%d].target", i), "mapping has no target")
+			}
+			n.setExpr(fmt.Sprintf("input:%d", i), b.compileExpr(n, n.Line, n.ID, fmt.Sprintf("inputs[%d].source", i), m.Source))
+		}
+		for i, m := range n.Outputs {
+			if m.Target == "" {
+				b.errf(n.Line, n.ID, fmt.Sprintf("outputs[%d].target", i), "mapping has no target")
+			}
+			n.setExpr(fmt.Sprintf("output:%d", i), b.compileExpr(n, n.Line, n.ID, fmt.Sprintf("outputs[%d].source", i), m.Source))
+		}
+		if n.Event != nil && n.Event.CorrelationKey != "" {
+			n.setExpr("correlationKey", b.compileExpr(n, n.Line, n.ID, "event.correlationKey", n.Event.CorrelationKey))
+		}
+		if n.Event != nil && n.Event.Timer != nil {
+			t := n.Event.Timer
+			for _, s := range []string{t.Duration, t.Date, t.Cycle} {
+				if IsExpression(s) {
+					n.setExpr("timer", b.compileExpr(n, n.Line, n.ID, "event.timer", s))
+				}
+			}
+		}
+		if mi := n.MultiInstance; mi != nil {
+			if !n.Type.IsActivity() {
+				b.errf(n.Line, n.ID, "multiInstance", "only activities can be multi-instance")
+			}
+			if mi.Cardinality == "" && mi.Collection == "" {
+				b.errf(n.Line, n.ID, "multiInstance", "multi-instance needs a cardinality or a collection")
+			}
+			if mi.Cardinality != "" {
+				n.setExpr("cardinality", b.compileExpr(n, n.Line, n.ID, "multiInstance.cardinality", mi.Cardinality))
+			}
+			if mi.Collection != "" {
+				n.setExpr("collection", b.compileExpr(n, n.Line, n.ID, "multiInstance.collection", mi.Collection))
+			}
+		}
+		for field, s := range map[string]string{"assignee": n.Assignee, "dueIn": n.DueIn, "followUpIn": n.FollowUpIn} {
+			if IsExpression(s) {
+				n.setExpr(field, b.compileExpr(n, n.Line, n.ID, field, s))
+			} else if s != "" && field != "assignee" {
+				if _, err := ParseDuration(s); err != nil {
+					b.errf(n.Line, n.ID, field, "%v", err)
+				}
+			}
+		}
+		if n.Type == UserTask || n.Type == ServiceTask || n.Type == SendTask || n.Type == BusinessRuleTask {
+			if n.Retry != nil {
+				b.retry(n)
+			}
+		}
+		if n.HTTP != nil && strings.TrimSpace(n.HTTP.URL) == "" {
+			b.errf(n.Line, n.ID, "http.url", "HTTP call has no URL")
+		}
+		if n.Notify != nil {
+			switch n.Notify.Channel {
+			case "email", "sms", "webhook":
+			default:
+				b.errf(n.Line, n.ID, "notify.channel", "unknown channel %q (want email, sms or webhook)", n.Notify.Channel)
+			}
+		}
+	}
+}
+
+func (b *builder) retry(n *Node) {
+	r := n.Retry
+	if r.Max < 0 {
+		b.errf(n.Line, n.ID, "retry.max", "must not be negative")
+	}
+	if r.Factor != 0 && r.Factor < 1 {
+		b.errf(n.Line, n.ID, "retry.factor", "must be at least 1")
+	}
+	for f, s := range map[string]string{"retry.backoff": r.Backoff, "retry.maxBackoff": r.MaxBackoff} {
+		if s != "" {
+			if _, err := ParseDuration(s); err != nil {
+				b.errf(n.Line, n.ID, f, "%v", err)
+			}
+		}
+	}
+}
+
+// reachability warns about nodes no token can reach and precomputes, for
+// every inclusive gateway, which nodes can still reach it (for its join).
+func (b *builder) reachability(opts Options) {
+	d := b.d
+	seen := make([]bool, len(d.Nodes))
+	var stack []*Node
+	push := func(n *Node) {
+		if !seen[n.idx] {
+			seen[n.idx] = true
+			stack = append(stack, n)
+		}
+	}
+	seed := func(nodes []*Node) {
+		for _, n := range nodes {
+			if n.Type == StartEvent || (opts.ImplicitStart && len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent) {
+				push(n)
+			}
+		}
+	}
+	seed(d.top)
+	linkCatch := map[string]*Node{}
+	for _, n := range d.Nodes {
+		if n.Type == IntermediateCatchEvent && n.Event != nil && n.Event.Kind == EventLink {
+			linkCatch[scopeKey(n)+"\x00"+n.Event.Name] = n
+		}
+	}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, e := range n.outgoing {
+			push(e.target)
+		}
+		for _, bd := range n.boundaries {
+			push(bd)
+		}
+		if n.Type == SubProcess {
+			seed(n.children)
+		}
+		if n.Type == IntermediateThrowEvent && n.Event != nil && n.Event.Kind == EventLink {
+			if c := linkCatch[scopeKey(n)+"\x00"+n.Event.Name]; c != nil {
+				push(c)
+			}
+		}
+	}
+	for _, n := range d.Nodes {
+		if !seen[n.idx] && !n.Type.IsArtifact() {
+			b.warnf(n.Line, n.ID, "", "unreachable: no path from a start event leads here")
+		}
+	}
+	// Upstream sets for inclusive joins.
+	d.reach = make([][]bool, len(d.Nodes))
+	for _, g := range d.Nodes {
+		if g.Type != InclusiveGateway || len(g.incoming) < 2 {
+			continue
+		}
+		up := make([]bool, len(d.Nodes))
+		var st []*Node
+		for _, e := range g.incoming {
+			if !up[e.source.idx] {
+				up[e.source.idx] = true
+				st = append(st, e.source)
+			}
+		}
+		for len(st) > 0 {
+			n := st[len(st)-1]
+			st = st[:len(st)-1]
+			if n == g {
+				continue
+			}
+			preds := make([]*Node, 0, len(n.incoming)+1)
+			for _, e := range n.incoming {
+				preds = append(preds, e.source)
+			}
+			if n.Type == BoundaryEvent && n.attached != nil {
+				preds = append(preds, n.attached)
+			}
+			if n.Type == IntermediateCatchEvent && n.Event != nil && n.Event.Kind == EventLink {
+				for _, t := range d.Nodes {
+					if t.Type == IntermediateThrowEvent && t.Event != nil && t.Event.Kind == EventLink && t.Event.Name == n.Event.Name && t.parent == n.parent {
+						preds = append(preds, t)
+					}
+				}
+			}
+			for _, p := range preds {
+				if !up[p.idx] {
+					up[p.idx] = true
+					st = append(st, p)
+				}
+			}
+		}
+		d.reach[g.idx] = up
+	}
+}
+
+func scopeKey(n *Node) string {
+	if n.parent == nil {
+		return ""
+	}
+	return n.parent.ID
+}

@@ -1,0 +1,294 @@
+// Package model holds Baton's workflow graph: the immutable Definition that
+// both workflow JSON and BPMN 2.0 XML compile to, and its validation with
+// located errors.
+//
+// A Definition is built in two phases. A parser (ParseJSON here, or
+// model/bpmn for XML) fills the exported fields; Build then validates the
+// graph, compiles every expression and fills the indexes the engine walks.
+// After Build a Definition must not be modified: it is shared by every
+// instance that runs on it.
+package model
+
+import (
+	"encoding/json"
+
+	"github.com/batonhq/baton/internal/expr"
+)
+
+// NodeType names a kind of flow element. The values are the BPMN element
+// names (camelCase), which is also how workflow JSON spells them.
+type NodeType string
+
+// The node types Baton knows.
+const (
+	StartEvent             NodeType = "startEvent"
+	EndEvent               NodeType = "endEvent"
+	IntermediateCatchEvent NodeType = "intermediateCatchEvent"
+	IntermediateThrowEvent NodeType = "intermediateThrowEvent"
+	BoundaryEvent          NodeType = "boundaryEvent"
+
+	Task             NodeType = "task"
+	UserTask         NodeType = "userTask"
+	ScriptTask       NodeType = "scriptTask"
+	ServiceTask      NodeType = "serviceTask"
+	SendTask         NodeType = "sendTask"
+	ReceiveTask      NodeType = "receiveTask"
+	ManualTask       NodeType = "manualTask"
+	BusinessRuleTask NodeType = "businessRuleTask"
+	CallActivity     NodeType = "callActivity"
+	SubProcess       NodeType = "subProcess"
+
+	ExclusiveGateway  NodeType = "exclusiveGateway"
+	ParallelGateway   NodeType = "parallelGateway"
+	InclusiveGateway  NodeType = "inclusiveGateway"
+	EventBasedGateway NodeType = "eventBasedGateway"
+
+	// Artifacts: imported and exported, never executed, never connected by
+	// sequence flows.
+	DataObject          NodeType = "dataObject"
+	DataObjectReference NodeType = "dataObjectReference"
+	DataStoreReference  NodeType = "dataStoreReference"
+)
+
+// nodeTypes lists every known type, for validation and the JSON Schema.
+var nodeTypes = map[NodeType]bool{
+	StartEvent: true, EndEvent: true, IntermediateCatchEvent: true, IntermediateThrowEvent: true,
+	BoundaryEvent: true, Task: true, UserTask: true, ScriptTask: true, ServiceTask: true,
+	SendTask: true, ReceiveTask: true, ManualTask: true, BusinessRuleTask: true,
+	CallActivity: true, SubProcess: true, ExclusiveGateway: true, ParallelGateway: true,
+	InclusiveGateway: true, EventBasedGateway: true, DataObject: true,
+	DataObjectReference: true, DataStoreReference: true,
+}
+
+// KnownType reports whether t is a node type Baton understands.
+func KnownType(t NodeType) bool { return nodeTypes[t] }
+
+// IsActivity reports whether nodes of type t are activities (tasks,
+// sub-processes, call activities): the things boundary events attach to.
+func (t NodeType) IsActivity() bool {
+	switch t {
+	case Task, UserTask, ScriptTask, ServiceTask, SendTask, ReceiveTask, ManualTask,
+		BusinessRuleTask, CallActivity, SubProcess:
+		return true
+	}
+	return false
+}
+
+// IsGateway reports whether t is a gateway type.
+func (t NodeType) IsGateway() bool {
+	switch t {
+	case ExclusiveGateway, ParallelGateway, InclusiveGateway, EventBasedGateway:
+		return true
+	}
+	return false
+}
+
+// IsArtifact reports whether t is a data artifact that takes no part in
+// execution.
+func (t NodeType) IsArtifact() bool {
+	return t == DataObject || t == DataObjectReference || t == DataStoreReference
+}
+
+// EventKind says what an event waits for or throws. The empty kind is the
+// BPMN "none" event.
+type EventKind string
+
+// Event kinds.
+const (
+	EventNone       EventKind = ""
+	EventTimer      EventKind = "timer"
+	EventMessage    EventKind = "message"
+	EventSignal     EventKind = "signal"
+	EventError      EventKind = "error"
+	EventEscalation EventKind = "escalation"
+	EventTerminate  EventKind = "terminate"
+	EventLink       EventKind = "link"
+	EventConditional EventKind = "conditional"
+	EventCompensate EventKind = "compensate"
+)
+
+// Timer is a BPMN timer definition: exactly one of Duration (ISO 8601
+// duration, "PT5M"), Date (ISO 8601 date-time) or Cycle ("R3/PT10M") is set.
+// Each may also be an expression ("=due" or "${due}") evaluated when the
+// timer starts.
+type Timer struct {
+	Duration string `json:"duration,omitempty"`
+	Date     string `json:"date,omitempty"`
+	Cycle    string `json:"cycle,omitempty"`
+}
+
+// Event holds the event definition of an event node.
+type Event struct {
+	Kind EventKind `json:"kind,omitempty"`
+	// Timer is set when Kind is EventTimer.
+	Timer *Timer `json:"timer,omitempty"`
+	// Name is the message, signal, link or escalation name.
+	Name string `json:"name,omitempty"`
+	// CorrelationKey is an expression evaluated when a message catch event
+	// starts waiting; a message must carry the same key to be delivered.
+	CorrelationKey string `json:"correlationKey,omitempty"`
+	// ErrorCode is the BPMN error code thrown by an error end event or
+	// caught by an error boundary event ("" catches every error).
+	ErrorCode string `json:"errorCode,omitempty"`
+}
+
+// Mapping copies a value into a variable: Target receives the value of the
+// expression Source.
+type Mapping struct {
+	Source string `json:"source"`
+	Target string `json:"target"`
+}
+
+// Retry is a job's retry policy. Zero fields take the runner's defaults.
+type Retry struct {
+	Max        int     `json:"max,omitempty"`
+	Backoff    string  `json:"backoff,omitempty"`    // ISO 8601 duration of the first wait
+	Factor     float64 `json:"factor,omitempty"`     // multiplier per attempt
+	MaxBackoff string  `json:"maxBackoff,omitempty"` // cap on one wait
+}
+
+// HTTPCall configures a service task that calls an HTTP endpoint.
+type HTTPCall struct {
+	Method  string            `json:"method,omitempty"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Query   map[string]string `json:"query,omitempty"`
+	Body    json.RawMessage   `json:"body,omitempty"`
+	Timeout string            `json:"timeout,omitempty"`
+}
+
+// Notify configures a send task.
+type Notify struct {
+	Channel  string `json:"channel"`
+	To       string `json:"to,omitempty"`
+	Subject  string `json:"subject,omitempty"`
+	Template string `json:"template,omitempty"`
+	Body     string `json:"body,omitempty"`
+}
+
+// MultiInstance marks an activity that runs once per item or a fixed
+// number of times.
+type MultiInstance struct {
+	Sequential bool `json:"sequential,omitempty"`
+	// Cardinality is an expression giving the number of instances.
+	Cardinality string `json:"cardinality,omitempty"`
+	// Collection is an expression giving a list; one instance runs per item.
+	Collection string `json:"collection,omitempty"`
+	// ElementVariable receives the item inside each instance.
+	ElementVariable string `json:"elementVariable,omitempty"`
+}
+
+// Node is one flow element.
+type Node struct {
+	ID          string   `json:"id"`
+	Type        NodeType `json:"type"`
+	Name        string   `json:"name,omitempty"`
+	Description string   `json:"description,omitempty"`
+
+	// Parent is the id of the enclosing sub-process; "" at process level.
+	Parent string `json:"parent,omitempty"`
+
+	// Event is the event definition of an event node (nil for "none").
+	Event *Event `json:"event,omitempty"`
+	// AttachedTo is the activity a boundary event sits on.
+	AttachedTo string `json:"attachedTo,omitempty"`
+	// NonInterrupting is set on boundary events (and event sub-process
+	// starts) that leave their activity running when they fire.
+	NonInterrupting bool `json:"nonInterrupting,omitempty"`
+
+	// Default is the id of the default outgoing flow of a gateway or
+	// activity.
+	Default string `json:"default,omitempty"`
+
+	// Script task.
+	Script         string `json:"script,omitempty"`
+	ScriptLanguage string `json:"scriptLanguage,omitempty"`
+	ResultVariable string `json:"resultVariable,omitempty"`
+
+	// Service / send / business-rule tasks handled by a job worker of this
+	// type (Zeebe taskDefinition type, Camunda external topic).
+	TaskType string    `json:"taskType,omitempty"`
+	HTTP     *HTTPCall `json:"http,omitempty"`
+	Notify   *Notify   `json:"notify,omitempty"`
+	Retry    *Retry    `json:"retry,omitempty"`
+	// DecisionRef names a decision table for a business rule task.
+	DecisionRef string `json:"decisionRef,omitempty"`
+	// CalledElement names the process a call activity starts.
+	CalledElement string `json:"calledElement,omitempty"`
+
+	// User task.
+	Assignee        string          `json:"assignee,omitempty"`
+	CandidateUsers  []string        `json:"candidateUsers,omitempty"`
+	CandidateGroups []string        `json:"candidateGroups,omitempty"`
+	DueIn           string          `json:"dueIn,omitempty"`
+	FollowUpIn      string          `json:"followUpIn,omitempty"`
+	FormKey         string          `json:"formKey,omitempty"`
+	Form            json.RawMessage `json:"form,omitempty"`
+
+	// Input mappings are evaluated when the activity starts; output
+	// mappings when it completes, over the variables plus its result.
+	Inputs  []Mapping `json:"inputs,omitempty"`
+	Outputs []Mapping `json:"outputs,omitempty"`
+
+	MultiInstance *MultiInstance `json:"multiInstance,omitempty"`
+
+	// Extensions keeps vendor attributes and properties Baton does not
+	// interpret (namespace-prefixed key → value), so export keeps them.
+	Extensions map[string]string `json:"extensions,omitempty"`
+
+	// Line is the source line (XML only; 0 for JSON).
+	Line int `json:"-"`
+
+	// Filled by Build.
+	idx        int
+	incoming   []*Edge
+	outgoing   []*Edge
+	boundaries []*Node
+	children   []*Node
+	parent     *Node
+	attached   *Node
+	defaultE   *Edge
+	exprs      map[string]*expr.Program
+}
+
+// Edge is a sequence flow.
+type Edge struct {
+	ID          string `json:"id"`
+	Name        string `json:"name,omitempty"`
+	Description string `json:"description,omitempty"`
+	Source      string `json:"source"`
+	Target      string `json:"target"`
+	// Condition is an expression; "" means always taken.
+	Condition string `json:"condition,omitempty"`
+
+	Line int `json:"-"`
+
+	// Filled by Build.
+	idx    int
+	source *Node
+	target *Node
+	cond   *expr.Program
+}
+
+// Definition is one workflow: an immutable graph after Build.
+type Definition struct {
+	ID          string `json:"id"`
+	Name        string `json:"name,omitempty"`
+	Description string `json:"description,omitempty"`
+	Version     int    `json:"version,omitempty"`
+
+	Nodes []*Node `json:"nodes"`
+	Edges []*Edge `json:"edges"`
+
+	// Source is a label for error messages (a file name); not serialised.
+	Source string `json:"-"`
+	// Warnings are non-fatal findings of Build (unreachable nodes...).
+	Warnings []Problem `json:"-"`
+
+	built     bool
+	nodeByID  map[string]*Node
+	edgeByID  map[string]*Edge
+	top       []*Node // process-level nodes
+	starts    []*Node // process-level start events, document order
+	reach     [][]bool
+}
