@@ -95,16 +95,16 @@ type EventKind string
 
 // Event kinds.
 const (
-	EventNone       EventKind = ""
-	EventTimer      EventKind = "timer"
-	EventMessage    EventKind = "message"
-	EventSignal     EventKind = "signal"
-	EventError      EventKind = "error"
-	EventEscalation EventKind = "escalation"
-	EventTerminate  EventKind = "terminate"
-	EventLink       EventKind = "link"
+	EventNone        EventKind = ""
+	EventTimer       EventKind = "timer"
+	EventMessage     EventKind = "message"
+	EventSignal      EventKind = "signal"
+	EventError       EventKind = "error"
+	EventEscalation  EventKind = "escalation"
+	EventTerminate   EventKind = "terminate"
+	EventLink        EventKind = "link"
 	EventConditional EventKind = "conditional"
-	EventCompensate EventKind = "compensate"
+	EventCompensate  EventKind = "compensate"
 )
 
 // Timer is a BPMN timer definition: exactly one of Duration (ISO 8601
@@ -285,10 +285,10 @@ type Definition struct {
 	// Warnings are non-fatal findings of Build (unreachable nodes...).
 	Warnings []Problem `json:"-"`
 
-	built     bool
-	nodeByID  map[string]*Node
-	edgeByID  map[string]*Edge
-	top       []*Node // process-level nodes
-	starts    []*Node // process-level start events, document order
-	reach     [][]bool
+	built    bool
+	nodeByID map[string]*Node
+	edgeByID map[string]*Edge
+	top      []*Node // process-level nodes
+	starts   []*Node // process-level start events, document order
+	reach    [][]bool
 }
