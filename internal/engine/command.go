@@ -70,7 +70,7 @@ const (
 	EffCancel    EffectKind = "cancel"    // cancel job, task, timer or subscription ID
 	EffIncident  EffectKind = "incident"  // incident ID opened at NodeID (Message)
 	EffResolve   EffectKind = "resolve"   // incident ID resolved
-	EffEvent     EffectKind = "event"     // lifecycle event Type (instance.started, ...) for notifications
+	EffEvent     EffectKind = "event"     // lifecycle event Type (task.assigned, incident.opened) for notifications
 	EffThrow     EffectKind = "throw"     // a message or signal thrown to the outside (Type, Name, Key)
 )
 
@@ -83,7 +83,9 @@ const (
 	JobReceive      = "receive"
 )
 
-// Lifecycle event types carried by EffEvent.Type.
+// Lifecycle event types. Instance events are not effects: the runner
+// derives them from the status change (started, completed, cancelled,
+// failed) so the hot path carries no effect for them.
 const (
 	EventInstanceStarted   = "instance.started"
 	EventInstanceCompleted = "instance.completed"

@@ -71,3 +71,7 @@ func completedIDs(st *State) []string {
 	}
 	return out
 }
+
+func parseForBench(src string) (*model.Definition, error) {
+	return model.ParseJSON("bench.json", []byte(src))
+}

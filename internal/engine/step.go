@@ -40,9 +40,18 @@ func Step(def *model.Definition, st *State, cmd Command) (*State, []Effect, erro
 	if def == nil || !def.Built() {
 		return st, nil, fmt.Errorf("%w: definition is not built", ErrInvalidCommand)
 	}
-	s := &stepper{def: def, cmd: &cmd, now: cmd.Time}
+	var sp stepper
+	s := &sp
+	s.def, s.cmd, s.now = def, cmd, cmd.Time
+	s.queue = s.qbuf[:0]
 	if cmd.Kind == CmdStart {
-		st = &State{}
+		// One allocation holds the state and the first tokens, history
+		// entries and effects of a typical instance.
+		a := new(startAlloc)
+		st = &a.st
+		st.Tokens = a.tokens[:0]
+		st.History = a.hist[:0]
+		s.effects = a.eff[:0]
 		s.st = st
 		if err := s.start(); err != nil {
 			return nil, nil, err
@@ -64,10 +73,22 @@ func Step(def *model.Definition, st *State, cmd Command) (*State, []Effect, erro
 	return st, s.effects, nil
 }
 
+type startAlloc struct {
+	st     State
+	tokens [2]Token
+	hist   [8]HistoryEntry
+	eff    [2]Effect
+}
+
+// noVars is the empty variable set expressions see when an instance has
+// none. Expressions never write to it.
+var noVars = map[string]any{}
+
 type stepper struct {
+	qbuf    [8]int64
 	def     *model.Definition
 	st      *State
-	cmd     *Command
+	cmd     Command
 	now     time.Time
 	effects []Effect
 	queue   []int64
@@ -77,7 +98,7 @@ type stepper struct {
 // ---- commands ----
 
 func (s *stepper) start() error {
-	c := s.cmd
+	c := &s.cmd
 	if c.InstanceID == "" {
 		return fmt.Errorf("%w: start needs an instance id", ErrInvalidCommand)
 	}
@@ -89,9 +110,11 @@ func (s *stepper) start() error {
 	st.Status = StatusRunning
 	st.Simulate = c.Simulate
 	st.StartedAt = c.Time
-	st.Variables = make(map[string]any, len(c.Variables))
-	for k, v := range c.Variables {
-		st.Variables[k] = v
+	if len(c.Variables) > 0 {
+		st.Variables = make(map[string]any, len(c.Variables))
+		for k, v := range c.Variables {
+			st.Variables[k] = v
+		}
 	}
 	var starts []*model.Node
 	if c.StartNode != "" {
@@ -104,7 +127,6 @@ func (s *stepper) start() error {
 		starts = s.scopeStarts(nil)
 	}
 	s.history("", "", ActStarted, nil)
-	s.effect(Effect{Kind: EffEvent, Type: EventInstanceStarted})
 	for _, n := range starts {
 		id := s.newToken(n.ID, 0, "")
 		if c.StartNode == "" && n.Type == model.StartEvent && n.EventKind() != model.EventNone {
@@ -117,37 +139,13 @@ func (s *stepper) start() error {
 	return nil
 }
 
-// scopeStarts returns where a scope (nil: the process) starts: its none
-// start events, else its event start events, else (implicit start) every
-// flow node without incoming flows.
+// scopeStarts returns where a scope (nil: the process) starts.
 func (s *stepper) scopeStarts(scope *model.Node) []*model.Node {
-	nodes := s.def.TopLevel()
-	if scope != nil {
-		nodes = scope.Children()
-	}
-	var none, event, implicit []*model.Node
-	for _, n := range nodes {
-		switch {
-		case n.Type == model.StartEvent && n.EventKind() == model.EventNone:
-			none = append(none, n)
-		case n.Type == model.StartEvent:
-			event = append(event, n)
-		case len(n.Incoming()) == 0 && !n.Type.IsArtifact() && n.Type != model.BoundaryEvent &&
-			!(n.Type == model.IntermediateCatchEvent && n.EventKind() == model.EventLink):
-			implicit = append(implicit, n)
-		}
-	}
-	switch {
-	case len(none) > 0:
-		return none
-	case len(event) > 0:
-		return event
-	}
-	return implicit
+	return s.def.StartNodes(scope)
 }
 
 func (s *stepper) apply() error {
-	c := s.cmd
+	c := &s.cmd
 	st := s.st
 	switch c.Kind {
 	case CmdCompleteJob, CmdFailJob, CmdThrowError:
@@ -217,7 +215,6 @@ func (s *stepper) apply() error {
 		st.Status = StatusCancelled
 		st.EndedAt = s.now
 		s.history("", "", ActCancelled, nil)
-		s.effect(Effect{Kind: EffEvent, Type: EventInstanceCancelled})
 	case CmdRetry, CmdSkip:
 		inc := s.findIncident(c.Ref)
 		if inc < 0 {
@@ -373,7 +370,7 @@ func (s *stepper) mergeVars(v map[string]any) {
 func (s *stepper) varsFor(t *Token) map[string]any {
 	if t == nil || len(t.Locals) == 0 {
 		if s.st.Variables == nil {
-			s.st.Variables = map[string]any{}
+			return noVars
 		}
 		return s.st.Variables
 	}
@@ -430,7 +427,6 @@ func (s *stepper) finish() {
 		}
 		st.Subs = nil
 		s.history("", "", ActCompleted, nil)
-		s.effect(Effect{Kind: EffEvent, Type: EventInstanceCompleted})
 		return
 	}
 	if len(st.Incidents) > 0 {
@@ -949,7 +945,7 @@ func (s *stepper) evalFlows(id int64, n *model.Node, first bool) (taken []*model
 	def := n.DefaultEdge()
 	vars := s.st.Variables
 	if vars == nil {
-		vars = map[string]any{}
+		vars = noVars
 	}
 	for _, e := range n.Outgoing() {
 		if e == def {
@@ -1599,4 +1595,3 @@ func (s *stepper) resolveIncident(i int) {
 	s.history(inc.NodeID, "", ActResolved, map[string]any{"incident": inc.ID, "how": string(s.cmd.Kind)})
 	s.effect(Effect{Kind: EffResolve, ID: inc.ID, NodeID: inc.NodeID})
 }
-

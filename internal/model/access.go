@@ -72,3 +72,35 @@ func (e *Edge) TargetNode() *Node { return e.target }
 // ConditionProgram returns the compiled condition, or nil for an
 // unconditional flow (and for default flows, whose condition is ignored).
 func (e *Edge) ConditionProgram() *expr.Program { return e.cond }
+
+// StartNodes returns where a scope (nil: the process) starts: its none
+// start events; else its event start events; else (a BPMN process without
+// start events) every flow node without incoming flows.
+func (d *Definition) StartNodes(scope *Node) []*Node {
+	if scope == nil {
+		return d.starts
+	}
+	return scope.starts
+}
+
+func computeStarts(nodes []*Node) []*Node {
+	var none, event, implicit []*Node
+	for _, n := range nodes {
+		switch {
+		case n.Type == StartEvent && n.EventKind() == EventNone:
+			none = append(none, n)
+		case n.Type == StartEvent:
+			event = append(event, n)
+		case len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent &&
+			!(n.Type == IntermediateCatchEvent && n.EventKind() == EventLink):
+			implicit = append(implicit, n)
+		}
+	}
+	switch {
+	case len(none) > 0:
+		return none
+	case len(event) > 0:
+		return event
+	}
+	return implicit
+}

@@ -104,6 +104,14 @@ func (d *Definition) Build(opts Options) error {
 		b.reachability(opts)
 	}
 	d.Warnings = b.warns
+	if len(b.probs) == 0 {
+		d.starts = computeStarts(d.top)
+		for _, n := range d.Nodes {
+			if n.Type == SubProcess {
+				n.starts = computeStarts(n.children)
+			}
+		}
+	}
 	if len(b.probs) > 0 {
 		sort.SliceStable(b.probs, func(i, j int) bool { return b.probs[i].Line < b.probs[j].Line && b.probs[i].Line > 0 })
 		return &ValidationError{Problems: b.probs}

@@ -249,6 +249,7 @@ type Node struct {
 	attached   *Node
 	defaultE   *Edge
 	exprs      map[string]*expr.Program
+	starts     []*Node
 }
 
 // Edge is a sequence flow.

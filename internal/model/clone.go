@@ -1,0 +1,66 @@
+package model
+
+import "maps"
+
+// Unbuilt returns a deep copy of d's exported fields, not yet built, so a
+// caller can change it (substitute conditions, add a node) and Build again.
+func (d *Definition) Unbuilt() *Definition {
+	c := &Definition{ID: d.ID, Name: d.Name, Description: d.Description, Version: d.Version, Source: d.Source}
+	c.Nodes = make([]*Node, len(d.Nodes))
+	for i, n := range d.Nodes {
+		if n == nil {
+			continue
+		}
+		m := Node{
+			ID: n.ID, Type: n.Type, Name: n.Name, Description: n.Description, Parent: n.Parent,
+			AttachedTo: n.AttachedTo, NonInterrupting: n.NonInterrupting, Default: n.Default,
+			Script: n.Script, ScriptLanguage: n.ScriptLanguage, ResultVariable: n.ResultVariable,
+			TaskType: n.TaskType, DecisionRef: n.DecisionRef, CalledElement: n.CalledElement,
+			Assignee: n.Assignee, DueIn: n.DueIn, FollowUpIn: n.FollowUpIn, FormKey: n.FormKey,
+			Line: n.Line,
+		}
+		if n.Event != nil {
+			ev := *n.Event
+			if ev.Timer != nil {
+				tm := *ev.Timer
+				ev.Timer = &tm
+			}
+			m.Event = &ev
+		}
+		if n.HTTP != nil {
+			h := *n.HTTP
+			h.Headers, h.Query = maps.Clone(h.Headers), maps.Clone(h.Query)
+			m.HTTP = &h
+		}
+		if n.Notify != nil {
+			x := *n.Notify
+			m.Notify = &x
+		}
+		if n.Retry != nil {
+			x := *n.Retry
+			m.Retry = &x
+		}
+		if n.MultiInstance != nil {
+			x := *n.MultiInstance
+			m.MultiInstance = &x
+		}
+		m.CandidateUsers = append([]string(nil), n.CandidateUsers...)
+		m.CandidateGroups = append([]string(nil), n.CandidateGroups...)
+		m.Form = append([]byte(nil), n.Form...)
+		if len(n.Form) == 0 {
+			m.Form = nil
+		}
+		m.Inputs = append([]Mapping(nil), n.Inputs...)
+		m.Outputs = append([]Mapping(nil), n.Outputs...)
+		m.Extensions = maps.Clone(n.Extensions)
+		c.Nodes[i] = &m
+	}
+	c.Edges = make([]*Edge, len(d.Edges))
+	for i, e := range d.Edges {
+		if e == nil {
+			continue
+		}
+		c.Edges[i] = &Edge{ID: e.ID, Name: e.Name, Description: e.Description, Source: e.Source, Target: e.Target, Condition: e.Condition, Line: e.Line}
+	}
+	return c
+}

@@ -1,0 +1,456 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/internal/engine"
+	"github.com/batonhq/baton/internal/model"
+	"github.com/batonhq/baton/internal/model/bpmn"
+	"github.com/batonhq/baton/internal/store"
+)
+
+// Errors of the runner's API, beside store.ErrNotFound and engine's.
+var (
+	// ErrInvalid: the request cannot apply (bad definition, wrong state).
+	ErrInvalid = errors.New("invalid request")
+	// ErrNotFailed: recover was asked of an instance without an incident.
+	ErrNotFailed = errors.New("instance is not failed")
+)
+
+// maxConflictRetries bounds the optimistic-locking loop of Apply.
+const maxConflictRetries = 50
+
+// ParseSource compiles a definition source (workflow JSON or BPMN XML).
+func ParseSource(name string, src []byte) (*model.Definition, string, error) {
+	trim := bytes.TrimLeft(src, " \t\r\n\xef\xbb\xbf")
+	if len(trim) > 0 && trim[0] == '<' {
+		d, err := bpmn.ParseOne(name, src, "")
+		return d, "bpmn", err
+	}
+	d, err := model.ParseJSON(name, src)
+	return d, "json", err
+}
+
+// Deploy parses and stores a definition. Deploying identical content again
+// returns the existing version with created=false.
+func (r *Runner) Deploy(ctx context.Context, name string, src []byte, by string) (store.DefinitionRow, bool, error) {
+	d, format, err := ParseSource(name, src)
+	if err != nil {
+		return store.DefinitionRow{}, false, err
+	}
+	sum := sha256.Sum256(src)
+	row, created, err := r.st.Deploy(ctx, store.DefinitionRow{
+		ID: d.ID, Name: d.Name, Format: format, Source: src, Hash: hex.EncodeToString(sum[:]),
+		DeployedAt: r.clk.Now(), DeployedBy: by,
+	})
+	if err != nil {
+		return row, false, fmt.Errorf("deploy %s: %w", d.ID, err)
+	}
+	return row, created, nil
+}
+
+// Definition returns a compiled definition version (0: latest), cached.
+func (r *Runner) Definition(ctx context.Context, id string, version int) (*model.Definition, store.DefinitionRow, error) {
+	if version > 0 {
+		key := fmt.Sprintf("%s@%d", id, version)
+		r.mu.RLock()
+		d := r.defs[key]
+		r.mu.RUnlock()
+		if d != nil {
+			return d, store.DefinitionRow{ID: id, Version: version, Name: d.Name}, nil
+		}
+	}
+	row, err := r.st.Definition(ctx, id, version)
+	if err != nil {
+		return nil, row, err
+	}
+	key := fmt.Sprintf("%s@%d", row.ID, row.Version)
+	r.mu.RLock()
+	d := r.defs[key]
+	r.mu.RUnlock()
+	if d != nil {
+		return d, row, nil
+	}
+	d, _, err = ParseSource(row.ID, row.Source)
+	if err != nil {
+		return nil, row, fmt.Errorf("definition %s v%d no longer compiles: %w", row.ID, row.Version, err)
+	}
+	d.Version = row.Version
+	r.mu.Lock()
+	r.defs[key] = d
+	r.mu.Unlock()
+	return d, row, nil
+}
+
+// NewID returns a random, sortable-enough instance id.
+func NewID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// StartRequest starts an instance.
+type StartRequest struct {
+	DefinitionID string
+	Version      int
+	Variables    map[string]any
+	BusinessKey  string
+	StartNode    string
+	Actor        string
+	// InstanceID may be given for idempotent starts; default random.
+	InstanceID string
+}
+
+// StartInstance starts an instance and commits its first transition.
+func (r *Runner) StartInstance(ctx context.Context, req StartRequest) (*engine.State, store.InstanceRow, error) {
+	d, _, err := r.Definition(ctx, req.DefinitionID, req.Version)
+	if err != nil {
+		return nil, store.InstanceRow{}, err
+	}
+	id := req.InstanceID
+	if id == "" {
+		id = NewID()
+	}
+	cmd := engine.Command{Kind: engine.CmdStart, Time: r.clk.Now(), InstanceID: id, BusinessKey: req.BusinessKey,
+		Variables: req.Variables, StartNode: req.StartNode, Actor: req.Actor}
+	st, eff, err := engine.Step(d, nil, cmd)
+	if err != nil {
+		return nil, store.InstanceRow{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	row, err := r.commit(ctx, d, st, eff, 0, nil, cmd)
+	if err != nil {
+		return nil, row, err
+	}
+	return st, row, nil
+}
+
+// Apply loads the instance, applies cmd and commits, retrying on
+// optimistic-lock conflicts with fresh state. prepare, if set, may add to
+// the transition (closing the job that caused the command, say); it is
+// called again on every retry.
+func (r *Runner) Apply(ctx context.Context, instanceID string, cmd engine.Command, prepare func(*store.Transition)) (*engine.State, error) {
+	var lastErr error
+	for attempt := 0; attempt < maxConflictRetries; attempt++ {
+		row, err := r.st.Instance(ctx, instanceID)
+		if err != nil {
+			return nil, err
+		}
+		d, _, err := r.Definition(ctx, row.DefinitionID, row.DefinitionVersion)
+		if err != nil {
+			return nil, err
+		}
+		st, err := decodeState(row.State)
+		if err != nil {
+			return nil, fmt.Errorf("instance %s: %w", instanceID, err)
+		}
+		if cmd.Time.IsZero() || attempt > 0 {
+			cmd.Time = r.clk.Now()
+		}
+		st, eff, err := engine.Step(d, st, cmd)
+		if err != nil {
+			return nil, err
+		}
+		_, err = r.commit(ctx, d, st, eff, row.Version, prepare, cmd)
+		if err == nil {
+			return st, nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return nil, err
+		}
+		lastErr = err
+		if prepare != nil && attempt > 0 {
+			// The guard may be the job or task itself: check it still applies.
+		}
+		time.Sleep(time.Duration(attempt) * time.Millisecond)
+	}
+	return nil, fmt.Errorf("instance %s: gave up after %d conflicts: %w", instanceID, maxConflictRetries, lastErr)
+}
+
+func decodeState(b []byte) (*engine.State, error) {
+	var st engine.State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("decode state: %w", err)
+	}
+	return &st, nil
+}
+
+// commit turns a step's result into one store transition.
+func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.State, eff []engine.Effect, prevVersion int64, prepare func(*store.Transition), cmd engine.Command) (store.InstanceRow, error) {
+	start := r.clk.Now()
+	now := cmd.Time
+	hist := st.History
+	st.History = nil
+	defer func() { st.History = hist }()
+	blob, err := json.Marshal(st)
+	if err != nil {
+		return store.InstanceRow{}, fmt.Errorf("encode state: %w", err)
+	}
+	row := store.InstanceRow{
+		ID: st.InstanceID, DefinitionID: st.DefinitionID, DefinitionVersion: st.DefinitionVersion,
+		BusinessKey: st.BusinessKey, Status: string(st.Status), State: blob, Version: prevVersion + 1,
+		CreatedAt: st.StartedAt, UpdatedAt: now, EndedAt: st.EndedAt,
+	}
+	t := store.Transition{Instance: row}
+	for _, h := range hist {
+		var res []byte
+		if h.Result != nil {
+			res, _ = json.Marshal(h.Result)
+		}
+		t.History = append(t.History, store.HistoryRow{InstanceID: st.InstanceID, NodeID: h.NodeID, NodeType: h.NodeType,
+			Action: string(h.Action), Time: h.Timestamp, Result: res, Actor: h.Actor})
+	}
+	var events []Event
+	ev := func(typ, node, ref string) {
+		events = append(events, Event{Type: typ, InstanceID: st.InstanceID, NodeID: node, Ref: ref, Status: string(st.Status), Time: now})
+	}
+	if prevVersion == 0 {
+		ev(engine.EventInstanceStarted, "", "")
+	}
+	for _, e := range eff {
+		switch e.Kind {
+		case engine.EffJob:
+			n := d.Node(e.NodeID)
+			job := store.JobRow{ID: e.ID, InstanceID: st.InstanceID, Kind: r.jobKind(e, n), NodeID: e.NodeID,
+				TaskType: e.TaskType, State: store.JobAvailable, RunAt: now, CreatedAt: now}
+			if n != nil && n.Retry != nil && n.Retry.Max > 0 {
+				job.MaxAttempts = n.Retry.Max + 1
+			}
+			if len(e.Locals) > 0 {
+				job.Payload, _ = json.Marshal(map[string]any{"locals": e.Locals})
+			}
+			t.NewJobs = append(t.NewJobs, job)
+		case engine.EffTimer:
+			t.NewJobs = append(t.NewJobs, store.JobRow{ID: e.ID, InstanceID: st.InstanceID, Kind: KindTimer, NodeID: e.NodeID,
+				State: store.JobAvailable, RunAt: e.Due, CreatedAt: now})
+		case engine.EffTask:
+			info := e.Task
+			task := store.TaskRow{ID: e.ID, InstanceID: st.InstanceID, DefinitionID: st.DefinitionID, NodeID: e.NodeID,
+				Name: info.Name, Assignee: info.Assignee, CandidateUsers: info.CandidateUsers, CandidateGroups: info.CandidateGroups,
+				DueAt: info.DueAt, FollowUpAt: info.FollowUpAt, FormKey: info.FormKey, State: store.TaskOpen, CreatedAt: now}
+			if len(e.Locals) > 0 {
+				task.Payload, _ = json.Marshal(map[string]any{"locals": e.Locals})
+			}
+			t.NewTasks = append(t.NewTasks, task)
+			ev("task.created", e.NodeID, e.ID)
+		case engine.EffSubscribe:
+			if e.Type == string(engine.SubMessage) || e.Type == string(engine.SubSignal) {
+				t.NewSubs = append(t.NewSubs, store.SubscriptionRow{ID: e.ID, InstanceID: st.InstanceID, NodeID: e.NodeID,
+					Kind: e.Type, Name: e.Name, Key: e.Key, CreatedAt: now})
+			}
+		case engine.EffCancel:
+			switch e.Type {
+			case string(engine.WaitTask):
+				t.CloseTasks = append(t.CloseTasks, store.TaskClose{ID: e.ID, State: store.TaskCancelled, By: cmd.Actor})
+			case string(engine.SubMessage), string(engine.SubSignal), string(engine.SubOther):
+				t.DeleteSubs = append(t.DeleteSubs, e.ID)
+			default: // job or timer
+				t.CancelJobs = append(t.CancelJobs, e.ID)
+			}
+		case engine.EffIncident:
+			inc := store.IncidentRow{ID: e.ID, InstanceID: st.InstanceID, DefinitionID: st.DefinitionID, NodeID: e.NodeID,
+				Kind: e.Type, Message: e.Message, State: store.IncidentOpen, CreatedAt: now, FirstFailureAt: now, LastFailureAt: now}
+			t.NewIncidents = append(t.NewIncidents, inc)
+		case engine.EffResolve:
+			t.ResolveIncidents = append(t.ResolveIncidents, e.ID)
+		case engine.EffEvent:
+			ev(e.Type, e.NodeID, e.ID)
+		}
+	}
+	switch st.Status {
+	case engine.StatusCompleted:
+		ev(engine.EventInstanceCompleted, "", "")
+	case engine.StatusCancelled:
+		ev(engine.EventInstanceCancelled, "", "")
+	}
+	if prepare != nil {
+		prepare(&t)
+	}
+	// A job that this transition closes must not also be cancelled.
+	if t.DoneJob != nil {
+		keep := t.CancelJobs[:0]
+		for _, id := range t.CancelJobs {
+			if id != t.DoneJob.ID {
+				keep = append(keep, id)
+			}
+		}
+		t.CancelJobs = keep
+	}
+	err = r.st.Commit(ctx, t)
+	if r.cfg.Observer != nil {
+		conflicts := 0
+		if errors.Is(err, store.ErrConflict) {
+			conflicts = 1
+		}
+		r.cfg.Observer.Committed(r.clk.Now().Sub(start), conflicts)
+	}
+	if err != nil {
+		return row, err
+	}
+	if len(t.NewJobs) > 0 {
+		r.poke()
+	}
+	ev("instance.updated", "", "")
+	r.publish(events)
+	return row, nil
+}
+
+// Job kinds the runner itself knows.
+const (
+	KindTimer = "timer"
+	// KindExternal marks service jobs no in-process handler serves:
+	// external workers fetch and complete them over the API.
+	KindExternal = "external"
+)
+
+// jobKind decides who runs a job: an in-process handler registered for
+// its kind or task type, or an external worker.
+func (r *Runner) jobKind(e engine.Effect, n *model.Node) string {
+	kind := e.Type
+	if n != nil && n.HTTP != nil {
+		return kind
+	}
+	if r.handlerFor(kind, e.TaskType) != nil {
+		return kind
+	}
+	return KindExternal
+}
+
+// CompleteTask completes an open user task with the submitted variables.
+func (r *Runner) CompleteTask(ctx context.Context, taskID string, vars map[string]any, actor string) (*engine.State, error) {
+	task, err := r.st.Task(ctx, taskID)
+	if err != nil {
+		return nil, err
+	}
+	if task.State != store.TaskOpen {
+		return nil, fmt.Errorf("task %s is %s: %w", taskID, task.State, store.ErrConflict)
+	}
+	return r.Apply(ctx, task.InstanceID, engine.Command{Kind: engine.CmdCompleteTask, Ref: taskID, Variables: vars, Actor: actor},
+		func(t *store.Transition) {
+			t.CloseTasks = append(t.CloseTasks, store.TaskClose{ID: taskID, State: store.TaskCompleted, By: actor})
+		})
+}
+
+// Cancel cancels a running instance.
+func (r *Runner) Cancel(ctx context.Context, instanceID, actor string) (*engine.State, error) {
+	return r.Apply(ctx, instanceID, engine.Command{Kind: engine.CmdCancel, Actor: actor}, nil)
+}
+
+// RecoverRequest says how to recover a failed instance.
+type RecoverRequest struct {
+	InstanceID string
+	// IncidentID picks one incident; default: every open incident.
+	IncidentID string
+	Variables  map[string]any
+	// Action: "retry" (default), "skip" or "move" (to Target).
+	Action string
+	Target string
+	Actor  string
+}
+
+// Recover resolves a failed instance's incidents from its last checkpoint.
+func (r *Runner) Recover(ctx context.Context, req RecoverRequest) (*engine.State, error) {
+	row, err := r.st.Instance(ctx, req.InstanceID)
+	if err != nil {
+		return nil, err
+	}
+	st, err := decodeState(row.State)
+	if err != nil {
+		return nil, err
+	}
+	if len(st.Incidents) == 0 {
+		return nil, fmt.Errorf("%w: instance %s is %s", ErrNotFailed, req.InstanceID, st.Status)
+	}
+	kind := engine.CmdRetry
+	switch req.Action {
+	case "", "retry":
+	case "skip":
+		kind = engine.CmdSkip
+	case "move":
+		kind = engine.CmdMove
+		if req.Target == "" {
+			return nil, fmt.Errorf("%w: move needs a target node", ErrInvalid)
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown recover action %q (want retry, skip or move)", ErrInvalid, req.Action)
+	}
+	var ids []string
+	for _, inc := range st.Incidents {
+		if req.IncidentID == "" || inc.ID == req.IncidentID {
+			ids = append(ids, inc.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("incident %s: %w", req.IncidentID, store.ErrNotFound)
+	}
+	var out *engine.State
+	for i, id := range ids {
+		vars := req.Variables
+		if i > 0 {
+			vars = nil
+		}
+		out, err = r.Apply(ctx, req.InstanceID, engine.Command{Kind: kind, Ref: id, Target: req.Target, Variables: vars, Actor: req.Actor}, nil)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Correlate delivers a message to the instance whose subscription matches
+// name and key; with none it reports store.ErrNotFound. messageID makes
+// correlation exactly-once ("" disables the check).
+func (r *Runner) Correlate(ctx context.Context, name, key, messageID string, vars map[string]any, actor string) (*engine.State, error) {
+	subs, err := r.st.Subscriptions(ctx, string(engine.SubMessage), name, key)
+	if err != nil {
+		return nil, err
+	}
+	if len(subs) == 0 && key != "" {
+		// Subscriptions without a key accept any key.
+		subs, err = r.st.Subscriptions(ctx, string(engine.SubMessage), name, "")
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(subs) == 0 {
+		return nil, fmt.Errorf("no instance waits for message %q with key %q: %w", name, key, store.ErrNotFound)
+	}
+	sub := subs[0]
+	return r.Apply(ctx, sub.InstanceID, engine.Command{Kind: engine.CmdMessage, Ref: sub.ID, Variables: vars, Actor: actor},
+		func(t *store.Transition) {
+			if messageID != "" {
+				t.ConsumeMessage = messageID
+			}
+		})
+}
+
+// History returns an instance's history rows.
+func (r *Runner) History(ctx context.Context, id string) ([]store.HistoryRow, error) {
+	return r.st.History(ctx, id)
+}
+
+// InstanceState loads an instance's current state.
+func (r *Runner) InstanceState(ctx context.Context, id string) (*engine.State, store.InstanceRow, error) {
+	row, err := r.st.Instance(ctx, id)
+	if err != nil {
+		return nil, row, err
+	}
+	st, err := decodeState(row.State)
+	return st, row, err
+}
+
+func trimErr(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 2000 {
+		s = s[:2000] + "…"
+	}
+	return s
+}

@@ -1,0 +1,299 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"time"
+
+	"github.com/batonhq/baton/internal/engine"
+	"github.com/batonhq/baton/internal/model"
+	"github.com/batonhq/baton/internal/store"
+)
+
+// fetchLoop leases jobs while there are free worker slots and runs each in
+// its own goroutine. It sleeps until the next job is due, a local commit
+// creates jobs, or PollInterval (with jitter) passes.
+func (r *Runner) fetchLoop(ctx context.Context) {
+	slots := make(chan struct{}, r.cfg.Workers)
+	kinds := r.internalKinds()
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		free := r.cfg.Workers - len(slots)
+		var jobs []store.JobRow
+		if free > 0 {
+			var err error
+			jobs, err = r.st.FetchJobs(ctx, store.FetchParams{Owner: r.cfg.Owner, Kinds: kinds, Now: r.clk.Now(), Limit: free, LeaseFor: r.cfg.LeaseFor})
+			if err != nil && ctx.Err() == nil {
+				r.log.Error("fetch jobs", "err", err)
+			}
+		}
+		for _, j := range jobs {
+			slots <- struct{}{}
+			r.running.Add(1)
+			go func(j store.JobRow) {
+				defer func() { <-slots; r.running.Done(); r.poke() }()
+				r.execute(j)
+			}(j)
+		}
+		if len(jobs) > 0 && len(jobs) == free {
+			continue
+		}
+		wait := r.cfg.PollInterval
+		wait += time.Duration(rand.Int64N(int64(wait)/5 + 1))
+		if next, ok, err := r.st.NextRunAt(ctx, kinds); err == nil && ok {
+			if d := next.Sub(r.clk.Now()); d < wait {
+				wait = max(d, time.Millisecond)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		case <-r.clk.After(wait):
+		}
+	}
+}
+
+// internalKinds are the job kinds this node runs (everything but external).
+func (r *Runner) internalKinds() []string {
+	return []string{KindTimer, engine.JobService, engine.JobSend, engine.JobBusinessRule, engine.JobCall, engine.JobReceive, "llm", "notify"}
+}
+
+// execute runs one leased job to its end: complete, retry, dead-letter.
+func (r *Runner) execute(j store.JobRow) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := r.clk.Now()
+	var err error
+	defer func() {
+		if r.cfg.Observer != nil {
+			r.cfg.Observer.JobDone(j.Kind, r.clk.Now().Sub(start), err)
+		}
+	}()
+	if j.Kind == KindTimer {
+		err = r.fireTimer(ctx, j)
+		return
+	}
+	// Renew the lease while the handler runs.
+	renewDone := make(chan struct{})
+	go r.renew(ctx, j, renewDone, cancel)
+	defer close(renewDone)
+
+	job, err := r.loadJob(ctx, j)
+	if err != nil {
+		if errors.Is(err, engine.ErrStale) || errors.Is(err, store.ErrNotFound) {
+			// The instance no longer waits for this job (cancelled meanwhile).
+			r.closeStale(ctx, j)
+			return
+		}
+		r.fail(ctx, j, err)
+		return
+	}
+	h := r.handlerFor(j.Kind, j.TaskType)
+	if h == nil {
+		err = Permanent(fmt.Errorf("no handler for job kind %q (task type %q)", j.Kind, j.TaskType))
+		r.fail(ctx, j, err)
+		return
+	}
+	var out map[string]any
+	out, err = safeWork(ctx, h, job)
+	if err != nil {
+		var be *BPMNError
+		if errors.As(err, &be) {
+			_, aerr := r.Apply(ctx, j.InstanceID, engine.Command{Kind: engine.CmdThrowError, Ref: j.ID, ErrorCode: be.Code, ErrorMessage: be.Message, Actor: r.cfg.Owner},
+				doneJob(j, r.cfg.Owner, store.JobCompleted, be.Error()))
+			r.logApply(j, aerr)
+			return
+		}
+		r.fail(ctx, j, err)
+		return
+	}
+	_, aerr := r.Apply(ctx, j.InstanceID, engine.Command{Kind: engine.CmdCompleteJob, Ref: j.ID, Variables: out, Actor: r.cfg.Owner},
+		doneJob(j, r.cfg.Owner, store.JobCompleted, ""))
+	r.logApply(j, aerr)
+}
+
+func (r *Runner) logApply(j store.JobRow, err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, engine.ErrStale), errors.Is(err, engine.ErrEnded):
+		r.log.Info("job result not needed any more", "job", j.ID, "err", err)
+		r.closeStale(context.Background(), j)
+	case errors.Is(err, store.ErrConflict):
+		r.log.Warn("job lease lost before commit; another node owns it", "job", j.ID)
+	default:
+		r.log.Error("commit job result", "job", j.ID, "err", err)
+	}
+}
+
+// closeStale cancels a job whose instance no longer waits for it.
+func (r *Runner) closeStale(ctx context.Context, j store.JobRow) {
+	row, err := r.st.Instance(ctx, j.InstanceID)
+	if err != nil {
+		return
+	}
+	_ = r.st.Commit(ctx, store.Transition{Instance: bumpRow(row, r.clk.Now()), DoneJob: &store.JobDone{ID: j.ID, Owner: r.cfg.Owner, State: store.JobCancelled}})
+}
+
+func bumpRow(row store.InstanceRow, now time.Time) store.InstanceRow {
+	row.Version++
+	row.UpdatedAt = now
+	return row
+}
+
+func doneJob(j store.JobRow, owner, state, msg string) func(*store.Transition) {
+	return func(t *store.Transition) {
+		t.DoneJob = &store.JobDone{ID: j.ID, Owner: owner, State: state, Error: msg}
+	}
+}
+
+func safeWork(ctx context.Context, h Handler, j *Job) (out map[string]any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return h.Work(ctx, j)
+}
+
+func (r *Runner) renew(ctx context.Context, j store.JobRow, done <-chan struct{}, cancel context.CancelFunc) {
+	every := r.cfg.LeaseFor / 3
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		case <-r.clk.After(every):
+			if err := r.st.ExtendLease(ctx, j.ID, r.cfg.Owner, r.clk.Now().Add(r.cfg.LeaseFor)); err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					r.log.Warn("lease lost; stopping job", "job", j.ID)
+					cancel()
+					return
+				}
+				r.log.Error("extend lease", "job", j.ID, "err", err)
+			}
+		}
+	}
+}
+
+// loadJob builds the handler's view of a job.
+func (r *Runner) loadJob(ctx context.Context, j store.JobRow) (*Job, error) {
+	st, row, err := r.InstanceState(ctx, j.InstanceID)
+	if err != nil {
+		return nil, err
+	}
+	waiting := false
+	for _, t := range st.Tokens {
+		if t.Wait == engine.WaitJob && t.Ref == j.ID {
+			waiting = true
+			break
+		}
+	}
+	if !waiting {
+		return nil, fmt.Errorf("job %s: %w", j.ID, engine.ErrStale)
+	}
+	d, _, err := r.Definition(ctx, row.DefinitionID, row.DefinitionVersion)
+	if err != nil {
+		return nil, err
+	}
+	vars := make(map[string]any, len(st.Variables))
+	for k, v := range st.Variables {
+		vars[k] = v
+	}
+	if len(j.Payload) > 0 {
+		var p struct {
+			Locals map[string]any `json:"locals"`
+		}
+		if json.Unmarshal(j.Payload, &p) == nil {
+			for k, v := range p.Locals {
+				vars[k] = v
+			}
+		}
+	}
+	return &Job{JobRow: j, Definition: d, Node: d.Node(j.NodeID), Variables: vars}, nil
+}
+
+// policy returns the retry policy for a job's node.
+func (r *Runner) policy(n *model.Node, j store.JobRow) RetryPolicy {
+	p := r.retry
+	if j.MaxAttempts > 0 {
+		p.MaxAttempts = j.MaxAttempts
+	}
+	if n != nil && n.Retry != nil {
+		if n.Retry.Backoff != "" {
+			if d, err := model.ParseDuration(n.Retry.Backoff); err == nil {
+				p.Initial = d
+			}
+		}
+		if n.Retry.Factor >= 1 {
+			p.Factor = n.Retry.Factor
+		}
+		if n.Retry.MaxBackoff != "" {
+			if d, err := model.ParseDuration(n.Retry.MaxBackoff); err == nil {
+				p.Max = d
+			}
+		}
+	}
+	return p
+}
+
+// fail retries the job with backoff, or dead-letters it and opens an
+// incident when its attempts are used up (or the error is permanent).
+func (r *Runner) fail(ctx context.Context, j store.JobRow, cause error) {
+	if errors.Is(cause, context.Canceled) {
+		// Lease lost or shutting down: leave the job for its next owner.
+		_ = r.st.ReleaseJob(context.Background(), j.ID, r.cfg.Owner)
+		return
+	}
+	var n *model.Node
+	if row, err := r.st.Instance(ctx, j.InstanceID); err == nil {
+		if d, _, err := r.Definition(ctx, row.DefinitionID, row.DefinitionVersion); err == nil {
+			n = d.Node(j.NodeID)
+		}
+	}
+	p := r.policy(n, j)
+	msg := trimErr(cause.Error())
+	var perm *PermanentError
+	now := r.clk.Now()
+	if !errors.As(cause, &perm) && j.Attempt < p.MaxAttempts {
+		runAt := now.Add(p.Backoff(j.Attempt, rand.Float64()))
+		if err := r.st.RetryJob(ctx, j.ID, r.cfg.Owner, runAt, msg, now); err != nil {
+			r.log.Error("schedule retry", "job", j.ID, "err", err)
+		}
+		r.log.Info("job failed; retrying", "job", j.ID, "attempt", j.Attempt, "next", runAt, "err", msg)
+		return
+	}
+	first := j.FirstFailureAt
+	if first.IsZero() {
+		first = now
+	}
+	_, err := r.Apply(ctx, j.InstanceID, engine.Command{Kind: engine.CmdFailJob, Ref: j.ID, ErrorMessage: msg, Actor: r.cfg.Owner},
+		func(t *store.Transition) {
+			t.DoneJob = &store.JobDone{ID: j.ID, Owner: r.cfg.Owner, State: store.JobDead, Error: msg}
+			for i := range t.NewIncidents {
+				t.NewIncidents[i].JobID = j.ID
+				t.NewIncidents[i].Attempts = j.Attempt
+				t.NewIncidents[i].FirstFailureAt = first
+				t.NewIncidents[i].LastFailureAt = now
+			}
+		})
+	r.log.Warn("job dead-lettered; incident opened", "job", j.ID, "instance", j.InstanceID, "attempts", j.Attempt, "err", msg)
+	r.logApply(j, err)
+}
+
+// fireTimer applies a due timer.
+func (r *Runner) fireTimer(ctx context.Context, j store.JobRow) error {
+	_, err := r.Apply(ctx, j.InstanceID, engine.Command{Kind: engine.CmdFireTimer, Ref: j.ID, Actor: "timer"},
+		doneJob(j, r.cfg.Owner, store.JobCompleted, ""))
+	if err != nil {
+		r.logApply(j, err)
+	}
+	return err
+}

@@ -1,0 +1,305 @@
+// Package runner is Baton's orchestrator. It applies commands to instances
+// through engine.Step and commits each transition atomically through the
+// store (state snapshot, history, jobs, tasks, subscriptions, incidents in
+// one transaction); it leases jobs and runs them with registered handlers,
+// renews leases, retries failures with exponential backoff and jitter, turns
+// exhausted retries into incidents, and fires timers.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/batonhq/baton/internal/clock"
+	"github.com/batonhq/baton/internal/model"
+	"github.com/batonhq/baton/internal/store"
+)
+
+// Job is what a handler gets: the leased job row, the node it belongs to
+// and the instance's variables at the time of the lease.
+type Job struct {
+	store.JobRow
+	Definition *model.Definition
+	Node       *model.Node
+	// Variables are the instance variables overlaid with the job's locals.
+	Variables map[string]any
+}
+
+// IdempotencyKey is stable across every attempt of the job; receivers use
+// it to de-duplicate retried side effects.
+func (j *Job) IdempotencyKey() string { return "baton-" + j.ID }
+
+// Handler executes jobs of one kind. Returning an error schedules a retry
+// (unless it is Permanent); returning a *BPMNError ends the job with a BPMN
+// error that error boundary events can catch.
+type Handler interface {
+	Work(ctx context.Context, job *Job) (map[string]any, error)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, job *Job) (map[string]any, error)
+
+// Work calls f.
+func (f HandlerFunc) Work(ctx context.Context, job *Job) (map[string]any, error) { return f(ctx, job) }
+
+// BPMNError ends a job with a BPMN error code.
+type BPMNError struct {
+	Code    string
+	Message string
+}
+
+func (e *BPMNError) Error() string { return fmt.Sprintf("BPMN error %s: %s", e.Code, e.Message) }
+
+// PermanentError marks a failure that retrying cannot fix: the job is
+// dead-lettered at once.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err as a PermanentError.
+func Permanent(err error) error { return &PermanentError{Err: err} }
+
+// Event is published after a transition commits (for the live event stream
+// and notifications).
+type Event struct {
+	Type       string    `json:"type"` // instance.started, instance.completed, task.created, ...
+	InstanceID string    `json:"instanceId"`
+	NodeID     string    `json:"nodeId,omitempty"`
+	Status     string    `json:"status,omitempty"`
+	Ref        string    `json:"ref,omitempty"`
+	Time       time.Time `json:"time"`
+}
+
+// RetryPolicy decides when a failed job runs again.
+type RetryPolicy struct {
+	MaxAttempts int           // attempts in all, including the first
+	Initial     time.Duration // wait before the second attempt
+	Factor      float64
+	Max         time.Duration // cap on one wait
+	Jitter      float64 // fraction of the wait added or removed at random (0.1 = ±10%)
+}
+
+// DefaultRetry is the engine-wide default retry policy.
+var DefaultRetry = RetryPolicy{MaxAttempts: 3, Initial: time.Second, Factor: 2, Max: 5 * time.Minute, Jitter: 0.1}
+
+// Backoff returns the wait before attempt+1 after attempt failed
+// (attempt counts from 1). It is a pure function of the attempt and the
+// random value r in [0,1).
+func (p RetryPolicy) Backoff(attempt int, r float64) time.Duration {
+	d := float64(p.Initial)
+	for i := 1; i < attempt; i++ {
+		d *= p.Factor
+		if p.Max > 0 && d > float64(p.Max) {
+			d = float64(p.Max)
+			break
+		}
+	}
+	if p.Max > 0 && d > float64(p.Max) {
+		d = float64(p.Max)
+	}
+	if p.Jitter > 0 {
+		d += d * p.Jitter * (2*r - 1)
+	}
+	if d < 0 {
+		d = 0
+	}
+	return time.Duration(d)
+}
+
+// Config configures a Runner. Zero fields take defaults.
+type Config struct {
+	Store  store.Store
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// Owner names this node in job leases (default host-pid-random).
+	Owner string
+	// Workers is how many jobs run at once (default 16).
+	Workers int
+	// LeaseFor is how long a job lease lasts before another node may take
+	// the job over (default 30s). Running jobs renew it.
+	LeaseFor time.Duration
+	// PollInterval bounds how long the fetch loop sleeps when idle
+	// (default 1s; a local commit that creates jobs wakes it at once).
+	PollInterval time.Duration
+	// Retry is the default retry policy.
+	Retry RetryPolicy
+	// Observer, if set, is told about commits and jobs (metrics).
+	Observer Observer
+}
+
+// Observer receives measurements.
+type Observer interface {
+	Committed(d time.Duration, conflicts int)
+	JobDone(kind string, d time.Duration, err error)
+	InstanceStatus(from, to string)
+}
+
+// Runner orchestrates instances. Create it with New, register handlers,
+// then Start.
+type Runner struct {
+	cfg   Config
+	st    store.Store
+	clk   clock.Clock
+	log   *slog.Logger
+	retry RetryPolicy
+
+	mu       sync.RWMutex
+	handlers map[string]Handler // by job kind or "service:<taskType>"
+	defs     map[string]*model.Definition
+
+	subMu  sync.Mutex
+	subs   map[int]chan Event
+	nextID int
+
+	wake    chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+	running sync.WaitGroup
+	started bool
+}
+
+// New returns a Runner on cfg.Store.
+func New(cfg Config) *Runner {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Owner == "" {
+		host, _ := os.Hostname()
+		cfg.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), strconv.FormatUint(rand.Uint64()%1e6, 36))
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.LeaseFor <= 0 {
+		cfg.LeaseFor = 30 * time.Second
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.Retry.MaxAttempts == 0 {
+		cfg.Retry = DefaultRetry
+	}
+	return &Runner{
+		cfg: cfg, st: cfg.Store, clk: cfg.Clock, log: cfg.Logger, retry: cfg.Retry,
+		handlers: map[string]Handler{}, defs: map[string]*model.Definition{},
+		subs: map[int]chan Event{}, wake: make(chan struct{}, 1),
+	}
+}
+
+// Store returns the runner's store (for read queries).
+func (r *Runner) Store() store.Store { return r.st }
+
+// Owner returns the lease owner name of this node.
+func (r *Runner) Owner() string { return r.cfg.Owner }
+
+// Clock returns the runner's clock.
+func (r *Runner) Clock() clock.Clock { return r.clk }
+
+// Register installs a handler. key is a job kind ("service", "send",
+// "businessRule", "call", or a kind of a later issue such as "llm"), or
+// "service:TYPE" for service tasks of one task type. Register before Start.
+func (r *Runner) Register(key string, h Handler) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.handlers[key] = h
+}
+
+// handlerFor finds the handler for a job kind and task type.
+func (r *Runner) handlerFor(kind, taskType string) Handler {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if taskType != "" {
+		if h := r.handlers[kind+":"+taskType]; h != nil {
+			return h
+		}
+	}
+	return r.handlers[kind]
+}
+
+// Subscribe returns a channel of committed events and a function that
+// ends the subscription. Slow subscribers lose events rather than block
+// the runner.
+func (r *Runner) Subscribe() (<-chan Event, func()) {
+	r.subMu.Lock()
+	defer r.subMu.Unlock()
+	id := r.nextID
+	r.nextID++
+	ch := make(chan Event, 256)
+	r.subs[id] = ch
+	return ch, func() {
+		r.subMu.Lock()
+		defer r.subMu.Unlock()
+		if c, ok := r.subs[id]; ok {
+			delete(r.subs, id)
+			close(c)
+		}
+	}
+}
+
+func (r *Runner) publish(evs []Event) {
+	if len(evs) == 0 {
+		return
+	}
+	r.subMu.Lock()
+	defer r.subMu.Unlock()
+	for _, ch := range r.subs {
+		for _, e := range evs {
+			select {
+			case ch <- e:
+			default:
+			}
+		}
+	}
+}
+
+// Start launches the job loop. It returns at once; Stop ends it.
+func (r *Runner) Start(ctx context.Context) error {
+	if r.started {
+		return errors.New("runner already started")
+	}
+	r.started = true
+	ctx, cancel := context.WithCancel(ctx)
+	r.cancel = cancel
+	r.done = make(chan struct{})
+	go func() {
+		defer close(r.done)
+		r.fetchLoop(ctx)
+	}()
+	return nil
+}
+
+// Stop stops fetching new jobs, lets running jobs finish until ctx ends,
+// then releases the leases of those still running, and returns.
+func (r *Runner) Stop(ctx context.Context) error {
+	if !r.started {
+		return nil
+	}
+	r.cancel()
+	<-r.done
+	finished := make(chan struct{})
+	go func() { r.running.Wait(); close(finished) }()
+	select {
+	case <-finished:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop: jobs still running: %w", ctx.Err())
+	}
+}
+
+func (r *Runner) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
