@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/internal/expr"
 	"github.com/batonhq/baton/internal/model"
 )
 
@@ -952,7 +953,7 @@ func (s *stepper) evalFlows(id int64, n *model.Node, first bool) (taken []*model
 			continue
 		}
 		if p := e.ConditionProgram(); p != nil {
-			v, err := p.Bool(vars)
+			v, err := p.Bool(s.simVars(p, vars))
 			if err != nil {
 				s.incident(id, "expression", fmt.Sprintf("condition of flow %q: %v", e.ID, err), "")
 				return nil, false
@@ -970,6 +971,25 @@ func (s *stepper) evalFlows(id int64, n *model.Node, first bool) (taken []*model
 		taken = append(taken, def)
 	}
 	return taken, true
+}
+
+// simVars lets a token simulation read undefined variables as null.
+func (s *stepper) simVars(p *expr.Program, vars map[string]any) map[string]any {
+	if !s.st.Simulate {
+		return vars
+	}
+	miss := p.Missing(vars)
+	if len(miss) == 0 {
+		return vars
+	}
+	m := make(map[string]any, len(vars)+len(miss))
+	for k, v := range vars {
+		m[k] = v
+	}
+	for _, k := range miss {
+		m[k] = nil
+	}
+	return m
 }
 
 func (s *stepper) noFlow(id int64, n *model.Node) {
@@ -1275,7 +1295,9 @@ func (s *stepper) subscribe(owner int64, n *model.Node) bool {
 		return true
 	case model.EventMessage:
 		sub.Kind = SubMessage
-		if p := n.Expr("correlationKey"); p != nil {
+		if n.Event != nil && !model.IsExpression(n.Event.CorrelationKey) {
+			sub.Key = n.Event.CorrelationKey // a literal key
+		} else if p := n.Expr("correlationKey"); p != nil && !s.st.Simulate {
 			v, err := p.Eval(s.varsFor(s.tok(owner)))
 			if err != nil {
 				s.incident(owner, "expression", "correlation key: "+err.Error(), "")

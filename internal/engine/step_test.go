@@ -356,7 +356,7 @@ func TestTerminateEndCancelsEverything(t *testing.T) {
 
 func TestMessageCatchWithCorrelation(t *testing.T) {
 	d := mustParse(t, `{"id":"m","nodes":[{"id":"start","type":"startEvent"},
-	 {"id":"paid","type":"intermediateCatchEvent","event":{"kind":"message","name":"payment","correlationKey":"orderId"}},
+	 {"id":"paid","type":"intermediateCatchEvent","event":{"kind":"message","name":"payment","correlationKey":"=orderId"}},
 	 {"id":"end","type":"endEvent"}],
 	 "edges":[{"id":"f1","source":"start","target":"paid"},{"id":"f2","source":"paid","target":"end"}]}`)
 	st, eff := start(t, d, map[string]any{"orderId": "o-7"})

@@ -83,7 +83,7 @@ func (d *Definition) StartNodes(scope *Node) []*Node {
 	return scope.starts
 }
 
-func computeStarts(nodes []*Node) []*Node {
+func computeStarts(nodes []*Node, implicitToo bool) []*Node {
 	var none, event, implicit []*Node
 	for _, n := range nodes {
 		switch {
@@ -96,7 +96,12 @@ func computeStarts(nodes []*Node) []*Node {
 			implicit = append(implicit, n)
 		}
 	}
+	// BPMN: flow nodes without incoming flows start with the process even
+	// when it has start events (as BPMN engines do); workflow JSON does not
+	// allow such nodes.
 	switch {
+	case len(none) > 0 && implicitToo:
+		return append(none, implicit...)
 	case len(none) > 0:
 		return none
 	case len(event) > 0:

@@ -105,10 +105,10 @@ func (d *Definition) Build(opts Options) error {
 	}
 	d.Warnings = b.warns
 	if len(b.probs) == 0 {
-		d.starts = computeStarts(d.top)
+		d.starts = computeStarts(d.top, opts.ImplicitStart)
 		for _, n := range d.Nodes {
 			if n.Type == SubProcess {
-				n.starts = computeStarts(n.children)
+				n.starts = computeStarts(n.children, opts.ImplicitStart)
 			}
 		}
 	}
@@ -380,7 +380,7 @@ func (b *builder) node(n *Node, links map[*Node]map[string]int) {
 				b.errf(n.Line, n.ID, "nonInterrupting", "an error boundary event is always interrupting")
 			}
 		case EventNone:
-			b.errf(n.Line, n.ID, "event", "boundary event has no event definition")
+			b.warnf(n.Line, n.ID, "event", "boundary event has no event definition; it never fires")
 		default:
 			b.errf(n.Line, n.ID, "event.kind", "a boundary event cannot catch a %s event", kind)
 		}
@@ -552,7 +552,7 @@ func (b *builder) compile() {
 			}
 			n.setExpr(fmt.Sprintf("output:%d", i), b.compileExpr(n, n.Line, n.ID, fmt.Sprintf("outputs[%d].source", i), m.Source))
 		}
-		if n.Event != nil && n.Event.CorrelationKey != "" {
+		if n.Event != nil && IsExpression(n.Event.CorrelationKey) {
 			n.setExpr("correlationKey", b.compileExpr(n, n.Line, n.ID, "event.correlationKey", n.Event.CorrelationKey))
 		}
 		if n.Event != nil && n.Event.Timer != nil {
@@ -635,7 +635,8 @@ func (b *builder) reachability(opts Options) {
 	}
 	seed := func(nodes []*Node) {
 		for _, n := range nodes {
-			if n.Type == StartEvent || (opts.ImplicitStart && len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent) {
+			if n.Type == StartEvent || (opts.ImplicitStart && len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent &&
+				!(n.Type == IntermediateCatchEvent && n.EventKind() == EventLink)) {
 				push(n)
 			}
 		}

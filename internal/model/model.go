@@ -124,8 +124,9 @@ type Event struct {
 	Timer *Timer `json:"timer,omitempty"`
 	// Name is the message, signal, link or escalation name.
 	Name string `json:"name,omitempty"`
-	// CorrelationKey is an expression evaluated when a message catch event
-	// starts waiting; a message must carry the same key to be delivered.
+	// CorrelationKey, when it is an expression ("=orderId", "${orderId}"),
+	// is evaluated when a message catch event starts waiting; otherwise it
+	// is a literal key. A message must carry the same key to be delivered.
 	CorrelationKey string `json:"correlationKey,omitempty"`
 	// ErrorCode is the BPMN error code thrown by an error end event or
 	// caught by an error boundary event ("" catches every error).
