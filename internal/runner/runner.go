@@ -84,7 +84,7 @@ type RetryPolicy struct {
 	Initial     time.Duration // wait before the second attempt
 	Factor      float64
 	Max         time.Duration // cap on one wait
-	Jitter      float64 // fraction of the wait added or removed at random (0.1 = ±10%)
+	Jitter      float64       // fraction of the wait added or removed at random (0.1 = ±10%)
 }
 
 // DefaultRetry is the engine-wide default retry policy.

@@ -1,0 +1,267 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/internal/clock"
+	"github.com/batonhq/baton/internal/engine"
+	"github.com/batonhq/baton/internal/runner"
+	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/internal/store/sqlite"
+)
+
+type bundle struct {
+	r   *runner.Runner
+	st  store.Store
+	ctx context.Context
+}
+
+func setup(t *testing.T, clk clock.Clock, register func(r *runner.Runner)) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r := runner.New(runner.Config{Store: st, Clock: clk, PollInterval: 20 * time.Millisecond, LeaseFor: 5 * time.Second,
+		Retry: runner.RetryPolicy{MaxAttempts: 3, Initial: 10 * time.Millisecond, Factor: 2, Max: time.Second}})
+	if register != nil {
+		register(r)
+	}
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = r.Stop(ctx)
+	})
+	return &bundle{r: r, st: st, ctx: ctx}
+}
+
+func (b *bundle) deploy(t *testing.T, src string) {
+	t.Helper()
+	if _, _, err := b.r.Deploy(b.ctx, "test.json", []byte(src), "test"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (b *bundle) waitStatus(t *testing.T, id string, want engine.Status) *engine.State {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, _, err := b.r.InstanceState(b.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Status == want {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instance %s is %s, want %s (incidents %+v)", id, st.Status, want, st.Incidents)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+const service = `{"id":"svc","nodes":[
+ {"id":"start","type":"startEvent"},
+ {"id":"pay","type":"serviceTask","taskType":"pay","retry":{"max":2,"backoff":"PT0.01S","factor":2}},
+ {"id":"end","type":"endEvent"}],
+ "edges":[{"id":"f1","source":"start","target":"pay"},{"id":"f2","source":"pay","target":"end"}]}`
+
+func TestServiceTaskCompletes(t *testing.T) {
+	var keys []string
+	b := setup(t, nil, func(r *runner.Runner) {
+		r.Register("service:pay", runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
+			keys = append(keys, j.IdempotencyKey())
+			return map[string]any{"paid": j.Variables["amount"]}, nil
+		}))
+	})
+	b.deploy(t, service)
+	st, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "svc", Variables: map[string]any{"amount": 5.0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := b.waitStatus(t, st.InstanceID, engine.StatusCompleted)
+	if done.Variables["paid"] != 5.0 {
+		t.Fatalf("variables %v", done.Variables)
+	}
+	hist, err := b.r.History(b.ctx, st.InstanceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) < 5 {
+		t.Fatalf("history %+v", hist)
+	}
+	if len(keys) != 1 {
+		t.Fatalf("handler ran %d times", len(keys))
+	}
+}
+
+// A service failing twice then succeeding completes after two retries; one
+// failing forever is dead-lettered into an incident, and recovering it
+// with changed variables completes the instance. Each step is in the
+// history.
+func TestRetriesIncidentAndRecover(t *testing.T) {
+	var calls atomic.Int32
+	b := setup(t, nil, func(r *runner.Runner) {
+		r.Register("service:pay", runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
+			n := calls.Add(1)
+			if j.Variables["mode"] == "flaky" && n <= 2 {
+				return nil, errors.New("HTTP 503 from payments")
+			}
+			if j.Variables["mode"] == "broken" {
+				return nil, errors.New("HTTP 500 from payments")
+			}
+			return map[string]any{"paid": true}, nil
+		}))
+	})
+	b.deploy(t, service)
+	st, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "svc", Variables: map[string]any{"mode": "flaky"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.waitStatus(t, st.InstanceID, engine.StatusCompleted)
+	if got := calls.Load(); got != 3 {
+		t.Fatalf("flaky: %d calls, want 3", got)
+	}
+
+	calls.Store(0)
+	st, _, err = b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "svc", Variables: map[string]any{"mode": "broken"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := b.waitStatus(t, st.InstanceID, engine.StatusFailed)
+	if got := calls.Load(); got != 3 { // retry max 2 → 3 attempts
+		t.Fatalf("broken: %d calls, want 3", got)
+	}
+	if len(failed.Incidents) != 1 || failed.Incidents[0].NodeID != "pay" {
+		t.Fatalf("incidents %+v", failed.Incidents)
+	}
+	incs, err := b.st.Incidents(b.ctx, store.IncidentFilter{InstanceID: st.InstanceID})
+	if err != nil || len(incs) != 1 || incs[0].Attempts != 3 || incs[0].State != store.IncidentOpen {
+		t.Fatalf("incident rows %+v err %v", incs, err)
+	}
+	dead, err := b.st.Jobs(b.ctx, store.JobFilter{State: store.JobDead, InstanceID: st.InstanceID})
+	if err != nil || len(dead) != 1 {
+		t.Fatalf("dead jobs %+v err %v", dead, err)
+	}
+	// Recovering a running instance is refused.
+	if _, err := b.r.Recover(b.ctx, runner.RecoverRequest{InstanceID: "nope"}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("recover unknown: %v", err)
+	}
+	if _, err := b.r.Recover(b.ctx, runner.RecoverRequest{InstanceID: st.InstanceID, Variables: map[string]any{"mode": "fixed"}, Actor: "operator"}); err != nil {
+		t.Fatal(err)
+	}
+	b.waitStatus(t, st.InstanceID, engine.StatusCompleted)
+	if _, err := b.r.Recover(b.ctx, runner.RecoverRequest{InstanceID: st.InstanceID}); !errors.Is(err, runner.ErrNotFailed) {
+		t.Fatalf("recover completed: %v", err)
+	}
+	hist, _ := b.r.History(b.ctx, st.InstanceID)
+	var incident, resolved bool
+	for _, h := range hist {
+		if h.Action == string(engine.ActIncident) {
+			incident = true
+		}
+		if h.Action == string(engine.ActResolved) && h.Actor == "operator" {
+			resolved = true
+		}
+	}
+	if !incident || !resolved {
+		t.Fatalf("history lacks incident/resolution: %+v", hist)
+	}
+	incs, _ = b.st.Incidents(b.ctx, store.IncidentFilter{InstanceID: st.InstanceID})
+	if incs[0].State != store.IncidentResolved {
+		t.Fatalf("incident not resolved: %+v", incs[0])
+	}
+}
+
+func TestBackoffIsExponentialWithJitter(t *testing.T) {
+	p := runner.RetryPolicy{Initial: time.Second, Factor: 2, Max: 10 * time.Second, Jitter: 0.1}
+	for _, tc := range []struct {
+		attempt int
+		r       float64
+		want    time.Duration
+	}{
+		{1, 0.5, time.Second}, {2, 0.5, 2 * time.Second}, {3, 0.5, 4 * time.Second}, {5, 0.5, 10 * time.Second},
+		{1, 0, 900 * time.Millisecond}, {1, 1, 1100 * time.Millisecond},
+	} {
+		if got := p.Backoff(tc.attempt, tc.r); got != tc.want {
+			t.Errorf("Backoff(%d, %v) = %v, want %v", tc.attempt, tc.r, got, tc.want)
+		}
+	}
+}
+
+const timerFlow = `{"id":"tm","nodes":[
+ {"id":"start","type":"startEvent"},
+ {"id":"wait","type":"intermediateCatchEvent","event":{"kind":"timer","timer":{"duration":"PT1H"}}},
+ {"id":"end","type":"endEvent"}],
+ "edges":[{"id":"f1","source":"start","target":"wait"},{"id":"f2","source":"wait","target":"end"}]}`
+
+func TestTimerFiresOnFakeClock(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := setup(t, clk, nil)
+	b.deploy(t, timerFlow)
+	st, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "tm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if cur, _, _ := b.r.InstanceState(b.ctx, st.InstanceID); cur.Status != engine.StatusWaiting {
+		t.Fatalf("fired early: %s", cur.Status)
+	}
+	clk.Advance(59 * time.Minute)
+	time.Sleep(100 * time.Millisecond)
+	if cur, _, _ := b.r.InstanceState(b.ctx, st.InstanceID); cur.Status != engine.StatusWaiting {
+		t.Fatalf("fired early: %s", cur.Status)
+	}
+	clk.Advance(time.Minute)
+	b.waitStatus(t, st.InstanceID, engine.StatusCompleted)
+}
+
+func TestConcurrentCompletionsCommitOnce(t *testing.T) {
+	b := setup(t, nil, nil)
+	b.deploy(t, `{"id":"ut","nodes":[{"id":"start","type":"startEvent"},{"id":"t","type":"userTask"},{"id":"end","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"start","target":"t"},{"id":"f2","source":"t","target":"end"}]}`)
+	st, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "ut"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := b.st.Tasks(b.ctx, store.TaskFilter{InstanceID: st.InstanceID})
+	if err != nil || len(tasks) != 1 {
+		t.Fatalf("tasks %+v %v", tasks, err)
+	}
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			_, err := b.r.CompleteTask(b.ctx, tasks[0].ID, map[string]any{"ok": true}, "ann")
+			errs <- err
+		}()
+	}
+	ok := 0
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err == nil {
+			ok++
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d completions succeeded, want 1", ok)
+	}
+	hist, _ := b.r.History(b.ctx, st.InstanceID)
+	n := 0
+	for _, h := range hist {
+		if h.NodeID == "t" && h.Action == string(engine.ActCompleted) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("task completed %d times in history", n)
+	}
+}
