@@ -57,9 +57,9 @@ type scenario struct {
 	DeliverEvents bool           `json:"deliverWaitingEvents"`
 	PeerSpecific  string         `json:"peerSpecific"`
 	Expected      struct {
-		Outcome           string            `json:"outcome"`
-		Order             string            `json:"order"`
-		Completed         []engine.Element  `json:"completed"`
+		Outcome           string           `json:"outcome"`
+		Order             string           `json:"order"`
+		Completed         []engine.Element `json:"completed"`
 		CompletedMultiset map[string]struct {
 			Type  string `json:"type"`
 			Count int    `json:"count"`

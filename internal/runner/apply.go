@@ -274,6 +274,20 @@ func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.Sta
 	if prepare != nil {
 		prepare(&t)
 	}
+	// Jobs an in-process handler runs are leased to this node in the same
+	// transaction, so they run right after the commit without a fetch.
+	// Should this node die first, the lease expires and another takes over.
+	var inline []store.JobRow
+	if len(t.NewJobs) > 0 && r.leaseInline() {
+		for i := range t.NewJobs {
+			j := &t.NewJobs[i]
+			if j.Kind == KindExternal || j.RunAt.After(now) {
+				continue
+			}
+			j.State, j.LeaseOwner, j.LeaseUntil, j.Attempt = store.JobRunning, r.cfg.Owner, now.Add(r.cfg.LeaseFor), 1
+			inline = append(inline, *j)
+		}
+	}
 	// A job that this transition closes must not also be cancelled.
 	if t.DoneJob != nil {
 		keep := t.CancelJobs[:0]
@@ -295,7 +309,9 @@ func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.Sta
 	if err != nil {
 		return row, err
 	}
-	if len(t.NewJobs) > 0 {
+	if len(inline) > 0 {
+		r.enqueueLocal(inline)
+	} else if len(t.NewJobs) > 0 {
 		r.poke()
 	}
 	ev("instance.updated", "", "")

@@ -25,13 +25,16 @@ func (r *Runner) fetchLoop(ctx context.Context) {
 			return
 		}
 		free := r.cfg.Workers - len(slots)
-		var jobs []store.JobRow
+		jobs := r.popLocal(free)
+		free -= len(jobs)
 		if free > 0 {
+			var fetched []store.JobRow
 			var err error
-			jobs, err = r.st.FetchJobs(ctx, store.FetchParams{Owner: r.cfg.Owner, Kinds: kinds, Now: r.clk.Now(), Limit: free, LeaseFor: r.cfg.LeaseFor})
+			fetched, err = r.st.FetchJobs(ctx, store.FetchParams{Owner: r.cfg.Owner, Kinds: kinds, Now: r.clk.Now(), Limit: free, LeaseFor: r.cfg.LeaseFor})
 			if err != nil && ctx.Err() == nil {
 				r.log.Error("fetch jobs", "err", err)
 			}
+			jobs = append(jobs, fetched...)
 		}
 		for _, j := range jobs {
 			slots <- struct{}{}
@@ -41,7 +44,7 @@ func (r *Runner) fetchLoop(ctx context.Context) {
 				r.execute(j)
 			}(j)
 		}
-		if len(jobs) > 0 && len(jobs) == free {
+		if len(jobs) > 0 {
 			continue
 		}
 		wait := r.cfg.PollInterval

@@ -159,7 +159,13 @@ type Runner struct {
 	subs   map[int]chan Event
 	nextID int
 
-	wake    chan struct{}
+	wake chan struct{}
+	// local holds jobs this node created already leased to itself (see
+	// commit): they run without a fetch round trip.
+	localMu  sync.Mutex
+	local    []store.JobRow
+	stopping bool
+
 	cancel  context.CancelFunc
 	done    chan struct{}
 	running sync.WaitGroup
@@ -230,12 +236,15 @@ func (r *Runner) handlerFor(kind, taskType string) Handler {
 // Subscribe returns a channel of committed events and a function that
 // ends the subscription. Slow subscribers lose events rather than block
 // the runner.
-func (r *Runner) Subscribe() (<-chan Event, func()) {
+func (r *Runner) Subscribe() (<-chan Event, func()) { return r.SubscribeBuffer(256) }
+
+// SubscribeBuffer is Subscribe with a channel buffer of n events.
+func (r *Runner) SubscribeBuffer(n int) (<-chan Event, func()) {
 	r.subMu.Lock()
 	defer r.subMu.Unlock()
 	id := r.nextID
 	r.nextID++
-	ch := make(chan Event, 256)
+	ch := make(chan Event, n)
 	r.subs[id] = ch
 	return ch, func() {
 		r.subMu.Lock()
@@ -285,8 +294,16 @@ func (r *Runner) Stop(ctx context.Context) error {
 	if !r.started {
 		return nil
 	}
+	r.localMu.Lock()
+	r.stopping = true
+	pending := r.local
+	r.local = nil
+	r.localMu.Unlock()
 	r.cancel()
 	<-r.done
+	for _, j := range pending {
+		_ = r.st.ReleaseJob(context.Background(), j.ID, r.cfg.Owner)
+	}
 	finished := make(chan struct{})
 	go func() { r.running.Wait(); close(finished) }()
 	select {
@@ -295,6 +312,35 @@ func (r *Runner) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("stop: jobs still running: %w", ctx.Err())
 	}
+}
+
+// leaseInline reports whether new jobs may be leased to this node at
+// creation and queued locally.
+func (r *Runner) leaseInline() bool {
+	r.localMu.Lock()
+	defer r.localMu.Unlock()
+	return r.started && !r.stopping && len(r.local) < 4*r.cfg.Workers
+}
+
+func (r *Runner) enqueueLocal(jobs []store.JobRow) {
+	r.localMu.Lock()
+	r.local = append(r.local, jobs...)
+	r.localMu.Unlock()
+	r.poke()
+}
+
+func (r *Runner) popLocal(n int) []store.JobRow {
+	r.localMu.Lock()
+	defer r.localMu.Unlock()
+	if n > len(r.local) {
+		n = len(r.local)
+	}
+	out := append([]store.JobRow(nil), r.local[:n]...)
+	r.local = r.local[n:]
+	if len(r.local) == 0 {
+		r.local = nil
+	}
+	return out
 }
 
 func (r *Runner) poke() {

@@ -239,6 +239,9 @@ type Transition struct {
 	Instance InstanceRow
 	History  []HistoryRow
 
+	// NewJobs are inserted as given. A runner may insert them already
+	// leased to itself (State running, LeaseOwner, LeaseUntil, Attempt 1)
+	// to run them without a fetch; expired leases are taken over as usual.
 	NewJobs    []JobRow
 	CancelJobs []string // ids of available/running jobs to cancel
 	DoneJob    *JobDone

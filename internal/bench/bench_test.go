@@ -1,0 +1,40 @@
+package bench
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/internal/store/sqlite"
+)
+
+// TestRunEveryModel runs each model briefly on SQLite and checks that every
+// instance completed with the right number of handler calls. It checks
+// correctness only; speed is reported by `baton bench`.
+func TestRunEveryModel(t *testing.T) {
+	ctx := context.Background()
+	for _, m := range Names {
+		t.Run(m, func(t *testing.T) {
+			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bench.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			res, err := Run(ctx, Options{Store: st, StoreName: "sqlite", Model: m, Concurrency: 4, Duration: 300 * time.Millisecond, Waiting: 200})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Log(res)
+			if res.Note != "" {
+				t.Skipf("SKIP: %s", res.Note)
+			}
+			if res.Instances == 0 {
+				t.Fatal("no instance completed")
+			}
+			if want := tasksPer[m]; want > 0 && res.HandlerRuns < int64(res.Instances*want) {
+				t.Fatalf("%d handler runs for %d instances", res.HandlerRuns, res.Instances)
+			}
+		})
+	}
+}
