@@ -1,0 +1,710 @@
+package bpmn
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/batonhq/baton/internal/model"
+)
+
+// reader turns a document into processes.
+type reader struct {
+	file string
+	opts Options
+	doc  *document
+
+	// Definitions-level elements referenced from processes, by id.
+	messages    map[string]*element
+	signals     map[string]*element
+	errs        map[string]*element
+	escalations map[string]*element
+	eventDefs   map[string]*element
+	// Zeebe inline forms (zeebe:userTaskForm) by id.
+	forms map[string]*element
+
+	procs []*process
+	total int // nodes and edges of all processes
+}
+
+// process is one bpmn:process being read.
+type process struct {
+	r          *reader
+	el         *element
+	id, name   string
+	executable bool // isExecutable="true"
+	run        bool // returned by Parse
+
+	def    *model.Definition
+	counts map[string]int
+	flows  int
+
+	unsupported []model.Problem // elements Baton does not support
+	problems    []model.Problem // other reading problems
+	warnings    []model.Problem
+	buildErr    []model.Problem // problems found by Build
+}
+
+// errTooMany stops reading when a document has too many flow elements.
+var errTooMany = errors.New("too many flow elements")
+
+// read parses data and reads all its processes. Each process is built
+// unless reading it found problems. The error is document-level.
+func read(name string, data []byte, opts Options) (*reader, error) {
+	if len(data) > model.MaxSourceBytes {
+		return nil, verr([]model.Problem{{File: name, Message: fmt.Sprintf("definition is %d bytes; the limit is %d", len(data), model.MaxSourceBytes)}})
+	}
+	doc, err := readXML(data)
+	if err != nil {
+		var se *syntaxError
+		if errors.As(err, &se) {
+			return nil, verr([]model.Problem{{File: name, Line: se.line, Message: se.msg}})
+		}
+		return nil, verr([]model.Problem{{File: name, Message: err.Error()}})
+	}
+	root := doc.root
+	if root.name.Local != "definitions" || root.name.Space != nsBPMN {
+		return nil, verr([]model.Problem{{File: name, Line: root.line, Message: rootMessage(root)}})
+	}
+	r := &reader{
+		file: name, opts: opts, doc: doc,
+		messages: map[string]*element{}, signals: map[string]*element{}, errs: map[string]*element{},
+		escalations: map[string]*element{}, eventDefs: map[string]*element{}, forms: map[string]*element{},
+	}
+	var procEls []*element
+	for _, k := range root.kids {
+		if !k.bpmn() {
+			continue
+		}
+		id := k.attr("id")
+		switch k.name.Local {
+		case "process":
+			procEls = append(procEls, k)
+		case "message":
+			r.messages[id] = k
+		case "signal":
+			r.signals[id] = k
+		case "error":
+			r.errs[id] = k
+		case "escalation":
+			r.escalations[id] = k
+		default:
+			if strings.HasSuffix(k.name.Local, "EventDefinition") && id != "" {
+				r.eventDefs[id] = k
+			}
+		}
+	}
+	if !opts.IgnoreExtensions {
+		var walk func(*element)
+		walk = func(e *element) {
+			for _, k := range e.kids {
+				if k.is(nsZeebe, "userTaskForm") {
+					r.forms[k.attr("id")] = k
+				}
+				walk(k)
+			}
+		}
+		walk(root)
+	}
+	for _, el := range procEls {
+		p := &process{
+			r: r, el: el, id: el.attr("id"), name: el.attr("name"),
+			executable: xmlBool(el.attr("isExecutable"), false),
+			counts:     map[string]int{},
+		}
+		r.procs = append(r.procs, p)
+		if err := p.read(); err != nil {
+			return nil, verr([]model.Problem{{File: name, Line: el.line, Message: fmt.Sprintf("the file has more than %d flow elements and sequence flows", model.MaxNodes)}})
+		}
+	}
+	anyExec := false
+	for _, p := range r.procs {
+		anyExec = anyExec || p.executable
+	}
+	for _, p := range r.procs {
+		p.run = p.executable || (!anyExec && len(r.procs) == 1)
+	}
+	for _, p := range r.procs {
+		p.build()
+	}
+	return r, nil
+}
+
+func rootMessage(root *element) string {
+	switch {
+	case root.name.Local == "definitions" && root.name.Space == nsBPMNDraft:
+		return fmt.Sprintf("root element <definitions> is in the pre-final BPMN 2.0 namespace %q; only the BPMN 2.0 MODEL namespace %q is supported (re-save the file with a current modeller)", nsBPMNDraft, nsBPMN)
+	case root.name.Local == "definitions" && root.name.Space == "":
+		return fmt.Sprintf("root element <definitions> has no namespace; BPMN 2.0 needs the MODEL namespace %q", nsBPMN)
+	case root.name.Local == "definitions":
+		return fmt.Sprintf("root element <definitions> is in namespace %q, not the BPMN 2.0 MODEL namespace %q", root.name.Space, nsBPMN)
+	case root.name.Space == "":
+		return fmt.Sprintf("root element is <%s>, not a BPMN 2.0 <definitions>", root.name.Local)
+	default:
+		return fmt.Sprintf("root element is <%s> in namespace %q, not a BPMN 2.0 <definitions>", root.name.Local, root.name.Space)
+	}
+}
+
+// runnable returns the processes Parse returns, in document order.
+func (r *reader) runnable() []*process {
+	var out []*process
+	for _, p := range r.procs {
+		if p.run {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// listIDs lists the process ids for messages: " (processes: "a", "b")".
+func (r *reader) listIDs() string {
+	if len(r.procs) == 0 {
+		return " (the file has no process)"
+	}
+	ids := make([]string, len(r.procs))
+	for i, p := range r.procs {
+		ids[i] = fmt.Sprintf("%q", p.id)
+	}
+	return " (processes: " + strings.Join(ids, ", ") + ")"
+}
+
+// failures returns every problem that keeps the process from running.
+func (p *process) failures() []model.Problem {
+	var out []model.Problem
+	out = append(out, p.unsupported...)
+	out = append(out, p.problems...)
+	out = append(out, p.buildErr...)
+	return out
+}
+
+func (p *process) problem(line int, node, format string, args ...any) {
+	p.problems = append(p.problems, model.Problem{File: p.r.file, Line: line, NodeID: node, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p *process) warn(line int, node, format string, args ...any) {
+	p.warnings = append(p.warnings, model.Problem{File: p.r.file, Line: line, NodeID: node, Message: fmt.Sprintf(format, args...), Warning: true})
+}
+
+// unsupportedElement records an element Baton does not support. The
+// message always starts "unsupported element <type>" and names the id.
+func (p *process) unsupportedElement(e *element, in *model.Node, why string) {
+	id := e.attr("id")
+	msg := "unsupported element " + e.name.Local
+	if id != "" {
+		msg += fmt.Sprintf(" %q", id)
+	}
+	node := id
+	if in != nil {
+		msg += fmt.Sprintf(" in %s %q", in.Type, in.ID)
+		if node == "" {
+			node = in.ID
+		}
+	}
+	if why != "" {
+		msg += ": " + why
+	}
+	p.unsupported = append(p.unsupported, model.Problem{File: p.r.file, Line: e.line, NodeID: node, Message: msg})
+}
+
+// build builds the definition, so that its problems join the reading
+// problems; not when an element was refused (the graph has holes, and
+// Build would only report their consequences).
+func (p *process) build() {
+	if len(p.unsupported) > 0 {
+		return
+	}
+	if err := p.def.Build(model.Options{ImplicitStart: true}); err != nil {
+		var ve *model.ValidationError
+		if errors.As(err, &ve) {
+			p.buildErr = ve.Problems
+		} else {
+			p.buildErr = []model.Problem{{File: p.r.file, Line: p.el.line, NodeID: p.id, Message: err.Error()}}
+		}
+		return
+	}
+	if len(p.warnings) > 0 {
+		p.def.Warnings = append(p.def.Warnings, p.warnings...)
+		sort.SliceStable(p.def.Warnings, func(i, j int) bool { return p.def.Warnings[i].Line < p.def.Warnings[j].Line })
+	}
+}
+
+// Element sets.
+var (
+	// flowNodes are the BPMN flow nodes Baton executes.
+	flowNodes = map[string]bool{
+		"startEvent": true, "endEvent": true, "intermediateCatchEvent": true, "intermediateThrowEvent": true,
+		"boundaryEvent": true, "task": true, "userTask": true, "scriptTask": true, "serviceTask": true,
+		"sendTask": true, "receiveTask": true, "manualTask": true, "businessRuleTask": true,
+		"callActivity": true, "subProcess": true, "exclusiveGateway": true, "parallelGateway": true,
+		"inclusiveGateway": true, "eventBasedGateway": true,
+		"dataObject": true, "dataObjectReference": true, "dataStoreReference": true,
+	}
+	// containerIgnored are children of a process or sub-process without
+	// execution meaning.
+	containerIgnored = map[string]bool{
+		"documentation": true, "extensionElements": true, "laneSet": true, "textAnnotation": true,
+		"association": true, "group": true, "ioSpecification": true, "property": true,
+		"auditing": true, "monitoring": true, "supportedInterfaceRef": true, "correlationSubscription": true,
+		"resourceRole": true, "performer": true, "humanPerformer": true, "potentialOwner": true,
+		"ioBinding": true,
+	}
+	// nodeLevel are children of a flow node that the node itself reads or
+	// ignores (a sub-process's flow elements are read as a container).
+	nodeLevel = map[string]bool{
+		"documentation": true, "extensionElements": true, "incoming": true, "outgoing": true,
+		"ioSpecification": true, "property": true, "dataInputAssociation": true, "dataOutputAssociation": true,
+		"dataInput": true, "dataOutput": true, "inputSet": true, "outputSet": true,
+		"multiInstanceLoopCharacteristics": true, "standardLoopCharacteristics": true,
+		"auditing": true, "monitoring": true, "categoryValueRef": true, "rendering": true,
+		"resourceRole": true, "performer": true, "humanPerformer": true, "potentialOwner": true,
+		"script": true, "eventDefinitionRef": true, "ioBinding": true, "dataState": true,
+	}
+	// eventDefinitions maps event definition elements to kinds.
+	eventDefinitions = map[string]model.EventKind{
+		"timerEventDefinition":       model.EventTimer,
+		"messageEventDefinition":     model.EventMessage,
+		"signalEventDefinition":      model.EventSignal,
+		"errorEventDefinition":       model.EventError,
+		"escalationEventDefinition":  model.EventEscalation,
+		"terminateEventDefinition":   model.EventTerminate,
+		"linkEventDefinition":        model.EventLink,
+		"conditionalEventDefinition": model.EventConditional,
+		"compensateEventDefinition":  model.EventCompensate,
+	}
+)
+
+// typeName is the BPMN type name counted by Import: "startEvent" →
+// "StartEvent".
+func typeName(local string) string {
+	if local == "" {
+		return ""
+	}
+	return strings.ToUpper(local[:1]) + local[1:]
+}
+
+// read fills p.def from the process element.
+func (p *process) read() error {
+	d := &model.Definition{ID: p.id, Name: p.name, Source: p.r.file, Nodes: []*model.Node{}, Edges: []*model.Edge{}}
+	p.def = d
+	d.Description = documentation(p.el)
+	return p.container(p.el, nil)
+}
+
+// documentation joins an element's documentation children.
+func documentation(e *element) string {
+	var parts []string
+	for _, k := range e.children(nsBPMN, "documentation") {
+		if s := strings.TrimSpace(k.allText()); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, "\n\n")
+}
+
+// container reads the flow elements of a process (parent nil) or
+// sub-process.
+func (p *process) container(e *element, parent *model.Node) error {
+	for _, k := range e.kids {
+		if !k.bpmn() {
+			continue
+		}
+		local := k.name.Local
+		switch {
+		case local == "sequenceFlow":
+			if err := p.count(); err != nil {
+				return err
+			}
+			p.flows++
+			p.edge(k)
+		case flowNodes[local]:
+			if err := p.count(); err != nil {
+				return err
+			}
+			p.counts[typeName(local)]++
+			if err := p.node(k, parent); err != nil {
+				return err
+			}
+		case parent == nil && containerIgnored[local]:
+		case parent != nil && (nodeLevel[local] || containerIgnored[local]):
+			// Read by node, or ignored.
+		default:
+			p.counts[typeName(local)]++
+			switch local {
+			case "adHocSubProcess":
+				p.unsupportedElement(k, parent, "ad-hoc sub-processes are not supported")
+			case "transaction":
+				p.unsupportedElement(k, parent, "transactions are not supported")
+			case "complexGateway":
+				p.unsupportedElement(k, parent, "complex gateways are not supported")
+			default:
+				p.unsupportedElement(k, parent, "")
+			}
+		}
+	}
+	return nil
+}
+
+func (p *process) count() error {
+	p.r.total++
+	if p.r.total > model.MaxNodes {
+		return errTooMany
+	}
+	return nil
+}
+
+// edge reads a sequence flow.
+func (p *process) edge(e *element) {
+	ed := &model.Edge{
+		ID:          e.attr("id"),
+		Name:        e.attr("name"),
+		Description: documentation(e),
+		Source:      e.attr("sourceRef"),
+		Target:      e.attr("targetRef"),
+		Line:        e.line,
+	}
+	if c := e.child(nsBPMN, "conditionExpression"); c != nil {
+		ed.Condition = strings.TrimSpace(c.allText())
+	}
+	p.def.Edges = append(p.def.Edges, ed)
+}
+
+// node reads a flow node (and, for a sub-process, its contents).
+func (p *process) node(e *element, parent *model.Node) error {
+	local := e.name.Local
+	n := &model.Node{
+		ID:          e.attr("id"),
+		Type:        model.NodeType(local),
+		Name:        e.attr("name"),
+		Description: documentation(e),
+		Line:        e.line,
+	}
+	if parent != nil {
+		n.Parent = parent.ID
+	}
+	if local == "subProcess" && xmlBool(e.attr("triggeredByEvent"), false) {
+		p.unsupportedElement(e, parent, `event sub-processes (triggeredByEvent="true") are not supported`)
+		return nil
+	}
+	p.def.Nodes = append(p.def.Nodes, n)
+
+	if n.Type.IsGateway() || n.Type.IsActivity() {
+		n.Default = e.attr("default")
+	}
+	switch n.Type {
+	case model.BoundaryEvent:
+		n.AttachedTo = e.attr("attachedToRef")
+		n.NonInterrupting = !xmlBool(e.attr("cancelActivity"), true)
+	case model.StartEvent:
+		n.NonInterrupting = !xmlBool(e.attr("isInterrupting"), true)
+	case model.ScriptTask:
+		n.ScriptLanguage = e.attr("scriptFormat")
+		if s := e.child(nsBPMN, "script"); s != nil {
+			n.Script = strings.TrimSpace(s.allText())
+		}
+	case model.CallActivity:
+		n.CalledElement = e.attr("calledElement")
+	case model.ReceiveTask, model.SendTask:
+		if ref := e.attr("messageRef"); ref != "" {
+			n.Event = &model.Event{Kind: model.EventMessage}
+			p.message(n, e, ref)
+		}
+	}
+
+	var defs []*element
+	var exts []*element
+	for _, k := range e.kids {
+		if !k.bpmn() {
+			continue
+		}
+		local := k.name.Local
+		if n.Type == model.SubProcess && !nodeLevel[local] {
+			continue // flow elements and unknowns: read by container below
+		}
+		if _, ok := eventDefinitions[local]; ok || local == "cancelEventDefinition" {
+			if isEvent(n.Type) {
+				defs = append(defs, k)
+				continue
+			}
+			p.unsupportedElement(k, n, "an event definition outside an event")
+			continue
+		}
+		switch local {
+		case "eventDefinitionRef":
+			ref := strings.TrimSpace(k.allText())
+			if d := p.r.eventDefs[ref]; d != nil && isEvent(n.Type) {
+				defs = append(defs, d)
+			} else {
+				p.problem(k.line, n.ID, "eventDefinitionRef %q does not name an event definition of the file", ref)
+			}
+		case "extensionElements":
+			exts = append(exts, k)
+		case "multiInstanceLoopCharacteristics":
+			if n.Type.IsActivity() {
+				p.multiInstance(n, k)
+			} else {
+				p.unsupportedElement(k, n, "only activities can be multi-instance")
+			}
+		case "standardLoopCharacteristics":
+			p.unsupportedElement(k, n, "standard loops are not supported (use a multi-instance activity or a gateway loop)")
+		case "potentialOwner", "humanPerformer", "performer", "resourceRole":
+			if n.Type == model.UserTask {
+				assignment(n, k)
+			}
+		case "script":
+			if n.Type != model.ScriptTask {
+				p.unsupportedElement(k, n, "")
+			}
+		default:
+			if nodeLevel[local] {
+				continue
+			}
+			p.unsupportedElement(k, n, "")
+		}
+	}
+	if len(defs) > 1 {
+		names := make([]string, len(defs))
+		for i, d := range defs {
+			names[i] = d.name.Local
+		}
+		p.unsupported = append(p.unsupported, model.Problem{File: p.r.file, Line: e.line, NodeID: n.ID,
+			Message: fmt.Sprintf("unsupported element %s %q: multiple event definitions (%s) are not supported", local, n.ID, strings.Join(names, ", "))})
+	} else if len(defs) == 1 {
+		p.eventDefinition(n, defs[0])
+	}
+	p.extensions(n, e, exts)
+	if n.Type == model.SubProcess {
+		return p.container(e, n)
+	}
+	return nil
+}
+
+func isEvent(t model.NodeType) bool {
+	switch t {
+	case model.StartEvent, model.EndEvent, model.IntermediateCatchEvent, model.IntermediateThrowEvent, model.BoundaryEvent:
+		return true
+	}
+	return false
+}
+
+// eventDefinition reads the one event definition of an event.
+func (p *process) eventDefinition(n *model.Node, d *element) {
+	kind, ok := eventDefinitions[d.name.Local]
+	if !ok {
+		p.unsupportedElement(d, n, "")
+		return
+	}
+	ev := &model.Event{Kind: kind}
+	n.Event = ev
+	switch kind {
+	case model.EventTimer:
+		t := &model.Timer{}
+		if k := d.child(nsBPMN, "timeDuration"); k != nil {
+			t.Duration = strings.TrimSpace(k.allText())
+		}
+		if k := d.child(nsBPMN, "timeDate"); k != nil {
+			t.Date = strings.TrimSpace(k.allText())
+		}
+		if k := d.child(nsBPMN, "timeCycle"); k != nil {
+			t.Cycle = strings.TrimSpace(k.allText())
+		}
+		ev.Timer = t
+	case model.EventMessage:
+		if ref := d.attr("messageRef"); ref != "" {
+			p.message(n, d, ref)
+		}
+	case model.EventSignal:
+		if ref := d.attr("signalRef"); ref != "" {
+			s := p.r.signals[ref]
+			if s == nil {
+				p.problem(d.line, n.ID, "signalRef %q does not name a signal of the file", ref)
+				return
+			}
+			ev.Name = firstNonEmpty(s.attr("name"), ref)
+		}
+	case model.EventError:
+		if ref := d.attr("errorRef"); ref != "" {
+			er := p.r.errs[ref]
+			if er == nil {
+				p.problem(d.line, n.ID, "errorRef %q does not name an error of the file", ref)
+				return
+			}
+			ev.ErrorCode = er.attr("errorCode")
+		}
+	case model.EventEscalation:
+		if ref := d.attr("escalationRef"); ref != "" {
+			es := p.r.escalations[ref]
+			if es == nil {
+				p.problem(d.line, n.ID, "escalationRef %q does not name an escalation of the file", ref)
+				return
+			}
+			ev.Name = firstNonEmpty(es.attr("escalationCode"), es.attr("name"), ref)
+		}
+	case model.EventLink:
+		ev.Name = d.attr("name")
+	case model.EventConditional:
+		if c := d.child(nsBPMN, "condition"); c != nil {
+			setExt(n, "condition", strings.TrimSpace(c.allText()))
+		}
+	case model.EventCompensate:
+		if ref := d.attr("activityRef"); ref != "" {
+			setExt(n, "activityRef", ref)
+		}
+	}
+	for k, v := range p.vendorAttrs(d) {
+		setExt(n, k, v)
+	}
+}
+
+// message resolves a messageRef into the node's event name and
+// correlation key.
+func (p *process) message(n *model.Node, at *element, ref string) {
+	m := p.r.messages[ref]
+	if m == nil {
+		p.problem(at.line, n.ID, "messageRef %q does not name a message of the file", ref)
+		return
+	}
+	n.Event.Name = firstNonEmpty(m.attr("name"), ref)
+	if p.r.opts.IgnoreExtensions {
+		return
+	}
+	for _, x := range m.children(nsBPMN, "extensionElements") {
+		if s := x.child(nsZeebe, "subscription"); s != nil {
+			n.Event.CorrelationKey = s.attr("correlationKey")
+		}
+	}
+}
+
+// multiInstance reads multiInstanceLoopCharacteristics.
+func (p *process) multiInstance(n *model.Node, e *element) {
+	mi := &model.MultiInstance{Sequential: xmlBool(e.attr("isSequential"), false)}
+	n.MultiInstance = mi
+	if k := e.child(nsBPMN, "loopCardinality"); k != nil {
+		mi.Cardinality = strings.TrimSpace(k.allText())
+	}
+	if k := e.child(nsBPMN, "loopDataInputRef"); k != nil {
+		mi.Collection = strings.TrimSpace(k.allText())
+	}
+	if k := e.child(nsBPMN, "inputDataItem"); k != nil {
+		mi.ElementVariable = firstNonEmpty(k.attr("name"), k.attr("id"))
+	}
+	if k := e.child(nsBPMN, "completionCondition"); k != nil {
+		if s := strings.TrimSpace(k.allText()); s != "" {
+			setExt(n, "completionCondition", s)
+		}
+	}
+	for _, k := range e.kids {
+		if k.bpmn() {
+			switch k.name.Local {
+			case "loopCardinality", "loopDataInputRef", "inputDataItem", "completionCondition",
+				"extensionElements", "documentation", "loopDataOutputRef", "outputDataItem":
+			case "complexBehaviorDefinition":
+				p.unsupportedElement(k, n, "")
+			default:
+				p.unsupportedElement(k, n, "")
+			}
+		}
+	}
+	if p.r.opts.IgnoreExtensions {
+		return
+	}
+	if v := e.nsAttr(nsCamunda, "collection"); v != "" {
+		mi.Collection = v
+	}
+	if v := e.nsAttr(nsCamunda, "elementVariable"); v != "" {
+		mi.ElementVariable = v
+	}
+	for _, x := range e.children(nsBPMN, "extensionElements") {
+		if z := x.child(nsZeebe, "loopCharacteristics"); z != nil {
+			if v := z.attr("inputCollection"); v != "" {
+				mi.Collection = v
+			}
+			if v := z.attr("inputElement"); v != "" {
+				mi.ElementVariable = v
+			}
+			if v := z.attr("outputCollection"); v != "" {
+				setExt(n, "zeebe:outputCollection", v)
+			}
+			if v := z.attr("outputElement"); v != "" {
+				setExt(n, "zeebe:outputElement", v)
+			}
+		}
+	}
+}
+
+// assignment reads BPMN's standard resource roles on a user task, the way
+// Camunda does: humanPerformer names the assignee; potentialOwner lists
+// "user(id)" and "group(id)" (a bare name is a group).
+func assignment(n *model.Node, e *element) {
+	var text string
+	if r := e.child(nsBPMN, "resourceAssignmentExpression"); r != nil {
+		if f := r.child(nsBPMN, "formalExpression"); f != nil {
+			text = strings.TrimSpace(f.allText())
+		} else if f := r.child(nsBPMN, "expression"); f != nil {
+			text = strings.TrimSpace(f.allText())
+		}
+	}
+	if text == "" {
+		return
+	}
+	if e.name.Local == "humanPerformer" {
+		if n.Assignee == "" {
+			n.Assignee = stripCall(text, "user")
+		}
+		return
+	}
+	if e.name.Local != "potentialOwner" {
+		return
+	}
+	if model.IsExpression(text) {
+		n.CandidateGroups = append(n.CandidateGroups, text)
+		return
+	}
+	for _, part := range strings.Split(text, ",") {
+		part = strings.TrimSpace(part)
+		switch {
+		case part == "":
+		case strings.HasPrefix(part, "user(") && strings.HasSuffix(part, ")"):
+			n.CandidateUsers = append(n.CandidateUsers, strings.TrimSpace(part[5:len(part)-1]))
+		case strings.HasPrefix(part, "group(") && strings.HasSuffix(part, ")"):
+			n.CandidateGroups = append(n.CandidateGroups, strings.TrimSpace(part[6:len(part)-1]))
+		default:
+			n.CandidateGroups = append(n.CandidateGroups, part)
+		}
+	}
+}
+
+func stripCall(s, fn string) string {
+	if strings.HasPrefix(s, fn+"(") && strings.HasSuffix(s, ")") {
+		return strings.TrimSpace(s[len(fn)+1 : len(s)-1])
+	}
+	return s
+}
+
+// xmlBool reads an xsd:boolean ("true", "false", "1", "0"); anything
+// else, including an absent attribute, is def.
+func xmlBool(s string, def bool) bool {
+	switch strings.TrimSpace(s) {
+	case "true", "1":
+		return true
+	case "false", "0":
+		return false
+	}
+	return def
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func setExt(n *model.Node, k, v string) {
+	if n.Extensions == nil {
+		n.Extensions = map[string]string{}
+	}
+	n.Extensions[k] = v
+}

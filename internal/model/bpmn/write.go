@@ -1,0 +1,792 @@
+package bpmn
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/batonhq/baton/internal/model"
+)
+
+// Export writes the semantic part of d as BPMN 2.0 XML: one
+// bpmn:definitions holding one executable bpmn:process, without diagram
+// interchange. Vendor fields are written as zeebe: extension elements
+// (task type, assignment, forms, mappings, decisions), camunda: attributes
+// (form key, result variable, multi-instance collection) and baton:
+// attributes (HTTP calls, notifications, retries, due times), so that
+// Parse(Export(d)) gives an equivalent definition. d need not be built.
+func Export(d *model.Definition) ([]byte, error) {
+	if d == nil {
+		return nil, errors.New("bpmn: export of a nil definition")
+	}
+	if strings.TrimSpace(d.ID) == "" {
+		return nil, errors.New("bpmn: definition has no id")
+	}
+	x := &exporter{d: d, used: map[string]bool{d.ID: true}, prefixes: map[string]string{}}
+	return x.export()
+}
+
+type exporter struct {
+	d    *model.Definition
+	w    xmlWriter
+	used map[string]bool // ids in use
+
+	messages    []namedRef // message elements (name, correlation key)
+	signals     []namedRef
+	errs        []namedRef
+	escalations []namedRef
+	forms       []namedRef // zeebe:userTaskForm: id → node
+
+	prefixes map[string]string // unknown extension prefixes → namespace
+}
+
+// namedRef is a definitions-level element generated for the process.
+type namedRef struct {
+	id, name, key string
+	node          *model.Node
+}
+
+func (x *exporter) export() ([]byte, error) {
+	d := x.d
+	for _, n := range d.Nodes {
+		if n != nil {
+			x.used[n.ID] = true
+		}
+	}
+	for _, e := range d.Edges {
+		if e != nil {
+			x.used[e.ID] = true
+		}
+	}
+	// Definitions-level elements first: ids must not clash with nodes.
+	byScope := map[string][]*model.Node{}
+	for _, n := range d.Nodes {
+		if n == nil {
+			continue
+		}
+		byScope[n.Parent] = append(byScope[n.Parent], n)
+		if ev := n.Event; ev != nil {
+			switch ev.Kind {
+			// An event without a name refers to no definitions-level
+			// element (one would give it a name when read back).
+			case model.EventMessage:
+				if ev.Name != "" || ev.CorrelationKey != "" {
+					x.ref(&x.messages, "Message_", ev.Name, ev.CorrelationKey, nil)
+				}
+			case model.EventSignal:
+				if ev.Name != "" {
+					x.ref(&x.signals, "Signal_", ev.Name, "", nil)
+				}
+			case model.EventError:
+				if ev.ErrorCode != "" {
+					x.ref(&x.errs, "Error_", ev.ErrorCode, "", nil)
+				}
+			case model.EventEscalation:
+				if ev.Name != "" {
+					x.ref(&x.escalations, "Escalation_", ev.Name, "", nil)
+				}
+			}
+		}
+		if len(n.Form) > 0 {
+			x.ref(&x.forms, "UserTaskForm_", n.ID, "", n)
+		}
+		for k := range n.Extensions {
+			if p, _, ok := strings.Cut(k, ":"); ok && canonicalPrefix[nsForPrefix(p)] == "" && validName(p) && !reservedPrefix(p) {
+				x.prefixes[p] = "urn:baton:extension:" + p
+			}
+		}
+	}
+	// A node whose parent does not exist is written at process level, so
+	// that nothing is lost.
+	known := map[string]bool{"": true}
+	for _, n := range d.Nodes {
+		if n != nil && n.Type == model.SubProcess {
+			known[n.ID] = true
+		}
+	}
+	var orphans []*model.Node
+	for p, ns := range byScope {
+		if !known[p] {
+			orphans = append(orphans, ns...)
+		}
+	}
+	sort.SliceStable(orphans, func(i, j int) bool { return orphans[i].ID < orphans[j].ID })
+	byScope[""] = append(byScope[""], orphans...)
+
+	nodeByID := map[string]*model.Node{}
+	for _, n := range d.Nodes {
+		if n != nil {
+			nodeByID[n.ID] = n
+		}
+	}
+	edgesByScope := map[string][]*model.Edge{}
+	in, out := map[string][]string{}, map[string][]string{}
+	for _, e := range d.Edges {
+		if e == nil {
+			continue
+		}
+		scope := ""
+		if s := nodeByID[e.Source]; s != nil {
+			scope = s.Parent
+		} else if t := nodeByID[e.Target]; t != nil {
+			scope = t.Parent
+		}
+		if !known[scope] {
+			scope = ""
+		}
+		edgesByScope[scope] = append(edgesByScope[scope], e)
+		out[e.Source] = append(out[e.Source], e.ID)
+		in[e.Target] = append(in[e.Target], e.ID)
+	}
+
+	w := &x.w
+	w.raw(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	attrs := []string{
+		"xmlns:bpmn", nsBPMN,
+		"xmlns:xsi", nsXSI,
+		"xmlns:zeebe", nsZeebe,
+		"xmlns:camunda", nsCamunda,
+		"xmlns:baton", nsBaton,
+		"xmlns:bpmndi", nsBPMNDI,
+		"xmlns:dc", nsDC,
+		"xmlns:di", nsDI,
+	}
+	for _, p := range sortedKeys(x.prefixes) {
+		attrs = append(attrs, "xmlns:"+p, x.prefixes[p])
+	}
+	attrs = append(attrs, "id", "Definitions_"+ncName(d.ID), "targetNamespace", "https://baton.dev/bpmn", "exporter", "Baton", "exporterVersion", "1")
+	w.open("bpmn:definitions", attrs...)
+	for _, m := range x.messages {
+		if m.key == "" {
+			w.leaf("bpmn:message", "id", m.id, "name", m.name)
+			continue
+		}
+		w.open("bpmn:message", "id", m.id, "name", m.name)
+		w.open("bpmn:extensionElements")
+		w.leaf("zeebe:subscription", "correlationKey", m.key)
+		w.close("bpmn:extensionElements")
+		w.close("bpmn:message")
+	}
+	for _, s := range x.signals {
+		w.leaf("bpmn:signal", "id", s.id, "name", s.name)
+	}
+	for _, e := range x.errs {
+		w.leaf("bpmn:error", "id", e.id, "name", e.name, "errorCode", e.name)
+	}
+	for _, e := range x.escalations {
+		w.leaf("bpmn:escalation", "id", e.id, "name", e.name, "escalationCode", e.name)
+	}
+	w.open("bpmn:process", "id", d.ID, "name", d.Name, "isExecutable", "true")
+	if d.Description != "" {
+		w.text("bpmn:documentation", d.Description)
+	}
+	if len(x.forms) > 0 {
+		w.open("bpmn:extensionElements")
+		for _, f := range x.forms {
+			w.text("zeebe:userTaskForm", string(f.node.Form), "id", f.id)
+		}
+		w.close("bpmn:extensionElements")
+	}
+	written := 0
+	var scope func(parent string)
+	scope = func(parent string) {
+		for _, n := range byScope[parent] {
+			written++
+			x.node(n, in[n.ID], out[n.ID], func() {
+				if n.Type == model.SubProcess && n.ID != parent {
+					scope(n.ID)
+				}
+			})
+		}
+		for _, e := range edgesByScope[parent] {
+			x.edge(e)
+		}
+	}
+	scope("")
+	if total := len(byID(d)); written < total {
+		return nil, fmt.Errorf("bpmn: %d of %d nodes are not reachable through their parents (a cycle of sub-processes?)", total-written, total)
+	}
+	w.close("bpmn:process")
+	x.diagram(byScope, edgesByScope, nodeByID)
+	w.close("bpmn:definitions")
+	return w.b.Bytes(), nil
+}
+
+// byID returns the non-nil nodes of d.
+func byID(d *model.Definition) []*model.Node {
+	var out []*model.Node
+	for _, n := range d.Nodes {
+		if n != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// ref adds a definitions-level element for name (and key) unless one
+// exists, giving it a fresh id.
+func (x *exporter) ref(list *[]namedRef, prefix, name, key string, n *model.Node) {
+	if n == nil {
+		for _, r := range *list {
+			if r.name == name && r.key == key {
+				return
+			}
+		}
+	}
+	*list = append(*list, namedRef{id: x.fresh(prefix + ncName(name)), name: name, key: key, node: n})
+}
+
+func (x *exporter) refID(list []namedRef, name, key string) string {
+	for _, r := range list {
+		if r.name == name && r.key == key {
+			return r.id
+		}
+	}
+	return ""
+}
+
+func (x *exporter) formID(n *model.Node) string {
+	for _, f := range x.forms {
+		if f.node == n {
+			return f.id
+		}
+	}
+	return ""
+}
+
+// node writes one flow node; inner writes a sub-process's contents.
+func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
+	w := &x.w
+	tag := "bpmn:" + string(n.Type)
+	if !model.KnownType(n.Type) || !validName(string(n.Type)) {
+		tag = "bpmn:task"
+	}
+	ext := map[string]string{}
+	for k, v := range n.Extensions {
+		ext[k] = v
+	}
+	take := func(k string) string {
+		v := ext[k]
+		delete(ext, k)
+		return v
+	}
+
+	attrs := []string{"id", n.ID, "name", n.Name}
+	if n.Default != "" {
+		attrs = append(attrs, "default", n.Default)
+	}
+	switch n.Type {
+	case model.BoundaryEvent:
+		attrs = append(attrs, "attachedToRef", n.AttachedTo)
+		if n.NonInterrupting {
+			attrs = append(attrs, "cancelActivity", "false")
+		}
+	case model.StartEvent:
+		if n.NonInterrupting {
+			attrs = append(attrs, "isInterrupting", "false")
+		}
+	case model.ScriptTask:
+		if n.ScriptLanguage != "" && n.ScriptLanguage != "feel" {
+			attrs = append(attrs, "scriptFormat", n.ScriptLanguage)
+		}
+		if v := take("externalResource"); v != "" {
+			attrs = append(attrs, "camunda:resource", v)
+		}
+	case model.CallActivity:
+		if n.CalledElement != "" {
+			attrs = append(attrs, "calledElement", n.CalledElement)
+		}
+	case model.ReceiveTask, model.SendTask:
+		if n.Event != nil && n.Event.Kind == model.EventMessage {
+			attrs = append(attrs, "messageRef", x.refID(x.messages, n.Event.Name, n.Event.CorrelationKey))
+		}
+	}
+	if n.FormKey != "" {
+		if id := ext["zeebe:formId"]; id == n.FormKey {
+		} else if id := ext["zeebe:externalReference"]; id == n.FormKey {
+		} else {
+			attrs = append(attrs, "camunda:formKey", n.FormKey)
+		}
+	}
+	if n.ResultVariable != "" && n.ScriptLanguage != "feel" && !(n.Type == model.BusinessRuleTask && n.DecisionRef != "") {
+		attrs = append(attrs, "camunda:resultVariable", n.ResultVariable)
+	}
+	if v := take("camunda:dueDate"); v != "" {
+		attrs = append(attrs, "camunda:dueDate", v)
+	}
+	if v := take("camunda:followUpDate"); v != "" {
+		attrs = append(attrs, "camunda:followUpDate", v)
+	}
+	if n.DueIn != "" {
+		attrs = append(attrs, "baton:dueIn", n.DueIn)
+	}
+	if n.FollowUpIn != "" {
+		attrs = append(attrs, "baton:followUpIn", n.FollowUpIn)
+	}
+	if h := n.HTTP; h != nil {
+		attrs = append(attrs, "baton:url", h.URL, "baton:method", h.Method, "baton:timeout", h.Timeout)
+		if len(h.Body) > 0 {
+			attrs = append(attrs, "baton:body", compact(h.Body))
+		}
+		if len(h.Headers) > 0 {
+			b, _ := json.Marshal(h.Headers)
+			attrs = append(attrs, "baton:headers", string(b))
+		}
+		if len(h.Query) > 0 {
+			b, _ := json.Marshal(h.Query)
+			attrs = append(attrs, "baton:query", string(b))
+		}
+		if h.URL == "" && h.Method == "" {
+			// Keep the node an HTTP task on reading.
+			attrs = append(attrs, "baton:method", "GET")
+		}
+	}
+	if m := n.Notify; m != nil {
+		ch := m.Channel
+		if ch == "" {
+			ch = " "
+		}
+		attrs = append(attrs, "baton:channel", ch, "baton:to", m.To, "baton:subject", m.Subject, "baton:template", m.Template)
+		if n.HTTP == nil {
+			attrs = append(attrs, "baton:body", m.Body)
+		}
+	}
+	if r := n.Retry; r != nil {
+		attrs = append(attrs, "baton:retries", strconv.Itoa(r.Max), "baton:backoff", r.Backoff, "baton:maxBackoff", r.MaxBackoff)
+		if r.Factor != 0 {
+			attrs = append(attrs, "baton:factor", strconv.FormatFloat(r.Factor, 'g', -1, 64))
+		}
+	}
+	// Extension keys written as elements, taken before the rest become
+	// attributes.
+	condition, activityRef := take("condition"), take("activityRef")
+	completion := take("completionCondition")
+	outColl, outElem := take("zeebe:outputCollection"), take("zeebe:outputElement")
+	formID, extRef := take("zeebe:formId"), take("zeebe:externalReference")
+	retries := take("zeebe:retries")
+	connector := take("camunda:connectorId")
+	retryCycle := take("camunda:failedJobRetryTimeCycle")
+	zDue, zFollow := take("zeebe:dueDate"), take("zeebe:followUpDate")
+	propagate := map[string]string{}
+	for _, a := range []string{"propagateAllChildVariables", "propagateAllParentVariables"} {
+		if v, ok := ext["zeebe:"+a]; ok {
+			propagate[a] = v
+			delete(ext, "zeebe:"+a)
+		}
+	}
+	group := func(prefix string) map[string]string {
+		m := map[string]string{}
+		for k, v := range ext {
+			if rest, ok := strings.CutPrefix(k, prefix); ok {
+				m[rest] = v
+				delete(ext, k)
+			}
+		}
+		return m
+	}
+	camProps, zeebeProps := group("camunda:property."), group("zeebe:property.")
+	headers, fields := group("zeebe:header."), group("camunda:field.")
+	inParams, outParams := group("camunda:inputParameter."), group("camunda:outputParameter.")
+	camIn, camOut := group("camunda:in."), group("camunda:out.")
+	for _, k := range sortedKeys(ext) {
+		p, local, ok := strings.Cut(k, ":")
+		if !ok || !validName(p) || !validName(local) || reservedPrefix(p) {
+			continue // not representable as an attribute
+		}
+		attrs = append(attrs, k, ext[k])
+	}
+	w.open(tag, attrs...)
+	if n.Description != "" {
+		w.text("bpmn:documentation", n.Description)
+	}
+
+	// Extension elements.
+	var ee []func()
+	if n.TaskType != "" || retries != "" {
+		ee = append(ee, func() { w.leaf("zeebe:taskDefinition", "type", n.TaskType, "retries", retries) })
+	}
+	if n.Assignee != "" || len(n.CandidateGroups) > 0 || len(n.CandidateUsers) > 0 {
+		ee = append(ee, func() {
+			w.leaf("zeebe:assignmentDefinition", "assignee", n.Assignee,
+				"candidateGroups", strings.Join(n.CandidateGroups, ","), "candidateUsers", strings.Join(n.CandidateUsers, ","))
+		})
+	}
+	if id := x.formID(n); id != "" {
+		ee = append(ee, func() { w.leaf("zeebe:formDefinition", "formKey", "camunda-forms:bpmn:"+id) })
+	} else if formID != "" && formID == n.FormKey {
+		ee = append(ee, func() { w.leaf("zeebe:formDefinition", "formId", formID) })
+	} else if extRef != "" && extRef == n.FormKey {
+		ee = append(ee, func() { w.leaf("zeebe:formDefinition", "externalReference", extRef) })
+	} else {
+		if formID != "" {
+			ext["zeebe:formId"] = formID
+		}
+		if extRef != "" {
+			ext["zeebe:externalReference"] = extRef
+		}
+	}
+	if zDue != "" || zFollow != "" {
+		ee = append(ee, func() { w.leaf("zeebe:taskSchedule", "dueDate", zDue, "followUpDate", zFollow) })
+	}
+	if n.ScriptLanguage == "feel" && n.Type == model.ScriptTask {
+		ee = append(ee, func() { w.leaf("zeebe:script", "expression", n.Script, "resultVariable", n.ResultVariable) })
+	}
+	if n.DecisionRef != "" {
+		if n.Type == model.BusinessRuleTask {
+			ee = append(ee, func() {
+				w.leaf("zeebe:calledDecision", "decisionId", n.DecisionRef, "resultVariable", n.ResultVariable)
+			})
+		} else {
+			ee = append(ee, func() { w.leaf("zeebe:calledDecision", "decisionId", n.DecisionRef) })
+		}
+	}
+	if n.Type == model.CallActivity && (n.CalledElement != "" || len(propagate) > 0) {
+		ee = append(ee, func() {
+			w.leaf("zeebe:calledElement", "processId", n.CalledElement,
+				"propagateAllChildVariables", propagate["propagateAllChildVariables"],
+				"propagateAllParentVariables", propagate["propagateAllParentVariables"])
+		})
+	}
+	if len(n.Inputs) > 0 || len(n.Outputs) > 0 {
+		ee = append(ee, func() {
+			w.open("zeebe:ioMapping")
+			for _, m := range n.Inputs {
+				w.leaf("zeebe:input", "source", zeebeExpr(m.Source), "target", m.Target)
+			}
+			for _, m := range n.Outputs {
+				w.leaf("zeebe:output", "source", zeebeExpr(m.Source), "target", m.Target)
+			}
+			w.close("zeebe:ioMapping")
+		})
+	}
+	if len(headers) > 0 {
+		ee = append(ee, func() {
+			w.open("zeebe:taskHeaders")
+			for _, k := range sortedKeys(headers) {
+				w.leaf("zeebe:header", "key", k, "value", headers[k])
+			}
+			w.close("zeebe:taskHeaders")
+		})
+	}
+	if len(zeebeProps) > 0 {
+		ee = append(ee, func() {
+			w.open("zeebe:properties")
+			for _, k := range sortedKeys(zeebeProps) {
+				w.leaf("zeebe:property", "name", k, "value", zeebeProps[k])
+			}
+			w.close("zeebe:properties")
+		})
+	}
+	if len(camProps) > 0 {
+		ee = append(ee, func() {
+			w.open("camunda:properties")
+			for _, k := range sortedKeys(camProps) {
+				w.leaf("camunda:property", "name", k, "value", camProps[k])
+			}
+			w.close("camunda:properties")
+		})
+	}
+	for _, k := range sortedKeys(fields) {
+		ee = append(ee, func() { w.leaf("camunda:field", "name", k, "stringValue", fields[k]) })
+	}
+	if len(inParams) > 0 || len(outParams) > 0 {
+		ee = append(ee, func() {
+			w.open("camunda:inputOutput")
+			for _, k := range sortedKeys(inParams) {
+				w.open("camunda:inputParameter", "name", k)
+				w.text("camunda:script", inParams[k], "scriptFormat", "javascript")
+				w.close("camunda:inputParameter")
+			}
+			for _, k := range sortedKeys(outParams) {
+				w.open("camunda:outputParameter", "name", k)
+				w.text("camunda:script", outParams[k], "scriptFormat", "javascript")
+				w.close("camunda:outputParameter")
+			}
+			w.close("camunda:inputOutput")
+		})
+	}
+	for _, pair := range []struct {
+		tag string
+		m   map[string]string
+	}{{"camunda:in", camIn}, {"camunda:out", camOut}} {
+		if len(pair.m) > 0 {
+			ee = append(ee, func() {
+				var a []string
+				for _, k := range sortedKeys(pair.m) {
+					a = append(a, k, pair.m[k])
+				}
+				w.leaf(pair.tag, a...)
+			})
+		}
+	}
+	if connector != "" {
+		ee = append(ee, func() {
+			w.open("camunda:connector")
+			w.text("camunda:connectorId", connector)
+			w.close("camunda:connector")
+		})
+	}
+	if retryCycle != "" {
+		ee = append(ee, func() { w.text("camunda:failedJobRetryTimeCycle", retryCycle) })
+	}
+	if len(ee) > 0 {
+		w.open("bpmn:extensionElements")
+		for _, f := range ee {
+			f()
+		}
+		w.close("bpmn:extensionElements")
+	}
+	for _, id := range in {
+		w.text("bpmn:incoming", id)
+	}
+	for _, id := range out {
+		w.text("bpmn:outgoing", id)
+	}
+	if mi := n.MultiInstance; mi != nil {
+		a := []string{"isSequential", strconv.FormatBool(mi.Sequential), "camunda:collection", mi.Collection, "camunda:elementVariable", mi.ElementVariable}
+		if outColl == "" && outElem == "" && mi.Cardinality == "" && completion == "" {
+			w.leaf("bpmn:multiInstanceLoopCharacteristics", a...)
+		} else {
+			x.miChildren(mi, a, outColl, outElem, completion)
+		}
+	}
+	if n.Type == model.ScriptTask && n.ScriptLanguage != "feel" && n.Script != "" {
+		w.text("bpmn:script", n.Script)
+	}
+	if inner != nil {
+		inner()
+	}
+	if ev := n.Event; ev != nil && isEvent(n.Type) {
+		x.eventDefinition(n, ev, condition, activityRef)
+	}
+	w.close(tag)
+}
+
+// miChildren writes multiInstanceLoopCharacteristics with its children.
+func (x *exporter) miChildren(mi *model.MultiInstance, attrs []string, outColl, outElem, completion string) {
+	w := &x.w
+	w.open("bpmn:multiInstanceLoopCharacteristics", attrs...)
+	if outColl != "" || outElem != "" {
+		w.open("bpmn:extensionElements")
+		w.leaf("zeebe:loopCharacteristics", "outputCollection", outColl, "outputElement", outElem)
+		w.close("bpmn:extensionElements")
+	}
+	if mi.Cardinality != "" {
+		w.text("bpmn:loopCardinality", mi.Cardinality, "xsi:type", "bpmn:tFormalExpression")
+	}
+	if completion != "" {
+		w.text("bpmn:completionCondition", completion, "xsi:type", "bpmn:tFormalExpression")
+	}
+	w.close("bpmn:multiInstanceLoopCharacteristics")
+}
+
+func (x *exporter) eventDefinition(n *model.Node, ev *model.Event, condition, activityRef string) {
+	w := &x.w
+	switch ev.Kind {
+	case model.EventTimer:
+		w.open("bpmn:timerEventDefinition")
+		if t := ev.Timer; t != nil {
+			if t.Duration != "" {
+				w.text("bpmn:timeDuration", t.Duration, "xsi:type", "bpmn:tFormalExpression")
+			}
+			if t.Date != "" {
+				w.text("bpmn:timeDate", t.Date, "xsi:type", "bpmn:tFormalExpression")
+			}
+			if t.Cycle != "" {
+				w.text("bpmn:timeCycle", t.Cycle, "xsi:type", "bpmn:tFormalExpression")
+			}
+		}
+		w.close("bpmn:timerEventDefinition")
+	case model.EventMessage:
+		w.leaf("bpmn:messageEventDefinition", "messageRef", x.refID(x.messages, ev.Name, ev.CorrelationKey))
+	case model.EventSignal:
+		w.leaf("bpmn:signalEventDefinition", "signalRef", x.refID(x.signals, ev.Name, ""))
+	case model.EventError:
+		w.leaf("bpmn:errorEventDefinition", "errorRef", x.refID(x.errs, ev.ErrorCode, ""))
+	case model.EventEscalation:
+		w.leaf("bpmn:escalationEventDefinition", "escalationRef", x.refID(x.escalations, ev.Name, ""))
+	case model.EventTerminate:
+		w.leaf("bpmn:terminateEventDefinition")
+	case model.EventLink:
+		w.leaf("bpmn:linkEventDefinition", "name", ev.Name)
+	case model.EventConditional:
+		w.open("bpmn:conditionalEventDefinition")
+		w.text("bpmn:condition", condition, "xsi:type", "bpmn:tFormalExpression")
+		w.close("bpmn:conditionalEventDefinition")
+	case model.EventCompensate:
+		w.leaf("bpmn:compensateEventDefinition", "activityRef", activityRef)
+	}
+}
+
+func (x *exporter) edge(e *model.Edge) {
+	w := &x.w
+	if e.Description == "" && e.Condition == "" {
+		w.leaf("bpmn:sequenceFlow", "id", e.ID, "name", e.Name, "sourceRef", e.Source, "targetRef", e.Target)
+		return
+	}
+	w.open("bpmn:sequenceFlow", "id", e.ID, "name", e.Name, "sourceRef", e.Source, "targetRef", e.Target)
+	if e.Description != "" {
+		w.text("bpmn:documentation", e.Description)
+	}
+	if e.Condition != "" {
+		w.text("bpmn:conditionExpression", e.Condition, "xsi:type", "bpmn:tFormalExpression")
+	}
+	w.close("bpmn:sequenceFlow")
+}
+
+// zeebeExpr writes a mapping source the way Zeebe reads it: an expression
+// with a leading "=".
+func zeebeExpr(s string) string {
+	if strings.HasPrefix(strings.TrimSpace(s), "=") {
+		return s
+	}
+	return "=" + exprBody(s)
+}
+
+func compact(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+// nsForPrefix maps the canonical prefixes back to their namespaces.
+func nsForPrefix(p string) string {
+	for ns, q := range canonicalPrefix {
+		if q == p {
+			return ns
+		}
+	}
+	return ""
+}
+
+func reservedPrefix(p string) bool {
+	switch strings.ToLower(p) {
+	case "bpmn", "xsi", "xml", "xmlns", "bpmndi", "dc", "di":
+		return true
+	}
+	return false
+}
+
+// validName reports whether s is an XML NCName of ASCII letters, digits,
+// '_', '-' and '.', starting with a letter or '_'.
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_':
+		case i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ncName turns s into a string usable inside an id.
+func ncName(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 {
+		return "x"
+	}
+	return b.String()
+}
+
+// xmlWriter writes indented XML. Attributes with empty values are left
+// out.
+type xmlWriter struct {
+	b     bytes.Buffer
+	depth int
+}
+
+func (w *xmlWriter) raw(s string) { w.b.WriteString(s) }
+
+func (w *xmlWriter) indent() {
+	for i := 0; i < w.depth; i++ {
+		w.b.WriteString("  ")
+	}
+}
+
+func (w *xmlWriter) start(tag string, attrs []string) {
+	w.indent()
+	w.b.WriteByte('<')
+	w.b.WriteString(tag)
+	for i := 0; i+1 < len(attrs); i += 2 {
+		if attrs[i+1] == "" {
+			continue
+		}
+		w.b.WriteByte(' ')
+		w.b.WriteString(attrs[i])
+		w.b.WriteString(`="`)
+		escape(&w.b, attrs[i+1], true)
+		w.b.WriteByte('"')
+	}
+}
+
+func (w *xmlWriter) open(tag string, attrs ...string) {
+	w.start(tag, attrs)
+	w.b.WriteString(">\n")
+	w.depth++
+}
+
+func (w *xmlWriter) close(tag string) {
+	w.depth--
+	w.indent()
+	fmt.Fprintf(&w.b, "</%s>\n", tag)
+}
+
+func (w *xmlWriter) leaf(tag string, attrs ...string) {
+	w.start(tag, attrs)
+	w.b.WriteString(" />\n")
+}
+
+// text writes <tag attrs>text</tag>.
+func (w *xmlWriter) text(tag, text string, attrs ...string) {
+	w.start(tag, attrs)
+	w.b.WriteByte('>')
+	escape(&w.b, text, false)
+	fmt.Fprintf(&w.b, "</%s>\n", tag)
+}
+
+// escape writes s as XML character data or an attribute value. Characters
+// XML cannot hold become U+FFFD; in attributes, tabs and newlines are
+// written as references so that they survive attribute normalisation.
+func escape(b *bytes.Buffer, s string, attr bool) {
+	for _, r := range s {
+		switch {
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '"' && attr:
+			b.WriteString("&quot;")
+		case r == '\r':
+			b.WriteString("&#xD;")
+		case (r == '\n' || r == '\t') && attr:
+			fmt.Fprintf(b, "&#x%X;", r)
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r < 0x20, r >= 0xD800 && r <= 0xDFFF, r == 0xFFFE, r == 0xFFFF, r > utf8.MaxRune:
+			b.WriteRune('\uFFFD')
+		default:
+			b.WriteRune(r)
+		}
+	}
+}
