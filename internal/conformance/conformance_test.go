@@ -231,7 +231,7 @@ func checkExecutable(e entry, src []byte, totals map[string]*tally) (probs, line
 		u := d.Unbuilt()
 		for _, ed := range u.Edges {
 			if p, ok := portable[ed.ID]; ok {
-				ed.Condition = p
+				ed.Condition, ed.Language = p, ""
 			}
 		}
 		if err := u.Build(model.Options{ImplicitStart: true}); err != nil {

@@ -876,6 +876,27 @@ func (s *stepper) iterationDone(id int64) {
 	b := s.tok(body)
 	b.Loop.Completed++
 	n := s.def.Node(b.Node)
+	early := false
+	if p := n.Expr("completionCondition"); p != nil {
+		vars := make(map[string]any, len(s.st.Variables)+3)
+		for k, v := range s.st.Variables {
+			vars[k] = v
+		}
+		vars["nrOfInstances"] = b.Loop.Total
+		vars["nrOfCompletedInstances"] = b.Loop.Completed
+		vars["nrOfActiveInstances"] = b.Loop.Started - b.Loop.Completed
+		v, err := p.Bool(vars)
+		if err != nil {
+			s.incident(body, "expression", "multi-instance completion condition: "+err.Error(), "")
+			return
+		}
+		early = v
+	}
+	if early {
+		s.cancelChildren(body)
+		s.finishLoop(body)
+		return
+	}
 	switch {
 	case b.Loop.Completed >= b.Loop.Total:
 		s.finishLoop(body)
@@ -924,7 +945,7 @@ func (s *stepper) leave(id int64, n *model.Node) {
 	case len(out) == 0:
 		s.consume(id)
 		return
-	case len(out) == 1 && out[0].ConditionProgram() == nil:
+	case len(out) == 1 && out[0].ConditionProgram() == nil && !out[0].JavaScriptCondition():
 		s.move(id, out[0])
 		return
 	}
@@ -956,6 +977,15 @@ func (s *stepper) evalFlows(id int64, n *model.Node, first bool) (taken []*model
 			v, err := p.Bool(s.simVars(p, vars))
 			if err != nil {
 				s.incident(id, "expression", fmt.Sprintf("condition of flow %q: %v", e.ID, err), "")
+				return nil, false
+			}
+			if !v {
+				continue
+			}
+		} else if e.JavaScriptCondition() {
+			v, err := s.jsCondition(e, vars)
+			if err != nil {
+				s.incident(id, "script", fmt.Sprintf("condition of flow %q: %v", e.ID, err), "")
 				return nil, false
 			}
 			if !v {

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -463,5 +464,60 @@ func TestEndlessLoopBecomesIncident(t *testing.T) {
 	st, _ := start(t, d, nil)
 	if st.Status != StatusFailed || st.Incidents[0].Kind != "loop" {
 		t.Fatalf("status %s incidents %+v", st.Status, st.Incidents)
+	}
+}
+
+func TestMultiInstanceCompletionConditionAndJavaScriptCondition(t *testing.T) {
+	d := mustParse(t, `{"id":"mi","nodes":[{"id":"start","type":"startEvent"},
+	 {"id":"each","type":"serviceTask","multiInstance":{"cardinality":"5","completionCondition":"nrOfCompletedInstances >= 2"}},
+	 {"id":"x","type":"exclusiveGateway","default":"f4"},
+	 {"id":"big","type":"endEvent"},{"id":"small","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"start","target":"each"},{"id":"f2","source":"each","target":"x"},
+	 {"id":"f3","source":"x","target":"big","language":"javascript","condition":"next(null, environment.variables.amount > 1000);"},
+	 {"id":"f4","source":"x","target":"small"}]}`)
+	st, eff := start(t, d, map[string]any{"amount": 5000.0})
+	var jobs []string
+	for _, e := range eff {
+		if e.Kind == EffJob {
+			jobs = append(jobs, e.ID)
+		}
+	}
+	if len(jobs) != 5 {
+		t.Fatalf("%d jobs", len(jobs))
+	}
+	st, _ = step(t, d, st, Command{Kind: CmdCompleteJob, Ref: jobs[0]})
+	st, eff = step(t, d, st, Command{Kind: CmdCompleteJob, Ref: jobs[1]})
+	if st.Status != StatusCompleted {
+		t.Fatalf("status %s tokens %+v incidents %+v", st.Status, st.Tokens, st.Incidents)
+	}
+	cancels := 0
+	for _, e := range eff {
+		if e.Kind == EffCancel {
+			cancels++
+		}
+	}
+	if cancels != 3 {
+		t.Fatalf("%d remaining jobs cancelled, want 3", cancels)
+	}
+	if got := completedIDs(st); got[len(got)-1] != "big" {
+		t.Fatalf("JavaScript condition not taken: %v", got)
+	}
+}
+
+func TestScriptTaskRunsJavaScript(t *testing.T) {
+	d := mustLoad(t, "../../examples/loan-approval.json")
+	st, eff := start(t, d, map[string]any{"amount": 20000.0})
+	if st.Variables["risk"] != "high" || find(eff, EffTask) == nil {
+		t.Fatalf("risk %v, effects %+v, incidents %+v", st.Variables["risk"], eff, st.Incidents)
+	}
+	st, _ = start(t, d, map[string]any{"amount": 500.0})
+	if st.Variables["risk"] != "low" || st.CurrentNodeIDs()[0] != "payout" {
+		t.Fatalf("risk %v at %v", st.Variables["risk"], st.CurrentNodeIDs())
+	}
+	bad := mustParse(t, `{"id":"s","nodes":[{"id":"start","type":"startEvent"},{"id":"js","type":"scriptTask","script":"x = 1;\nthrow new Error('nope')"},{"id":"end","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"start","target":"js"},{"id":"f2","source":"js","target":"end"}]}`)
+	st, _ = start(t, bad, nil)
+	if st.Status != StatusFailed || st.Incidents[0].Kind != "script" || !strings.Contains(st.Incidents[0].Message, "line 2") {
+		t.Fatalf("script error: %+v", st.Incidents)
 	}
 }

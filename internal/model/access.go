@@ -60,6 +60,10 @@ func (n *Node) EventKind() EventKind {
 // expression.
 func (n *Node) Expr(key string) *expr.Program { return n.exprs[key] }
 
+// JavaScriptCondition reports whether the flow's condition is JavaScript,
+// to be run in the script sandbox instead of compiled as an expression.
+func (e *Edge) JavaScriptCondition() bool { return e.js }
+
 // Index is the edge's position in Definition.Edges.
 func (e *Edge) Index() int { return e.idx }
 

@@ -296,7 +296,7 @@ func (b *builder) scopeStarts(scope *Node, nodes []*Node, opts Options, what str
 	}
 }
 
-var scriptLanguages = map[string]bool{"": true, "javascript": true, "js": true, "ecmascript": true, "text/javascript": true, "application/javascript": true}
+var scriptLanguages = map[string]bool{"": true, "feel": true, "javascript": true, "js": true, "ecmascript": true, "text/javascript": true, "application/javascript": true}
 
 func (b *builder) node(n *Node, links map[*Node]map[string]int) {
 	d := b.d
@@ -385,6 +385,9 @@ func (b *builder) node(n *Node, links map[*Node]map[string]int) {
 			b.errf(n.Line, n.ID, "event.kind", "a boundary event cannot catch a %s event", kind)
 		}
 	case ScriptTask:
+		if n.ScriptLanguage == "feel" && strings.TrimSpace(n.Script) != "" {
+			n.setExpr("script", b.compileExpr(n, n.Line, n.ID, "script", n.Script))
+		}
 		if strings.TrimSpace(n.Script) == "" && n.Extensions["externalResource"] == "" {
 			b.errf(n.Line, n.ID, "script", "script task has no script")
 		}
@@ -537,6 +540,15 @@ func (b *builder) compile() {
 		if e.source.Type == ParallelGateway {
 			continue
 		}
+		switch strings.ToLower(e.Language) {
+		case "", "feel", "expr", "${}", "juel", "http://www.omg.org/spec/feel/20140401":
+		case "javascript", "js", "ecmascript", "text/javascript", "application/javascript":
+			e.js = true
+			continue
+		default:
+			b.errf(e.Line, e.ID, "language", "condition language %q is not supported (use a Baton expression or javascript)", e.Language)
+			continue
+		}
 		e.cond = b.compileExpr(nil, e.Line, e.ID, "condition", e.Condition)
 	}
 	for _, n := range d.Nodes {
@@ -576,13 +588,18 @@ func (b *builder) compile() {
 			if mi.Collection != "" {
 				n.setExpr("collection", b.compileExpr(n, n.Line, n.ID, "multiInstance.collection", mi.Collection))
 			}
+			if mi.CompletionCondition != "" {
+				n.setExpr("completionCondition", b.compileExpr(n, n.Line, n.ID, "multiInstance.completionCondition", mi.CompletionCondition))
+			}
 		}
 		for field, s := range map[string]string{"assignee": n.Assignee, "dueIn": n.DueIn, "followUpIn": n.FollowUpIn} {
 			if IsExpression(s) {
 				n.setExpr(field, b.compileExpr(n, n.Line, n.ID, field, s))
 			} else if s != "" && field != "assignee" {
 				if _, err := ParseDuration(s); err != nil {
-					b.errf(n.Line, n.ID, field, "%v", err)
+					if _, derr := ParseDate(s); derr != nil {
+						b.errf(n.Line, n.ID, field, "%q is neither an ISO 8601 duration nor a date", s)
+					}
 				}
 			}
 		}

@@ -60,7 +60,7 @@ func (d *Definition) Unbuilt() *Definition {
 		if e == nil {
 			continue
 		}
-		c.Edges[i] = &Edge{ID: e.ID, Name: e.Name, Description: e.Description, Source: e.Source, Target: e.Target, Condition: e.Condition, Line: e.Line}
+		c.Edges[i] = &Edge{ID: e.ID, Name: e.Name, Description: e.Description, Source: e.Source, Target: e.Target, Condition: e.Condition, Language: e.Language, Line: e.Line}
 	}
 	return c
 }

@@ -177,6 +177,9 @@ type MultiInstance struct {
 	Collection string `json:"collection,omitempty"`
 	// ElementVariable receives the item inside each instance.
 	ElementVariable string `json:"elementVariable,omitempty"`
+	// CompletionCondition, when true after an instance completes, ends the
+	// whole activity early (remaining instances are cancelled).
+	CompletionCondition string `json:"completionCondition,omitempty"`
 }
 
 // Node is one flow element.
@@ -262,6 +265,10 @@ type Edge struct {
 	Target      string `json:"target"`
 	// Condition is an expression; "" means always taken.
 	Condition string `json:"condition,omitempty"`
+	// Language of the condition: "" (Baton expressions, also FEEL-style
+	// comparisons) or "javascript" (evaluated in the script sandbox; the
+	// value of the last expression, or of next(err, value), is the result).
+	Language string `json:"language,omitempty"`
 
 	Line int `json:"-"`
 
@@ -270,6 +277,7 @@ type Edge struct {
 	source *Node
 	target *Node
 	cond   *expr.Program
+	js     bool
 }
 
 // Definition is one workflow: an immutable graph after Build.

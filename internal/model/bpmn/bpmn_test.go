@@ -348,7 +348,7 @@ func TestParseMapsElements(t *testing.T) {
 	if mi := r.MultiInstance; mi == nil || !mi.Sequential || mi.Collection != "${reviewers}" || mi.ElementVariable != "reviewer" {
 		t.Errorf("review.MultiInstance = %+v", mi)
 	}
-	if r.Extensions["completionCondition"] != "${nrOfCompletedInstances == 1}" || r.Extensions["camunda:inputParameter.js"] != "1 + 1" {
+	if r.MultiInstance.CompletionCondition != "${nrOfCompletedInstances == 1}" || r.Extensions["camunda:inputParameter.js"] != "1 + 1" {
 		t.Errorf("review.Extensions = %v", r.Extensions)
 	}
 	if c := n("calc"); c.Script != "a + b" || c.ScriptLanguage != "javascript" || c.ResultVariable != "sum" {

@@ -365,6 +365,7 @@ func (p *process) edge(e *element) {
 	}
 	if c := e.child(nsBPMN, "conditionExpression"); c != nil {
 		ed.Condition = strings.TrimSpace(c.allText())
+		ed.Language = strings.TrimSpace(c.attr("language"))
 	}
 	p.def.Edges = append(p.def.Edges, ed)
 }
@@ -590,7 +591,7 @@ func (p *process) multiInstance(n *model.Node, e *element) {
 	}
 	if k := e.child(nsBPMN, "completionCondition"); k != nil {
 		if s := strings.TrimSpace(k.allText()); s != "" {
-			setExt(n, "completionCondition", s)
+			mi.CompletionCondition = s
 		}
 	}
 	for _, k := range e.kids {

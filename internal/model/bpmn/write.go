@@ -366,6 +366,9 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 	// attributes.
 	condition, activityRef := take("condition"), take("activityRef")
 	completion := take("completionCondition")
+	if n.MultiInstance != nil && n.MultiInstance.CompletionCondition != "" {
+		completion = n.MultiInstance.CompletionCondition
+	}
 	outColl, outElem := take("zeebe:outputCollection"), take("zeebe:outputElement")
 	formID, extRef := take("zeebe:formId"), take("zeebe:externalReference")
 	retries := take("zeebe:retries")
@@ -634,7 +637,11 @@ func (x *exporter) edge(e *model.Edge) {
 		w.text("bpmn:documentation", e.Description)
 	}
 	if e.Condition != "" {
-		w.text("bpmn:conditionExpression", e.Condition, "xsi:type", "bpmn:tFormalExpression")
+		if e.Language != "" {
+			w.text("bpmn:conditionExpression", e.Condition, "xsi:type", "bpmn:tFormalExpression", "language", e.Language)
+		} else {
+			w.text("bpmn:conditionExpression", e.Condition, "xsi:type", "bpmn:tFormalExpression")
+		}
 	}
 	w.close("bpmn:sequenceFlow")
 }
