@@ -975,6 +975,11 @@ func (s *stepper) evalFlows(id int64, n *model.Node, first bool) (taken []*model
 		}
 		if p := e.ConditionProgram(); p != nil {
 			v, err := p.Bool(s.simVars(p, vars))
+			if err != nil && s.st.Simulate {
+				// A simulation has no task output: a condition that cannot
+				// be evaluated is simply not true.
+				v, err = false, nil
+			}
 			if err != nil {
 				s.incident(id, "expression", fmt.Sprintf("condition of flow %q: %v", e.ID, err), "")
 				return nil, false

@@ -113,7 +113,7 @@ func (d *Definition) Build(opts Options) error {
 		}
 	}
 	if len(b.probs) > 0 {
-		sort.SliceStable(b.probs, func(i, j int) bool { return b.probs[i].Line < b.probs[j].Line && b.probs[i].Line > 0 })
+		sort.SliceStable(b.probs, func(i, j int) bool { return b.probs[i].Line < b.probs[j].Line })
 		return &ValidationError{Problems: b.probs}
 	}
 	d.built = true
@@ -490,8 +490,10 @@ func (b *builder) timer(n *Node) {
 	}
 	switch {
 	case t.Duration != "" && !IsExpression(t.Duration):
-		if _, err := ParseDuration(t.Duration); err != nil {
+		if d, err := ParseDuration(t.Duration); err != nil {
 			b.errf(n.Line, n.ID, "event.timer.duration", "%v", err)
+		} else if d < 0 {
+			b.errf(n.Line, n.ID, "event.timer.duration", "duration %q is negative", t.Duration)
 		}
 	case t.Date != "" && !IsExpression(t.Date):
 		if _, err := ParseDate(t.Date); err != nil {
@@ -512,7 +514,50 @@ func IsExpression(s string) bool {
 		(strings.HasPrefix(s, "#{") && strings.HasSuffix(s, "}"))
 }
 
+// maxExprBytes and maxExprDepth bound one expression, so that a hostile
+// definition cannot exhaust the parser's stack.
+const (
+	maxExprBytes = 64 << 10
+	maxExprDepth = 256
+)
+
+func exprDepth(s string) int {
+	depth, max := 0, 0
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if quote != 0 {
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+			continue
+		}
+		switch c {
+		case '"', '\'', '`':
+			quote = c
+		case '(', '[', '{':
+			depth++
+			if depth > max {
+				max = depth
+			}
+		case ')', ']', '}':
+			depth--
+		}
+	}
+	return max
+}
+
 func (b *builder) compileExpr(n *Node, line int, id, field, src string) *expr.Program {
+	if len(src) > maxExprBytes {
+		b.errf(line, id, field, "expression is %d bytes; the limit is %d", len(src), maxExprBytes)
+		return nil
+	}
+	if d := exprDepth(src); d > maxExprDepth {
+		b.errf(line, id, field, "expression nests %d levels deep; the limit is %d", d, maxExprDepth)
+		return nil
+	}
 	p, err := expr.Compile(src)
 	if err != nil {
 		b.errf(line, id, field, "%v", err)
@@ -592,7 +637,8 @@ func (b *builder) compile() {
 				n.setExpr("completionCondition", b.compileExpr(n, n.Line, n.ID, "multiInstance.completionCondition", mi.CompletionCondition))
 			}
 		}
-		for field, s := range map[string]string{"assignee": n.Assignee, "dueIn": n.DueIn, "followUpIn": n.FollowUpIn} {
+		for _, f := range [...]struct{ field, s string }{{"assignee", n.Assignee}, {"dueIn", n.DueIn}, {"followUpIn", n.FollowUpIn}} {
+			field, s := f.field, f.s
 			if IsExpression(s) {
 				n.setExpr(field, b.compileExpr(n, n.Line, n.ID, field, s))
 			} else if s != "" && field != "assignee" {
@@ -629,10 +675,12 @@ func (b *builder) retry(n *Node) {
 	if r.Factor != 0 && r.Factor < 1 {
 		b.errf(n.Line, n.ID, "retry.factor", "must be at least 1")
 	}
-	for f, s := range map[string]string{"retry.backoff": r.Backoff, "retry.maxBackoff": r.MaxBackoff} {
-		if s != "" {
-			if _, err := ParseDuration(s); err != nil {
-				b.errf(n.Line, n.ID, f, "%v", err)
+	for _, f := range [...]struct{ field, s string }{{"retry.backoff", r.Backoff}, {"retry.maxBackoff", r.MaxBackoff}} {
+		if f.s != "" {
+			if d, err := ParseDuration(f.s); err != nil {
+				b.errf(n.Line, n.ID, f.field, "%v", err)
+			} else if d < 0 {
+				b.errf(n.Line, n.ID, f.field, "duration %q is negative", f.s)
 			}
 		}
 	}

@@ -120,11 +120,7 @@ func TestParseJSONDeeplyNestedExpression(t *testing.T) {
 	cmd.Env = append(os.Environ(), "BATON_TEST_DEEP_EXPRESSION=1")
 	out, err := cmd.CombinedOutput()
 	if bytes.Contains(out, []byte("stack overflow")) {
-		// KNOWN BUG: expr.Compile hands the expression to expr-lang's
-		// recursive-descent parser with no bound on length or nesting, and
-		// the Go stack overflows (fatal) at a few hundred thousand levels.
-		// Remove this skip once expression nesting is bounded.
-		t.Skipf("KNOWN BUG: ParseJSON crashes the process (fatal stack overflow in expr-lang's parser) on a condition nesting %d parentheses", depth)
+		t.Fatalf("ParseJSON crashed the process (stack overflow) on a condition nesting %d parentheses", depth)
 	}
 	if err != nil {
 		t.Fatalf("child process: %v\n%s", err, lastLines(out, 20))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // MaxSourceBytes bounds a definition source (JSON or XML). Larger input is
@@ -22,11 +23,16 @@ func ParseJSON(name string, data []byte) (*Definition, error) {
 	if len(data) > MaxSourceBytes {
 		return nil, &ValidationError{Problems: []Problem{{File: name, Message: fmt.Sprintf("definition is %d bytes; the limit is %d", len(data), MaxSourceBytes)}}}
 	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var d Definition
 	if err := dec.Decode(&d); err != nil {
-		return nil, &ValidationError{Problems: []Problem{jsonProblem(name, data, err)}}
+		p := jsonProblem(name, data, err)
+		if p.Line == 0 {
+			p.Line = lineAt(data, int(dec.InputOffset()))
+		}
+		return nil, &ValidationError{Problems: []Problem{p}}
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, &ValidationError{Problems: []Problem{{File: name, Line: lineAt(data, int(dec.InputOffset())), Message: "unexpected data after the workflow object"}}}
@@ -57,6 +63,8 @@ func jsonProblem(name string, data []byte, err error) Problem {
 		p.Message = "empty document"
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		p.Message = "malformed JSON: unexpected end of input"
+	default:
+		p.Message = strings.TrimPrefix(p.Message, "json: ")
 	}
 	return p
 }

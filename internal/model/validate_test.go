@@ -118,7 +118,7 @@ var badInputs = []struct {
 	{"timer with two values", catchEvent(`{"kind": "timer", "timer": {"duration": "PT1M", "date": "2026-01-01"}}`), want{node: "c", field: "event.timer", msg: "exactly one of duration, date or cycle (has 2)"}},
 	{"timer without a definition", catchEvent(`{"kind": "timer"}`), want{node: "c", field: "event.timer", msg: "timer event has no timer definition"}},
 	{"catch event without an event", catchEvent(`{}`), want{node: "c", field: "event", msg: "intermediate catch event has no event definition"}},
-	{"bad dueIn", wfTask(`{"id": "t", "type": "userTask", "dueIn": "4 hours"}`), want{node: "t", field: "dueIn", msg: "invalid ISO 8601 duration"}},
+	{"bad dueIn", wfTask(`{"id": "t", "type": "userTask", "dueIn": "4 hours"}`), want{node: "t", field: "dueIn", msg: "neither an ISO 8601 duration nor a date"}},
 
 	// Boundary events.
 	{"boundary without attachedTo", boundary(`"event": {"kind": "timer", "timer": {"duration": "PT1M"}}`), want{node: "b", field: "attachedTo", msg: "boundary event is not attached to an activity"}},

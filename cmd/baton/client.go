@@ -1,0 +1,369 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/batonhq/baton"
+)
+
+// The client commands talk to a running server (baton serve) over the
+// REST API and print what it answers as JSON (tasks: a table). A problem
+// answer becomes the error message and a non-zero exit status.
+
+const defaultServer = "http://localhost:8080"
+
+// apiClient sends requests to a Baton server.
+type apiClient struct {
+	base string
+	http *http.Client
+}
+
+// serverFlag adds --server to fs.
+func serverFlag(fs *flag.FlagSet, target *string) {
+	fs.StringVar(target, "server", envOr("BATON_SERVER", defaultServer), "Baton server `URL`")
+}
+
+func newAPIClient(server string) (*apiClient, error) {
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usageErrorf("--server %q is not an http(s) URL", server)
+	}
+	return &apiClient{base: strings.TrimRight(server, "/"), http: &http.Client{Timeout: time.Minute}}, nil
+}
+
+// do sends a request and decodes a 2xx answer into out. Any other answer
+// is returned as an error carrying the server's problem document.
+func (c *apiClient) do(ctx context.Context, method, path, contentType string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &exitError{code: ExitFailed, err: fmt.Errorf("cannot reach the Baton server at %s: %w", c.base, err)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return problemError(resp, data)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s %s: the server answered %s that is not the expected JSON: %w", method, path, resp.Status, err)
+	}
+	return nil
+}
+
+func (c *apiClient) postJSON(ctx context.Context, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, path, "application/json", body, out)
+}
+
+// problemError turns an error answer into an exit error: 422 (an invalid
+// definition or request) exits 3, anything else 1.
+func problemError(resp *http.Response, data []byte) error {
+	p := &baton.Problem{}
+	if json.Unmarshal(data, p) != nil || (p.Detail == "" && p.Title == "") {
+		p = &baton.Problem{Status: resp.StatusCode, Detail: fmt.Sprintf("the server answered %s", resp.Status)}
+		if s := strings.TrimSpace(string(data)); s != "" && len(s) < 500 {
+			p.Detail += ": " + s
+		}
+	}
+	code := ExitFailed
+	if resp.StatusCode == http.StatusUnprocessableEntity {
+		code = ExitInvalid
+	}
+	return &exitError{code: code, err: p}
+}
+
+// printJSON writes v indented.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func varsMap(entries []varFlagEntry) map[string]any {
+	if len(entries) == 0 {
+		return nil
+	}
+	m := make(map[string]any, len(entries))
+	for _, e := range entries {
+		m[e.key] = e.value
+	}
+	return m
+}
+
+// ---- deploy ----
+
+type deployCommand struct {
+	main   *Main
+	server string
+	file   string
+}
+
+func (c *deployCommand) ParseFlags(ctx context.Context, args []string) error {
+	fs := c.main.newFlagSet("deploy", "FILE [--server URL]", `
+Deploy a workflow (workflow JSON or BPMN 2.0 XML; "-" reads standard input)
+to the server and print {id, version, created}. Deploying content that is
+already the latest version changes nothing (created: false). An invalid
+workflow prints every problem with its location and exits 3.`)
+	serverFlag(fs, &c.server)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErrorf("deploy needs exactly one FILE")
+	}
+	c.file = pos[0]
+	return nil
+}
+
+func (c *deployCommand) Run(ctx context.Context) error {
+	cl, err := newAPIClient(c.server)
+	if err != nil {
+		return err
+	}
+	src, err := readSource(c.main.Stdin, c.file)
+	if err != nil {
+		return err
+	}
+	ct := "application/json"
+	if isXML(src) {
+		ct = "application/xml"
+	}
+	name := "stdin"
+	if c.file != "-" {
+		name = filepath.Base(c.file)
+	}
+	var out baton.DeployResult
+	if err := cl.do(ctx, http.MethodPost, "/api/definitions?name="+url.QueryEscape(name), ct, src, &out); err != nil {
+		return err
+	}
+	return printJSON(c.main.Stdout, out)
+}
+
+// ---- start ----
+
+type startCommand struct {
+	main        *Main
+	server      string
+	definition  string
+	version     int
+	businessKey string
+	vars        []varFlagEntry
+}
+
+func (c *startCommand) ParseFlags(ctx context.Context, args []string) error {
+	fs := c.main.newFlagSet("start", "DEFINITION [--var k=v]... [--business-key K] [--version N] [--server URL]", `
+Start an instance of a deployed definition (its latest version unless
+--version) and print the instance. --var values are JSON when they parse as
+JSON (20000, true, {"a":1}), strings otherwise.`)
+	serverFlag(fs, &c.server)
+	fs.Var((*varFlag)(&c.vars), "var", "set variable `key=value` (repeatable)")
+	fs.StringVar(&c.businessKey, "business-key", "", "the instance's business `KEY`")
+	fs.IntVar(&c.version, "version", 0, "definition `VERSION` (default: the latest)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErrorf("start needs exactly one DEFINITION id")
+	}
+	c.definition = pos[0]
+	return nil
+}
+
+func (c *startCommand) Run(ctx context.Context) error {
+	cl, err := newAPIClient(c.server)
+	if err != nil {
+		return err
+	}
+	var out baton.Instance
+	req := baton.StartRequest{DefinitionID: c.definition, Version: c.version, BusinessKey: c.businessKey, Variables: varsMap(c.vars)}
+	if err := cl.postJSON(ctx, "/api/runtime/start", req, &out); err != nil {
+		return err
+	}
+	return printJSON(c.main.Stdout, out)
+}
+
+// ---- tasks ----
+
+type tasksCommand struct {
+	main     *Main
+	server   string
+	assignee string
+	group    string
+	instance string
+	jsonOut  bool
+}
+
+func (c *tasksCommand) ParseFlags(ctx context.Context, args []string) error {
+	fs := c.main.newFlagSet("tasks", "[--assignee USER] [--group GROUP] [--instance ID] [--json] [--server URL]", `
+List open user tasks as a table (or JSON with --json).`)
+	serverFlag(fs, &c.server)
+	fs.StringVar(&c.assignee, "assignee", "", "only tasks assigned to `USER`")
+	fs.StringVar(&c.group, "group", "", "only tasks with candidate group `GROUP`")
+	fs.StringVar(&c.instance, "instance", "", "only tasks of instance `ID`")
+	fs.BoolVar(&c.jsonOut, "json", false, "print the task list as JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("tasks takes no arguments (got %q)", pos[0])
+	}
+	return nil
+}
+
+func (c *tasksCommand) Run(ctx context.Context) error {
+	cl, err := newAPIClient(c.server)
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{"assignee": c.assignee, "candidateGroup": c.group, "instanceId": c.instance} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	path := "/api/runtime/tasks"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out baton.TaskList
+	if err := cl.do(ctx, http.MethodGet, path, "", nil, &out); err != nil {
+		return err
+	}
+	if c.jsonOut {
+		return printJSON(c.main.Stdout, out)
+	}
+	if len(out.Tasks) == 0 {
+		fmt.Fprintln(c.main.Stdout, "no open tasks")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.main.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tNODE\tINSTANCE\tASSIGNEE\tGROUPS\tDUE")
+	for _, t := range out.Tasks {
+		due := "-"
+		if t.DueAt != nil {
+			due = t.DueAt.Local().Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, dash(t.Name), t.NodeID, t.InstanceID,
+			dash(t.Assignee), dash(strings.Join(t.CandidateGroups, ",")), due)
+	}
+	if out.Next != "" {
+		fmt.Fprintf(tw, "(more: the list continues after %s)\n", out.Next)
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// ---- complete ----
+
+type completeCommand struct {
+	main   *Main
+	server string
+	task   string
+	vars   []varFlagEntry
+}
+
+func (c *completeCommand) ParseFlags(ctx context.Context, args []string) error {
+	fs := c.main.newFlagSet("complete", "TASK [--var k=v]... [--server URL]", `
+Complete an open user task with the given variables and print the
+instance.`)
+	serverFlag(fs, &c.server)
+	fs.Var((*varFlag)(&c.vars), "var", "set variable `key=value` (repeatable)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErrorf("complete needs exactly one TASK id")
+	}
+	c.task = pos[0]
+	return nil
+}
+
+func (c *completeCommand) Run(ctx context.Context) error {
+	cl, err := newAPIClient(c.server)
+	if err != nil {
+		return err
+	}
+	var out baton.Instance
+	if err := cl.postJSON(ctx, "/api/runtime/complete-task", baton.CompleteTaskRequest{TaskID: c.task, Variables: varsMap(c.vars)}, &out); err != nil {
+		return err
+	}
+	return printJSON(c.main.Stdout, out)
+}
+
+// ---- instance ----
+
+type instanceCommand struct {
+	main   *Main
+	server string
+	id     string
+}
+
+func (c *instanceCommand) ParseFlags(ctx context.Context, args []string) error {
+	fs := c.main.newFlagSet("instance", "ID [--server URL]", `
+Print an instance: status, current nodes, variables (processData),
+execution history and checkpoints.`)
+	serverFlag(fs, &c.server)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErrorf("instance needs exactly one instance ID")
+	}
+	c.id = pos[0]
+	return nil
+}
+
+func (c *instanceCommand) Run(ctx context.Context) error {
+	cl, err := newAPIClient(c.server)
+	if err != nil {
+		return err
+	}
+	var out baton.Instance
+	if err := cl.do(ctx, http.MethodGet, "/api/runtime/instance/"+url.PathEscape(c.id), "", nil, &out); err != nil {
+		return err
+	}
+	return printJSON(c.main.Stdout, out)
+}

@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/internal/httpcall"
+	"github.com/batonhq/baton/internal/metrics"
+	"github.com/batonhq/baton/internal/rest"
+	"github.com/batonhq/baton/internal/runner"
+	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/internal/store/postgres"
+	"github.com/batonhq/baton/internal/store/sqlite"
+)
+
+// serveCommand is `baton serve`: the store, the runner and the HTTP API.
+type serveCommand struct {
+	main *Main
+
+	db              string
+	addr            string
+	workers         int
+	deployDir       string
+	dev             bool
+	logFormat       string
+	logLevel        string
+	httpEnv         string
+	shutdownTimeout time.Duration
+
+	st store.Store
+}
+
+func (c *serveCommand) ParseFlags(ctx context.Context, args []string) error {
+	fs := c.main.newFlagSet("serve", "[--db PATH|URL] [--addr HOST:PORT] [--workers N] [--deploy DIR] [--dev]", `
+Run the Baton server: open the database (migrating it), start the job
+runner, and serve the REST API (OpenAPI document at /api/openapi.json), the
+live event stream, /healthz, /readyz and Prometheus metrics at /metrics.
+
+--db is an SQLite file path (created if missing) or a postgres:// URL.
+--deploy deploys every *.json and *.bpmn file of DIR at start; a file whose
+content is already deployed is skipped, so restarts add no versions.
+
+Service tasks with an "http" block are called in-process; their templates
+see the environment variables named by --http-env as env.NAME. Send tasks
+are logged, not delivered, until a notification channel is configured.
+
+On SIGINT or SIGTERM the server stops accepting requests, lets running jobs
+finish (or releases them) within --shutdown-timeout, closes the database
+and exits 0.
+
+Flags take their defaults from BATON_DB, BATON_ADDR, BATON_WORKERS,
+BATON_LOG_FORMAT, BATON_LOG_LEVEL and BATON_HTTP_ENV.`)
+	workers, err := envInt("BATON_WORKERS", 16)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	fs.StringVar(&c.db, "db", envOr("BATON_DB", "./baton.db"), "SQLite `PATH` or postgres:// URL")
+	fs.StringVar(&c.addr, "addr", envOr("BATON_ADDR", ":8080"), "listen on `HOST:PORT` (port 0 picks a free one)")
+	fs.IntVar(&c.workers, "workers", workers, "run at most `N` jobs at once")
+	fs.StringVar(&c.deployDir, "deploy", "", "deploy the *.json and *.bpmn workflows in `DIR` at start")
+	fs.BoolVar(&c.dev, "dev", false, "development mode (reserved: relaxes authentication once it exists)")
+	fs.StringVar(&c.logFormat, "log-format", envOr("BATON_LOG_FORMAT", "text"), "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", envOr("BATON_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
+	fs.StringVar(&c.httpEnv, "http-env", envOr("BATON_HTTP_ENV", "PAYMENTS_URL"), "comma-separated environment `NAMES` visible to HTTP service task templates as env.NAME")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for requests and jobs")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("serve takes no arguments (got %q)", pos[0])
+	}
+	if c.workers <= 0 {
+		return usageErrorf("--workers must be positive")
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return usageErrorf("--log-format must be text or json")
+	}
+	if _, err := parseLevel(c.logLevel); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if c.db == "" {
+		return usageErrorf("--db is empty")
+	}
+	return nil
+}
+
+func (c *serveCommand) Run(ctx context.Context) error {
+	log := c.logger()
+
+	st, err := openStore(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	c.st = st
+	log.Info("database open", "db", redactDSN(c.db))
+
+	m := metrics.New(st)
+	r := runner.New(runner.Config{Store: st, Logger: log, Workers: c.workers, Observer: m})
+	r.Register("service", &httpcall.Handler{
+		Client: &http.Client{Timeout: 5 * time.Minute},
+		Env:    pickEnv(c.httpEnv),
+	})
+	r.Register("send", logNotifier{log: log})
+
+	if c.deployDir != "" {
+		if err := deployDir(ctx, r, c.deployDir, log); err != nil {
+			return err
+		}
+	}
+
+	// The runner lives until Stop, not until the signal: Stop drains it.
+	if err := r.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+
+	streamsDone := make(chan struct{})
+	api := rest.New(rest.Config{Runner: r, Logger: log, Done: streamsDone, Version: versionString()})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.Handle("/", api)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute, // the event stream lifts it for itself
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	srv.RegisterOnShutdown(func() { close(streamsDone) })
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		c.stopRunner(r, log)
+		return fmt.Errorf("listen on %s: %w", c.addr, err)
+	}
+	fmt.Fprintf(c.main.Stdout, "baton listening on %s\n", ln.Addr())
+	log.Info("serving", "addr", ln.Addr().String(), "workers", c.workers, "dev", c.dev)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err = <-serveErr:
+		// The listener failed; still drain the runner.
+		log.Error("server stopped", "err", err)
+	case <-ctx.Done():
+		log.Info("shutting down")
+	}
+
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil {
+		log.Warn("http shutdown", "err", serr)
+		_ = srv.Close()
+	}
+	if serr := r.Stop(sctx); serr != nil {
+		log.Warn("runner stop", "err", serr)
+	}
+	log.Info("stopped")
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close closes the database.
+func (c *serveCommand) Close() error {
+	if c.st == nil {
+		return nil
+	}
+	err := c.st.Close()
+	c.st = nil
+	return err
+}
+
+func (c *serveCommand) stopRunner(r *runner.Runner, log *slog.Logger) {
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if err := r.Stop(sctx); err != nil {
+		log.Warn("runner stop", "err", err)
+	}
+}
+
+// logger builds the process's slog logger (the only place that does).
+func (c *serveCommand) logger() *slog.Logger {
+	level, _ := parseLevel(c.logLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(c.main.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(c.main.Stderr, opts))
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// openStore opens PostgreSQL for a postgres:// URL, SQLite otherwise.
+func openStore(ctx context.Context, db string) (store.Store, error) {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		st, err := postgres.Open(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", redactDSN(db), err)
+		}
+		return st, nil
+	}
+	st, err := sqlite.Open(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", db, err)
+	}
+	return st, nil
+}
+
+// redactDSN hides a password in a database URL for logs.
+func redactDSN(db string) string {
+	if i := strings.Index(db, "://"); i >= 0 {
+		if at := strings.LastIndex(db, "@"); at > i {
+			if colon := strings.Index(db[i+3:at], ":"); colon >= 0 {
+				return db[:i+3+colon+1] + "***" + db[at:]
+			}
+		}
+	}
+	return db
+}
+
+// deployDir deploys every *.json and *.bpmn file in dir (not recursive),
+// in name order. A file whose exact content is already deployed as any
+// version of its definition is skipped, so that restarting with --deploy
+// adds no versions even when two files share a definition id.
+func deployDir(ctx context.Context, r *runner.Runner, dir string, log *slog.Logger) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var files []string
+	for _, e := range entries {
+		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if e.Type().IsRegular() && (ext == ".json" || ext == ".bpmn") {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	sort.Strings(files)
+	for _, path := range files {
+		src, err := readSource(nil, path)
+		if err != nil {
+			return err
+		}
+		d, _, err := runner.ParseSource(path, src)
+		if err != nil {
+			return fmt.Errorf("deploy %s: %w", path, err)
+		}
+		sum := sha256.Sum256(src)
+		hash := hex.EncodeToString(sum[:])
+		versions, err := r.Store().DefinitionVersions(ctx, d.ID)
+		if err != nil {
+			return fmt.Errorf("deploy %s: %w", path, err)
+		}
+		known := 0
+		for _, v := range versions {
+			if v.Hash == hash {
+				known = v.Version
+			}
+		}
+		if known > 0 {
+			log.Info("already deployed", "file", path, "definition", d.ID, "version", known)
+			continue
+		}
+		row, _, err := r.Deploy(ctx, path, src, "baton serve --deploy")
+		if err != nil {
+			return fmt.Errorf("deploy %s: %w", path, err)
+		}
+		log.Info("deployed", "file", path, "definition", row.ID, "version", row.Version)
+	}
+	return nil
+}
+
+// pickEnv returns the named environment variables that are set.
+func pickEnv(names string) map[string]string {
+	env := map[string]string{}
+	for _, n := range strings.Split(names, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if v, ok := os.LookupEnv(n); ok {
+			env[n] = v
+		}
+	}
+	return env
+}
+
+// logNotifier stands in for the notification handlers of a later issue:
+// it logs what a send task would deliver and completes the job, so that
+// demo workflows run to their end.
+type logNotifier struct{ log *slog.Logger }
+
+func (n logNotifier) Work(ctx context.Context, job *runner.Job) (map[string]any, error) {
+	attrs := []any{"instance", job.InstanceID, "node", job.NodeID}
+	if job.Node != nil && job.Node.Notify != nil {
+		attrs = append(attrs, "channel", job.Node.Notify.Channel, "template", job.Node.Notify.Template)
+	}
+	n.log.WarnContext(ctx, "send task not delivered: no notification channel is configured", attrs...)
+	return nil, nil
+}
+
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) (int, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not a number", name, v)
+	}
+	return n, nil
+}
+
+// versionString is the version shown in the OpenAPI document.
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	return "dev"
+}

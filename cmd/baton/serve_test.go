@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton"
+)
+
+// TestServe runs `baton serve` in-process on 127.0.0.1:0 with the example
+// workflows, drives the loan example to its end with the client commands,
+// and shuts the server down by cancelling its context.
+func TestServe(t *testing.T) {
+	var (
+		payMu   sync.Mutex
+		payKeys []string
+	)
+	payments := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		payMu.Lock()
+		payKeys = append(payKeys, r.Header.Get("Idempotency-Key"))
+		payMu.Unlock()
+		if r.URL.Path != "/payouts" || body["amount"] != float64(20000) {
+			http.Error(w, "unexpected payout request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"payoutId": "pay-1"}`)
+	}))
+	defer payments.Close()
+	t.Setenv("PAYMENTS_URL", payments.URL)
+
+	srv := startServe(t, "--deploy", "../../examples", "--workers", "2")
+
+	resp, err := http.Get(srv.url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz = %d", resp.StatusCode)
+	}
+
+	// The examples are deployed; deploying one again changes nothing.
+	var dep baton.DeployResult
+	serveCLI(t, srv, 0, &dep, "deploy", "../../examples/loan-approval.json")
+	if dep.ID != "loan-approval" || dep.Created {
+		t.Errorf("deploy again = %+v, want loan-approval not created", dep)
+	}
+
+	var inst baton.Instance
+	serveCLI(t, srv, 0, &inst, "start", "loan-approval", "--var", "amount=20000",
+		"--var", `applicant={"email":"ada@example.com"}`, "--business-key", "loan-7")
+	if inst.Status != baton.StatusWaiting || inst.BusinessKey != "loan-7" {
+		t.Fatalf("started = %s at %v (incidents %+v), want WAITING at the review", inst.Status, inst.CurrentNodeIDs, inst.Incidents)
+	}
+
+	var tasks baton.TaskList
+	serveCLI(t, srv, 0, &tasks, "tasks", "--group", "managers", "--instance", inst.InstanceID, "--json")
+	if len(tasks.Tasks) != 1 {
+		t.Fatalf("tasks = %+v, want one", tasks)
+	}
+	table := serveCLI(t, srv, 0, nil, "tasks", "--group", "managers")
+	if !strings.Contains(table, tasks.Tasks[0].ID) || !strings.Contains(table, "Manager review") {
+		t.Errorf("tasks table:\n%s", table)
+	}
+
+	serveCLI(t, srv, 0, nil, "complete", tasks.Tasks[0].ID, "--var", "approved=true")
+
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var got baton.Instance
+		serveCLI(t, srv, 0, &got, "instance", inst.InstanceID)
+		if got.Status == baton.StatusCompleted {
+			if got.ProcessData["payoutId"] != "pay-1" {
+				t.Errorf("processData = %v, want the payout's answer merged", got.ProcessData)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instance is %s at %v, incidents %+v; want COMPLETED", got.Status, got.CurrentNodeIDs, got.Incidents)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	payMu.Lock()
+	if len(payKeys) != 1 || !strings.HasPrefix(payKeys[0], "baton-") {
+		t.Errorf("payout calls with idempotency keys %q, want one", payKeys)
+	}
+	payMu.Unlock()
+
+	// Errors: the problem's detail and a non-zero exit.
+	out := serveCLI(t, srv, ExitFailed, nil, "instance", "no-such-instance")
+	if !strings.Contains(out, `instance "no-such-instance" does not exist`) {
+		t.Errorf("instance error output: %q", out)
+	}
+	out = serveCLI(t, srv, ExitFailed, nil, "complete", tasks.Tasks[0].ID, "--var", "approved=true")
+	if !strings.Contains(out, "already completed") {
+		t.Errorf("second complete output: %q", out)
+	}
+
+	srv.stop(t)
+}
+
+// TestServeRedeploy: restarting with --deploy on the same database adds no
+// versions, although two example files share the id loan-approval.
+func TestServeRedeploy(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "baton.db")
+	versions := func() int {
+		srv := startServe(t, "--db", db, "--deploy", "../../examples")
+		defer srv.stop(t)
+		resp, err := http.Get(srv.url + "/api/definitions/loan-approval/versions")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var list baton.DefinitionList
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			t.Fatal(err)
+		}
+		return len(list.Definitions)
+	}
+	first, second := versions(), versions()
+	if first != 2 || second != 2 {
+		t.Errorf("loan-approval versions after two starts: %d then %d, want 2 (bpmn and json) both times", first, second)
+	}
+}
+
+func TestServeUnreachableClient(t *testing.T) {
+	m, stdout, stderr := newServeTestMain()
+	code := m.Exec(context.Background(), []string{"instance", "x", "--server", "http://127.0.0.1:1"})
+	if code != ExitFailed || !strings.Contains(stderr.String(), "cannot reach the Baton server") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+func TestServeBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "extra"},
+		{"serve", "--workers", "0"},
+		{"serve", "--log-format", "xml"},
+		{"start"},
+		{"complete", "a", "b"},
+	} {
+		m, _, stderr := newServeTestMain()
+		if code := m.Exec(context.Background(), args); code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d; stderr %s", args, code, ExitUsage, stderr)
+		}
+	}
+}
+
+type serveProc struct {
+	url    string
+	cancel context.CancelFunc
+	done   chan int
+	stderr *lockedBuffer
+}
+
+// startServe runs `baton serve` on 127.0.0.1:0 with a temporary database
+// and waits for its listen line.
+func startServe(t *testing.T, args ...string) *serveProc {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	m := &Main{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr}
+	p := &serveProc{cancel: cancel, done: make(chan int, 1), stderr: stderr}
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "baton.db"), "--shutdown-timeout", "10s"}, args...)
+	go func() { p.done <- m.Exec(ctx, args) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-p.done:
+		case <-time.After(15 * time.Second):
+			t.Errorf("baton serve did not stop")
+		}
+	})
+	listen := regexp.MustCompile(`baton listening on (127\.0\.0\.1:\d+)`)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if m := listen.FindStringSubmatch(stdout.String()); m != nil {
+			p.url = "http://" + m[1]
+			return p
+		}
+		select {
+		case code := <-p.done:
+			p.done <- code
+			t.Fatalf("baton serve exited with %d before listening; stderr:\n%s", code, stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("baton serve printed no listen address; stdout %q, stderr:\n%s", stdout, stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stop cancels the server's context (as SIGTERM does) and checks that it
+// drains and exits 0.
+func (p *serveProc) stop(t *testing.T) {
+	t.Helper()
+	p.cancel()
+	select {
+	case code := <-p.done:
+		p.done <- code
+		if code != ExitOK {
+			t.Errorf("baton serve exited %d after shutdown; stderr:\n%s", code, p.stderr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("baton serve did not stop within 15s")
+	}
+	if !strings.Contains(p.stderr.String(), "stopped") {
+		t.Errorf("no clean shutdown in the log:\n%s", p.stderr)
+	}
+	if _, err := http.Get(p.url + "/healthz"); err == nil {
+		t.Errorf("server still answers after shutdown")
+	}
+}
+
+// serveCLI runs a client command against the server, checks its exit code, and
+// decodes its standard output into out (when not nil). It returns stdout
+// and stderr together.
+func serveCLI(t *testing.T, p *serveProc, wantCode int, out any, args ...string) string {
+	t.Helper()
+	m, stdout, stderr := newServeTestMain()
+	args = append(args, "--server", p.url)
+	code := m.Exec(context.Background(), args)
+	if code != wantCode {
+		t.Fatalf("baton %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, wantCode, stdout, stderr)
+	}
+	if out != nil {
+		if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
+			t.Fatalf("baton %s: output is not JSON: %v\n%s", strings.Join(args, " "), err, stdout)
+		}
+	}
+	return stdout.String() + stderr.String()
+}
+
+func newServeTestMain() (*Main, *bytes.Buffer, *bytes.Buffer) {
+	stdout, stderr := &bytes.Buffer{}, &bytes.Buffer{}
+	return &Main{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr}, stdout, stderr
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *lockedBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *lockedBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
