@@ -81,9 +81,7 @@ func corpusDir(t *testing.T) string {
 
 // knownFailures are entries Baton does not pass yet, each with the reason
 // (also listed in docs/conformance.md). They are reported, not failed.
-var knownFailures = map[string]string{
-	"bpmn-engine/call-activity": "a call activity completes as one task in the simulation; it does not yet run the called process (\"task\" in called-process)",
-}
+var knownFailures = map[string]string{}
 
 type tally struct{ pass, fail, skip int }
 
@@ -240,7 +238,13 @@ func checkExecutable(e entry, src []byte, totals map[string]*tally) (probs, line
 		defs[i] = u
 	}
 	for _, sc := range e.Scenarios {
-		res := simulateAll(defs, sc)
+		res := simulateAll(defs, sc, func(id string) *model.Definition {
+			d, err := bpmn.ParseOne(e.File, src, id)
+			if err != nil {
+				return nil
+			}
+			return d
+		})
 		group := "executable scenarios"
 		var sp []string
 		if sc.PeerSpecific != "" {
@@ -268,11 +272,11 @@ func checkExecutable(e entry, src []byte, totals map[string]*tally) (probs, line
 
 // simulateAll runs every executable process in document order and joins
 // their results.
-func simulateAll(defs []*model.Definition, sc scenario) engine.SimResult {
+func simulateAll(defs []*model.Definition, sc scenario, called func(string) *model.Definition) engine.SimResult {
 	var all engine.SimResult
 	all.Outcome = "completed"
 	for _, d := range defs {
-		r := engine.Simulate(d, cloneVars(sc.Input), engine.SimOptions{DeliverEvents: sc.DeliverEvents})
+		r := engine.Simulate(d, cloneVars(sc.Input), engine.SimOptions{DeliverEvents: sc.DeliverEvents, Called: called})
 		all.Completed = append(all.Completed, r.Completed...)
 		all.WaitingAt = append(all.WaitingAt, r.WaitingAt...)
 		all.Variables = r.Variables

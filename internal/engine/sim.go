@@ -16,6 +16,11 @@ type SimOptions struct {
 	Start time.Time
 	// MaxSteps bounds the commands applied (default 100000).
 	MaxSteps int
+	// Called resolves a call activity's called element to a definition
+	// (the other processes of the same BPMN file, say). A call activity
+	// whose process it does not know completes like a task.
+	Called func(id string) *model.Definition
+	depth  int
 }
 
 // Element is a completed flow element, with its BPMN type name
@@ -94,7 +99,32 @@ func Simulate(def *model.Definition, vars map[string]any, opts SimOptions) SimRe
 			break
 		}
 		var cmd Command
-		if i := nextEvent(st, opts.DeliverEvents); i >= 0 {
+		if t := nextCall(st); t != nil {
+			cmd = Command{Kind: CmdCompleteJob, Ref: t.Ref}
+			n := def.Node(t.Node)
+			if opts.Called != nil && opts.depth < 20 {
+				if child := opts.Called(n.CalledElement); child != nil {
+					co := opts
+					co.depth++
+					co.Start = now
+					r := Simulate(child, st.Variables, co)
+					if r.Outcome != "completed" {
+						res.Outcome = r.Outcome
+						res.Error = r.Error
+						if res.Error == nil {
+							res.Error = &SimError{Message: fmt.Sprintf("called process %q did not complete (%s)", n.CalledElement, r.Outcome), NodeID: n.ID}
+						}
+						break
+					}
+					for _, h := range r.History {
+						if h.NodeID != "" {
+							st.History = append(st.History, h)
+						}
+					}
+					now = now.Add(r.VirtualTime)
+				}
+			}
+		} else if i := nextEvent(st, opts.DeliverEvents); i >= 0 {
 			cmd = Command{Kind: CmdMessage, Ref: st.Subs[i].ID}
 		} else if i := nextTimer(st); i >= 0 {
 			if due := st.Subs[i].Due; due.After(now) {
@@ -142,6 +172,16 @@ func nextEvent(st *State, deliver bool) int {
 		}
 	}
 	return best
+}
+
+// nextCall returns a token waiting at a call activity, if any.
+func nextCall(st *State) *Token {
+	for i := range st.Tokens {
+		if st.Tokens[i].Wait == WaitJob {
+			return &st.Tokens[i]
+		}
+	}
+	return nil
 }
 
 func nextTimer(st *State) int {

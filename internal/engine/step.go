@@ -535,6 +535,14 @@ func (s *stepper) activate(id int64, n *model.Node) {
 			}
 			return
 		}
+		if n.Type == model.CallActivity && n.CalledElement != "" {
+			// The simulation driver runs the called process, then
+			// completes this job.
+			ref := s.st.refID(s.st.next())
+			t.Wait, t.Ref = WaitJob, ref
+			s.effect(Effect{Kind: EffJob, ID: ref, NodeID: n.ID, Type: JobCall, Name: n.CalledElement})
+			return
+		}
 		s.completeActivity(id, nil)
 		return
 	}
