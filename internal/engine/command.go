@@ -20,6 +20,7 @@ const (
 	CmdSkip         CommandKind = "skip"         // resolve incident Ref by completing its node without running it
 	CmdMove         CommandKind = "move"         // resolve incident Ref (or move token Token) to node Target
 	CmdSetVariables CommandKind = "setVariables" // merge Variables from outside
+	CmdNote         CommandKind = "note"         // record an outside observation (Name) about node Target in the history
 )
 
 // Command carries everything non-deterministic into Step: the time, ids,

@@ -150,6 +150,7 @@ const (
 	ActError      Action = "error"      // a BPMN error was thrown
 	ActVariables  Action = "variables"  // variables were changed from outside
 	ActMoved      Action = "moved"      // a token was moved by an operator
+	ActOverdue    Action = "overdue"    // a user task passed its due date
 )
 
 // State is an instance's complete runtime state: the checkpoint.

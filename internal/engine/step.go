@@ -44,7 +44,7 @@ func Step(def *model.Definition, st *State, cmd Command) (*State, []Effect, erro
 	var sp stepper
 	s := &sp
 	s.def, s.cmd, s.now = def, cmd, cmd.Time
-	s.queue = s.qbuf[:0]
+	s.queue = make([]int64, 0, 8)
 	if cmd.Kind == CmdStart {
 		// One allocation holds the state and the first tokens, history
 		// entries and effects of a typical instance.
@@ -86,7 +86,6 @@ type startAlloc struct {
 var noVars = map[string]any{}
 
 type stepper struct {
-	qbuf    [8]int64
 	def     *model.Definition
 	st      *State
 	cmd     Command
@@ -269,6 +268,15 @@ func (s *stepper) apply() error {
 		s.history(t.Node, "", ActMoved, map[string]any{"to": target.ID})
 		t.Node, t.Via, t.Wait, t.Ref, t.Loop, t.Locals = target.ID, "", "", "", nil, nil
 		s.queue = append(s.queue, id)
+	case CmdNote:
+		if c.Name == "" {
+			return fmt.Errorf("%w: a note needs a name", ErrInvalidCommand)
+		}
+		typ := ""
+		if n := s.def.Node(c.Target); n != nil {
+			typ = string(n.Type)
+		}
+		s.history(c.Target, typ, Action(c.Name), c.Variables)
 	case CmdSetVariables:
 		s.mergeVars(c.Variables)
 		s.history("", "", ActVariables, nil)

@@ -241,6 +241,12 @@ func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.Sta
 			}
 			t.NewTasks = append(t.NewTasks, task)
 			ev("task.created", e.NodeID, e.ID)
+			if !info.DueAt.IsZero() {
+				// The SLA watch: fires at the due date unless the task
+				// closes first.
+				t.NewJobs = append(t.NewJobs, store.JobRow{ID: slaJobID(e.ID), InstanceID: st.InstanceID, Kind: KindSLA,
+					NodeID: e.NodeID, State: store.JobAvailable, RunAt: info.DueAt, CreatedAt: now, Payload: []byte(`{"task":"` + e.ID + `"}`)})
+			}
 		case engine.EffSubscribe:
 			if e.Type == string(engine.SubMessage) || e.Type == string(engine.SubSignal) {
 				t.NewSubs = append(t.NewSubs, store.SubscriptionRow{ID: e.ID, InstanceID: st.InstanceID, NodeID: e.NodeID,
@@ -288,6 +294,9 @@ func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.Sta
 			inline = append(inline, *j)
 		}
 	}
+	for _, c := range t.CloseTasks {
+		t.CancelJobs = append(t.CancelJobs, slaJobID(c.ID))
+	}
 	// A job that this transition closes must not also be cancelled.
 	if t.DoneJob != nil {
 		keep := t.CancelJobs[:0]
@@ -319,9 +328,13 @@ func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.Sta
 	return row, nil
 }
 
+func slaJobID(taskID string) string { return taskID + "-due" }
+
 // Job kinds the runner itself knows.
 const (
 	KindTimer = "timer"
+	// KindSLA watches a user task's due date.
+	KindSLA = "sla"
 	// KindExternal marks service jobs no in-process handler serves:
 	// external workers fetch and complete them over the API.
 	KindExternal = "external"

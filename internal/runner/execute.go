@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/batonhq/baton/internal/engine"
@@ -65,7 +66,7 @@ func (r *Runner) fetchLoop(ctx context.Context) {
 
 // internalKinds are the job kinds this node runs (everything but external).
 func (r *Runner) internalKinds() []string {
-	return []string{KindTimer, engine.JobService, engine.JobSend, engine.JobBusinessRule, engine.JobCall, engine.JobReceive, "llm", "notify"}
+	return []string{KindTimer, KindSLA, engine.JobService, engine.JobSend, engine.JobBusinessRule, engine.JobCall, engine.JobReceive, "llm", "notify"}
 }
 
 // execute runs one leased job to its end: complete, retry, dead-letter.
@@ -79,8 +80,12 @@ func (r *Runner) execute(j store.JobRow) {
 			r.cfg.Observer.JobDone(j.Kind, r.clk.Now().Sub(start), err)
 		}
 	}()
-	if j.Kind == KindTimer {
+	switch j.Kind {
+	case KindTimer:
 		err = r.fireTimer(ctx, j)
+		return
+	case KindSLA:
+		err = r.overdue(ctx, j)
 		return
 	}
 	// Renew the lease while the handler runs.
@@ -290,6 +295,31 @@ func (r *Runner) fail(ctx context.Context, j store.JobRow, cause error) {
 	r.log.Warn("job dead-lettered; incident opened", "job", j.ID, "instance", j.InstanceID, "attempts", j.Attempt, "err", msg)
 	r.logApply(j, err)
 }
+
+// overdue records that a user task passed its due date and publishes a
+// task.overdue event (notifications subscribe to it).
+func (r *Runner) overdue(ctx context.Context, j store.JobRow) error {
+	taskID := strings.TrimSuffix(j.ID, "-due")
+	task, err := r.st.Task(ctx, taskID)
+	if err != nil || task.State != store.TaskOpen {
+		r.closeStale(ctx, j)
+		return nil
+	}
+	_, err = r.Apply(ctx, j.InstanceID, engine.Command{Kind: engine.CmdNote, Name: string(engine.ActOverdue), Target: j.NodeID, Actor: "sla",
+		Variables: map[string]any{"taskId": taskID, "dueAt": task.DueAt}},
+		func(t *store.Transition) {
+			t.DoneJob = &store.JobDone{ID: j.ID, Owner: r.cfg.Owner, State: store.JobCompleted}
+		})
+	if err != nil {
+		r.logApply(j, err)
+		return err
+	}
+	r.publish([]Event{{Type: EventTaskOverdue, InstanceID: j.InstanceID, NodeID: j.NodeID, Ref: taskID, Time: r.clk.Now()}})
+	return nil
+}
+
+// EventTaskOverdue is published when a user task passes its due date.
+const EventTaskOverdue = "task.overdue"
 
 // fireTimer applies a due timer.
 func (r *Runner) fireTimer(ctx context.Context, j store.JobRow) error {

@@ -1,0 +1,268 @@
+// Package baton holds the public vocabulary of Baton's REST API: the JSON
+// documents the server sends and accepts. The server (internal/rest) and Go
+// clients use these same types, so the two cannot drift apart.
+//
+// Ids are strings. Times are RFC 3339 in UTC. Optional fields are left out
+// of the JSON when empty; lists and the variables object are never null.
+package baton
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Instance statuses.
+const (
+	StatusRunning   = "RUNNING"
+	StatusWaiting   = "WAITING"
+	StatusCompleted = "COMPLETED"
+	StatusFailed    = "FAILED"
+	StatusCancelled = "CANCELLED"
+)
+
+// Instance is one running or ended process instance, in the seed's shape:
+// instanceId, status, currentNodeIds, processData, executionHistory,
+// checkpoints.
+type Instance struct {
+	InstanceID        string `json:"instanceId" doc:"Instance id."`
+	DefinitionID      string `json:"definitionId" doc:"Id of the workflow definition the instance runs."`
+	DefinitionVersion int    `json:"definitionVersion" doc:"Version of the definition the instance runs; it never changes."`
+	BusinessKey       string `json:"businessKey,omitempty" doc:"Caller's key for the instance (an order number, say)."`
+	Status            string `json:"status" enum:"RUNNING,WAITING,COMPLETED,FAILED,CANCELLED" doc:"Lifecycle status."`
+	// CurrentNodeIDs are the nodes holding tokens, in token order.
+	CurrentNodeIDs []string `json:"currentNodeIds" doc:"Nodes that hold a token now."`
+	// ProcessData is the instance's variables. Never null.
+	ProcessData map[string]any `json:"processData" doc:"The instance variables."`
+	// ExecutionHistory lists every history entry, oldest first.
+	ExecutionHistory []HistoryEntry `json:"executionHistory" doc:"Every step the instance took, oldest first."`
+	// Checkpoints lists the committed transitions, oldest first.
+	Checkpoints []Checkpoint `json:"checkpoints" doc:"One entry per committed transition (checkpoint), oldest first."`
+	// Incidents lists the open incidents (status FAILED).
+	Incidents []Incident `json:"incidents,omitempty" doc:"Open incidents that stop the instance."`
+	CreatedAt time.Time  `json:"createdAt"`
+	UpdatedAt time.Time  `json:"updatedAt"`
+	EndedAt   *time.Time `json:"endedAt,omitempty" doc:"When the instance completed or was cancelled."`
+}
+
+// HistoryEntry is one line of an instance's execution history.
+type HistoryEntry struct {
+	NodeID    string    `json:"nodeId" doc:"Node or sequence flow id; empty for the instance itself."`
+	NodeType  string    `json:"nodeType,omitempty"`
+	Action    string    `json:"action" doc:"started, completed, waiting, taken, cancelled, incident, resolved, fired, error, variables, moved, ..."`
+	Timestamp time.Time `json:"timestamp"`
+	Result    any       `json:"result,omitempty" doc:"What the step produced (job output, submitted variables, error)."`
+	Actor     string    `json:"actor,omitempty" doc:"Who caused the step: a user, a worker, timer, system."`
+}
+
+// Checkpoint is one committed transition of an instance: its state snapshot
+// at that version was written atomically with the history entries of the
+// transition.
+type Checkpoint struct {
+	Version   int64     `json:"version" doc:"Instance version after the transition (1 for the start)."`
+	Timestamp time.Time `json:"timestamp"`
+	Status    string    `json:"status,omitempty" doc:"Instance status after the transition, where known."`
+}
+
+// InstanceSummary is an instance in a list: no variables, no history
+// (GET /api/runtime/instance/{id} has them).
+type InstanceSummary struct {
+	InstanceID        string     `json:"instanceId"`
+	DefinitionID      string     `json:"definitionId"`
+	DefinitionVersion int        `json:"definitionVersion"`
+	BusinessKey       string     `json:"businessKey,omitempty"`
+	Status            string     `json:"status"`
+	CreatedAt         time.Time  `json:"createdAt"`
+	UpdatedAt         time.Time  `json:"updatedAt"`
+	EndedAt           *time.Time `json:"endedAt,omitempty"`
+}
+
+// InstanceList is a page of instances. Next, when set, is the cursor of the
+// next page (pass it as ?after=).
+type InstanceList struct {
+	Instances []InstanceSummary `json:"instances"`
+	Next      string            `json:"next,omitempty"`
+}
+
+// History is an instance's execution history and checkpoints.
+type History struct {
+	InstanceID       string         `json:"instanceId"`
+	ExecutionHistory []HistoryEntry `json:"executionHistory"`
+	Checkpoints      []Checkpoint   `json:"checkpoints"`
+}
+
+// Task states.
+const (
+	TaskOpen      = "open"
+	TaskCompleted = "completed"
+	TaskCancelled = "cancelled"
+)
+
+// Task is a user task waiting for (or done by) a person.
+type Task struct {
+	ID              string     `json:"id"`
+	InstanceID      string     `json:"instanceId"`
+	DefinitionID    string     `json:"definitionId"`
+	NodeID          string     `json:"nodeId"`
+	Name            string     `json:"name"`
+	Assignee        string     `json:"assignee" doc:"User the task is assigned to; empty when unassigned."`
+	CandidateGroups []string   `json:"candidateGroups"`
+	CandidateUsers  []string   `json:"candidateUsers,omitempty"`
+	DueAt           *time.Time `json:"dueAt,omitempty"`
+	CreatedAt       time.Time  `json:"createdAt"`
+	State           string     `json:"state,omitempty" enum:"open,completed,cancelled"`
+}
+
+// TaskList is a page of tasks. Next, when set, is the cursor of the next
+// page (pass it as ?after=).
+type TaskList struct {
+	Tasks []Task `json:"tasks"`
+	Next  string `json:"next,omitempty"`
+}
+
+// StartRequest starts an instance of a deployed definition.
+type StartRequest struct {
+	DefinitionID string         `json:"definitionId" minLength:"1" doc:"Id of a deployed definition."`
+	Version      int            `json:"version,omitempty" minimum:"0" doc:"Definition version; 0 or absent for the latest."`
+	Variables    map[string]any `json:"variables,omitempty" doc:"Initial variables."`
+	BusinessKey  string         `json:"businessKey,omitempty"`
+}
+
+// CompleteTaskRequest completes an open user task.
+type CompleteTaskRequest struct {
+	TaskID    string         `json:"taskId" minLength:"1"`
+	Variables map[string]any `json:"variables,omitempty" doc:"Variables the task submits (the form's values)."`
+}
+
+// Recover actions.
+const (
+	RecoverRetry = "retry"
+	RecoverSkip  = "skip"
+	RecoverMove  = "move"
+)
+
+// RecoverRequest recovers a FAILED instance from its last checkpoint.
+type RecoverRequest struct {
+	IncidentID string         `json:"incidentId,omitempty" doc:"One incident to resolve; default every open incident."`
+	Action     string         `json:"action,omitempty" enum:"retry,skip,move" doc:"retry (default) runs the failed node again; skip completes it without running it; move sends the token to target."`
+	Target     string         `json:"target,omitempty" doc:"Node to move to (action move)."`
+	Variables  map[string]any `json:"variables,omitempty" doc:"Variables to change before retrying."`
+}
+
+// MessageRequest delivers a message to the instance waiting for it.
+type MessageRequest struct {
+	Name           string         `json:"name" minLength:"1" doc:"Message name."`
+	CorrelationKey string         `json:"correlationKey,omitempty"`
+	MessageID      string         `json:"messageId,omitempty" doc:"Makes delivery exactly-once: a second message with the same id is refused."`
+	Variables      map[string]any `json:"variables,omitempty"`
+}
+
+// Definition is one deployed version of a workflow.
+type Definition struct {
+	ID         string    `json:"id"`
+	Version    int       `json:"version"`
+	Name       string    `json:"name"`
+	Format     string    `json:"format" enum:"json,bpmn"`
+	DeployedAt time.Time `json:"deployedAt"`
+	DeployedBy string    `json:"deployedBy,omitempty"`
+	Hash       string    `json:"hash" doc:"Hex SHA-256 of the source."`
+}
+
+// DefinitionList lists definitions.
+type DefinitionList struct {
+	Definitions []Definition `json:"definitions"`
+}
+
+// DeployResult answers a deployment. Created is false when identical
+// content was already the latest version.
+type DeployResult struct {
+	ID      string `json:"id"`
+	Version int    `json:"version"`
+	Created bool   `json:"created"`
+}
+
+// Incident states.
+const (
+	IncidentOpen     = "open"
+	IncidentResolved = "resolved"
+)
+
+// Incident is a problem that stops an instance until it is recovered.
+type Incident struct {
+	ID           string     `json:"id"`
+	InstanceID   string     `json:"instanceId"`
+	DefinitionID string     `json:"definitionId,omitempty"`
+	NodeID       string     `json:"nodeId"`
+	JobID        string     `json:"jobId,omitempty"`
+	Kind         string     `json:"kind" doc:"expression, script, gateway, job, error, ..."`
+	Message      string     `json:"message"`
+	Attempts     int        `json:"attempts,omitempty"`
+	State        string     `json:"state" enum:"open,resolved"`
+	CreatedAt    time.Time  `json:"createdAt"`
+	ResolvedAt   *time.Time `json:"resolvedAt,omitempty"`
+	ResolvedBy   string     `json:"resolvedBy,omitempty"`
+}
+
+// IncidentList is a page of incidents.
+type IncidentList struct {
+	Incidents []Incident `json:"incidents"`
+	Next      string     `json:"next,omitempty"`
+}
+
+// Event is one message of the live event stream (GET /api/events): a
+// transition committed.
+type Event struct {
+	Type       string    `json:"type" doc:"instance.started, instance.updated, instance.completed, instance.cancelled, task.created, ..."`
+	InstanceID string    `json:"instanceId"`
+	NodeID     string    `json:"nodeId,omitempty"`
+	Status     string    `json:"status,omitempty"`
+	Ref        string    `json:"ref,omitempty" doc:"Task, job or incident id the event is about."`
+	Time       time.Time `json:"time"`
+}
+
+// Health answers /healthz and /readyz.
+type Health struct {
+	Status string `json:"status" doc:"ok, or what is wrong."`
+}
+
+// Problem is an RFC 9457 problem document: every error the API returns,
+// with content type application/problem+json. It is also an error, so a
+// client can return it as is.
+type Problem struct {
+	Type     string         `json:"type,omitempty" doc:"URI of the problem type; about:blank when the status says it all."`
+	Title    string         `json:"title,omitempty" doc:"Short summary of the problem type."`
+	Status   int            `json:"status,omitempty" doc:"HTTP status code."`
+	Detail   string         `json:"detail,omitempty" doc:"What is wrong and where."`
+	Instance string         `json:"instance,omitempty" doc:"URI of this occurrence (the request path)."`
+	Errors   []ProblemError `json:"errors,omitempty" doc:"Each problem found, with its location."`
+}
+
+// ProblemError is one located problem: for a request, location is
+// "body.field" or "query.name"; for a definition, "file:line nodeId field".
+type ProblemError struct {
+	Location string `json:"location,omitempty"`
+	Message  string `json:"message"`
+}
+
+// Error reports the detail (with the located errors) so that a Problem
+// reads well as a Go error.
+func (p *Problem) Error() string {
+	var b strings.Builder
+	switch {
+	case p.Detail != "":
+		b.WriteString(p.Detail)
+	case p.Title != "":
+		b.WriteString(p.Title)
+	default:
+		fmt.Fprintf(&b, "HTTP status %d", p.Status)
+	}
+	for _, e := range p.Errors {
+		b.WriteString("\n  ")
+		if e.Location != "" {
+			b.WriteString(e.Location)
+			b.WriteString(": ")
+		}
+		b.WriteString(e.Message)
+	}
+	return b.String()
+}

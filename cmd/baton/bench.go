@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/internal/bench"
+)
+
+// benchCommand runs the benchmark models through the durable runtime.
+type benchCommand struct {
+	main        *Main
+	db          string
+	models      string
+	concurrency int
+	duration    time.Duration
+	warmup      time.Duration
+	waiting     int
+	workers     int
+	json        bool
+}
+
+func (c *benchCommand) ParseFlags(ctx context.Context, args []string) error {
+	fs := c.main.newFlagSet("bench", "[--db PATH|URL] [--models LIST] [flags]", `
+Run the benchmark models (straight, seq10, gateway, gateway-js, parallel,
+usertask; a copy of ../shared/bench embedded in the binary) through the
+durable runtime: a real store, the job runner and in-process service
+handlers that return at once. Throughput models run a closed loop with
+--concurrency instances in flight and report completed instances per second
+and start-to-completion latency (p50, p99); usertask starts --waiting
+instances, reports resident memory per waiting instance, then completes
+them. Every transition is acknowledged only after its commit.
+
+Without --db each model runs on a fresh SQLite file in a temporary
+directory; with a postgres:// URL on that database.`)
+	fs.StringVar(&c.db, "db", "", "SQLite `path` or postgres:// URL (default: a temporary SQLite file per model)")
+	fs.StringVar(&c.models, "models", strings.Join(bench.Names, ","), "comma-separated `models` to run")
+	fs.IntVar(&c.concurrency, "concurrency", 128, "instances in flight")
+	fs.DurationVar(&c.duration, "duration", 3*time.Second, "measured period per model")
+	fs.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured warm-up per model")
+	fs.IntVar(&c.waiting, "waiting", 100_000, "instances the usertask model leaves waiting")
+	fs.IntVar(&c.workers, "workers", 64, "job workers")
+	fs.BoolVar(&c.json, "json", false, "print one JSON object per model")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("bench takes no arguments, got %q", pos)
+	}
+	return nil
+}
+
+func (c *benchCommand) Run(ctx context.Context) error {
+	if !c.json {
+		fmt.Fprintf(c.main.Stdout, "# baton bench %s, %s/%s, %d CPUs, GOMAXPROCS %d\n",
+			time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	}
+	for _, m := range strings.Split(c.models, ",") {
+		m = strings.TrimSpace(m)
+		if m == "" {
+			continue
+		}
+		db, storeName := c.db, "sqlite"
+		if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+			storeName = "postgres"
+		}
+		var tmp string
+		if db == "" {
+			var err error
+			if tmp, err = os.MkdirTemp("", "baton-bench-"); err != nil {
+				return err
+			}
+			db = filepath.Join(tmp, "bench.db")
+		}
+		st, err := openStore(ctx, db)
+		if err != nil {
+			return err
+		}
+		res, err := bench.Run(ctx, bench.Options{Store: st, StoreName: storeName, Model: m, Concurrency: c.concurrency,
+			Warmup: c.warmup, Duration: c.duration, Waiting: c.waiting, Workers: c.workers})
+		st.Close()
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+		if err != nil {
+			return fmt.Errorf("bench %s: %w", m, err)
+		}
+		if c.json {
+			b, _ := json.Marshal(res)
+			fmt.Fprintln(c.main.Stdout, string(b))
+		} else {
+			fmt.Fprintln(c.main.Stdout, res)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+// Package metrics exposes Baton's Prometheus metrics. Metrics implements
+// runner.Observer (commit latency, optimistic-lock conflicts, job durations,
+// instance status transitions) and reports the job queue depth by asking
+// the store on every scrape. Everything lives in a private registry served
+// by Handler, so tests and several runners in one process never collide.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/batonhq/baton/internal/runner"
+)
+
+// JobCounter counts jobs by state (store.Store has it).
+type JobCounter interface {
+	CountJobs(ctx context.Context) (map[string]int, error)
+}
+
+// Metrics holds the collectors. Create it with New.
+type Metrics struct {
+	reg       *prometheus.Registry
+	commit    prometheus.Histogram
+	conflicts prometheus.Counter
+	jobs      *prometheus.HistogramVec
+	status    *prometheus.CounterVec
+}
+
+var _ runner.Observer = (*Metrics)(nil)
+
+// New registers Baton's collectors, the Go runtime and process collectors
+// in a new registry. jobs, if not nil, is asked for the queue depth on
+// every scrape.
+func New(jobs JobCounter) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "baton", Name: "commit_duration_seconds",
+			Help:    "Time to commit one instance transition (state, history, jobs, tasks) to the store.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}),
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "baton", Name: "commit_conflicts_total",
+			Help: "Commits that lost an optimistic-lock race (retried on fresh state).",
+		}),
+		jobs: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "baton", Name: "job_duration_seconds",
+			Help:    "Time to run one job attempt, by job kind and whether it failed.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10), // 1ms .. ~4.4min
+		}, []string{"kind", "error"}),
+		status: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "baton", Name: "instance_status_transitions_total",
+			Help: "Instance status changes, by old and new status (from is empty for a new instance).",
+		}, []string{"from", "to"}),
+	}
+	m.reg.MustRegister(m.commit, m.conflicts, m.jobs, m.status,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if jobs != nil {
+		m.reg.MustRegister(&queueCollector{jobs: jobs, desc: prometheus.NewDesc(
+			"baton_jobs", "Jobs in the store by state (available and running make the queue depth).",
+			[]string{"state"}, nil)})
+	}
+	return m
+}
+
+// Registry returns the private registry, for tests and extra collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, ErrorHandling: promhttp.ContinueOnError})
+}
+
+// Committed records one commit attempt.
+func (m *Metrics) Committed(d time.Duration, conflicts int) {
+	m.commit.Observe(d.Seconds())
+	if conflicts > 0 {
+		m.conflicts.Add(float64(conflicts))
+	}
+}
+
+// JobDone records one job attempt.
+func (m *Metrics) JobDone(kind string, d time.Duration, err error) {
+	failed := "false"
+	if err != nil {
+		failed = "true"
+	}
+	m.jobs.WithLabelValues(kind, failed).Observe(d.Seconds())
+}
+
+// InstanceStatus records a status change.
+func (m *Metrics) InstanceStatus(from, to string) {
+	m.status.WithLabelValues(from, to).Inc()
+}
+
+// queueCollector reports job counts by state at scrape time.
+type queueCollector struct {
+	jobs JobCounter
+	desc *prometheus.Desc
+}
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	counts, err := c.jobs.CountJobs(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	// The states a queue dashboard needs are always present, even at zero.
+	for _, s := range []string{"available", "running", "dead"} {
+		if _, ok := counts[s]; !ok {
+			counts[s] = 0
+		}
+	}
+	states := make([]string, 0, len(counts))
+	for s := range counts {
+		states = append(states, s)
+	}
+	sort.Strings(states)
+	for _, s := range states {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[s]), s)
+	}
+}

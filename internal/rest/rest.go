@@ -1,0 +1,147 @@
+// Package rest is Baton's HTTP API: the seed's runtime endpoints, definition
+// deployment, instance and task queries, message correlation, incidents, a
+// live event stream, health checks and the OpenAPI 3.1 document at
+// /api/openapi.json. Handlers are huma operations on a net/http ServeMux.
+//
+// Commands go through the runner; reads go through the store's query
+// methods. Every error is an RFC 9457 problem document (see toProblem for
+// the one mapping from Go errors to HTTP statuses).
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/batonhq/baton"
+	"github.com/batonhq/baton/internal/runner"
+)
+
+// Default limits.
+const (
+	DefaultMaxBodyBytes       = 1 << 20
+	DefaultMaxDefinitionBytes = 16 << 20
+	DefaultHeartbeat          = 15 * time.Second
+	defaultPageSize           = 100
+	maxPageSize               = 1000
+)
+
+// Config configures the API handler. Zero fields take defaults.
+type Config struct {
+	// Runner executes commands; its store answers queries. Required.
+	Runner *runner.Runner
+	// Logger receives internal errors (default: discard).
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// MaxDefinitionBytes bounds a deployed definition (default 16 MiB).
+	MaxDefinitionBytes int64
+	// Heartbeat is the interval of the event stream's keep-alive comment
+	// (default 15s).
+	Heartbeat time.Duration
+	// Done, when closed, ends open event streams (server shutdown: they
+	// would otherwise hold http.Server.Shutdown until its deadline).
+	Done <-chan struct{}
+	// Version is the API version in the OpenAPI document (default "dev").
+	Version string
+}
+
+type server struct {
+	cfg    Config
+	r      *runner.Runner
+	log    *slog.Logger
+	errSeq atomic.Uint64
+}
+
+// New returns the API handler. It serves /api/..., /healthz and /readyz;
+// anything else is a 404 problem.
+func New(cfg Config) http.Handler {
+	if cfg.Runner == nil {
+		panic("rest.New: Config.Runner is nil")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxDefinitionBytes <= 0 {
+		cfg.MaxDefinitionBytes = DefaultMaxDefinitionBytes
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	installErrors()
+	s := &server{cfg: cfg, r: cfg.Runner, log: cfg.Logger}
+
+	mux := http.NewServeMux()
+	hc := huma.DefaultConfig("Baton API", cfg.Version)
+	hc.CreateHooks = nil // no "$schema" links in response bodies
+	hc.OpenAPIPath = "/api/openapi"
+	hc.DocsPath = "/api/docs"
+	hc.SchemasPath = "/api/schemas"
+	hc.RejectUnknownQueryParameters = true
+	hc.Info.Description = "Baton runs durable BPMN workflows. Every error is an RFC 9457 problem document (application/problem+json)."
+	api := humago.New(mux, hc)
+	api.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
+		next(huma.WithValue(ctx, pathKey, ctx.URL().Path))
+	})
+
+	s.registerRuntime(api)
+	s.registerDefinitions(api)
+	s.registerHealth(api)
+	s.registerEvents(api, mux)
+	mux.HandleFunc("/", s.notFound)
+	return mux
+}
+
+// handle registers a huma operation whose errors go through toProblem.
+func handle[I, O any](s *server, api huma.API, op huma.Operation, h func(context.Context, *I) (*O, error)) {
+	if op.MaxBodyBytes == 0 {
+		op.MaxBodyBytes = s.cfg.MaxBodyBytes
+	}
+	// huma answers 413 for a body that reaches MaxBodyBytes; a body of
+	// exactly the limit is allowed.
+	op.MaxBodyBytes++
+	huma.Register(api, op, func(ctx context.Context, in *I) (*O, error) {
+		out, err := h(ctx, in)
+		if err != nil {
+			return nil, s.toProblem(ctx, err)
+		}
+		return out, nil
+	})
+}
+
+// notFound answers every path no route matches.
+func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
+	p := newProblem(http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path+" (the API is described at /api/openapi.json)")
+	writeProblem(w, r, p)
+}
+
+// writeProblem writes a problem outside huma (plain handlers).
+func writeProblem(w http.ResponseWriter, r *http.Request, p *problem) {
+	if p.Instance == "" {
+		p.Instance = r.URL.Path
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode((*baton.Problem)(p))
+}
+
+// page clamps a list limit.
+func page(limit int) int {
+	if limit <= 0 {
+		return defaultPageSize
+	}
+	return min(limit, maxPageSize)
+}

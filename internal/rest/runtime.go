@@ -1,0 +1,327 @@
+package rest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/batonhq/baton"
+	"github.com/batonhq/baton/internal/engine"
+	"github.com/batonhq/baton/internal/runner"
+	"github.com/batonhq/baton/internal/store"
+)
+
+type instanceOutput struct {
+	Body *baton.Instance
+}
+
+type idPath struct {
+	ID string `path:"id" doc:"Instance id."`
+}
+
+type startInput struct {
+	Body baton.StartRequest
+}
+
+type completeInput struct {
+	Body baton.CompleteTaskRequest
+}
+
+type recoverInput struct {
+	ID   string `path:"id" doc:"Instance id."`
+	Body *baton.RecoverRequest
+}
+
+type messageInput struct {
+	Body baton.MessageRequest
+}
+
+type tasksInput struct {
+	Assignee       string    `query:"assignee" doc:"Only tasks assigned to this user."`
+	CandidateGroup string    `query:"candidateGroup" doc:"Only tasks with this candidate group."`
+	InstanceID     string    `query:"instanceId"`
+	DefinitionID   string    `query:"definitionId"`
+	DueBefore      time.Time `query:"dueBefore" doc:"Only tasks due before this time (RFC 3339)."`
+	State          string    `query:"state" enum:"open,completed,cancelled" doc:"Task state (default open)."`
+	After          string    `query:"after" doc:"Page cursor: the next value of the previous page."`
+	Limit          int       `query:"limit" minimum:"1" maximum:"1000" doc:"Page size (default 100)."`
+}
+
+type tasksOutput struct {
+	Body baton.TaskList
+}
+
+type instancesInput struct {
+	Status       string `query:"status" enum:"RUNNING,WAITING,COMPLETED,FAILED,CANCELLED"`
+	DefinitionID string `query:"definitionId"`
+	BusinessKey  string `query:"businessKey"`
+	After        string `query:"after" doc:"Page cursor: the next value of the previous page."`
+	Limit        int    `query:"limit" minimum:"1" maximum:"1000" doc:"Page size (default 100)."`
+}
+
+type instancesOutput struct {
+	Body baton.InstanceList
+}
+
+type historyOutput struct {
+	Body baton.History
+}
+
+type incidentsInput struct {
+	State        string `query:"state" enum:"open,resolved" doc:"Incident state (default: every state)."`
+	InstanceID   string `query:"instanceId"`
+	DefinitionID string `query:"definitionId"`
+	NodeID       string `query:"nodeId"`
+	After        string `query:"after" doc:"Page cursor: the next value of the previous page."`
+	Limit        int    `query:"limit" minimum:"1" maximum:"1000" doc:"Page size (default 100)."`
+}
+
+type incidentsOutput struct {
+	Body baton.IncidentList
+}
+
+func (s *server) registerRuntime(api huma.API) {
+	tags := []string{"Runtime"}
+	handle(s, api, huma.Operation{
+		OperationID: "start-instance", Method: http.MethodPost, Path: "/api/runtime/start", Tags: tags,
+		Summary:       "Start an instance",
+		Description:   "Starts an instance of a deployed definition (the latest version unless version is given) and returns it after its first transition committed.",
+		DefaultStatus: http.StatusCreated,
+		Errors:        []int{400, 404, 413, 422},
+	}, s.start)
+	handle(s, api, huma.Operation{
+		OperationID: "complete-task", Method: http.MethodPost, Path: "/api/runtime/complete-task", Tags: tags,
+		Summary:     "Complete a user task",
+		Description: "Completes an open user task with the submitted variables and returns the instance. A task that is not open (completed, cancelled) is a 409.",
+		Errors:      []int{400, 404, 409, 413, 422},
+	}, s.completeTask)
+	handle(s, api, huma.Operation{
+		OperationID: "get-instance", Method: http.MethodGet, Path: "/api/runtime/instance/{id}", Tags: tags,
+		Summary: "Get an instance", Description: "Returns the instance with its variables, current nodes, execution history and checkpoints.",
+		Errors: []int{404},
+	}, s.getInstance)
+	handle(s, api, huma.Operation{
+		OperationID: "recover-instance", Method: http.MethodPost, Path: "/api/runtime/recover/{id}", Tags: tags,
+		Summary:     "Recover a failed instance",
+		Description: "Resolves the open incidents of a FAILED instance from its last checkpoint: retry the failed node (default), skip it, or move the token to a target node, optionally with changed variables. An instance without incidents is a 409.",
+		Errors:      []int{400, 404, 409, 413, 422},
+	}, s.recover)
+	handle(s, api, huma.Operation{
+		OperationID: "list-tasks", Method: http.MethodGet, Path: "/api/runtime/tasks", Tags: tags,
+		Summary: "List user tasks", Description: "Lists user tasks (open by default), ordered by id, one page at a time.",
+		Errors: []int{400, 422},
+	}, s.listTasks)
+	handle(s, api, huma.Operation{
+		OperationID: "list-instances", Method: http.MethodGet, Path: "/api/runtime/instances", Tags: tags,
+		Summary: "List instances", Description: "Lists instances ordered by id, one page at a time.",
+		Errors: []int{400, 422},
+	}, s.listInstances)
+	handle(s, api, huma.Operation{
+		OperationID: "cancel-instance", Method: http.MethodPost, Path: "/api/runtime/instance/{id}/cancel", Tags: tags,
+		Summary: "Cancel an instance", Description: "Cancels a running instance: its tasks, jobs and subscriptions are cancelled. An ended instance is a 409.",
+		Errors: []int{404, 409},
+	}, s.cancel)
+	handle(s, api, huma.Operation{
+		OperationID: "instance-history", Method: http.MethodGet, Path: "/api/runtime/instance/{id}/history", Tags: tags,
+		Summary: "Get an instance's history", Errors: []int{404},
+	}, s.history)
+	handle(s, api, huma.Operation{
+		OperationID: "correlate-message", Method: http.MethodPost, Path: "/api/runtime/messages", Tags: tags,
+		Summary:     "Deliver a message",
+		Description: "Delivers a message to the instance waiting for it (by name and correlation key) and returns that instance. 404 when no instance waits for it; 409 when messageId was already delivered.",
+		Errors:      []int{400, 404, 409, 413, 422},
+	}, s.message)
+	handle(s, api, huma.Operation{
+		OperationID: "list-incidents", Method: http.MethodGet, Path: "/api/runtime/incidents", Tags: tags,
+		Summary: "List incidents", Errors: []int{400, 422},
+	}, s.listIncidents)
+}
+
+func (s *server) start(ctx context.Context, in *startInput) (*instanceOutput, error) {
+	req := in.Body
+	st, _, err := s.r.StartInstance(ctx, runner.StartRequest{
+		DefinitionID: req.DefinitionID, Version: req.Version, Variables: req.Variables, BusinessKey: req.BusinessKey,
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		if req.Version > 0 {
+			return nil, fmt.Errorf("definition %q version %d is not deployed: %w", req.DefinitionID, req.Version, store.ErrNotFound)
+		}
+		return nil, fmt.Errorf("definition %q is not deployed: %w", req.DefinitionID, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", req.DefinitionID, err)
+	}
+	return s.instanceOut(ctx, st.InstanceID)
+}
+
+func (s *server) completeTask(ctx context.Context, in *completeInput) (*instanceOutput, error) {
+	id := in.Body.TaskID
+	st, err := s.r.CompleteTask(ctx, id, in.Body.Variables, "")
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("task %q does not exist: %w", id, store.ErrNotFound)
+	case errors.Is(err, store.ErrConflict), errors.Is(err, engine.ErrStale):
+		if t, terr := s.r.Store().Task(ctx, id); terr == nil && t.State != store.TaskOpen {
+			return nil, fmt.Errorf("task %q is already %s; only open tasks can be completed: %w", id, t.State, store.ErrConflict)
+		}
+		return nil, fmt.Errorf("complete task %q: %w", id, err)
+	case err != nil:
+		return nil, fmt.Errorf("complete task %q: %w", id, err)
+	}
+	return s.instanceOut(ctx, st.InstanceID)
+}
+
+func (s *server) getInstance(ctx context.Context, in *idPath) (*instanceOutput, error) {
+	return s.instanceOut(ctx, in.ID)
+}
+
+func (s *server) instanceOut(ctx context.Context, id string) (*instanceOutput, error) {
+	inst, err := s.loadInstance(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("instance %q does not exist: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &instanceOutput{Body: inst}, nil
+}
+
+func (s *server) recover(ctx context.Context, in *recoverInput) (*instanceOutput, error) {
+	req := runner.RecoverRequest{InstanceID: in.ID}
+	if b := in.Body; b != nil {
+		req.IncidentID, req.Action, req.Target, req.Variables = b.IncidentID, b.Action, b.Target, b.Variables
+	}
+	st, err := s.r.Recover(ctx, req)
+	switch {
+	case errors.Is(err, runner.ErrNotFailed):
+		status := "not failed"
+		if row, rerr := s.r.Store().Instance(ctx, in.ID); rerr == nil {
+			status = row.Status
+		}
+		return nil, fmt.Errorf("instance %q is %s and has no open incident: there is nothing to recover: %w", in.ID, status, store.ErrConflict)
+	case errors.Is(err, store.ErrNotFound) && req.IncidentID != "":
+		if _, ierr := s.r.Store().Instance(ctx, in.ID); ierr == nil {
+			return nil, fmt.Errorf("instance %q has no open incident %q: %w", in.ID, req.IncidentID, store.ErrNotFound)
+		}
+		return nil, fmt.Errorf("instance %q does not exist: %w", in.ID, store.ErrNotFound)
+	case errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("instance %q does not exist: %w", in.ID, store.ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("recover instance %q: %w", in.ID, err)
+	}
+	return s.instanceOut(ctx, st.InstanceID)
+}
+
+func (s *server) cancel(ctx context.Context, in *idPath) (*instanceOutput, error) {
+	st, _, err := s.r.InstanceState(ctx, in.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("instance %q does not exist: %w", in.ID, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st.Status.Ended() {
+		return nil, newProblem(http.StatusConflict, fmt.Sprintf("instance %q has already ended (%s); only running, waiting or failed instances can be cancelled", in.ID, st.Status))
+	}
+	if _, err := s.r.Cancel(ctx, in.ID, ""); err != nil {
+		if errors.Is(err, engine.ErrEnded) {
+			return nil, fmt.Errorf("instance %q has already ended: %w", in.ID, err)
+		}
+		return nil, fmt.Errorf("cancel instance %q: %w", in.ID, err)
+	}
+	return s.instanceOut(ctx, in.ID)
+}
+
+func (s *server) history(ctx context.Context, in *idPath) (*historyOutput, error) {
+	row, err := s.r.Store().Instance(ctx, in.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("instance %q does not exist: %w", in.ID, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	hist, err := s.r.History(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := &historyOutput{Body: baton.History{InstanceID: in.ID}}
+	out.Body.ExecutionHistory, out.Body.Checkpoints = toHistory(hist, row)
+	return out, nil
+}
+
+func (s *server) message(ctx context.Context, in *messageInput) (*instanceOutput, error) {
+	m := in.Body
+	st, err := s.r.Correlate(ctx, m.Name, m.CorrelationKey, m.MessageID, m.Variables, "")
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, engine.ErrNoSubscription):
+		if m.CorrelationKey == "" {
+			return nil, fmt.Errorf("no instance waits for message %q: %w", m.Name, store.ErrNotFound)
+		}
+		return nil, fmt.Errorf("no instance waits for message %q with correlation key %q: %w", m.Name, m.CorrelationKey, store.ErrNotFound)
+	case errors.Is(err, store.ErrConflict) && m.MessageID != "":
+		return nil, fmt.Errorf("message %q was already delivered: %w", m.MessageID, store.ErrConflict)
+	case err != nil:
+		return nil, fmt.Errorf("deliver message %q: %w", m.Name, err)
+	}
+	return s.instanceOut(ctx, st.InstanceID)
+}
+
+func (s *server) listTasks(ctx context.Context, in *tasksInput) (*tasksOutput, error) {
+	limit := page(in.Limit)
+	rows, err := s.r.Store().Tasks(ctx, store.TaskFilter{
+		State: in.State, InstanceID: in.InstanceID, DefinitionID: in.DefinitionID,
+		Assignee: in.Assignee, Group: in.CandidateGroup, DueBefore: in.DueBefore,
+		After: in.After, Limit: limit,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	out := &tasksOutput{Body: baton.TaskList{Tasks: make([]baton.Task, 0, len(rows))}}
+	for _, t := range rows {
+		out.Body.Tasks = append(out.Body.Tasks, toTask(t))
+	}
+	if len(rows) == limit {
+		out.Body.Next = rows[len(rows)-1].ID
+	}
+	return out, nil
+}
+
+func (s *server) listInstances(ctx context.Context, in *instancesInput) (*instancesOutput, error) {
+	limit := page(in.Limit)
+	rows, err := s.r.Store().Instances(ctx, store.InstanceFilter{
+		Status: in.Status, DefinitionID: in.DefinitionID, BusinessKey: in.BusinessKey, After: in.After, Limit: limit,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list instances: %w", err)
+	}
+	out := &instancesOutput{Body: baton.InstanceList{Instances: make([]baton.InstanceSummary, 0, len(rows))}}
+	for _, row := range rows {
+		out.Body.Instances = append(out.Body.Instances, toSummary(row))
+	}
+	if len(rows) == limit {
+		out.Body.Next = rows[len(rows)-1].ID
+	}
+	return out, nil
+}
+
+func (s *server) listIncidents(ctx context.Context, in *incidentsInput) (*incidentsOutput, error) {
+	limit := page(in.Limit)
+	rows, err := s.r.Store().Incidents(ctx, store.IncidentFilter{
+		State: in.State, InstanceID: in.InstanceID, DefinitionID: in.DefinitionID, NodeID: in.NodeID, After: in.After, Limit: limit,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	out := &incidentsOutput{Body: baton.IncidentList{Incidents: make([]baton.Incident, 0, len(rows))}}
+	for _, i := range rows {
+		out.Body.Incidents = append(out.Body.Incidents, toIncident(i))
+	}
+	if len(rows) == limit {
+		out.Body.Next = rows[len(rows)-1].ID
+	}
+	return out, nil
+}
