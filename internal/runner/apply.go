@@ -126,7 +126,7 @@ func (r *Runner) StartInstance(ctx context.Context, req StartRequest) (*engine.S
 	if err != nil {
 		return nil, store.InstanceRow{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	row, err := r.commit(ctx, d, st, eff, 0, nil, cmd)
+	row, err := r.commit(ctx, d, st, eff, 0, "", nil, cmd)
 	if err != nil {
 		return nil, row, err
 	}
@@ -152,6 +152,7 @@ func (r *Runner) Apply(ctx context.Context, instanceID string, cmd engine.Comman
 		if err != nil {
 			return nil, fmt.Errorf("instance %s: %w", instanceID, err)
 		}
+		prevStatus := string(st.Status)
 		if cmd.Time.IsZero() || attempt > 0 {
 			cmd.Time = r.clk.Now()
 		}
@@ -159,7 +160,7 @@ func (r *Runner) Apply(ctx context.Context, instanceID string, cmd engine.Comman
 		if err != nil {
 			return nil, err
 		}
-		_, err = r.commit(ctx, d, st, eff, row.Version, prepare, cmd)
+		_, err = r.commit(ctx, d, st, eff, row.Version, prevStatus, prepare, cmd)
 		if err == nil {
 			return st, nil
 		}
@@ -184,7 +185,7 @@ func decodeState(b []byte) (*engine.State, error) {
 }
 
 // commit turns a step's result into one store transition.
-func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.State, eff []engine.Effect, prevVersion int64, prepare func(*store.Transition), cmd engine.Command) (store.InstanceRow, error) {
+func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.State, eff []engine.Effect, prevVersion int64, prevStatus string, prepare func(*store.Transition), cmd engine.Command) (store.InstanceRow, error) {
 	start := r.clk.Now()
 	now := cmd.Time
 	hist := st.History
@@ -308,6 +309,9 @@ func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.Sta
 		t.CancelJobs = keep
 	}
 	err = r.st.Commit(ctx, t)
+	if err == nil && r.cfg.Observer != nil && prevStatus != string(st.Status) {
+		r.cfg.Observer.InstanceStatus(prevStatus, string(st.Status))
+	}
 	if r.cfg.Observer != nil {
 		conflicts := 0
 		if errors.Is(err, store.ErrConflict) {

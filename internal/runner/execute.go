@@ -71,7 +71,7 @@ func (r *Runner) internalKinds() []string {
 
 // execute runs one leased job to its end: complete, retry, dead-letter.
 func (r *Runner) execute(j store.JobRow) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(r.workCtx)
 	defer cancel()
 	start := r.clk.Now()
 	var err error
@@ -255,7 +255,7 @@ func (r *Runner) policy(n *model.Node, j store.JobRow) RetryPolicy {
 // fail retries the job with backoff, or dead-letters it and opens an
 // incident when its attempts are used up (or the error is permanent).
 func (r *Runner) fail(ctx context.Context, j store.JobRow, cause error) {
-	if errors.Is(cause, context.Canceled) {
+	if errors.Is(cause, context.Canceled) || ctx.Err() != nil {
 		// Lease lost or shutting down: leave the job for its next owner.
 		_ = r.st.ReleaseJob(context.Background(), j.ID, r.cfg.Owner)
 		return

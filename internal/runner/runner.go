@@ -166,6 +166,11 @@ type Runner struct {
 	local    []store.JobRow
 	stopping bool
 
+	// workCtx is handed to running jobs; Stop cancels it when its deadline
+	// passes so handlers return and their leases are released.
+	workCtx    context.Context
+	workCancel context.CancelFunc
+
 	cancel  context.CancelFunc
 	done    chan struct{}
 	running sync.WaitGroup
@@ -278,6 +283,7 @@ func (r *Runner) Start(ctx context.Context) error {
 		return errors.New("runner already started")
 	}
 	r.started = true
+	r.workCtx, r.workCancel = context.WithCancel(context.WithoutCancel(ctx))
 	ctx, cancel := context.WithCancel(ctx)
 	r.cancel = cancel
 	r.done = make(chan struct{})
@@ -308,9 +314,16 @@ func (r *Runner) Stop(ctx context.Context) error {
 	go func() { r.running.Wait(); close(finished) }()
 	select {
 	case <-finished:
+		r.workCancel()
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("stop: jobs still running: %w", ctx.Err())
+		// Out of time: cancel the handlers; each releases its lease.
+		r.workCancel()
+		select {
+		case <-finished:
+		case <-time.After(2 * time.Second):
+		}
+		return fmt.Errorf("stop: jobs were still running; their leases were released: %w", ctx.Err())
 	}
 }
 
