@@ -1,0 +1,399 @@
+// Package script runs the JavaScript of script tasks and script conditions
+// with github.com/dop251/goja, an ECMAScript 5.1+ interpreter written in Go.
+//
+// A run sees the instance's variables as globals and reports back the
+// globals it created or changed, plus the value of its last expression:
+//
+//	risk = amount > 10000 ? 'high' : 'low'   // changed: {"risk": "high"}
+//
+// Scripts written for bpmn-engine also work: `environment.variables` is a
+// read-only view of the variables, and `next(err, value)` records value as
+// the result (or err as the script's error).
+//
+// # What a script can reach
+//
+// Only the ECMAScript standard library. goja has no require, no file,
+// network or process access, no timers (setTimeout) and no console, and
+// this package adds none. It also closes the doors goja leaves open:
+// source maps are never loaded (goja would otherwise read the file a
+// "//# sourceMappingURL=" comment names, relative to the working
+// directory), and code generation from strings (eval, the Function
+// constructor and its generator and async variants) throws EvalError, as
+// under a Content Security Policy without 'unsafe-eval'. ArrayBuffer,
+// DataView and the typed arrays are removed: they allocate their whole
+// size in one step that no limit could stop.
+//
+// # Limits, honestly
+//
+// Every run is bounded by Limits:
+//
+//   - Timeout: the run is interrupted (goja's vm.Interrupt) when it expires.
+//   - MaxCallStackSize: deeper JavaScript recursion throws a RangeError.
+//   - MaxSourceBytes: longer scripts are refused before parsing.
+//   - MaxAllocBytes: a watchdog reads the process-wide allocation counter
+//     (runtime/metrics "/gc/heap/allocs:bytes") every 2ms and interrupts
+//     the run once the process has allocated this much since the run began.
+//
+// goja has no memory accounting of its own, and Go cannot measure what one
+// goroutine allocates, so the memory limit counts everything the process
+// allocates while the script runs: under heavy concurrent load a script can
+// be stopped for allocations that were not its own, and a script can
+// overshoot the limit by what it allocates in the 2ms before the watchdog
+// looks. It counts bytes allocated, not bytes live, so a script that churns
+// through garbage is stopped too. The default, 64 MiB, is far above what a
+// workflow script needs.
+//
+// The timeout and the watchdog can only stop a script between two
+// JavaScript instructions: a builtin such as Array.prototype.sort is Go
+// code that runs to completion once called, and a Go stack overflow or a
+// failed huge allocation inside one is fatal to the whole process. So the
+// builtins that could run long, allocate much or recurse deeply in one
+// call check their arguments first and throw a RangeError beyond these
+// bounds (N is MaxAllocBytes/64, 1 Mi elements by default):
+//
+//   - Array.prototype methods, Array.from, spreading and for-of over arrays
+//     and strings, Function.prototype.apply, Reflect.apply and
+//     Reflect.construct refuse array-likes longer than N;
+//   - String repeat, padStart, padEnd and replace refuse to build strings
+//     longer than MaxAllocBytes/4 characters, split, match, Object.keys and
+//     friends to make arrays longer than N;
+//   - Array.prototype.join (and so toString) and JSON.stringify stop when
+//     their output passes MaxAllocBytes/4 characters;
+//   - join, JSON.stringify, JSON.parse and flat refuse (or, for flat, stop
+//     at) nesting deeper than 1000 levels;
+//   - a regular expression match in regexp2, the backtracking engine goja
+//     uses for lookarounds and backreferences, stops after 1s with a
+//     RangeError (catastrophic backtracking could otherwise run for hours).
+//     For this, importing the package sets regexp2.DefaultMatchTimeout,
+//     a process-wide default that in Baton only goja uses.
+//
+// Even so a single builtin call can take around a second with the default
+// limits (filling a sparse array of N elements does), overrunning the
+// timeout. Scripts made only of variables, literals, property reads,
+// operators, assignments, if/else and next(...) cannot reach any builtin
+// with arguments of their choosing; they skip installing these checks,
+// which makes a condition like bpmn-engine's next(null, ...) more than ten
+// times cheaper to run (tens of microseconds instead of a millisecond).
+//
+// This bounds mistakes and the known one-line bombs. It is not a security
+// boundary against a determined attacker: goja's builtins were not written
+// to be interrupted, and the checks above are a list, not a proof. Code
+// from untrusted authors belongs in a separate process with
+// operating-system limits.
+//
+// # Values in and out
+//
+// Variables enter as fresh JavaScript values (maps become objects with
+// their keys in sorted order, slices arrays); the script cannot modify the
+// caller's maps. Values leave as JSON would carry them, following
+// JSON.stringify: objects become map[string]any, arrays []any, strings
+// string, booleans bool, null nil; numbers become int64 when they are
+// whole and fit, float64 otherwise; NaN and ±Infinity become nil; Dates
+// become their ISO string (toJSON); functions, symbols and undefined are
+// dropped. A variable the script deletes or sets to undefined is not
+// reported.
+package script
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/ast"
+	"github.com/dop251/goja/parser"
+)
+
+// Limits bound one script run. A zero field means its default.
+type Limits struct {
+	// Timeout is the wall-clock time a run may take. Default 1s.
+	Timeout time.Duration
+	// MaxCallStackSize is the deepest JavaScript call nesting. Default 1000.
+	MaxCallStackSize int
+	// MaxSourceBytes is the longest script accepted. Default 64 KiB.
+	MaxSourceBytes int
+	// MaxAllocBytes is how much the process may allocate while the script
+	// runs (see the package documentation). Default 64 MiB.
+	MaxAllocBytes int64
+}
+
+// DefaultLimits returns the limits a zero Limits stands for.
+func DefaultLimits() Limits {
+	return Limits{
+		Timeout:          time.Second,
+		MaxCallStackSize: 1000,
+		MaxSourceBytes:   64 << 10,
+		MaxAllocBytes:    64 << 20,
+	}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.Timeout <= 0 {
+		l.Timeout = d.Timeout
+	}
+	if l.MaxCallStackSize <= 0 {
+		l.MaxCallStackSize = d.MaxCallStackSize
+	}
+	if l.MaxSourceBytes <= 0 {
+		l.MaxSourceBytes = d.MaxSourceBytes
+	}
+	if l.MaxAllocBytes <= 0 {
+		l.MaxAllocBytes = d.MaxAllocBytes
+	}
+	return l
+}
+
+// ErrTimeout and ErrMemoryLimit are the causes of an *Error for a run that
+// was stopped by its limits; test for them with errors.Is.
+var (
+	ErrTimeout     = errors.New("script timed out")
+	ErrMemoryLimit = errors.New("script exceeded its memory limit")
+)
+
+// Error is a script error: a syntax error, an uncaught exception, or a run
+// stopped by its limits. Line and Column are 1-based, 0 when unknown.
+type Error struct {
+	Line, Column int
+	Msg          string // "ReferenceError: x is not defined"
+	cause        error  // ErrTimeout, ErrMemoryLimit or nil
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d:%d: %s", e.Line, e.Column, e.Msg)
+	}
+	return e.Msg
+}
+
+// Unwrap returns ErrTimeout or ErrMemoryLimit for a run stopped by its
+// limits, nil otherwise.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Script is a compiled script. It is safe for concurrent use; every run
+// gets its own interpreter.
+type Script struct {
+	src     string
+	prog    *goja.Program
+	lexical []string // top-level let, const and class names
+	simple  bool     // needs no builtin guards; see isSimple
+}
+
+// Compile parses src. Syntax errors are *Error with the position.
+func Compile(src string) (s *Script, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, &Error{Msg: fmt.Sprintf("cannot compile script: %v", r)}
+		}
+	}()
+	file, err := parser.ParseFile(nil, "", src, 0, parser.WithDisableSourceMaps)
+	if err != nil {
+		var list parser.ErrorList
+		if errors.As(err, &list) && len(list) > 0 {
+			return nil, &Error{Line: list[0].Position.Line, Column: list[0].Position.Column, Msg: "SyntaxError: " + list[0].Message}
+		}
+		return nil, &Error{Msg: "SyntaxError: " + err.Error()}
+	}
+	prog, err := goja.CompileAST(file, false)
+	if err != nil {
+		var ce *goja.CompilerSyntaxError
+		if errors.As(err, &ce) {
+			e := &Error{Msg: "SyntaxError: " + ce.Message}
+			if ce.File != nil {
+				p := ce.File.Position(ce.Offset)
+				e.Line, e.Column = p.Line, p.Column
+			}
+			return nil, e
+		}
+		return nil, &Error{Msg: err.Error()}
+	}
+	return &Script{src: src, prog: prog, lexical: lexicalNames(file), simple: isSimple(file)}, nil
+}
+
+// Source returns the script as written.
+func (s *Script) Source() string { return s.src }
+
+// lexicalNames returns the names bound by top-level let, const and class
+// declarations, which live outside the global object.
+func lexicalNames(file *ast.Program) []string {
+	var names []string
+	var bind func(e ast.Expression)
+	bind = func(e ast.Expression) {
+		switch e := e.(type) {
+		case *ast.Identifier:
+			names = append(names, e.Name.String())
+		case *ast.AssignExpression:
+			bind(e.Left)
+		case *ast.ArrayPattern:
+			for _, el := range e.Elements {
+				bind(el)
+			}
+			bind(e.Rest)
+		case *ast.ObjectPattern:
+			for _, p := range e.Properties {
+				switch p := p.(type) {
+				case *ast.PropertyShort:
+					names = append(names, p.Name.Name.String())
+				case *ast.PropertyKeyed:
+					bind(p.Value)
+				}
+			}
+			bind(e.Rest)
+		}
+	}
+	for _, st := range file.Body {
+		if d, ok := st.(*ast.LexicalDeclaration); ok {
+			for _, b := range d.List {
+				bind(b.Target)
+			}
+		}
+	}
+	return names
+}
+
+// Run compiles src (reusing a recent compilation of the same source) and
+// runs it; see (*Script).Run.
+func Run(src string, vars map[string]any, lim Limits) (changed map[string]any, result any, err error) {
+	lim = lim.withDefaults()
+	if len(src) > lim.MaxSourceBytes {
+		return nil, nil, sourceTooLong(len(src), lim.MaxSourceBytes)
+	}
+	s, err := compileCached(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.Run(vars, lim)
+}
+
+func sourceTooLong(n, limit int) *Error {
+	return &Error{Msg: fmt.Sprintf("script is %d bytes, longer than the limit of %d", n, limit)}
+}
+
+// cache keeps recently compiled scripts, so that Run on the same condition
+// for every instance parses it once. It is dropped whole when full.
+var cache struct {
+	sync.Mutex
+	m map[string]*Script
+}
+
+const cacheSize = 256
+
+func compileCached(src string) (*Script, error) {
+	cache.Lock()
+	s := cache.m[src]
+	cache.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	s, err := Compile(src)
+	if err != nil {
+		return nil, err
+	}
+	cache.Lock()
+	if cache.m == nil || len(cache.m) >= cacheSize {
+		cache.m = make(map[string]*Script, cacheSize)
+	}
+	cache.m[src] = s
+	cache.Unlock()
+	return s, nil
+}
+
+// Run executes the script with vars as globals. It returns the globals the
+// script created or changed (var, let and const declarations and plain
+// assignments at the top level, and mutations of input objects), and its
+// result: the value given to next(null, value) if the script called next,
+// else the value of its last expression statement. A script error is an
+// *Error; Run never panics.
+func (s *Script) Run(vars map[string]any, lim Limits) (changed map[string]any, result any, err error) {
+	lim = lim.withDefaults()
+	if len(s.src) > lim.MaxSourceBytes {
+		return nil, nil, sourceTooLong(len(s.src), lim.MaxSourceBytes)
+	}
+	r := &run{script: s, vars: vars, lim: lim}
+	defer func() {
+		if x := recover(); x != nil {
+			changed, result, err = nil, nil, r.panicError(x)
+		}
+		r.watch.stop()
+	}()
+	return r.exec()
+}
+
+// panicError turns a recovered panic into an *Error. goja reports
+// JavaScript errors raised outside RunProgram (from a getter read while
+// exporting, say) by panicking with them.
+func (r *run) panicError(x any) *Error {
+	if err, ok := x.(error); ok {
+		if e := r.toError(err); e != nil {
+			return e
+		}
+	}
+	if v, ok := x.(goja.Value); ok {
+		return &Error{Msg: "Uncaught " + safeString(v)}
+	}
+	return &Error{Msg: fmt.Sprintf("internal error in script sandbox: %v", x)}
+}
+
+// toError converts an error from goja to an *Error with the position of
+// the innermost JavaScript frame.
+func (r *run) toError(err error) *Error {
+	var (
+		e   = &Error{}
+		ex  *goja.Exception
+		ie  *goja.InterruptedError
+		soe *goja.StackOverflowError
+	)
+	switch {
+	case errors.As(err, &ie):
+		e.Line, e.Column = framePosition(ie.Stack())
+		r.limitError(e, ie.Value())
+	case errors.As(err, &ex) && r.watch.fired():
+		// A guard noticed the watchdog first and threw, in Go code the
+		// interrupt cannot reach.
+		e.Line, e.Column = framePosition(ex.Stack())
+		r.limitError(e, r.watch.firedCause())
+	case errors.As(err, &soe):
+		e.Line, e.Column = framePosition(soe.Stack())
+		e.Msg = "RangeError: Maximum call stack size exceeded"
+	case errors.As(err, &ex):
+		e.Line, e.Column = framePosition(ex.Stack())
+		e.Msg = r.thrownMessage(ex.Value())
+	default:
+		var se *Error
+		if errors.As(err, &se) {
+			return se
+		}
+		e.Msg = err.Error()
+	}
+	return e
+}
+
+// limitError describes a run stopped by cause, ErrTimeout or
+// ErrMemoryLimit.
+func (r *run) limitError(e *Error, cause any) {
+	if cause == ErrMemoryLimit {
+		e.Msg, e.cause = fmt.Sprintf("script exceeded its memory limit (%s allocated)", bytesString(r.lim.MaxAllocBytes)), ErrMemoryLimit
+		return
+	}
+	e.Msg, e.cause = fmt.Sprintf("script timed out after %v", r.lim.Timeout), ErrTimeout
+}
+
+func framePosition(stack []goja.StackFrame) (line, col int) {
+	for i := range stack {
+		if p := stack[i].Position(); p.Line > 0 {
+			return p.Line, p.Column
+		}
+	}
+	return 0, 0
+}
+
+func bytesString(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

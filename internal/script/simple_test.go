@@ -1,0 +1,52 @@
+package script
+
+import "testing"
+
+func TestIsSimple(t *testing.T) {
+	tests := []struct {
+		src  string
+		want bool
+	}{
+		{"next(null, environment.variables.amount > 1000);", true},
+		{"next(null, this.environment.variables.input <= 50)", true},
+		{"risk = amount > 10000 ? 'high' : 'low'", true},
+		{"var a = 1, b; let c = `x${a}`; const d = {e: a, f: {g: null}}; if (a) { c = 'y' } else c = 'z'", true},
+		{"applicant.email = 'x'; n++; total += amount; a?.b ?? c; typeof x; delete o.p; 'k' in o", true},
+		// Calls, new, arrays, functions, loops, spread and iteration.
+		{"items.map(i => i.price)", false},
+		{"Array(1e9)", false},
+		{"new Date()", false},
+		{"x = [1, 2]", false},
+		{"f = function () {}", false},
+		{"while (true) {}", false},
+		{"for (k in o) {}", false},
+		{"next(...args)", false},
+		{"o = {...p}", false},
+		{"[a] = b", false},
+		{"tag`x`", false},
+		{"o = {get x() { return 1 }}", false},
+		// Writes that could redirect implicit conversions or grow arrays.
+		{"a.length = 1e9", false},
+		{"a[1e9] = 1", false},
+		{"toString = x", false},
+		{"o.valueOf = x", false},
+		{"Object.prototype.join = x", false},
+		{"o.__proto__ = a", false},
+		{"o = {__proto__: a}", false},
+		{"o = {['__proto__']: a}", false},
+		{"o.toJSON = x", false},
+		// Names of removed globals take the full path, which removes them.
+		{"typeof ArrayBuffer", false},
+		{"globalThis.Uint8Array", false},
+	}
+	for _, tt := range tests {
+		s, err := Compile(tt.src)
+		if err != nil {
+			t.Errorf("Compile(%q) error: %v", tt.src, err)
+			continue
+		}
+		if s.simple != tt.want {
+			t.Errorf("isSimple(%q) = %v, want %v", tt.src, s.simple, tt.want)
+		}
+	}
+}
