@@ -8,6 +8,23 @@
 // rows, LLM decisions) written in one transaction, guarded by the instance's
 // version so that two workers never advance an instance from the same
 // checkpoint.
+//
+// Rules every implementation follows (store/storetest checks them):
+//
+//   - Times are stored in UTC with microsecond precision: they read back
+//     truncated to the microsecond, in time.UTC. The zero time is stored as
+//     NULL and reads back as the zero time.
+//   - Guarded writes: a method that changes one row by id under a condition
+//     (ExtendLease, RetryJob, ReleaseJob, RequeueJob, UpdateTaskAssignment,
+//     MarkOutbox, RequeueOutbox, SetIncidentAdvice) returns an error
+//     wrapping ErrNotFound when no row has the id and ErrConflict when the
+//     row exists but the condition does not hold; nothing is changed then.
+//     Inserting a row whose id exists fails with ErrConflict.
+//   - List methods (Instances, Jobs, Tasks, Incidents, Outbox) return rows
+//     ordered by id; After is an exclusive id cursor; Limit defaults to 100
+//     and is capped at 1000.
+//   - A job or outbox row has LeaseOwner and LeaseUntil set only while it
+//     is leased; every change that ends a lease clears both.
 package store
 
 import (
@@ -51,7 +68,9 @@ type InstanceRow struct {
 	State []byte
 	// Version counts committed transitions; Commit requires the stored
 	// version to be Version-1 (0 for a new instance).
-	Version   int64
+	Version int64
+	// CreatedAt is written when the instance is inserted (Version 1);
+	// later commits keep the stored value.
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	EndedAt   time.Time // zero while running
@@ -208,7 +227,9 @@ type DecisionRow struct {
 	CreatedAt    time.Time
 }
 
-// MessageRow is a buffered message waiting for its catch event.
+// MessageRow is a buffered message waiting for its catch event. The store
+// keeps one record per message id: buffered until a Transition consumes
+// it, then consumed for good, which makes correlation exactly-once per id.
 type MessageRow struct {
 	ID        string // message id: correlation is exactly-once per id
 	Name      string
@@ -219,60 +240,90 @@ type MessageRow struct {
 }
 
 // JobDone closes the job whose completion caused a transition. The commit
-// fails with ErrConflict unless the job is running under Owner.
+// fails with ErrConflict unless the job is running under Owner. The job
+// gets State, its lease is cleared, a non-empty Error becomes LastError,
+// and for JobDead the failure times are set from Instance.UpdatedAt
+// (FirstFailureAt only if it was zero).
 type JobDone struct {
 	ID    string
 	Owner string
-	State string // JobCompleted or JobDead
+	State string // JobCompleted or JobDead (JobCancelled is accepted too)
 	Error string
 }
 
-// TaskClose closes a user task; ErrConflict unless it is open.
+// TaskClose closes a user task; ErrConflict unless it is open (or if it
+// does not exist). CompletedAt becomes Instance.UpdatedAt and CompletedBy
+// becomes By.
 type TaskClose struct {
 	ID    string
 	State string // TaskCompleted or TaskCancelled
 	By    string
 }
 
-// Transition is everything one engine step changes, committed atomically.
+// Transition is everything one engine step changes, committed atomically:
+// when any part fails, nothing of it is written.
+//
+// Instance is inserted when its Version is 1 (ErrConflict if the id
+// exists) and otherwise updated only if the stored version is Version-1
+// (ErrConflict if not, or if the instance does not exist). A Transition
+// with an empty Instance.ID writes no instance; it may not carry History
+// (it can create jobs, incidents, outbox rows and decisions not tied to an
+// instance, or finish such a job).
+//
+// Instance.UpdatedAt is the transition's time ("now" below). New rows get
+// defaults for zero fields: CreatedAt = now; jobs and outbox rows RunAt =
+// CreatedAt (an error if that is still zero); State = JobAvailable,
+// TaskOpen, IncidentOpen or OutboxPending.
 type Transition struct {
 	Instance InstanceRow
-	History  []HistoryRow
+	// History rows get InstanceID = Instance.ID, Seq numbered on from the
+	// instance's last seq, Checkpoint = Instance.Version, and Time = now
+	// when zero; the values passed in for those are ignored.
+	History []HistoryRow
 
 	// NewJobs are inserted as given. A runner may insert them already
 	// leased to itself (State running, LeaseOwner, LeaseUntil, Attempt 1)
 	// to run them without a fetch; expired leases are taken over as usual.
-	NewJobs    []JobRow
-	CancelJobs []string // ids of available/running jobs to cancel
+	NewJobs []JobRow
+	// CancelJobs cancels the listed jobs unless they are completed (or
+	// already cancelled) and clears their leases; unknown ids are ignored.
+	CancelJobs []string
 	DoneJob    *JobDone
 
 	NewTasks   []TaskRow
 	CloseTasks []TaskClose
 
 	NewSubs    []SubscriptionRow
-	DeleteSubs []string
+	DeleteSubs []string // unknown ids are ignored
 
-	NewIncidents     []IncidentRow
-	ResolveIncidents []string // ids; resolved by Instance's last actor
+	NewIncidents []IncidentRow
+	// ResolveIncidents resolves the listed open incidents: ResolvedAt =
+	// now, ResolvedBy = the Actor of the last History row that has one.
+	// Unknown or already resolved ids are ignored.
+	ResolveIncidents []string
 
 	Outbox    []OutboxRow
 	Decisions []DecisionRow
 
-	// ConsumeMessage deletes a buffered message (by id) in the same
-	// transaction; ErrConflict if it is gone.
+	// ConsumeMessage marks the message with this id consumed (recording it
+	// as consumed if it was never buffered); ErrConflict if it was already
+	// consumed. A consumed message is no longer returned by
+	// BufferedMessages, and BufferMessage with its id reports
+	// created=false.
 	ConsumeMessage string
 }
 
-// FetchParams selects jobs to lease.
+// FetchParams selects jobs (or outbox rows) to lease. Owner, Now and a
+// positive LeaseFor are required.
 type FetchParams struct {
 	Owner    string
-	Kinds    []string // empty: every kind
+	Kinds    []string // empty: every kind; for FetchOutbox, channels
 	Now      time.Time
-	Limit    int
+	Limit    int // at least 1, at most 1000
 	LeaseFor time.Duration
 }
 
-// InstanceFilter filters ListInstances. Zero fields do not filter.
+// InstanceFilter filters Instances. Zero fields do not filter.
 type InstanceFilter struct {
 	Status       string
 	DefinitionID string
@@ -281,9 +332,12 @@ type InstanceFilter struct {
 	Limit        int
 }
 
-// TaskFilter filters ListTasks. The identity fields match tasks that are
+// TaskFilter filters Tasks. The identity fields match tasks that are
 // assigned to User, or unassigned with User among the candidate users or a
-// group of Groups among the candidate groups.
+// group of Groups among the candidate groups; with neither User nor Groups
+// set there is no identity filter. Group matches tasks that have it among
+// their candidate groups, assigned or not. DueBefore matches tasks with a
+// DueAt strictly before it.
 type TaskFilter struct {
 	State        string // default TaskOpen
 	InstanceID   string
@@ -297,7 +351,7 @@ type TaskFilter struct {
 	Limit        int
 }
 
-// JobFilter filters ListJobs.
+// JobFilter filters Jobs.
 type JobFilter struct {
 	State      string
 	Kind       string
@@ -306,7 +360,7 @@ type JobFilter struct {
 	Limit      int
 }
 
-// IncidentFilter filters ListIncidents.
+// IncidentFilter filters Incidents.
 type IncidentFilter struct {
 	State        string
 	InstanceID   string
@@ -316,7 +370,7 @@ type IncidentFilter struct {
 	Limit        int
 }
 
-// OutboxFilter filters ListOutbox.
+// OutboxFilter filters Outbox.
 type OutboxFilter struct {
 	State      string
 	InstanceID string
@@ -328,9 +382,11 @@ type OutboxFilter struct {
 
 // Store is the persistence contract.
 type Store interface {
-	// Deploy stores a definition version. If the latest version of the same
-	// id has the same Hash, that row is returned with created=false;
-	// otherwise Version is set to latest+1.
+	// Deploy stores a definition version. An empty Hash is computed from
+	// Source. If the latest version of the same id has the same Hash, that
+	// row is returned with created=false; otherwise Version is set to
+	// latest+1 (the Version passed in is ignored). Concurrent deploys of
+	// one id get distinct versions.
 	Deploy(ctx context.Context, d DefinitionRow) (row DefinitionRow, created bool, err error)
 	// Definition returns one version (0: the latest).
 	Definition(ctx context.Context, id string, version int) (DefinitionRow, error)
@@ -339,9 +395,9 @@ type Store interface {
 	// DefinitionVersions lists every version of one definition.
 	DefinitionVersions(ctx context.Context, id string) ([]DefinitionRow, error)
 
-	// Commit writes one transition atomically. ErrConflict when the
-	// instance version, job lease, task or message guard fails; nothing is
-	// written then.
+	// Commit writes one transition atomically (see Transition). ErrConflict
+	// when the instance version, job lease, task or message guard fails or
+	// a new row's id exists; nothing is written then.
 	Commit(ctx context.Context, t Transition) error
 
 	Instance(ctx context.Context, id string) (InstanceRow, error)
@@ -359,17 +415,19 @@ type Store interface {
 	// the error and failure times; ErrConflict if the lease was lost.
 	RetryJob(ctx context.Context, id, owner string, runAt time.Time, errMsg string, now time.Time) error
 	// ReleaseJob returns a leased job to available without counting the
-	// attempt (graceful shutdown).
+	// attempt (graceful shutdown); ErrConflict if the lease was lost.
 	ReleaseJob(ctx context.Context, id, owner string) error
 	// RequeueJob makes a dead or cancelled job available again at runAt
-	// with Attempt reset to 0 (operator retry).
+	// with Attempt reset to 0 (operator retry); ErrConflict for a job in
+	// another state. LastError and the failure times are kept.
 	RequeueJob(ctx context.Context, id string, runAt time.Time) error
 	Job(ctx context.Context, id string) (JobRow, error)
 	Jobs(ctx context.Context, f JobFilter) ([]JobRow, error)
 	// NextRunAt returns the earliest RunAt of available jobs of the kinds
 	// (all when empty); ok=false when there is none.
 	NextRunAt(ctx context.Context, kinds []string) (t time.Time, ok bool, err error)
-	// CountJobs counts jobs by state (queue depth).
+	// CountJobs counts jobs by state (queue depth). Every job state is a
+	// key, with 0 when no job is in it.
 	CountJobs(ctx context.Context) (map[string]int, error)
 
 	Task(ctx context.Context, id string) (TaskRow, error)
@@ -379,29 +437,43 @@ type Store interface {
 	UpdateTaskAssignment(ctx context.Context, id, assignee string) error
 
 	// Subscriptions finds open subscriptions by kind, name and key ("" key
-	// matches subscriptions without a key).
+	// matches subscriptions without a key), oldest first.
 	Subscriptions(ctx context.Context, kind, name, key string) ([]SubscriptionRow, error)
 
 	Incident(ctx context.Context, id string) (IncidentRow, error)
 	Incidents(ctx context.Context, f IncidentFilter) ([]IncidentRow, error)
 	SetIncidentAdvice(ctx context.Context, id string, advice []byte) error
 
-	// Outbox delivery.
+	// FetchOutbox leases up to Limit pending rows with RunAt <= Now whose
+	// lease is free or expired, oldest RunAt first; it increments Attempts.
+	// p.Kinds filters by channel.
 	FetchOutbox(ctx context.Context, p FetchParams) ([]OutboxRow, error)
+	// MarkOutbox records the outcome of a delivery leased by owner and
+	// ends the lease: OutboxSent (SentAt = now), OutboxPending (retry at
+	// runAt) or OutboxDead. A non-empty errMsg becomes LastError.
+	// ErrConflict unless the row is pending and leased by owner.
 	MarkOutbox(ctx context.Context, id, owner, state string, runAt time.Time, errMsg string, now time.Time) error
 	Outbox(ctx context.Context, f OutboxFilter) ([]OutboxRow, error)
+	// RequeueOutbox makes a dead row pending at runAt with Attempts reset
+	// to 0; ErrConflict for a row in another state.
 	RequeueOutbox(ctx context.Context, id string, runAt time.Time) error
 
+	// Decisions lists an instance's decisions, oldest CreatedAt first.
 	Decisions(ctx context.Context, instanceID string) ([]DecisionRow, error)
-	// InsertDecision records an LLM call before its answer is acted on.
+	// InsertDecision records an LLM call before its answer is acted on;
+	// ErrConflict if the id exists.
 	InsertDecision(ctx context.Context, d DecisionRow) error
 
-	// BufferMessage stores a message no subscription took yet; a second
-	// message with the same id is ignored (created=false).
+	// BufferMessage stores a message no subscription took yet; a message
+	// whose id is already known (buffered or consumed) is ignored
+	// (created=false).
 	BufferMessage(ctx context.Context, m MessageRow) (created bool, err error)
-	// BufferedMessages returns unexpired buffered messages by name and key.
+	// BufferedMessages returns the unconsumed messages of name and key that
+	// have no ExpiresAt or one after now, oldest CreatedAt first.
 	BufferedMessages(ctx context.Context, name, key string, now time.Time) ([]MessageRow, error)
-	// DeleteExpiredMessages removes messages past ExpiresAt.
+	// DeleteExpiredMessages removes unconsumed messages whose ExpiresAt is
+	// at or before now and returns how many. Consumed ids are kept, so a
+	// late duplicate can never be correlated again.
 	DeleteExpiredMessages(ctx context.Context, now time.Time) (int, error)
 
 	// Ping checks the database is reachable (readiness).

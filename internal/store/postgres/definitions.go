@@ -1,0 +1,111 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/batonhq/baton/internal/store"
+)
+
+// Deploy stores a new version of a definition unless the latest version has
+// the same hash. An empty Hash is computed from Source. A transaction-level
+// advisory lock on the id serialises concurrent deploys of one definition.
+func (s *Store) Deploy(ctx context.Context, d store.DefinitionRow) (store.DefinitionRow, bool, error) {
+	if d.ID == "" {
+		return store.DefinitionRow{}, false, errors.New("deploy: empty definition id")
+	}
+	if d.Hash == "" {
+		sum := sha256.Sum256(d.Source)
+		d.Hash = hex.EncodeToString(sum[:])
+	}
+	if d.Source == nil {
+		d.Source = []byte{}
+	}
+	d.DeployedAt = stored(d.DeployedAt)
+	var (
+		out     store.DefinitionRow
+		created bool
+	)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('baton definition ' || $1, 0))`, d.ID); err != nil {
+			return err
+		}
+		latest, err := scanDefinition(tx.QueryRow(ctx, `SELECT `+definitionCols+`
+			FROM definitions WHERE id = $1 ORDER BY version DESC LIMIT 1`, d.ID))
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return err
+		case latest.Hash == d.Hash:
+			out, created = latest, false
+			return nil
+		}
+		row := d
+		row.Version = latest.Version + 1
+		if _, err := tx.Exec(ctx, `INSERT INTO definitions (`+definitionCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			row.ID, row.Version, row.Name, row.Format, row.Source, row.Hash, tm(row.DeployedAt),
+			row.DeployedBy); err != nil {
+			return err
+		}
+		out, created = row, true
+		return nil
+	})
+	if err != nil {
+		return store.DefinitionRow{}, false, fmt.Errorf("deploy %s: %w", d.ID, dbErr(err))
+	}
+	return out, created, nil
+}
+
+// Definition returns one version of a definition; version 0 is the latest.
+func (s *Store) Definition(ctx context.Context, id string, version int) (store.DefinitionRow, error) {
+	var row pgx.Row
+	if version == 0 {
+		row = s.pool.QueryRow(ctx, `SELECT `+definitionCols+` FROM definitions
+			WHERE id = $1 ORDER BY version DESC LIMIT 1`, id)
+	} else {
+		row = s.pool.QueryRow(ctx, `SELECT `+definitionCols+` FROM definitions
+			WHERE id = $1 AND version = $2`, id, version)
+	}
+	d, err := scanDefinition(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.DefinitionRow{}, fmt.Errorf("definition %s version %d: %w", id, version, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.DefinitionRow{}, fmt.Errorf("definition %s version %d: %w", id, version, err)
+	}
+	return d, nil
+}
+
+// Definitions lists the latest version of every definition, ordered by id.
+func (s *Store) Definitions(ctx context.Context) ([]store.DefinitionRow, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (id) `+definitionCols+` FROM definitions
+		ORDER BY id, version DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("definitions: %w", err)
+	}
+	out, err := scanAll(rows, scanDefinition)
+	if err != nil {
+		return nil, fmt.Errorf("definitions: %w", err)
+	}
+	return out, nil
+}
+
+// DefinitionVersions lists every version of one definition, oldest first.
+func (s *Store) DefinitionVersions(ctx context.Context, id string) ([]store.DefinitionRow, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+definitionCols+` FROM definitions
+		WHERE id = $1 ORDER BY version`, id)
+	if err != nil {
+		return nil, fmt.Errorf("definition %s versions: %w", id, err)
+	}
+	out, err := scanAll(rows, scanDefinition)
+	if err != nil {
+		return nil, fmt.Errorf("definition %s versions: %w", id, err)
+	}
+	return out, nil
+}

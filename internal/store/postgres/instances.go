@@ -1,0 +1,66 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/batonhq/baton/internal/store"
+)
+
+// Instance returns an instance's current checkpoint.
+func (s *Store) Instance(ctx context.Context, id string) (store.InstanceRow, error) {
+	i, err := scanInstance(s.pool.QueryRow(ctx, `SELECT `+instanceCols+`
+		FROM instances WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.InstanceRow{}, fmt.Errorf("instance %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.InstanceRow{}, fmt.Errorf("instance %s: %w", id, err)
+	}
+	return i, nil
+}
+
+// Instances lists instances by id.
+func (s *Store) Instances(ctx context.Context, f store.InstanceFilter) ([]store.InstanceRow, error) {
+	var w where
+	if f.Status != "" {
+		w.add("status = ?", f.Status)
+	}
+	if f.DefinitionID != "" {
+		w.add("definition_id = ?", f.DefinitionID)
+	}
+	if f.BusinessKey != "" {
+		w.add("business_key = ?", f.BusinessKey)
+	}
+	if f.After != "" {
+		w.add("id > ?", f.After)
+	}
+	q := `SELECT ` + instanceCols + ` FROM instances` + w.String() + ` ORDER BY id LIMIT `
+	q += w.next(listLimit(f.Limit))
+	rows, err := s.pool.Query(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("instances: %w", err)
+	}
+	out, err := scanAll(rows, scanInstance)
+	if err != nil {
+		return nil, fmt.Errorf("instances: %w", err)
+	}
+	return out, nil
+}
+
+// History returns an instance's history by seq.
+func (s *Store) History(ctx context.Context, instanceID string) ([]store.HistoryRow, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+historyCols+` FROM history
+		WHERE instance_id = $1 ORDER BY seq`, instanceID)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", instanceID, err)
+	}
+	out, err := scanAll(rows, scanHistory)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", instanceID, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,194 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/batonhq/baton/internal/store"
+)
+
+// FetchJobs leases due jobs and jobs whose lease expired. The candidate
+// rows are locked with FOR UPDATE SKIP LOCKED, so concurrent fetchers (on
+// any node) never get the same job and never wait for each other.
+func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.JobRow, error) {
+	if p.Owner == "" {
+		return nil, errors.New("fetch jobs: empty owner")
+	}
+	if p.LeaseFor <= 0 {
+		return nil, fmt.Errorf("fetch jobs: lease duration %v, want > 0", p.LeaseFor)
+	}
+	if p.Now.IsZero() {
+		return nil, errors.New("fetch jobs: zero Now")
+	}
+	args := []any{tm(p.Now), p.Owner, tm(p.Now.Add(p.LeaseFor)), fetchLimit(p.Limit)}
+	kinds := ""
+	if len(p.Kinds) > 0 {
+		kinds = ` AND kind = ANY ($5)`
+		args = append(args, p.Kinds)
+	}
+	rows, err := s.pool.Query(ctx, `WITH picked AS (
+			SELECT id AS picked_id FROM jobs
+			WHERE ((state = 'available' AND run_at <= $1) OR (state = 'running' AND lease_until < $1))`+kinds+`
+			ORDER BY run_at, id
+			LIMIT $4
+			FOR UPDATE SKIP LOCKED
+		)
+		UPDATE jobs SET state = 'running', lease_owner = $2, lease_until = $3, attempt = attempt + 1
+		FROM picked WHERE id = picked.picked_id
+		RETURNING `+jobCols, args...)
+	if err != nil {
+		return nil, fmt.Errorf("fetch jobs: %w", err)
+	}
+	out, err := scanAll(rows, scanJob)
+	if err != nil {
+		return nil, fmt.Errorf("fetch jobs: %w", dbErr(err))
+	}
+	sortByRunAt(out, func(j store.JobRow) time.Time { return j.RunAt }, func(j store.JobRow) string { return j.ID })
+	return out, nil
+}
+
+// guardedUpdate runs a guarded single-row update of table and maps "no row
+// changed" to ErrNotFound or ErrConflict.
+func (s *Store) guardedUpdate(ctx context.Context, table, id, query string, args ...any) error {
+	ct, err := s.pool.Exec(ctx, query, args...)
+	if err != nil {
+		return dbErr(err)
+	}
+	if ct.RowsAffected() == 0 {
+		return guardMiss(ctx, s.pool, table, id)
+	}
+	return nil
+}
+
+// ExtendLease moves the lease of a job running under owner.
+func (s *Store) ExtendLease(ctx context.Context, id, owner string, until time.Time) error {
+	err := s.guardedUpdate(ctx, "jobs", id, `UPDATE jobs SET lease_until = $1
+		WHERE id = $2 AND state = 'running' AND lease_owner = $3`, tm(until), id, owner)
+	if err != nil {
+		return fmt.Errorf("extend lease of job %s for %s: %w", id, owner, err)
+	}
+	return nil
+}
+
+// RetryJob makes a job running under owner available again at runAt and
+// records the failure.
+func (s *Store) RetryJob(ctx context.Context, id, owner string, runAt time.Time, errMsg string, now time.Time) error {
+	err := s.guardedUpdate(ctx, "jobs", id, `UPDATE jobs SET state = 'available', run_at = $1,
+		last_error = $2, first_failure_at = coalesce(first_failure_at, $3), last_failure_at = $3,
+		lease_owner = '', lease_until = NULL
+		WHERE id = $4 AND state = 'running' AND lease_owner = $5`,
+		tm(runAt), errMsg, tm(now), id, owner)
+	if err != nil {
+		return fmt.Errorf("retry job %s for %s: %w", id, owner, err)
+	}
+	return nil
+}
+
+// ReleaseJob gives a job running under owner back without counting the
+// attempt.
+func (s *Store) ReleaseJob(ctx context.Context, id, owner string) error {
+	err := s.guardedUpdate(ctx, "jobs", id, `UPDATE jobs SET state = 'available',
+		attempt = greatest(attempt - 1, 0), lease_owner = '', lease_until = NULL
+		WHERE id = $1 AND state = 'running' AND lease_owner = $2`, id, owner)
+	if err != nil {
+		return fmt.Errorf("release job %s for %s: %w", id, owner, err)
+	}
+	return nil
+}
+
+// RequeueJob makes a dead or cancelled job available at runAt with a fresh
+// attempt count.
+func (s *Store) RequeueJob(ctx context.Context, id string, runAt time.Time) error {
+	err := s.guardedUpdate(ctx, "jobs", id, `UPDATE jobs SET state = 'available', run_at = $1,
+		attempt = 0, lease_owner = '', lease_until = NULL
+		WHERE id = $2 AND state IN ('dead', 'cancelled')`, tm(runAt), id)
+	if err != nil {
+		return fmt.Errorf("requeue job %s: %w", id, err)
+	}
+	return nil
+}
+
+// Job returns one job.
+func (s *Store) Job(ctx context.Context, id string) (store.JobRow, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.JobRow{}, fmt.Errorf("job %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.JobRow{}, fmt.Errorf("job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// Jobs lists jobs by id.
+func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRow, error) {
+	var w where
+	if f.State != "" {
+		w.add("state = ?", f.State)
+	}
+	if f.Kind != "" {
+		w.add("kind = ?", f.Kind)
+	}
+	if f.InstanceID != "" {
+		w.add("instance_id = ?", f.InstanceID)
+	}
+	if f.After != "" {
+		w.add("id > ?", f.After)
+	}
+	q := `SELECT ` + jobCols + ` FROM jobs` + w.String() + ` ORDER BY id LIMIT `
+	q += w.next(listLimit(f.Limit))
+	rows, err := s.pool.Query(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	out, err := scanAll(rows, scanJob)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return out, nil
+}
+
+// NextRunAt returns the earliest RunAt of available jobs of the kinds.
+func (s *Store) NextRunAt(ctx context.Context, kinds []string) (time.Time, bool, error) {
+	q := `SELECT min(run_at) FROM jobs WHERE state = 'available'`
+	var args []any
+	if len(kinds) > 0 {
+		q += ` AND kind = ANY ($1)`
+		args = append(args, kinds)
+	}
+	var t time.Time
+	if err := s.pool.QueryRow(ctx, q, args...).Scan(timeCol{&t}); err != nil {
+		return time.Time{}, false, fmt.Errorf("next run at: %w", err)
+	}
+	return t, !t.IsZero(), nil
+}
+
+// CountJobs counts jobs by state. Every job state is present in the map,
+// with 0 when no job is in it.
+func (s *Store) CountJobs(ctx context.Context) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT state, count(*) FROM jobs GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{
+		store.JobAvailable: 0, store.JobRunning: 0, store.JobCompleted: 0,
+		store.JobDead: 0, store.JobCancelled: 0,
+	}
+	for rows.Next() {
+		var state string
+		var n int64
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("count jobs: %w", err)
+		}
+		out[state] = int(n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,254 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/batonhq/baton/internal/store"
+)
+
+// Subscriptions finds open subscriptions by kind, name and key, oldest
+// first.
+func (s *Store) Subscriptions(ctx context.Context, kind, name, key string) ([]store.SubscriptionRow, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+subscriptionCols+` FROM subscriptions
+		WHERE kind = $1 AND name = $2 AND key = $3 ORDER BY created_at, id`, kind, name, key)
+	if err != nil {
+		return nil, fmt.Errorf("subscriptions %s %s: %w", kind, name, err)
+	}
+	out, err := scanAll(rows, scanSubscription)
+	if err != nil {
+		return nil, fmt.Errorf("subscriptions %s %s: %w", kind, name, err)
+	}
+	return out, nil
+}
+
+// Incident returns one incident.
+func (s *Store) Incident(ctx context.Context, id string) (store.IncidentRow, error) {
+	i, err := scanIncident(s.pool.QueryRow(ctx, `SELECT `+incidentCols+`
+		FROM incidents WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.IncidentRow{}, fmt.Errorf("incident %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.IncidentRow{}, fmt.Errorf("incident %s: %w", id, err)
+	}
+	return i, nil
+}
+
+// Incidents lists incidents by id.
+func (s *Store) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.IncidentRow, error) {
+	var w where
+	if f.State != "" {
+		w.add("state = ?", f.State)
+	}
+	if f.InstanceID != "" {
+		w.add("instance_id = ?", f.InstanceID)
+	}
+	if f.DefinitionID != "" {
+		w.add("definition_id = ?", f.DefinitionID)
+	}
+	if f.NodeID != "" {
+		w.add("node_id = ?", f.NodeID)
+	}
+	if f.After != "" {
+		w.add("id > ?", f.After)
+	}
+	q := `SELECT ` + incidentCols + ` FROM incidents` + w.String() + ` ORDER BY id LIMIT `
+	q += w.next(listLimit(f.Limit))
+	rows, err := s.pool.Query(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("incidents: %w", err)
+	}
+	out, err := scanAll(rows, scanIncident)
+	if err != nil {
+		return nil, fmt.Errorf("incidents: %w", err)
+	}
+	return out, nil
+}
+
+// SetIncidentAdvice stores LLM advice on an incident.
+func (s *Store) SetIncidentAdvice(ctx context.Context, id string, advice []byte) error {
+	err := s.guardedUpdate(ctx, "incidents", id, `UPDATE incidents SET advice = $1 WHERE id = $2`, advice, id)
+	if err != nil {
+		return fmt.Errorf("set advice of incident %s: %w", id, err)
+	}
+	return nil
+}
+
+// FetchOutbox leases due pending outbox rows whose lease is free or
+// expired, with FOR UPDATE SKIP LOCKED; p.Kinds filters by channel.
+func (s *Store) FetchOutbox(ctx context.Context, p store.FetchParams) ([]store.OutboxRow, error) {
+	if p.Owner == "" {
+		return nil, errors.New("fetch outbox: empty owner")
+	}
+	if p.LeaseFor <= 0 {
+		return nil, fmt.Errorf("fetch outbox: lease duration %v, want > 0", p.LeaseFor)
+	}
+	if p.Now.IsZero() {
+		return nil, errors.New("fetch outbox: zero Now")
+	}
+	args := []any{tm(p.Now), p.Owner, tm(p.Now.Add(p.LeaseFor)), fetchLimit(p.Limit)}
+	channels := ""
+	if len(p.Kinds) > 0 {
+		channels = ` AND channel = ANY ($5)`
+		args = append(args, p.Kinds)
+	}
+	rows, err := s.pool.Query(ctx, `WITH picked AS (
+			SELECT id AS picked_id FROM outbox
+			WHERE state = 'pending' AND run_at <= $1 AND (lease_until IS NULL OR lease_until < $1)`+channels+`
+			ORDER BY run_at, id
+			LIMIT $4
+			FOR UPDATE SKIP LOCKED
+		)
+		UPDATE outbox SET lease_owner = $2, lease_until = $3, attempts = attempts + 1
+		FROM picked WHERE id = picked.picked_id
+		RETURNING `+outboxCols, args...)
+	if err != nil {
+		return nil, fmt.Errorf("fetch outbox: %w", err)
+	}
+	out, err := scanAll(rows, scanOutbox)
+	if err != nil {
+		return nil, fmt.Errorf("fetch outbox: %w", dbErr(err))
+	}
+	sortByRunAt(out, func(o store.OutboxRow) time.Time { return o.RunAt }, func(o store.OutboxRow) string { return o.ID })
+	return out, nil
+}
+
+// MarkOutbox records the outcome of a delivery leased by owner: sent (at
+// now), pending (retry at runAt) or dead.
+func (s *Store) MarkOutbox(ctx context.Context, id, owner, state string, runAt time.Time, errMsg string, now time.Time) error {
+	var retryAt, sentAt any
+	switch state {
+	case store.OutboxSent:
+		sentAt = tm(now)
+	case store.OutboxPending:
+		retryAt = tm(runAt)
+	case store.OutboxDead:
+	default:
+		return fmt.Errorf("mark outbox %s: unknown state %q", id, state)
+	}
+	err := s.guardedUpdate(ctx, "outbox", id, `UPDATE outbox SET state = $1,
+		run_at = coalesce($2, run_at), sent_at = coalesce($3, sent_at),
+		last_error = CASE WHEN $4 <> '' THEN $4 ELSE last_error END,
+		lease_owner = '', lease_until = NULL
+		WHERE id = $5 AND state = 'pending' AND lease_owner = $6`,
+		state, retryAt, sentAt, errMsg, id, owner)
+	if err != nil {
+		return fmt.Errorf("mark outbox %s %s for %s: %w", id, state, owner, err)
+	}
+	return nil
+}
+
+// Outbox lists outbox rows by id.
+func (s *Store) Outbox(ctx context.Context, f store.OutboxFilter) ([]store.OutboxRow, error) {
+	var w where
+	if f.State != "" {
+		w.add("state = ?", f.State)
+	}
+	if f.InstanceID != "" {
+		w.add("instance_id = ?", f.InstanceID)
+	}
+	if f.Channel != "" {
+		w.add("channel = ?", f.Channel)
+	}
+	if f.Event != "" {
+		w.add("event = ?", f.Event)
+	}
+	if f.After != "" {
+		w.add("id > ?", f.After)
+	}
+	q := `SELECT ` + outboxCols + ` FROM outbox` + w.String() + ` ORDER BY id LIMIT `
+	q += w.next(listLimit(f.Limit))
+	rows, err := s.pool.Query(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	out, err := scanAll(rows, scanOutbox)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	return out, nil
+}
+
+// RequeueOutbox makes a dead outbox row pending at runAt with a fresh
+// attempt count.
+func (s *Store) RequeueOutbox(ctx context.Context, id string, runAt time.Time) error {
+	err := s.guardedUpdate(ctx, "outbox", id, `UPDATE outbox SET state = 'pending', run_at = $1,
+		attempts = 0, lease_owner = '', lease_until = NULL
+		WHERE id = $2 AND state = 'dead'`, tm(runAt), id)
+	if err != nil {
+		return fmt.Errorf("requeue outbox %s: %w", id, err)
+	}
+	return nil
+}
+
+// Decisions lists an instance's recorded LLM decisions, oldest first.
+func (s *Store) Decisions(ctx context.Context, instanceID string) ([]store.DecisionRow, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+decisionCols+` FROM decisions
+		WHERE instance_id = $1 ORDER BY created_at, id`, instanceID)
+	if err != nil {
+		return nil, fmt.Errorf("decisions of %s: %w", instanceID, err)
+	}
+	out, err := scanAll(rows, scanDecision)
+	if err != nil {
+		return nil, fmt.Errorf("decisions of %s: %w", instanceID, err)
+	}
+	return out, nil
+}
+
+// InsertDecision records one LLM call; ErrConflict if the id exists.
+func (s *Store) InsertDecision(ctx context.Context, d store.DecisionRow) error {
+	b := &pgx.Batch{}
+	queueDecision(b, d)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("record decision %s: %w", d.ID, dbErr(err))
+	}
+	return nil
+}
+
+// BufferMessage stores a message under its id unless the id is known
+// (buffered or already consumed).
+func (s *Store) BufferMessage(ctx context.Context, m store.MessageRow) (bool, error) {
+	if m.ID == "" {
+		return false, errors.New("buffer message: empty id")
+	}
+	ct, err := s.pool.Exec(ctx, `INSERT INTO messages (`+messageCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+		m.ID, m.Name, m.Key, m.Variables, tm(m.CreatedAt), tm(m.ExpiresAt))
+	if err != nil {
+		return false, fmt.Errorf("buffer message %s: %w", m.ID, err)
+	}
+	return ct.RowsAffected() == 1, nil
+}
+
+// BufferedMessages returns the unconsumed, unexpired messages of name and
+// key, oldest first.
+func (s *Store) BufferedMessages(ctx context.Context, name, key string, now time.Time) ([]store.MessageRow, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+messageCols+` FROM messages
+		WHERE consumed_by IS NULL AND name = $1 AND key = $2
+			AND (expires_at IS NULL OR expires_at > $3)
+		ORDER BY created_at, id`, name, key, tm(now))
+	if err != nil {
+		return nil, fmt.Errorf("buffered messages %s: %w", name, err)
+	}
+	out, err := scanAll(rows, scanMessage)
+	if err != nil {
+		return nil, fmt.Errorf("buffered messages %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// DeleteExpiredMessages deletes unconsumed messages whose ExpiresAt is at
+// or before now.
+func (s *Store) DeleteExpiredMessages(ctx context.Context, now time.Time) (int, error) {
+	ct, err := s.pool.Exec(ctx, `DELETE FROM messages
+		WHERE consumed_by IS NULL AND expires_at IS NOT NULL AND expires_at <= $1`, tm(now))
+	if err != nil {
+		return 0, fmt.Errorf("delete expired messages: %w", err)
+	}
+	return int(ct.RowsAffected()), nil
+}

@@ -1,0 +1,360 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/batonhq/baton/internal/store"
+)
+
+// Commit writes one transition atomically; see store.Store and
+// store.Transition for the rules. Concurrent Commits share one group
+// commit.
+func (s *Store) Commit(ctx context.Context, t store.Transition) error {
+	if err := prepare(&t); err != nil {
+		return err
+	}
+	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+		return commitTx(ctx, tx, &t)
+	})
+	if err != nil {
+		if t.Instance.ID != "" {
+			return fmt.Errorf("commit instance %s version %d: %w", t.Instance.ID, t.Instance.Version, err)
+		}
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// prepare validates t and fills the defaults store.Transition documents.
+// It works on the caller's copy of t (slices are copied before they are
+// changed).
+func prepare(t *store.Transition) error {
+	in := &t.Instance
+	now := in.UpdatedAt
+	if in.ID == "" {
+		if len(t.History) > 0 {
+			return errors.New("commit: history without an instance")
+		}
+	} else if in.Version < 1 {
+		return fmt.Errorf("commit instance %s: version %d, want >= 1", in.ID, in.Version)
+	}
+	if d := t.DoneJob; d != nil {
+		switch d.State {
+		case store.JobCompleted, store.JobDead, store.JobCancelled:
+		default:
+			return fmt.Errorf("commit: done job %s: state %q is not final", d.ID, d.State)
+		}
+	}
+	for _, c := range t.CloseTasks {
+		switch c.State {
+		case store.TaskCompleted, store.TaskCancelled:
+		default:
+			return fmt.Errorf("commit: close task %s: state %q is not final", c.ID, c.State)
+		}
+	}
+
+	t.History = append([]store.HistoryRow(nil), t.History...)
+	for i := range t.History {
+		h := &t.History[i]
+		h.InstanceID = in.ID
+		h.Checkpoint = in.Version
+		if h.Time.IsZero() {
+			h.Time = now
+		}
+	}
+	t.NewJobs = append([]store.JobRow(nil), t.NewJobs...)
+	for i := range t.NewJobs {
+		j := &t.NewJobs[i]
+		if j.ID == "" {
+			return errors.New("commit: new job without id")
+		}
+		if j.CreatedAt.IsZero() {
+			j.CreatedAt = now
+		}
+		if j.RunAt.IsZero() {
+			j.RunAt = j.CreatedAt
+		}
+		if j.RunAt.IsZero() {
+			return fmt.Errorf("commit: new job %s: no RunAt, CreatedAt or Instance.UpdatedAt", j.ID)
+		}
+		if j.State == "" {
+			j.State = store.JobAvailable
+		}
+	}
+	t.NewTasks = append([]store.TaskRow(nil), t.NewTasks...)
+	for i := range t.NewTasks {
+		k := &t.NewTasks[i]
+		if k.ID == "" {
+			return errors.New("commit: new task without id")
+		}
+		if k.CreatedAt.IsZero() {
+			k.CreatedAt = now
+		}
+		if k.State == "" {
+			k.State = store.TaskOpen
+		}
+	}
+	t.NewSubs = append([]store.SubscriptionRow(nil), t.NewSubs...)
+	for i := range t.NewSubs {
+		if t.NewSubs[i].CreatedAt.IsZero() {
+			t.NewSubs[i].CreatedAt = now
+		}
+	}
+	t.NewIncidents = append([]store.IncidentRow(nil), t.NewIncidents...)
+	for i := range t.NewIncidents {
+		n := &t.NewIncidents[i]
+		if n.CreatedAt.IsZero() {
+			n.CreatedAt = now
+		}
+		if n.State == "" {
+			n.State = store.IncidentOpen
+		}
+	}
+	t.Outbox = append([]store.OutboxRow(nil), t.Outbox...)
+	for i := range t.Outbox {
+		o := &t.Outbox[i]
+		if o.CreatedAt.IsZero() {
+			o.CreatedAt = now
+		}
+		if o.RunAt.IsZero() {
+			o.RunAt = o.CreatedAt
+		}
+		if o.RunAt.IsZero() {
+			return fmt.Errorf("commit: outbox %s: no RunAt, CreatedAt or Instance.UpdatedAt", o.ID)
+		}
+		if o.State == "" {
+			o.State = store.OutboxPending
+		}
+	}
+	t.Decisions = append([]store.DecisionRow(nil), t.Decisions...)
+	for i := range t.Decisions {
+		if t.Decisions[i].CreatedAt.IsZero() {
+			t.Decisions[i].CreatedAt = now
+		}
+	}
+	return nil
+}
+
+// resolver is the actor of the transition's last history row: the one who
+// resolves the incidents it closes.
+func resolver(t *store.Transition) string {
+	for i := len(t.History) - 1; i >= 0; i-- {
+		if a := t.History[i].Actor; a != "" {
+			return a
+		}
+	}
+	return ""
+}
+
+func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
+	in := &t.Instance
+	now := in.UpdatedAt
+
+	var lastSeq int64 // history seq before this transition
+	if in.ID != "" {
+		n := int64(len(t.History))
+		if in.Version == 1 {
+			res, err := tx.ExecContext(ctx, `INSERT INTO instances (`+instanceCols+`, last_seq)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+				in.ID, in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State,
+				in.Version, tm(in.CreatedAt), tm(in.UpdatedAt), tm(in.EndedAt), n)
+			if err != nil {
+				return fmt.Errorf("insert instance: %w", dbErr(err))
+			}
+			if k, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("insert instance: %w", err)
+			} else if k == 0 {
+				return fmt.Errorf("instance exists: %w", store.ErrConflict)
+			}
+		} else {
+			var seq int64
+			err := tx.QueryRowContext(ctx, `UPDATE instances SET definition_id = ?,
+				definition_version = ?, business_key = ?, status = ?, state = ?, version = ?,
+				updated_at = ?, ended_at = ?, last_seq = last_seq + ?
+				WHERE id = ? AND version = ? RETURNING last_seq`,
+				in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State, in.Version,
+				tm(in.UpdatedAt), tm(in.EndedAt), n, in.ID, in.Version-1).Scan(&seq)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("instance is not at version %d: %w", in.Version-1, store.ErrConflict)
+			}
+			if err != nil {
+				return fmt.Errorf("update instance: %w", err)
+			}
+			lastSeq = seq - n
+		}
+	}
+
+	for i := range t.History {
+		h := &t.History[i]
+		h.Seq = lastSeq + int64(i) + 1
+		if _, err := tx.ExecContext(ctx, `INSERT INTO history (`+historyCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			h.InstanceID, h.Seq, h.NodeID, h.NodeType, h.Action, tm(h.Time), h.Result, h.Actor,
+			h.Checkpoint); err != nil {
+			return fmt.Errorf("insert history %d: %w", h.Seq, dbErr(err))
+		}
+	}
+
+	if d := t.DoneJob; d != nil {
+		var failedAt any
+		if d.State == store.JobDead {
+			failedAt = tm(now)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?,
+			last_error = CASE WHEN ? <> '' THEN ? ELSE last_error END,
+			first_failure_at = coalesce(first_failure_at, ?),
+			last_failure_at = coalesce(?, last_failure_at),
+			lease_owner = '', lease_until = NULL
+			WHERE id = ? AND state = 'running' AND lease_owner = ?`,
+			d.State, d.Error, d.Error, failedAt, failedAt, d.ID, d.Owner)
+		if err := expectOne(res, err); err != nil {
+			return fmt.Errorf("done job %s: %w", d.ID, err)
+		}
+	}
+	if len(t.CancelJobs) > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'cancelled',
+			lease_owner = '', lease_until = NULL
+			WHERE id IN (`+placeholders(len(t.CancelJobs))+`) AND state NOT IN ('completed', 'cancelled')`,
+			anys(t.CancelJobs)...); err != nil {
+			return fmt.Errorf("cancel jobs: %w", err)
+		}
+	}
+	for i := range t.NewJobs {
+		if err := insertJob(ctx, tx, &t.NewJobs[i]); err != nil {
+			return err
+		}
+	}
+
+	for _, c := range t.CloseTasks {
+		res, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, completed_at = ?, completed_by = ?
+			WHERE id = ? AND state = 'open'`, c.State, tm(now), c.By, c.ID)
+		if err := expectOne(res, err); err != nil {
+			return fmt.Errorf("close task %s: %w", c.ID, err)
+		}
+	}
+	for i := range t.NewTasks {
+		if err := insertTask(ctx, tx, &t.NewTasks[i]); err != nil {
+			return err
+		}
+	}
+
+	if len(t.DeleteSubs) > 0 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE id IN (`+
+			placeholders(len(t.DeleteSubs))+`)`, anys(t.DeleteSubs)...); err != nil {
+			return fmt.Errorf("delete subscriptions: %w", err)
+		}
+	}
+	for _, sub := range t.NewSubs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			sub.ID, sub.InstanceID, sub.NodeID, sub.Kind, sub.Name, sub.Key, tm(sub.CreatedAt)); err != nil {
+			return fmt.Errorf("insert subscription %s: %w", sub.ID, dbErr(err))
+		}
+	}
+
+	if len(t.ResolveIncidents) > 0 {
+		args := append([]any{tm(now), resolver(t)}, anys(t.ResolveIncidents)...)
+		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET state = 'resolved', resolved_at = ?,
+			resolved_by = ? WHERE id IN (`+placeholders(len(t.ResolveIncidents))+`) AND state = 'open'`,
+			args...); err != nil {
+			return fmt.Errorf("resolve incidents: %w", err)
+		}
+	}
+	for _, n := range t.NewIncidents {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			n.ID, n.InstanceID, n.DefinitionID, n.NodeID, n.JobID, n.Kind, n.Message, n.Attempts,
+			n.State, n.Advice, tm(n.CreatedAt), tm(n.FirstFailureAt), tm(n.LastFailureAt),
+			tm(n.ResolvedAt), n.ResolvedBy); err != nil {
+			return fmt.Errorf("insert incident %s: %w", n.ID, dbErr(err))
+		}
+	}
+
+	for _, o := range t.Outbox {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (`+outboxCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			o.ID, o.InstanceID, o.Event, o.Channel, o.Target, o.Payload, o.State, o.Attempts,
+			tm(o.RunAt), o.LastError, tm(o.CreatedAt), tm(o.SentAt), o.LeaseOwner,
+			tm(o.LeaseUntil)); err != nil {
+			return fmt.Errorf("insert outbox %s: %w", o.ID, dbErr(err))
+		}
+	}
+	for i := range t.Decisions {
+		if err := insertDecision(ctx, tx, &t.Decisions[i]); err != nil {
+			return err
+		}
+	}
+
+	if id := t.ConsumeMessage; id != "" {
+		res, err := tx.ExecContext(ctx, `INSERT INTO messages (id, created_at, consumed_by, consumed_at)
+			VALUES (?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET consumed_by = excluded.consumed_by,
+				consumed_at = excluded.consumed_at
+			WHERE messages.consumed_by IS NULL`,
+			id, tm(now), in.ID, tm(now))
+		if err := expectOne(res, err); err != nil {
+			return fmt.Errorf("consume message %s: already consumed: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// expectOne turns the outcome of a guarded single-row statement into nil
+// (one row changed), ErrConflict (none) or the statement's error.
+func expectOne(res sql.Result, err error) error {
+	if err != nil {
+		return dbErr(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrConflict
+	}
+	return nil
+}
+
+func insertJob(ctx context.Context, tx *wtx, j *store.JobRow) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+jobCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		j.ID, j.InstanceID, j.Kind, j.NodeID, j.TaskType, j.State, j.Attempt, j.MaxAttempts,
+		tm(j.RunAt), j.LeaseOwner, tm(j.LeaseUntil), j.LastError, j.Payload, tm(j.CreatedAt),
+		tm(j.FirstFailureAt), tm(j.LastFailureAt)); err != nil {
+		return fmt.Errorf("insert job %s: %w", j.ID, dbErr(err))
+	}
+	return nil
+}
+
+func insertTask(ctx context.Context, tx *wtx, k *store.TaskRow) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO tasks (`+taskCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.InstanceID, k.DefinitionID, k.NodeID, k.Name, k.Assignee,
+		jsonList(k.CandidateUsers), jsonList(k.CandidateGroups), tm(k.DueAt), tm(k.FollowUpAt),
+		k.FormKey, k.State, k.Payload, tm(k.CreatedAt), tm(k.CompletedAt), k.CompletedBy); err != nil {
+		return fmt.Errorf("insert task %s: %w", k.ID, dbErr(err))
+	}
+	for kind, names := range map[string][]string{"user": k.CandidateUsers, "group": k.CandidateGroups} {
+		for _, name := range names {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO task_candidates (kind, name, task_id)
+				VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, kind, name, k.ID); err != nil {
+				return fmt.Errorf("insert task %s candidate %s %s: %w", k.ID, kind, name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func insertDecision(ctx context.Context, tx *wtx, d *store.DecisionRow) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO decisions (`+decisionCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.InstanceID, d.NodeID, d.JobID, d.Provider, d.Model, d.Request, d.Response,
+		d.Decision, d.InputTokens, d.OutputTokens, d.LatencyMS, d.CostMicros,
+		tm(d.CreatedAt)); err != nil {
+		return fmt.Errorf("insert decision %s: %w", d.ID, dbErr(err))
+	}
+	return nil
+}

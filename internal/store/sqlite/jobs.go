@@ -1,0 +1,216 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/internal/store"
+)
+
+// fetchLimit applies FetchParams.Limit's bounds: at least 1, at most
+// maxLimit.
+func fetchLimit(n int) int {
+	return min(max(n, 1), maxLimit)
+}
+
+func sortByRunAt[T any](xs []T, runAt func(T) time.Time, id func(T) string) {
+	slices.SortFunc(xs, func(a, b T) int {
+		if c := runAt(a).Compare(runAt(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(id(a), id(b))
+	})
+}
+
+// FetchJobs leases due jobs and jobs whose lease expired. The select and the
+// update run as one statement in the writer's transaction, so concurrent
+// fetchers never get the same job.
+func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.JobRow, error) {
+	if p.Owner == "" {
+		return nil, errors.New("fetch jobs: empty owner")
+	}
+	if p.LeaseFor <= 0 {
+		return nil, fmt.Errorf("fetch jobs: lease duration %v, want > 0", p.LeaseFor)
+	}
+	if p.Now.IsZero() {
+		return nil, errors.New("fetch jobs: zero Now")
+	}
+	now := tm(p.Now)
+	args := []any{p.Owner, tm(p.Now.Add(p.LeaseFor)), now, now}
+	kinds := ""
+	if len(p.Kinds) > 0 {
+		kinds = ` AND kind IN (` + placeholders(len(p.Kinds)) + `)`
+		args = append(args, anys(p.Kinds)...)
+	}
+	args = append(args, fetchLimit(p.Limit))
+	var out []store.JobRow
+	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET state = 'running', lease_owner = ?,
+			lease_until = ?, attempt = attempt + 1
+			WHERE id IN (
+				SELECT id FROM jobs
+				WHERE ((state = 'available' AND run_at <= ?) OR (state = 'running' AND lease_until < ?))`+kinds+`
+				ORDER BY run_at, id LIMIT ?)
+			RETURNING `+jobCols, args...)
+		if err != nil {
+			return err
+		}
+		out, err = scanAll(rows, scanJob)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fetch jobs: %w", err)
+	}
+	sortByRunAt(out, func(j store.JobRow) time.Time { return j.RunAt }, func(j store.JobRow) string { return j.ID })
+	return out, nil
+}
+
+// guardedUpdate runs a guarded single-row update of table and maps "no row
+// changed" to ErrNotFound or ErrConflict.
+func (s *Store) guardedUpdate(ctx context.Context, table, id, query string, args ...any) error {
+	return s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return dbErr(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return guardMiss(ctx, tx, table, id)
+		}
+		return nil
+	})
+}
+
+// ExtendLease moves the lease of a job running under owner.
+func (s *Store) ExtendLease(ctx context.Context, id, owner string, until time.Time) error {
+	err := s.guardedUpdate(ctx, "jobs", id, `UPDATE jobs SET lease_until = ?
+		WHERE id = ? AND state = 'running' AND lease_owner = ?`, tm(until), id, owner)
+	if err != nil {
+		return fmt.Errorf("extend lease of job %s for %s: %w", id, owner, err)
+	}
+	return nil
+}
+
+// RetryJob makes a job running under owner available again at runAt and
+// records the failure.
+func (s *Store) RetryJob(ctx context.Context, id, owner string, runAt time.Time, errMsg string, now time.Time) error {
+	err := s.guardedUpdate(ctx, "jobs", id, `UPDATE jobs SET state = 'available', run_at = ?,
+		last_error = ?, first_failure_at = coalesce(first_failure_at, ?), last_failure_at = ?,
+		lease_owner = '', lease_until = NULL
+		WHERE id = ? AND state = 'running' AND lease_owner = ?`,
+		tm(runAt), errMsg, tm(now), tm(now), id, owner)
+	if err != nil {
+		return fmt.Errorf("retry job %s for %s: %w", id, owner, err)
+	}
+	return nil
+}
+
+// ReleaseJob gives a job running under owner back without counting the
+// attempt.
+func (s *Store) ReleaseJob(ctx context.Context, id, owner string) error {
+	err := s.guardedUpdate(ctx, "jobs", id, `UPDATE jobs SET state = 'available',
+		attempt = max(attempt - 1, 0), lease_owner = '', lease_until = NULL
+		WHERE id = ? AND state = 'running' AND lease_owner = ?`, id, owner)
+	if err != nil {
+		return fmt.Errorf("release job %s for %s: %w", id, owner, err)
+	}
+	return nil
+}
+
+// RequeueJob makes a dead or cancelled job available at runAt with a fresh
+// attempt count.
+func (s *Store) RequeueJob(ctx context.Context, id string, runAt time.Time) error {
+	err := s.guardedUpdate(ctx, "jobs", id, `UPDATE jobs SET state = 'available', run_at = ?,
+		attempt = 0, lease_owner = '', lease_until = NULL
+		WHERE id = ? AND state IN ('dead', 'cancelled')`, tm(runAt), id)
+	if err != nil {
+		return fmt.Errorf("requeue job %s: %w", id, err)
+	}
+	return nil
+}
+
+// Job returns one job.
+func (s *Store) Job(ctx context.Context, id string) (store.JobRow, error) {
+	j, err := scanJob(s.rdb.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.JobRow{}, fmt.Errorf("job %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.JobRow{}, fmt.Errorf("job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// Jobs lists jobs by id.
+func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRow, error) {
+	var w where
+	if f.State != "" {
+		w.add("state = ?", f.State)
+	}
+	if f.Kind != "" {
+		w.add("kind = ?", f.Kind)
+	}
+	if f.InstanceID != "" {
+		w.add("instance_id = ?", f.InstanceID)
+	}
+	if f.After != "" {
+		w.add("id > ?", f.After)
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+jobCols+` FROM jobs`+w.String()+
+		` ORDER BY id LIMIT ?`, append(w.args, listLimit(f.Limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	out, err := scanAll(rows, scanJob)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return out, nil
+}
+
+// NextRunAt returns the earliest RunAt of available jobs of the kinds.
+func (s *Store) NextRunAt(ctx context.Context, kinds []string) (time.Time, bool, error) {
+	q := `SELECT min(run_at) FROM jobs WHERE state = 'available'`
+	if len(kinds) > 0 {
+		q += ` AND kind IN (` + placeholders(len(kinds)) + `)`
+	}
+	var t time.Time
+	if err := s.rdb.QueryRowContext(ctx, q, anys(kinds)...).Scan(timeCol{&t}); err != nil {
+		return time.Time{}, false, fmt.Errorf("next run at: %w", err)
+	}
+	return t, !t.IsZero(), nil
+}
+
+// CountJobs counts jobs by state. Every job state is present in the map,
+// with 0 when no job is in it.
+func (s *Store) CountJobs(ctx context.Context) (map[string]int, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT state, count(*) FROM jobs GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{
+		store.JobAvailable: 0, store.JobRunning: 0, store.JobCompleted: 0,
+		store.JobDead: 0, store.JobCancelled: 0,
+	}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("count jobs: %w", err)
+		}
+		out[state] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	return out, nil
+}
