@@ -155,6 +155,16 @@ type MessageRequest struct {
 	CorrelationKey string         `json:"correlationKey,omitempty"`
 	MessageID      string         `json:"messageId,omitempty" doc:"Makes delivery exactly-once: a second message with the same id is refused."`
 	Variables      map[string]any `json:"variables,omitempty"`
+	TimeToLive     string         `json:"timeToLive,omitempty" doc:"ISO 8601 duration. When no instance waits for the message yet, keep it this long for a catch event that opens later (answer 202)."`
+}
+
+// MessageResult answers a message: the instance it was delivered to, or,
+// for a message kept for later (202), buffered and its id.
+type MessageResult struct {
+	*Instance
+	Buffered  bool      `json:"buffered,omitempty"`
+	MessageID string    `json:"messageId,omitempty"`
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 }
 
 // Definition is one deployed version of a workflow.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/batonhq/baton"
 	"github.com/batonhq/baton/internal/engine"
+	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
 )
@@ -132,7 +133,7 @@ func (s *server) registerRuntime(api huma.API) {
 	handle(s, api, huma.Operation{
 		OperationID: "correlate-message", Method: http.MethodPost, Path: "/api/runtime/messages", Tags: tags,
 		Summary:     "Deliver a message",
-		Description: "Delivers a message to the instance waiting for it (by name and correlation key) and returns that instance. 404 when no instance waits for it; 409 when messageId was already delivered.",
+		Description: "Delivers a message to the instance waiting for it (by name and correlation key) and returns that instance. When none waits: 404, or with timeToLive 202 and the message is kept for a catch event that opens in time. 409 when messageId was already delivered.",
 		Errors:      []int{400, 404, 409, 413, 422},
 	}, s.message)
 	handle(s, api, huma.Operation{
@@ -253,9 +254,25 @@ func (s *server) history(ctx context.Context, in *idPath) (*historyOutput, error
 	return out, nil
 }
 
-func (s *server) message(ctx context.Context, in *messageInput) (*instanceOutput, error) {
+type messageOutput struct {
+	Status int
+	Body   *baton.MessageResult
+}
+
+func (s *server) message(ctx context.Context, in *messageInput) (*messageOutput, error) {
 	m := in.Body
-	st, err := s.r.Correlate(ctx, m.Name, m.CorrelationKey, m.MessageID, m.Variables, "")
+	var ttl time.Duration
+	if m.TimeToLive != "" {
+		d, err := model.ParseDuration(m.TimeToLive)
+		if err != nil || d < 0 {
+			return nil, huma.Error422UnprocessableEntity(fmt.Sprintf("timeToLive: %q is not a positive ISO 8601 duration", m.TimeToLive))
+		}
+		ttl = d
+	}
+	st, buf, err := s.r.Deliver(ctx, runner.Message{Name: m.Name, Key: m.CorrelationKey, ID: m.MessageID, Variables: m.Variables, TTL: ttl})
+	if err == nil && buf != nil {
+		return &messageOutput{Status: http.StatusAccepted, Body: &baton.MessageResult{Buffered: true, MessageID: buf.ID, ExpiresAt: buf.ExpiresAt}}, nil
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, engine.ErrNoSubscription):
 		if m.CorrelationKey == "" {
@@ -267,7 +284,11 @@ func (s *server) message(ctx context.Context, in *messageInput) (*instanceOutput
 	case err != nil:
 		return nil, fmt.Errorf("deliver message %q: %w", m.Name, err)
 	}
-	return s.instanceOut(ctx, st.InstanceID)
+	out, err := s.instanceOut(ctx, st.InstanceID)
+	if err != nil {
+		return nil, err
+	}
+	return &messageOutput{Status: http.StatusOK, Body: &baton.MessageResult{Instance: out.Body}}, nil
 }
 
 func (s *server) listTasks(ctx context.Context, in *tasksInput) (*tasksOutput, error) {

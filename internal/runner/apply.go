@@ -24,6 +24,10 @@ var (
 	ErrInvalid = errors.New("invalid request")
 	// ErrNotFailed: recover was asked of an instance without an incident.
 	ErrNotFailed = errors.New("instance is not failed")
+	// ErrDuplicateMessage: a message with this id was correlated before
+	// (correlation is exactly-once per message id). It wraps
+	// store.ErrConflict.
+	ErrDuplicateMessage = fmt.Errorf("duplicate message: %w", store.ErrConflict)
 )
 
 // maxConflictRetries bounds the optimistic-locking loop of Apply.
@@ -168,8 +172,14 @@ func (r *Runner) Apply(ctx context.Context, instanceID string, cmd engine.Comman
 			return nil, err
 		}
 		lastErr = err
-		if prepare != nil && attempt > 0 {
-			// The guard may be the job or task itself: check it still applies.
+		if prepare != nil && attempt >= 2 {
+			// A conflict that persists on fresh state is the transition's
+			// own guard: a message id already consumed.
+			var probe store.Transition
+			prepare(&probe)
+			if probe.ConsumeMessage != "" {
+				return nil, fmt.Errorf("%w: message %s was already correlated", ErrDuplicateMessage, probe.ConsumeMessage)
+			}
 		}
 		time.Sleep(time.Duration(attempt) * time.Millisecond)
 	}
@@ -329,6 +339,9 @@ func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.Sta
 	}
 	ev("instance.updated", "", "")
 	r.publish(events)
+	if len(t.NewSubs) > 0 {
+		r.takeBuffered(ctx, t.NewSubs, "", "")
+	}
 	return row, nil
 }
 
@@ -463,6 +476,76 @@ func (r *Runner) Correlate(ctx context.Context, name, key, messageID string, var
 				t.ConsumeMessage = messageID
 			}
 		})
+}
+
+// Message is a message to deliver.
+type Message struct {
+	Name, Key string
+	// ID makes correlation exactly-once ("" disables the check; a
+	// buffered message without an id gets a random one).
+	ID        string
+	Variables map[string]any
+	// TTL > 0 keeps a message no instance waits for yet, for a catch event
+	// that opens within TTL.
+	TTL   time.Duration
+	Actor string
+}
+
+// Deliver correlates m, or buffers it when nothing waits and m.TTL > 0
+// (then it returns the buffered row and a nil state).
+func (r *Runner) Deliver(ctx context.Context, m Message) (*engine.State, *store.MessageRow, error) {
+	st, err := r.Correlate(ctx, m.Name, m.Key, m.ID, m.Variables, m.Actor)
+	if err == nil || m.TTL <= 0 || !errors.Is(err, store.ErrNotFound) {
+		return st, nil, err
+	}
+	row := store.MessageRow{ID: m.ID, Name: m.Name, Key: m.Key, CreatedAt: r.clk.Now(), ExpiresAt: r.clk.Now().Add(m.TTL)}
+	if row.ID == "" {
+		row.ID = NewID()
+	}
+	if len(m.Variables) > 0 {
+		row.Variables, _ = json.Marshal(m.Variables)
+	}
+	created, berr := r.st.BufferMessage(ctx, row)
+	if berr != nil {
+		return nil, nil, berr
+	}
+	if !created {
+		return nil, nil, fmt.Errorf("%w: message %s was already received", ErrDuplicateMessage, row.ID)
+	}
+	// A catch event may have opened while we buffered: try once more.
+	r.takeBuffered(ctx, nil, m.Name, m.Key)
+	return nil, &row, nil
+}
+
+// takeBuffered delivers buffered messages to subscriptions that just
+// opened (subs), or to whatever waits for name/key.
+func (r *Runner) takeBuffered(ctx context.Context, subs []store.SubscriptionRow, name, key string) {
+	if subs == nil {
+		found, err := r.st.Subscriptions(ctx, string(engine.SubMessage), name, key)
+		if err != nil {
+			return
+		}
+		subs = found
+	}
+	for _, sb := range subs {
+		if sb.Kind != string(engine.SubMessage) {
+			continue
+		}
+		msgs, err := r.st.BufferedMessages(ctx, sb.Name, sb.Key, r.clk.Now())
+		if err != nil || len(msgs) == 0 {
+			continue
+		}
+		m := msgs[0]
+		var vars map[string]any
+		if len(m.Variables) > 0 {
+			_ = json.Unmarshal(m.Variables, &vars)
+		}
+		_, err = r.Apply(ctx, sb.InstanceID, engine.Command{Kind: engine.CmdMessage, Ref: sb.ID, Variables: vars, Actor: "message-buffer"},
+			func(t *store.Transition) { t.ConsumeMessage = m.ID })
+		if err != nil {
+			r.log.Info("buffered message not delivered", "message", m.ID, "subscription", sb.ID, "err", err)
+		}
+	}
 }
 
 // History returns an instance's history rows.

@@ -306,3 +306,40 @@ func TestStopReleasesRunningJobs(t *testing.T) {
 		t.Fatalf("job after Stop: state %s owner %q", jobs[0].State, jobs[0].LeaseOwner)
 	}
 }
+
+const msgFlow = `{"id":"msg","nodes":[
+ {"id":"start","type":"startEvent"},
+ {"id":"work","type":"userTask"},
+ {"id":"paid","type":"intermediateCatchEvent","event":{"kind":"message","name":"payment","correlationKey":"=orderId"}},
+ {"id":"end","type":"endEvent"}],
+ "edges":[{"id":"f1","source":"start","target":"work"},{"id":"f2","source":"work","target":"paid"},{"id":"f3","source":"paid","target":"end"}]}`
+
+// A message that arrives before its catch event is kept (time to live)
+// and delivered when the event opens; a message id is correlated once.
+func TestMessageBufferedUntilCatchEventOpens(t *testing.T) {
+	b := setup(t, nil, nil)
+	b.deploy(t, msgFlow)
+	inst, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "msg", Variables: map[string]any{"orderId": "o-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing waits yet: without a TTL it is refused, with one it is kept.
+	if _, _, err := b.r.Deliver(b.ctx, runner.Message{Name: "payment", Key: "o-1"}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("no TTL: %v", err)
+	}
+	_, buf, err := b.r.Deliver(b.ctx, runner.Message{Name: "payment", Key: "o-1", ID: "psp-1", Variables: map[string]any{"paid": 10.0}, TTL: time.Hour})
+	if err != nil || buf == nil {
+		t.Fatalf("buffer: %v %v", buf, err)
+	}
+	if _, _, err := b.r.Deliver(b.ctx, runner.Message{Name: "payment", Key: "o-1", ID: "psp-1", TTL: time.Hour}); !errors.Is(err, runner.ErrDuplicateMessage) {
+		t.Fatalf("same id again: %v", err)
+	}
+	tasks, _ := b.st.Tasks(b.ctx, store.TaskFilter{InstanceID: inst.InstanceID})
+	if _, err := b.r.CompleteTask(b.ctx, tasks[0].ID, nil, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	done := b.waitStatus(t, inst.InstanceID, engine.StatusCompleted)
+	if done.Variables["paid"] != 10.0 {
+		t.Fatalf("variables %v", done.Variables)
+	}
+}
