@@ -59,6 +59,11 @@ func (r *Runner) Deploy(ctx context.Context, name string, src []byte, by string)
 	if err != nil {
 		return row, false, fmt.Errorf("deploy %s: %w", d.ID, err)
 	}
+	if created {
+		if err := r.scheduleTimerStarts(ctx, row); err != nil {
+			return row, created, err
+		}
+	}
 	return row, created, nil
 }
 
@@ -116,6 +121,10 @@ type StartRequest struct {
 
 // StartInstance starts an instance and commits its first transition.
 func (r *Runner) StartInstance(ctx context.Context, req StartRequest) (*engine.State, store.InstanceRow, error) {
+	return r.startWith(ctx, req, nil)
+}
+
+func (r *Runner) startWith(ctx context.Context, req StartRequest, prepare func(*store.Transition)) (*engine.State, store.InstanceRow, error) {
 	d, _, err := r.Definition(ctx, req.DefinitionID, req.Version)
 	if err != nil {
 		return nil, store.InstanceRow{}, err
@@ -130,7 +139,7 @@ func (r *Runner) StartInstance(ctx context.Context, req StartRequest) (*engine.S
 	if err != nil {
 		return nil, store.InstanceRow{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	row, err := r.commit(ctx, d, st, eff, 0, "", nil, cmd)
+	row, err := r.commit(ctx, d, st, eff, 0, "", prepare, cmd)
 	if err != nil {
 		return nil, row, err
 	}
@@ -467,7 +476,7 @@ func (r *Runner) Correlate(ctx context.Context, name, key, messageID string, var
 		}
 	}
 	if len(subs) == 0 {
-		return nil, fmt.Errorf("no instance waits for message %q with key %q: %w", name, key, store.ErrNotFound)
+		return r.startByMessage(ctx, name, key, messageID, vars, actor)
 	}
 	sub := subs[0]
 	return r.Apply(ctx, sub.InstanceID, engine.Command{Kind: engine.CmdMessage, Ref: sub.ID, Variables: vars, Actor: actor},

@@ -66,7 +66,7 @@ func (r *Runner) fetchLoop(ctx context.Context) {
 
 // internalKinds are the job kinds this node runs (everything but external).
 func (r *Runner) internalKinds() []string {
-	return []string{KindTimer, KindSLA, engine.JobService, engine.JobSend, engine.JobBusinessRule, engine.JobCall, engine.JobReceive, "llm", "notify"}
+	return []string{KindTimer, KindSLA, KindTimerStart, engine.JobService, engine.JobSend, engine.JobBusinessRule, engine.JobCall, engine.JobReceive, "llm", "notify"}
 }
 
 // execute runs one leased job to its end: complete, retry, dead-letter.
@@ -86,6 +86,11 @@ func (r *Runner) execute(j store.JobRow) {
 		return
 	case KindSLA:
 		err = r.overdue(ctx, j)
+		return
+	case KindTimerStart:
+		if err = r.timerStart(ctx, j); err != nil {
+			r.fail(ctx, j, err)
+		}
 		return
 	}
 	// Renew the lease while the handler runs.

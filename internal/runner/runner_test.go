@@ -343,3 +343,76 @@ func TestMessageBufferedUntilCatchEventOpens(t *testing.T) {
 		t.Fatalf("variables %v", done.Variables)
 	}
 }
+
+func countInstances(t *testing.T, b *bundle, def string) int {
+	t.Helper()
+	rows, err := b.st.Instances(b.ctx, store.InstanceFilter{DefinitionID: def, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(rows)
+}
+
+func eventually(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestTimerStartCycleAndMessageStart(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := setup(t, clk, nil)
+	b.deploy(t, `{"id":"hourly","nodes":[{"id":"tick","type":"startEvent","event":{"kind":"timer","timer":{"cycle":"R2/PT1H"}}},{"id":"end","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"tick","target":"end"}]}`)
+	time.Sleep(50 * time.Millisecond)
+	if n := countInstances(t, b, "hourly"); n != 0 {
+		t.Fatalf("%d instances before the first tick", n)
+	}
+	clk.Advance(time.Hour)
+	eventually(t, "first tick", func() bool { return countInstances(t, b, "hourly") == 1 })
+	clk.Advance(time.Hour)
+	eventually(t, "second tick", func() bool { return countInstances(t, b, "hourly") == 2 })
+	clk.Advance(time.Hour)
+	time.Sleep(100 * time.Millisecond)
+	if n := countInstances(t, b, "hourly"); n != 2 {
+		t.Fatalf("R2 cycle started %d instances", n)
+	}
+
+	b.deploy(t, `{"id":"orders","nodes":[{"id":"received","type":"startEvent","event":{"kind":"message","name":"order"}},{"id":"end","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"received","target":"end"}]}`)
+	st, _, err := b.r.Deliver(b.ctx, runner.Message{Name: "order", Key: "o-1", ID: "m-1", Variables: map[string]any{"qty": 2.0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != engine.StatusCompleted || st.Variables["qty"] != 2.0 || st.BusinessKey != "o-1" {
+		t.Fatalf("message start: %+v", st)
+	}
+	if _, _, err := b.r.Deliver(b.ctx, runner.Message{Name: "order", Key: "o-1", ID: "m-1"}); !errors.Is(err, runner.ErrDuplicateMessage) {
+		t.Fatalf("same message id: %v", err)
+	}
+}
+
+// A 2-second timer fires within the second after it is due, on the real
+// clock.
+func TestRealTimeTimerFiresOnTime(t *testing.T) {
+	b := setup(t, nil, nil)
+	b.deploy(t, `{"id":"two","nodes":[{"id":"start","type":"startEvent"},
+	 {"id":"wait","type":"intermediateCatchEvent","event":{"kind":"timer","timer":{"duration":"PT2S"}}},{"id":"end","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"start","target":"wait"},{"id":"f2","source":"wait","target":"end"}]}`)
+	begin := time.Now()
+	st, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "two"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.waitStatus(t, st.InstanceID, engine.StatusCompleted)
+	took := time.Since(begin)
+	if took < 2*time.Second || took > 3*time.Second {
+		t.Fatalf("2s timer completed after %v", took)
+	}
+	t.Logf("2s timer completed after %v", took)
+}
