@@ -213,6 +213,38 @@ type Incident struct {
 	ResolvedBy   string     `json:"resolvedBy,omitempty"`
 }
 
+// DeadLetter is a job whose retries are exhausted.
+type DeadLetter struct {
+	ID             string    `json:"id"`
+	InstanceID     string    `json:"instanceId"`
+	NodeID         string    `json:"nodeId"`
+	Kind           string    `json:"kind"`
+	TaskType       string    `json:"taskType,omitempty"`
+	Attempts       int       `json:"attempts"`
+	LastError      string    `json:"lastError,omitempty"`
+	FirstFailureAt time.Time `json:"firstFailureAt,omitzero"`
+	LastFailureAt  time.Time `json:"lastFailureAt,omitzero"`
+}
+
+// DeadLetterList is a page of dead letters.
+type DeadLetterList struct {
+	DeadLetters []DeadLetter `json:"deadLetters"`
+	Next        string       `json:"next,omitempty"`
+}
+
+// DrainRequest retries or discards every matching dead letter.
+type DrainRequest struct {
+	InstanceID string `json:"instanceId,omitempty"`
+	NodeID     string `json:"nodeId,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+	Action     string `json:"action,omitempty" enum:"retry,discard" doc:"retry (default): run the node again from the last checkpoint; discard: complete the node without running it."`
+}
+
+// DrainResult says how many dead letters were resolved.
+type DrainResult struct {
+	Resolved int `json:"resolved"`
+}
+
 // IncidentList is a page of incidents.
 type IncidentList struct {
 	Incidents []Incident `json:"incidents"`

@@ -140,6 +140,62 @@ func (s *server) registerRuntime(api huma.API) {
 		OperationID: "list-incidents", Method: http.MethodGet, Path: "/api/runtime/incidents", Tags: tags,
 		Summary: "List incidents", Errors: []int{400, 422},
 	}, s.listIncidents)
+	handle(s, api, huma.Operation{
+		OperationID: "list-dead-letters", Method: http.MethodGet, Path: "/api/runtime/dead-letters", Tags: tags,
+		Summary: "List dead-lettered jobs", Description: "Jobs whose retries are exhausted; each has an open incident on its node.",
+		Errors: []int{400, 422},
+	}, s.listDeadLetters)
+	handle(s, api, huma.Operation{
+		OperationID: "drain-dead-letters", Method: http.MethodPost, Path: "/api/runtime/dead-letters/drain", Tags: tags,
+		Summary:     "Retry or discard dead letters",
+		Description: "Resolves the incident of every matching dead letter: retry runs its node again from the last checkpoint, discard completes the node without running it. Each resolution is recorded in the instance history.",
+		Errors:      []int{400, 422},
+	}, s.drainDeadLetters)
+}
+
+type deadLettersInput struct {
+	InstanceID string `query:"instanceId"`
+	NodeID     string `query:"nodeId"`
+	Kind       string `query:"kind"`
+	After      string `query:"after"`
+	Limit      int    `query:"limit" minimum:"0" maximum:"1000"`
+}
+
+type deadLettersOutput struct {
+	Body baton.DeadLetterList
+}
+
+func (s *server) listDeadLetters(ctx context.Context, in *deadLettersInput) (*deadLettersOutput, error) {
+	limit := page(in.Limit)
+	jobs, err := s.r.DeadLetters(ctx, runner.DeadLetterFilter{InstanceID: in.InstanceID, NodeID: in.NodeID, Kind: in.Kind}, in.After, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
+	}
+	out := &deadLettersOutput{Body: baton.DeadLetterList{DeadLetters: make([]baton.DeadLetter, 0, len(jobs))}}
+	for _, j := range jobs {
+		out.Body.DeadLetters = append(out.Body.DeadLetters, baton.DeadLetter{ID: j.ID, InstanceID: j.InstanceID, NodeID: j.NodeID, Kind: j.Kind,
+			TaskType: j.TaskType, Attempts: j.Attempt, LastError: j.LastError, FirstFailureAt: j.FirstFailureAt, LastFailureAt: j.LastFailureAt})
+	}
+	if len(jobs) == limit {
+		out.Body.Next = jobs[len(jobs)-1].ID
+	}
+	return out, nil
+}
+
+type drainInput struct {
+	Body baton.DrainRequest
+}
+
+type drainOutput struct {
+	Body baton.DrainResult
+}
+
+func (s *server) drainDeadLetters(ctx context.Context, in *drainInput) (*drainOutput, error) {
+	n, err := s.r.DrainDeadLetters(ctx, runner.DeadLetterFilter{InstanceID: in.Body.InstanceID, NodeID: in.Body.NodeID, Kind: in.Body.Kind}, in.Body.Action, "")
+	if err != nil && n == 0 {
+		return nil, fmt.Errorf("drain dead letters: %w", err)
+	}
+	return &drainOutput{Body: baton.DrainResult{Resolved: n}}, nil
 }
 
 func (s *server) start(ctx context.Context, in *startInput) (*instanceOutput, error) {

@@ -133,6 +133,9 @@ type Config struct {
 	Retry RetryPolicy
 	// Observer, if set, is told about commits and jobs (metrics).
 	Observer Observer
+	// MaintainEvery is how often the watchdog looks for stuck instances
+	// and expired buffered messages are removed (default 1m).
+	MaintainEvery time.Duration
 }
 
 // Observer receives measurements.
@@ -197,6 +200,9 @@ func New(cfg Config) *Runner {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
+	}
+	if cfg.MaintainEvery <= 0 {
+		cfg.MaintainEvery = time.Minute
 	}
 	if cfg.Retry.MaxAttempts == 0 {
 		cfg.Retry = DefaultRetry
@@ -289,6 +295,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	r.done = make(chan struct{})
 	go func() {
 		defer close(r.done)
+		go r.maintain(ctx, r.cfg.MaintainEvery)
 		r.fetchLoop(ctx)
 	}()
 	return nil

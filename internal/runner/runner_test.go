@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -415,4 +416,77 @@ func TestRealTimeTimerFiresOnTime(t *testing.T) {
 		t.Fatalf("2s timer completed after %v", took)
 	}
 	t.Logf("2s timer completed after %v", took)
+}
+
+func TestDeadLettersDrainAndWatchdog(t *testing.T) {
+	var fixed atomic.Bool
+	b := setup(t, nil, func(r *runner.Runner) {
+		r.Register("service:pay", runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
+			if !fixed.Load() {
+				return nil, errors.New("down")
+			}
+			return nil, nil
+		}))
+	})
+	b.deploy(t, service)
+	var ids []string
+	for i := 0; i < 3; i++ {
+		st, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "svc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, st.InstanceID)
+	}
+	for _, id := range ids {
+		b.waitStatus(t, id, engine.StatusFailed)
+	}
+	dead, err := b.r.DeadLetters(b.ctx, runner.DeadLetterFilter{NodeID: "pay"}, "", 100)
+	if err != nil || len(dead) != 3 {
+		t.Fatalf("dead letters %d %v", len(dead), err)
+	}
+	fixed.Store(true)
+	n, err := b.r.DrainDeadLetters(b.ctx, runner.DeadLetterFilter{InstanceID: ids[0]}, "retry", "op")
+	if err != nil || n != 1 {
+		t.Fatalf("drain one: %d %v", n, err)
+	}
+	b.waitStatus(t, ids[0], engine.StatusCompleted)
+	n, err = b.r.DrainDeadLetters(b.ctx, runner.DeadLetterFilter{}, "discard", "op")
+	if err != nil || n != 2 {
+		t.Fatalf("discard: %d %v", n, err)
+	}
+	for _, id := range ids[1:] {
+		b.waitStatus(t, id, engine.StatusCompleted)
+	}
+
+	// An instance whose job vanished underneath it is flagged.
+	fixed.Store(false)
+	st, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "svc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.waitStatus(t, st.InstanceID, engine.StatusFailed)
+	if _, err := b.r.Recover(b.ctx, runner.RecoverRequest{InstanceID: st.InstanceID, Action: "retry"}); err != nil {
+		t.Fatal(err)
+	}
+	cur, _, _ := b.r.InstanceState(b.ctx, st.InstanceID)
+	var job string
+	for _, tk := range cur.Tokens {
+		if tk.Wait == engine.WaitJob {
+			job = tk.Ref
+		}
+	}
+	// Simulate the job being lost: cancel it behind the runner's back.
+	row, _ := b.st.Instance(b.ctx, st.InstanceID)
+	row.Version++
+	if err := b.st.Commit(b.ctx, store.Transition{Instance: row, CancelJobs: []string{job}}); err != nil {
+		t.Fatal(err)
+	}
+	n, err = b.r.Watchdog(b.ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("watchdog flagged %d: %v", n, err)
+	}
+	failed := b.waitStatus(t, st.InstanceID, engine.StatusFailed)
+	if !strings.Contains(failed.Incidents[0].Message, "stuck") {
+		t.Fatalf("incident %+v", failed.Incidents)
+	}
 }
