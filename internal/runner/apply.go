@@ -307,7 +307,7 @@ func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.Sta
 	if len(t.NewJobs) > 0 && r.leaseInline() {
 		for i := range t.NewJobs {
 			j := &t.NewJobs[i]
-			if j.Kind == KindExternal || j.RunAt.After(now) {
+			if IsExternal(j.Kind) || j.RunAt.After(now) {
 				continue
 			}
 			j.State, j.LeaseOwner, j.LeaseUntil, j.Attempt = store.JobRunning, r.cfg.Owner, now.Add(r.cfg.LeaseFor), 1
@@ -361,8 +361,9 @@ const (
 	KindTimer = "timer"
 	// KindSLA watches a user task's due date.
 	KindSLA = "sla"
-	// KindExternal marks service jobs no in-process handler serves:
-	// external workers fetch and complete them over the API.
+	// KindExternal prefixes the kind of jobs no in-process handler serves
+	// ("external:TYPE", TYPE being the task type): external workers fetch
+	// and complete them over the API, by type.
 	KindExternal = "external"
 )
 
@@ -376,7 +377,15 @@ func (r *Runner) jobKind(e engine.Effect, n *model.Node) string {
 	if r.handlerFor(kind, e.TaskType) != nil {
 		return kind
 	}
-	return KindExternal
+	return ExternalKind(e.TaskType)
+}
+
+// ExternalKind is the job kind of external work of a task type.
+func ExternalKind(taskType string) string { return KindExternal + ":" + taskType }
+
+// IsExternal reports whether a job kind is served by external workers.
+func IsExternal(kind string) bool {
+	return kind == KindExternal || strings.HasPrefix(kind, KindExternal+":")
 }
 
 // CompleteTask completes an open user task with the submitted variables.

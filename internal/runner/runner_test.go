@@ -490,3 +490,47 @@ func TestDeadLettersDrainAndWatchdog(t *testing.T) {
 		t.Fatalf("incident %+v", failed.Incidents)
 	}
 }
+
+func TestExternalWorkers(t *testing.T) {
+	b := setup(t, nil, nil) // no in-process handler: "pay" is external work
+	b.deploy(t, service)
+	st, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "svc", Variables: map[string]any{"amount": 3.0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := b.r.FetchExternal(b.ctx, "w1", []string{"pay"}, 5, time.Minute)
+	if err != nil || len(tasks) != 1 || tasks[0].Variables["amount"] != 3.0 {
+		t.Fatalf("fetch: %+v %v", tasks, err)
+	}
+	if again, _ := b.r.FetchExternal(b.ctx, "w2", []string{"pay"}, 5, time.Minute); len(again) != 0 {
+		t.Fatal("a locked task was fetched twice")
+	}
+	if _, err := b.r.CompleteExternal(b.ctx, tasks[0].ID, "w2", nil); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("complete by another worker: %v", err)
+	}
+	if err := b.r.ExtendExternal(b.ctx, tasks[0].ID, "w1", 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	// A failure with retries left makes it available again.
+	if err := b.r.FailExternal(b.ctx, tasks[0].ID, "w1", "timeout talking to PSP", 1, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	tasks, _ = b.r.FetchExternal(b.ctx, "w2", []string{"pay"}, 5, time.Minute)
+	if len(tasks) != 1 || tasks[0].Attempt != 2 {
+		t.Fatalf("refetch: %+v", tasks)
+	}
+	done, err := b.r.CompleteExternal(b.ctx, tasks[0].ID, "w2", map[string]any{"receipt": "r-1"})
+	if err != nil || done.Status != engine.StatusCompleted || done.Variables["receipt"] != "r-1" {
+		t.Fatalf("complete: %+v %v", done, err)
+	}
+	// No retries left: dead letter and incident.
+	st, _, _ = b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "svc"})
+	tasks, _ = b.r.FetchExternal(b.ctx, "w1", []string{"pay"}, 5, time.Minute)
+	if err := b.r.FailExternal(b.ctx, tasks[0].ID, "w1", "card declined", 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if failed := b.waitStatus(t, st.InstanceID, engine.StatusFailed); failed.Incidents[0].Message != "card declined" {
+		t.Fatalf("incident %+v", failed.Incidents)
+	}
+}
