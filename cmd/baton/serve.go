@@ -114,6 +114,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		Env:    pickEnv(c.httpEnv),
 	})
 	r.Register("send", logNotifier{log: log})
+	r.Register("service:baton.reassign", r.ReassignHandler())
 
 	if c.deployDir != "" {
 		if err := deployDir(ctx, r, c.deployDir, log); err != nil {

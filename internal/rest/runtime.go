@@ -151,6 +151,32 @@ func (s *server) registerRuntime(api huma.API) {
 		Description: "Resolves the incident of every matching dead letter: retry runs its node again from the last checkpoint, discard completes the node without running it. Each resolution is recorded in the instance history.",
 		Errors:      []int{400, 422},
 	}, s.drainDeadLetters)
+	handle(s, api, huma.Operation{
+		OperationID: "sla-report", Method: http.MethodGet, Path: "/api/runtime/sla", Tags: tags,
+		Summary:     "SLA breaches per definition",
+		Description: "For each definition: open user tasks past their due date, tasks completed late and in time, the worst current overdue, and breaches per task node.",
+		Errors:      []int{400, 422},
+	}, s.slaReport)
+}
+
+type slaInput struct {
+	DefinitionID string `query:"definitionId"`
+}
+
+type slaOutput struct {
+	Body struct {
+		Definitions []runner.SLABreach `json:"definitions"`
+	}
+}
+
+func (s *server) slaReport(ctx context.Context, in *slaInput) (*slaOutput, error) {
+	rep, err := s.r.SLAReport(ctx, in.DefinitionID)
+	if err != nil {
+		return nil, err
+	}
+	out := &slaOutput{}
+	out.Body.Definitions = rep
+	return out, nil
 }
 
 type deadLettersInput struct {

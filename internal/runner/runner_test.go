@@ -534,3 +534,54 @@ func TestExternalWorkers(t *testing.T) {
 		t.Fatalf("incident %+v", failed.Incidents)
 	}
 }
+
+// A user task past its due date is reported overdue once; a
+// non-interrupting timer escalates it by reassigning it; the SLA report
+// counts the breach.
+func TestSLAOverdueEscalationAndReport(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
+	var b *bundle
+	b = setup(t, clk, func(r *runner.Runner) { r.Register("service:baton.reassign", r.ReassignHandler()) })
+	events, stop := b.r.Subscribe()
+	defer stop()
+	b.deploy(t, `{"id":"sla","nodes":[{"id":"start","type":"startEvent"},
+	 {"id":"review","type":"userTask","assignee":"ann","dueIn":"PT4H"},
+	 {"id":"nudge","type":"boundaryEvent","attachedTo":"review","nonInterrupting":true,"event":{"kind":"timer","timer":{"duration":"PT2H"}}},
+	 {"id":"escalate","type":"serviceTask","taskType":"baton.reassign","inputs":[{"source":"'review'","target":"task"},{"source":"'boss'","target":"assignee"}]},
+	 {"id":"escalated","type":"endEvent"},{"id":"end","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"start","target":"review"},{"id":"f2","source":"review","target":"end"},
+	 {"id":"f3","source":"nudge","target":"escalate"},{"id":"f4","source":"escalate","target":"escalated"}]}`)
+	st, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "sla"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(2 * time.Hour)
+	eventually(t, "reassignment", func() bool {
+		ts, _ := b.st.Tasks(b.ctx, store.TaskFilter{InstanceID: st.InstanceID})
+		return len(ts) == 1 && ts[0].Assignee == "boss"
+	})
+	clk.Advance(2*time.Hour + time.Minute)
+	deadline := time.After(5 * time.Second)
+	for overdue := false; !overdue; {
+		select {
+		case e := <-events:
+			overdue = e.Type == runner.EventTaskOverdue && e.InstanceID == st.InstanceID
+		case <-deadline:
+			t.Fatal("no task.overdue event")
+		}
+	}
+	rep, err := b.r.SLAReport(b.ctx, "")
+	if err != nil || len(rep) != 1 || rep[0].Open != 1 || rep[0].ByNode["review"] != 1 {
+		t.Fatalf("report %+v %v", rep, err)
+	}
+	hist, _ := b.r.History(b.ctx, st.InstanceID)
+	n := 0
+	for _, h := range hist {
+		if h.Action == "overdue" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d overdue entries in history", n)
+	}
+}
