@@ -18,11 +18,13 @@ import (
 
 	"github.com/batonhq/baton/internal/httpcall"
 	"github.com/batonhq/baton/internal/metrics"
+	"github.com/batonhq/baton/internal/notify"
 	"github.com/batonhq/baton/internal/rest"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/store/postgres"
 	"github.com/batonhq/baton/internal/store/sqlite"
+	"github.com/batonhq/baton/web"
 )
 
 // serveCommand is `baton serve`: the store, the runner and the HTTP API.
@@ -107,13 +109,29 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	c.st = st
 	log.Info("database open", "db", redactDSN(c.db))
 
+	pol, err := egressPolicy()
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	var tplDir string
+	if c.deployDir != "" {
+		tplDir = filepath.Join(c.deployDir, "templates")
+	}
+	senders, templates, subs, err := notifications(log, pol, tplDir)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
 	m := metrics.New(st)
-	r := runner.New(runner.Config{Store: st, Logger: log, Workers: c.workers, Observer: m})
+	cfg := runner.Config{Store: st, Logger: log, Workers: c.workers, Observer: m, Deliver: senders.Deliver}
+	if subs != nil {
+		cfg.Outbox = subs.OutboxRows
+	}
+	r := runner.New(cfg)
 	r.Register("service", &httpcall.Handler{
-		Client: &http.Client{Timeout: 5 * time.Minute},
+		Client: pol.Client(5 * time.Minute),
 		Env:    pickEnv(c.httpEnv),
 	})
-	r.Register("send", logNotifier{log: log})
+	r.Register("send", notify.NewHandler(senders, templates))
 	r.Register("service:baton.reassign", r.ReassignHandler())
 
 	if c.deployDir != "" {
@@ -131,7 +149,10 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	api := rest.New(rest.Config{Runner: r, Logger: log, Done: streamsDone, Version: versionString()})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
-	mux.Handle("/", api)
+	mux.Handle("/api/", api)
+	mux.Handle("/healthz", api)
+	mux.Handle("/readyz", api)
+	mux.Handle("/", web.Handler()) // the UI: every other path
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -308,19 +329,6 @@ func pickEnv(names string) map[string]string {
 	return env
 }
 
-// logNotifier stands in for the notification handlers of a later issue:
-// it logs what a send task would deliver and completes the job, so that
-// demo workflows run to their end.
-type logNotifier struct{ log *slog.Logger }
-
-func (n logNotifier) Work(ctx context.Context, job *runner.Job) (map[string]any, error) {
-	attrs := []any{"instance", job.InstanceID, "node", job.NodeID}
-	if job.Node != nil && job.Node.Notify != nil {
-		attrs = append(attrs, "channel", job.Node.Notify.Channel, "template", job.Node.Notify.Template)
-	}
-	n.log.WarnContext(ctx, "send task not delivered: no notification channel is configured", attrs...)
-	return nil, nil
-}
 
 func envOr(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok && v != "" {

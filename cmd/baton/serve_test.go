@@ -40,6 +40,7 @@ func TestServe(t *testing.T) {
 	}))
 	defer payments.Close()
 	t.Setenv("PAYMENTS_URL", payments.URL)
+	t.Setenv("BATON_EGRESS_ALLOW_LOOPBACK", "true") // the fake payment service is on 127.0.0.1
 
 	srv := startServe(t, "--deploy", "../../examples", "--workers", "2")
 

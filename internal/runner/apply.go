@@ -300,6 +300,7 @@ func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.Sta
 	if prepare != nil {
 		prepare(&t)
 	}
+	t.Outbox = append(t.Outbox, r.outboxRows(events, st, eff, now)...)
 	// Jobs an in-process handler runs are leased to this node in the same
 	// transaction, so they run right after the commit without a fetch.
 	// Should this node die first, the lease expires and another takes over.
@@ -371,8 +372,16 @@ const (
 // its kind or task type, or an external worker.
 func (r *Runner) jobKind(e engine.Effect, n *model.Node) string {
 	kind := e.Type
-	if n != nil && n.HTTP != nil {
+	if n != nil && (n.HTTP != nil || n.Notify != nil) {
 		return kind
+	}
+	if n != nil && n.Type == model.SendTask {
+		// A send task without a notify block is work for whoever handles
+		// its task type.
+		if e.TaskType != "" && r.handlerFor(kind, e.TaskType) != nil && r.handlerFor(kind, "") != r.handlerFor(kind, e.TaskType) {
+			return kind
+		}
+		return ExternalKind(e.TaskType)
 	}
 	if r.handlerFor(kind, e.TaskType) != nil {
 		return kind

@@ -314,6 +314,19 @@ func (r *Runner) overdue(ctx context.Context, j store.JobRow) error {
 		Variables: map[string]any{"taskId": taskID, "dueAt": task.DueAt}},
 		func(t *store.Transition) {
 			t.DoneJob = &store.JobDone{ID: j.ID, Owner: r.cfg.Owner, State: store.JobCompleted}
+			if r.cfg.Outbox == nil {
+				return
+			}
+			st, err := decodeState(t.Instance.State)
+			if err != nil {
+				return
+			}
+			if st.Variables == nil {
+				st.Variables = map[string]any{}
+			}
+			st.Variables["task"] = map[string]any{"id": task.ID, "nodeId": task.NodeID, "name": task.Name, "assignee": task.Assignee,
+				"candidateGroups": task.CandidateGroups, "dueAt": task.DueAt}
+			t.Outbox = append(t.Outbox, r.outboxRows([]Event{{Type: EventTaskOverdue, InstanceID: j.InstanceID}}, st, nil, r.clk.Now())...)
 		})
 	if err != nil {
 		r.logApply(j, err)

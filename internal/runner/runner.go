@@ -133,6 +133,18 @@ type Config struct {
 	Retry RetryPolicy
 	// Observer, if set, is told about commits and jobs (metrics).
 	Observer Observer
+	// Outbox, if set, turns a lifecycle event into notification rows,
+	// written in the same transaction as the event (instance.started,
+	// task.assigned, instance.completed, instance.cancelled,
+	// incident.opened, task.overdue). vars are the instance variables plus
+	// "task" or "incident" details. A rendering error is logged; the rows
+	// that rendered are kept.
+	Outbox func(event, definitionID string, vars map[string]any, instanceID string, now time.Time) ([]store.OutboxRow, error)
+	// Deliver sends one outbox row; an error wrapping *PermanentError
+	// dead-letters it, any other is retried with backoff.
+	Deliver func(ctx context.Context, row store.OutboxRow) error
+	// OutboxAttempts bounds deliveries of one row (default 8).
+	OutboxAttempts int
 	// MaintainEvery is how often the watchdog looks for stuck instances
 	// and expired buffered messages are removed (default 1m).
 	MaintainEvery time.Duration
@@ -200,6 +212,9 @@ func New(cfg Config) *Runner {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
+	}
+	if cfg.OutboxAttempts <= 0 {
+		cfg.OutboxAttempts = 8
 	}
 	if cfg.MaintainEvery <= 0 {
 		cfg.MaintainEvery = time.Minute
@@ -296,6 +311,9 @@ func (r *Runner) Start(ctx context.Context) error {
 	go func() {
 		defer close(r.done)
 		go r.maintain(ctx, r.cfg.MaintainEvery)
+		if r.cfg.Deliver != nil {
+			go r.outboxLoop(ctx)
+		}
 		r.fetchLoop(ctx)
 	}()
 	return nil

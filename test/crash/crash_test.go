@@ -74,7 +74,7 @@ var listenRE = regexp.MustCompile(`listening on (\S+)`)
 func startServer(t *testing.T, bin, db, deployDir string) *server {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--db", db, "--addr", "127.0.0.1:0", "--deploy", deployDir, "--dev", "--workers", "32")
-	cmd.Env = append(os.Environ(), "BATON_EGRESS_ALLOW=127.0.0.1")
+	cmd.Env = append(os.Environ(), "BATON_EGRESS_ALLOW_LOOPBACK=true")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
