@@ -251,6 +251,68 @@ type IncidentList struct {
 	Next      string     `json:"next,omitempty"`
 }
 
+// FetchAndLockRequest asks for external tasks (Camunda's fetch-and-lock,
+// Zeebe's activate jobs). Durations are ISO 8601 ("PT5M", "PT0.5S").
+type FetchAndLockRequest struct {
+	WorkerID     string   `json:"workerId" minLength:"1" doc:"Id of the worker; the tasks are locked to it."`
+	Types        []string `json:"types" minItems:"1" doc:"Task types (the serviceTask's taskType) the worker can do."`
+	MaxTasks     int      `json:"maxTasks,omitempty" minimum:"0" maximum:"1000" doc:"At most this many tasks (default 10)."`
+	LockDuration string   `json:"lockDuration,omitempty" doc:"ISO 8601 duration the tasks stay locked to the worker (default PT1M). Extend it with extend-lock while working."`
+	WaitFor      string   `json:"waitFor,omitempty" doc:"ISO 8601 duration, at most PT60S: long polling. When no task is available, wait up to this long and answer as soon as one is locked (default: answer at once)."`
+}
+
+// ExternalTask is a job locked to an external worker: a service (or send,
+// business rule) task of a taskType no in-process handler serves.
+type ExternalTask struct {
+	ID             string         `json:"id" doc:"Task (job) id: the path parameter of complete, failure, bpmn-error and extend-lock."`
+	InstanceID     string         `json:"instanceId"`
+	DefinitionID   string         `json:"definitionId,omitempty"`
+	NodeID         string         `json:"nodeId"`
+	Type           string         `json:"type" doc:"The task type."`
+	Attempt        int            `json:"attempt" doc:"1 for the first attempt, 2 for the first retry, ..."`
+	Variables      map[string]any `json:"variables" doc:"The instance variables (with the task's local inputs) when the task was locked."`
+	LockExpiresAt  time.Time      `json:"lockExpiresAt" doc:"Server time when the lock lapses and another worker may take the task."`
+	IdempotencyKey string         `json:"idempotencyKey" doc:"Same for every attempt of the task: pass it on to receivers so that a repeated side effect is dropped."`
+}
+
+// ExternalTaskList answers fetch-and-lock. Tasks is empty, never null,
+// when no work was found.
+type ExternalTaskList struct {
+	Tasks []ExternalTask `json:"tasks"`
+}
+
+// CompleteExternalRequest completes a locked external task.
+type CompleteExternalRequest struct {
+	WorkerID  string         `json:"workerId" minLength:"1"`
+	Variables map[string]any `json:"variables,omitempty" doc:"Output variables, merged into the instance (through the node's output mappings)."`
+}
+
+// ExternalFailureRequest reports a failed attempt of a locked external
+// task.
+type ExternalFailureRequest struct {
+	WorkerID     string `json:"workerId" minLength:"1"`
+	ErrorMessage string `json:"errorMessage" minLength:"1" doc:"What went wrong; it becomes the incident message when no retry is left."`
+	// Retries is nil to let the server apply the node's retry policy.
+	Retries      *int   `json:"retries,omitempty" minimum:"0" doc:"Attempts left: 0 opens an incident now. Absent: the node's retry policy decides (the engine default when it has none)."`
+	RetryTimeout string `json:"retryTimeout,omitempty" doc:"ISO 8601 duration to wait before the task can be fetched again; default the policy's backoff."`
+}
+
+// ExternalBPMNErrorRequest ends a locked external task with a BPMN error,
+// which an error boundary event on the task (or an enclosing sub-process)
+// catches by its errorCode.
+type ExternalBPMNErrorRequest struct {
+	WorkerID     string         `json:"workerId" minLength:"1"`
+	ErrorCode    string         `json:"errorCode" minLength:"1"`
+	ErrorMessage string         `json:"errorMessage,omitempty"`
+	Variables    map[string]any `json:"variables,omitempty" doc:"Variables set before the error is thrown."`
+}
+
+// ExtendLockRequest moves the lock of an external task to now+newDuration.
+type ExtendLockRequest struct {
+	WorkerID    string `json:"workerId" minLength:"1"`
+	NewDuration string `json:"newDuration" minLength:"1" doc:"ISO 8601 duration from now."`
+}
+
 // Event is one message of the live event stream (GET /api/events): a
 // transition committed.
 type Event struct {

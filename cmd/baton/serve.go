@@ -329,7 +329,6 @@ func pickEnv(names string) map[string]string {
 	return env
 }
 
-
 func envOr(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok && v != "" {
 		return v
