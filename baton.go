@@ -245,6 +245,27 @@ type DrainResult struct {
 	Resolved int `json:"resolved"`
 }
 
+// Notification is one outbox delivery and its log.
+type Notification struct {
+	ID         string    `json:"id"`
+	InstanceID string    `json:"instanceId,omitempty"`
+	Event      string    `json:"event"`
+	Channel    string    `json:"channel"`
+	Target     string    `json:"target,omitempty"`
+	State      string    `json:"state" enum:"pending,sent,dead"`
+	Attempts   int       `json:"attempts"`
+	LastError  string    `json:"lastError,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
+	NextAt     time.Time `json:"nextAttemptAt,omitzero"`
+	SentAt     time.Time `json:"sentAt,omitzero"`
+}
+
+// NotificationList is a page of notifications.
+type NotificationList struct {
+	Notifications []Notification `json:"notifications"`
+	Next          string         `json:"next,omitempty"`
+}
+
 // IncidentList is a page of incidents.
 type IncidentList struct {
 	Incidents []Incident `json:"incidents"`

@@ -157,6 +157,60 @@ func (s *server) registerRuntime(api huma.API) {
 		Description: "For each definition: open user tasks past their due date, tasks completed late and in time, the worst current overdue, and breaches per task node.",
 		Errors:      []int{400, 422},
 	}, s.slaReport)
+	handle(s, api, huma.Operation{
+		OperationID: "list-notifications", Method: http.MethodGet, Path: "/api/notifications", Tags: []string{"notifications"},
+		Summary: "List notification deliveries", Description: "The delivery log: state, attempts and last error of every notification.",
+		Errors: []int{400, 422},
+	}, s.listNotifications)
+	handle(s, api, huma.Operation{
+		OperationID: "resend-notification", Method: http.MethodPost, Path: "/api/notifications/{id}/resend", Tags: []string{"notifications"},
+		Summary: "Re-send a dead notification", Errors: []int{404, 409},
+	}, s.resendNotification)
+}
+
+type notificationsInput struct {
+	State      string `query:"state" enum:"pending,sent,dead,"`
+	InstanceID string `query:"instanceId"`
+	Channel    string `query:"channel"`
+	Event      string `query:"event"`
+	After      string `query:"after"`
+	Limit      int    `query:"limit" minimum:"0" maximum:"1000"`
+}
+
+type notificationsOutput struct {
+	Body baton.NotificationList
+}
+
+func (s *server) listNotifications(ctx context.Context, in *notificationsInput) (*notificationsOutput, error) {
+	limit := page(in.Limit)
+	rows, err := s.r.Outbox(ctx, store.OutboxFilter{State: in.State, InstanceID: in.InstanceID, Channel: in.Channel, Event: in.Event, After: in.After, Limit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("list notifications: %w", err)
+	}
+	out := &notificationsOutput{Body: baton.NotificationList{Notifications: make([]baton.Notification, 0, len(rows))}}
+	for _, o := range rows {
+		n := baton.Notification{ID: o.ID, InstanceID: o.InstanceID, Event: o.Event, Channel: o.Channel, Target: o.Target, State: o.State,
+			Attempts: o.Attempts, LastError: o.LastError, CreatedAt: o.CreatedAt, SentAt: o.SentAt}
+		if o.State == store.OutboxPending {
+			n.NextAt = o.RunAt
+		}
+		out.Body.Notifications = append(out.Body.Notifications, n)
+	}
+	if len(rows) == limit {
+		out.Body.Next = rows[len(rows)-1].ID
+	}
+	return out, nil
+}
+
+type notificationIDPath struct {
+	ID string `path:"id"`
+}
+
+func (s *server) resendNotification(ctx context.Context, in *notificationIDPath) (*struct{}, error) {
+	if err := s.r.Resend(ctx, in.ID); err != nil {
+		return nil, fmt.Errorf("re-send notification %s (only dead ones can be re-sent): %w", in.ID, err)
+	}
+	return &struct{}{}, nil
 }
 
 type slaInput struct {
