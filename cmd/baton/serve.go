@@ -133,6 +133,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	})
 	r.Register("send", notify.NewHandler(senders, templates))
 	r.Register("service:baton.reassign", r.ReassignHandler())
+	r.Register("businessRule", r.DecisionHandler())
 
 	if c.deployDir != "" {
 		if err := deployDir(ctx, r, c.deployDir, log); err != nil {

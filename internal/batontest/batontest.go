@@ -91,6 +91,7 @@ func MustStartServer(t testing.TB, opts ...Option) *Server {
 		o.runCfg(&rcfg)
 	}
 	r := runner.New(rcfg)
+	r.Register("businessRule", r.DecisionHandler())
 	for _, k := range o.handlers {
 		r.Register(k.key, k.h)
 	}

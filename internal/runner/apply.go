@@ -47,6 +47,9 @@ func ParseSource(name string, src []byte) (*model.Definition, string, error) {
 // Deploy parses and stores a definition. Deploying identical content again
 // returns the existing version with created=false.
 func (r *Runner) Deploy(ctx context.Context, name string, src []byte, by string) (store.DefinitionRow, bool, error) {
+	if isDecisionSource(src) {
+		return r.deployDecisions(ctx, name, src, by)
+	}
 	d, format, err := ParseSource(name, src)
 	if err != nil {
 		return store.DefinitionRow{}, false, err
@@ -88,6 +91,9 @@ func (r *Runner) Definition(ctx context.Context, id string, version int) (*model
 	r.mu.RUnlock()
 	if d != nil {
 		return d, row, nil
+	}
+	if row.Format == FormatDMN {
+		return nil, row, fmt.Errorf("%w: %s is a decision table, not a workflow", ErrInvalid, row.ID)
 	}
 	d, _, err = ParseSource(row.ID, row.Source)
 	if err != nil {
@@ -374,6 +380,9 @@ func (r *Runner) jobKind(e engine.Effect, n *model.Node) string {
 	kind := e.Type
 	if n != nil && (n.HTTP != nil || n.Notify != nil) {
 		return kind
+	}
+	if n != nil && n.Type == model.BusinessRuleTask && n.DecisionRef == "" && n.TaskType != "" && r.handlerFor(kind, n.TaskType) == nil {
+		return ExternalKind(n.TaskType)
 	}
 	if n != nil && n.Type == model.SendTask {
 		// A send task without a notify block is work for whoever handles

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/clock"
+	"github.com/batonhq/baton/internal/dmn"
 	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/store"
 )
@@ -166,9 +167,10 @@ type Runner struct {
 	log   *slog.Logger
 	retry RetryPolicy
 
-	mu       sync.RWMutex
-	handlers map[string]Handler // by job kind or "service:<taskType>"
-	defs     map[string]*model.Definition
+	mu        sync.RWMutex
+	handlers  map[string]Handler // by job kind or "service:<taskType>"
+	defs      map[string]*model.Definition
+	decisions map[string]*dmn.Decision
 
 	subMu  sync.Mutex
 	subs   map[int]chan Event
@@ -224,7 +226,7 @@ func New(cfg Config) *Runner {
 	}
 	return &Runner{
 		cfg: cfg, st: cfg.Store, clk: cfg.Clock, log: cfg.Logger, retry: cfg.Retry,
-		handlers: map[string]Handler{}, defs: map[string]*model.Definition{},
+		handlers: map[string]Handler{}, defs: map[string]*model.Definition{}, decisions: map[string]*dmn.Decision{},
 		subs: map[int]chan Event{}, wake: make(chan struct{}, 1),
 	}
 }

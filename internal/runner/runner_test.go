@@ -585,3 +585,30 @@ func TestSLAOverdueEscalationAndReport(t *testing.T) {
 		t.Fatalf("%d overdue entries in history", n)
 	}
 }
+
+func TestBusinessRuleTaskEvaluatesDecisionTable(t *testing.T) {
+	b := setup(t, nil, func(r *runner.Runner) { r.Register("businessRule", r.DecisionHandler()) })
+	b.deploy(t, `{"id":"risk","hitPolicy":"FIRST","inputs":[{"expression":"amount","type":"number"}],
+	 "outputs":[{"name":"risk","type":"string"}],
+	 "rules":[{"inputs":["> 10000"],"outputs":["\"high\""]},{"inputs":["-"],"outputs":["\"low\""]}]}`)
+	b.deploy(t, `{"id":"loan","nodes":[{"id":"start","type":"startEvent"},
+	 {"id":"rate","type":"businessRuleTask","decisionRef":"risk","resultVariable":"rating"},{"id":"end","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"start","target":"rate"},{"id":"f2","source":"rate","target":"end"}]}`)
+	for amount, want := range map[float64]string{20000: "high", 500: "low"} {
+		st, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "loan", Variables: map[string]any{"amount": amount}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := b.waitStatus(t, st.InstanceID, engine.StatusCompleted)
+		if done.Variables["rating"] != want {
+			t.Errorf("amount %v: rating %v, want %s", amount, done.Variables["rating"], want)
+		}
+	}
+	res, err := b.r.EvaluateDecision(b.ctx, "risk", map[string]any{"amount": 50000.0})
+	if err != nil || res.Variables()["risk"] != "high" {
+		t.Fatalf("evaluate: %+v %v", res, err)
+	}
+	if _, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "risk"}); !errors.Is(err, runner.ErrInvalid) {
+		t.Fatalf("starting a decision table: %v", err)
+	}
+}
