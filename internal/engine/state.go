@@ -176,6 +176,10 @@ type State struct {
 	// A store moves them into its own append-only history and clears the
 	// slice before saving the snapshot.
 	History []HistoryEntry `json:"history,omitempty"`
+
+	// queue is Step's work list, kept between steps of an in-memory
+	// instance to save an allocation per step. Not part of the state.
+	queue []int64
 }
 
 // Token returns a pointer to the token with the given id, or nil.

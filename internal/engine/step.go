@@ -44,7 +44,6 @@ func Step(def *model.Definition, st *State, cmd Command) (*State, []Effect, erro
 	var sp stepper
 	s := &sp
 	s.def, s.cmd, s.now = def, cmd, cmd.Time
-	s.queue = make([]int64, 0, 8)
 	if cmd.Kind == CmdStart {
 		// One allocation holds the state and the first tokens, history
 		// entries and effects of a typical instance.
@@ -53,6 +52,7 @@ func Step(def *model.Definition, st *State, cmd Command) (*State, []Effect, erro
 		st.Tokens = a.tokens[:0]
 		st.History = a.hist[:0]
 		s.effects = a.eff[:0]
+		s.queue = a.queue[:0]
 		s.st = st
 		if err := s.start(); err != nil {
 			return nil, nil, err
@@ -65,12 +65,14 @@ func Step(def *model.Definition, st *State, cmd Command) (*State, []Effect, erro
 			return st, nil, ErrEnded
 		}
 		s.st = st
+		s.queue = st.queue[:0]
 		if err := s.apply(); err != nil {
 			return st, nil, err
 		}
 	}
 	s.run()
 	s.finish()
+	st.queue = s.queue[:0]
 	return st, s.effects, nil
 }
 
@@ -79,6 +81,7 @@ type startAlloc struct {
 	tokens [2]Token
 	hist   [8]HistoryEntry
 	eff    [2]Effect
+	queue  [8]int64
 }
 
 // noVars is the empty variable set expressions see when an instance has
