@@ -132,7 +132,7 @@ func TestExternalFailureThenSuccess(t *testing.T) {
 	inst := startCharge(t, srv, nil)
 
 	first := fetchOne(t, srv, "w1")
-	// No retries given: the node's policy (3 attempts) leaves 2.
+	// No retries given: the node's policy (3 retries after the first attempt) retries.
 	srv.MustDo(t, http.MethodPost, taskPath(first.ID, "failure"), baton.ExternalFailureRequest{WorkerID: "w1", ErrorMessage: "PSP timeout"}, nil, http.StatusNoContent)
 	mustProblem(t, srv, taskPath(first.ID, "complete"), baton.CompleteExternalRequest{WorkerID: "w1"}, http.StatusConflict, "not locked")
 

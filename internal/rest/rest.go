@@ -98,6 +98,7 @@ func New(cfg Config) http.Handler {
 
 	s.registerRuntime(api)
 	s.registerDefinitions(api)
+	s.registerDecisions(api)
 	s.registerExternal(api)
 	s.registerHealth(api)
 	s.registerEvents(api, mux)

@@ -392,6 +392,15 @@ func (r *Runner) jobKind(e engine.Effect, n *model.Node) string {
 		}
 		return ExternalKind(e.TaskType)
 	}
+	// A service task without an http block runs in-process only when a
+	// handler is registered for its task type ("service:TYPE"); the
+	// generic "service" handler calls HTTP endpoints.
+	if kind == engine.JobService {
+		if e.TaskType != "" && r.handlerFor(kind+":"+e.TaskType, "") != nil {
+			return kind
+		}
+		return ExternalKind(e.TaskType)
+	}
 	if r.handlerFor(kind, e.TaskType) != nil {
 		return kind
 	}
