@@ -158,6 +158,10 @@ func (s *stepper) apply() error {
 		}
 		switch c.Kind {
 		case CmdCompleteJob:
+			if n := s.def.Node(t.Node); n.Type == model.ExclusiveGateway {
+				s.gatewayDecided(t.ID, n, c.Target, c.Name, c.Variables)
+				return nil
+			}
 			s.completeActivity(t.ID, c.Variables)
 		case CmdFailJob:
 			n := s.def.Node(t.Node)
@@ -176,6 +180,12 @@ func (s *stepper) apply() error {
 		t := s.findWait(WaitTask, c.Ref)
 		if t == nil {
 			return fmt.Errorf("%w: task %q", ErrStale, c.Ref)
+		}
+		if n := s.def.Node(t.Node); n.Type == model.ExclusiveGateway {
+			// A person reviewed a model's decision: "flow" is the choice.
+			flow, _ := c.Variables["flow"].(string)
+			s.gatewayReviewed(t.ID, n, flow)
+			return nil
 		}
 		s.completeActivity(t.ID, c.Variables)
 	case CmdFireTimer:
@@ -482,6 +492,10 @@ func (s *stepper) enter(t *Token) {
 		s.completed(n)
 		s.leave(id, n)
 	case model.ExclusiveGateway:
+		if n.LLM != nil && !s.st.Simulate {
+			s.llmGateway(id, n)
+			return
+		}
 		s.exclusive(id, n)
 	case model.ParallelGateway:
 		if len(n.Incoming()) > 1 {

@@ -430,6 +430,18 @@ func (b *builder) node(n *Node, links map[*Node]map[string]int) {
 			b.errf(n.Line, n.ID, "default", "default flow %q is not an outgoing flow of this node", n.Default)
 		}
 	}
+	if n.LLM != nil {
+		switch {
+		case n.Type != ExclusiveGateway:
+			b.errf(n.Line, n.ID, "llm", "only exclusive gateways can be LLM decisions, not %s", n.Type)
+		case n.LLM.Mode != "" && n.LLM.Mode != "decide" && n.LLM.Mode != "hybrid" && n.LLM.Mode != "shadow":
+			b.errf(n.Line, n.ID, "llm.mode", "unknown mode %q (want decide, hybrid or shadow)", n.LLM.Mode)
+		case n.LLM.MinConfidence < 0 || n.LLM.MinConfidence > 1:
+			b.errf(n.Line, n.ID, "llm.minConfidence", "must be between 0 and 1")
+		case len(n.outgoing) < 2:
+			b.errf(n.Line, n.ID, "llm", "an LLM decision needs at least two outgoing flows")
+		}
+	}
 	if n.Type.IsArtifact() && (len(n.incoming) > 0 || len(n.outgoing) > 0) {
 		b.errf(n.Line, n.ID, "", "data artifact is connected by sequence flows")
 	}
@@ -449,7 +461,7 @@ func (b *builder) gateway(n *Node) {
 			}
 		}
 	}
-	if n.Type != ExclusiveGateway || len(n.outgoing) < 2 {
+	if n.Type != ExclusiveGateway || len(n.outgoing) < 2 || n.LLM != nil {
 		return
 	}
 	// An unconditional flow that is not the default is always true; any
@@ -504,6 +516,21 @@ func (b *builder) timer(n *Node) {
 			b.errf(n.Line, n.ID, "event.timer.cycle", "%v", err)
 		}
 	}
+}
+
+func validStatusKey(k string) bool {
+	if len(k) != 3 {
+		return false
+	}
+	if k[1:] == "xx" {
+		return k[0] >= '1' && k[0] <= '5'
+	}
+	for i := 0; i < 3; i++ {
+		if k[i] < '0' || k[i] > '9' {
+			return false
+		}
+	}
+	return k[0] >= '1' && k[0] <= '5'
 }
 
 // IsExpression reports whether a field value is an expression rather than a
@@ -656,6 +683,32 @@ func (b *builder) compile() {
 		}
 		if n.HTTP != nil && strings.TrimSpace(n.HTTP.URL) == "" {
 			b.errf(n.Line, n.ID, "http.url", "HTTP call has no URL")
+		}
+		if n.HTTP != nil {
+			for i, m := range n.HTTP.Response {
+				if m.Target == "" {
+					b.errf(n.Line, n.ID, fmt.Sprintf("http.response[%d].target", i), "mapping has no target")
+				}
+				n.setExpr(fmt.Sprintf("response:%d", i), b.compileExpr(n, n.Line, n.ID, fmt.Sprintf("http.response[%d].source", i), m.Source))
+			}
+			for k, code := range n.HTTP.Errors {
+				if !validStatusKey(k) {
+					b.errf(n.Line, n.ID, "http.errors", "%q is not a status code (\"404\") or class (\"4xx\")", k)
+				}
+				if strings.TrimSpace(code) == "" {
+					b.errf(n.Line, n.ID, "http.errors", "status %s maps to an empty error code", k)
+				}
+			}
+			for _, c := range n.HTTP.RetryOn {
+				if c < 100 || c > 599 {
+					b.errf(n.Line, n.ID, "http.retryOn", "%d is not an HTTP status code", c)
+				}
+			}
+			if n.HTTP.Timeout != "" {
+				if d, err := ParseDuration(n.HTTP.Timeout); err != nil || d <= 0 {
+					b.errf(n.Line, n.ID, "http.timeout", "%q is not a positive ISO 8601 duration", n.HTTP.Timeout)
+				}
+			}
 		}
 		if n.Notify != nil {
 			switch n.Notify.Channel {

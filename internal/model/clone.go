@@ -29,7 +29,9 @@ func (d *Definition) Unbuilt() *Definition {
 		}
 		if n.HTTP != nil {
 			h := *n.HTTP
-			h.Headers, h.Query = maps.Clone(h.Headers), maps.Clone(h.Query)
+			h.Headers, h.Query, h.Errors = maps.Clone(h.Headers), maps.Clone(h.Query), maps.Clone(h.Errors)
+			h.Response = append([]Mapping(nil), h.Response...)
+			h.RetryOn = append([]int(nil), h.RetryOn...)
 			m.HTTP = &h
 		}
 		if n.Notify != nil {
@@ -39,6 +41,11 @@ func (d *Definition) Unbuilt() *Definition {
 		if n.Retry != nil {
 			x := *n.Retry
 			m.Retry = &x
+		}
+		if n.LLM != nil {
+			x := *n.LLM
+			x.ReviewGroups = append([]string(nil), x.ReviewGroups...)
+			m.LLM = &x
 		}
 		if n.MultiInstance != nil {
 			x := *n.MultiInstance

@@ -156,6 +156,17 @@ type HTTPCall struct {
 	Query   map[string]string `json:"query,omitempty"`
 	Body    json.RawMessage   `json:"body,omitempty"`
 	Timeout string            `json:"timeout,omitempty"`
+	// Response maps the answer into variables: each Source is an
+	// expression over response.status, response.headers (lower-case
+	// names) and response.body. Without it a JSON object answer is merged
+	// into the variables.
+	Response []Mapping `json:"response,omitempty"`
+	// Errors maps status codes ("404") or classes ("4xx") to BPMN error
+	// codes that error boundary events catch.
+	Errors map[string]string `json:"errors,omitempty"`
+	// RetryOn lists the status codes that are retried (default 408, 429
+	// and every 5xx); other non-2xx answers fail at once.
+	RetryOn []int `json:"retryOn,omitempty"`
 }
 
 // Notify configures a send task.
@@ -180,6 +191,24 @@ type MultiInstance struct {
 	// CompletionCondition, when true after an instance completes, ends the
 	// whole activity early (remaining instances are cancelled).
 	CompletionCondition string `json:"completionCondition,omitempty"`
+}
+
+// LLMDecision marks an exclusive gateway whose route a language model
+// chooses (docs/llm.md).
+type LLMDecision struct {
+	// Mode: "decide" (default) asks the model every time; "hybrid" takes
+	// the first true condition and asks only when none holds; "shadow"
+	// routes by the conditions and asks the model beside them, recording
+	// whether it agreed.
+	Mode string `json:"mode,omitempty"`
+	// Question is what the gateway decides, in words.
+	Question string `json:"question,omitempty"`
+	// Model overrides the configured model for this gateway.
+	Model string `json:"model,omitempty"`
+	// MinConfidence (0..1): a less confident answer goes to a person.
+	MinConfidence float64 `json:"minConfidence,omitempty"`
+	// ReviewGroups are the candidate groups of the human review task.
+	ReviewGroups []string `json:"reviewGroups,omitempty"`
 }
 
 // Node is one flow element.
@@ -235,6 +264,9 @@ type Node struct {
 	Outputs []Mapping `json:"outputs,omitempty"`
 
 	MultiInstance *MultiInstance `json:"multiInstance,omitempty"`
+
+	// LLM makes an exclusive gateway an LLM decision.
+	LLM *LLMDecision `json:"llm,omitempty"`
 
 	// Extensions keeps vendor attributes and properties Baton does not
 	// interpret (namespace-prefixed key → value), so export keeps them.

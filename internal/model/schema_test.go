@@ -208,6 +208,7 @@ func TestSchemaCoversGoTypes(t *testing.T) {
 		{reflect.TypeFor[HTTPCall](), nil, "http"},
 		{reflect.TypeFor[Notify](), nil, "notify"},
 		{reflect.TypeFor[MultiInstance](), nil, "multiInstance"},
+		{reflect.TypeFor[LLMDecision](), nil, "llm"},
 	}
 	for _, tc := range types {
 		def := tc.def
