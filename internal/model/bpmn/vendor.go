@@ -516,6 +516,32 @@ func (p *process) batonAttrs(n *model.Node, e *element, take func(string) string
 	if v := take("baton:followUpIn"); v != "" {
 		n.FollowUpIn = v
 	}
+	// LLM decision gateways: baton:llm="decide|hybrid|shadow" with
+	// baton:question, baton:model, baton:minConfidence, baton:reviewGroups.
+	if mode := take("baton:llm"); mode != "" {
+		l := &model.LLMDecision{Mode: mode, Question: take("baton:question"), Model: take("baton:model")}
+		if v := take("baton:minConfidence"); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				p.problem(e.line, n.ID, "baton:minConfidence %q is not a number", v)
+			}
+			l.MinConfidence = f
+		}
+		if v := take("baton:reviewGroups"); v != "" {
+			l.ReviewGroups = splitComma(v)
+		}
+		n.LLM = l
+	}
+}
+
+func splitComma(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func (p *process) stringMap(n *model.Node, e *element, key, v string) map[string]string {

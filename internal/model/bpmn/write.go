@@ -356,6 +356,17 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 			attrs = append(attrs, "baton:body", m.Body)
 		}
 	}
+	if l := n.LLM; l != nil {
+		mode := l.Mode
+		if mode == "" {
+			mode = "decide"
+		}
+		attrs = append(attrs, "baton:llm", mode, "baton:question", l.Question, "baton:model", l.Model,
+			"baton:reviewGroups", strings.Join(l.ReviewGroups, ","))
+		if l.MinConfidence != 0 {
+			attrs = append(attrs, "baton:minConfidence", strconv.FormatFloat(l.MinConfidence, 'g', -1, 64))
+		}
+	}
 	if r := n.Retry; r != nil {
 		attrs = append(attrs, "baton:retries", strconv.Itoa(r.Max), "baton:backoff", r.Backoff, "baton:maxBackoff", r.MaxBackoff)
 		if r.Factor != 0 {
