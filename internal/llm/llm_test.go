@@ -311,6 +311,9 @@ func TestStructuredAnswers(t *testing.T) {
 			if !errors.As(err, &inv) || !strings.Contains(inv.Problem, tc.problem) {
 				t.Fatalf("err = %v, want an InvalidAnswerError about %q", err, tc.problem)
 			}
+			if !strings.Contains(err.Error(), "llm script: no valid answer after 2 attempts: ") {
+				t.Errorf("Error() = %q", err)
+			}
 		})
 	}
 }
