@@ -250,8 +250,15 @@ func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.Sta
 			if n != nil && n.Retry != nil && n.Retry.Max > 0 {
 				job.MaxAttempts = n.Retry.Max + 1
 			}
-			if len(e.Locals) > 0 {
-				job.Payload, _ = json.Marshal(map[string]any{"locals": e.Locals})
+			if len(e.Locals) > 0 || e.Name != "" {
+				p := map[string]any{}
+				if len(e.Locals) > 0 {
+					p["locals"] = e.Locals
+				}
+				if e.Type == engine.JobLLMShadow {
+					p["routed"] = e.Name
+				}
+				job.Payload, _ = json.Marshal(p)
 			}
 			t.NewJobs = append(t.NewJobs, job)
 		case engine.EffTimer:

@@ -66,7 +66,7 @@ func (r *Runner) fetchLoop(ctx context.Context) {
 
 // internalKinds are the job kinds this node runs (everything but external).
 func (r *Runner) internalKinds() []string {
-	return []string{KindTimer, KindSLA, KindTimerStart, engine.JobService, engine.JobSend, engine.JobBusinessRule, engine.JobCall, engine.JobReceive, "llm", "notify"}
+	return []string{KindTimer, KindSLA, KindTimerStart, engine.JobLLMDecision, engine.JobLLMShadow, engine.JobService, engine.JobSend, engine.JobBusinessRule, engine.JobCall, engine.JobReceive, "llm", "notify"}
 }
 
 // execute runs one leased job to its end: complete, retry, dead-letter.
@@ -127,9 +127,40 @@ func (r *Runner) execute(j store.JobRow) {
 		r.fail(ctx, j, err)
 		return
 	}
-	_, aerr := r.Apply(ctx, j.InstanceID, engine.Command{Kind: engine.CmdCompleteJob, Ref: j.ID, Variables: out, Actor: r.cfg.Owner},
-		doneJob(j, r.cfg.Owner, store.JobCompleted, ""))
+	if j.Kind == engine.JobLLMShadow {
+		// Nothing waits for a shadow decision: the handler recorded it.
+		r.closeJob(ctx, j, store.JobCompleted)
+		return
+	}
+	cmd := engine.Command{Kind: engine.CmdCompleteJob, Ref: j.ID, Variables: out, Actor: r.cfg.Owner}
+	if j.Kind == engine.JobLLMDecision {
+		// A gateway decision: "$flow" is the chosen flow ("" falls back),
+		// "$review" asks a person; the rest is recorded, not merged.
+		cmd.Target, _ = out["$flow"].(string)
+		if rv, _ := out["$review"].(bool); rv {
+			cmd.Name = engine.DecisionReview
+		}
+		vars := make(map[string]any, len(out))
+		for k, v := range out {
+			if !strings.HasPrefix(k, "$") {
+				vars[k] = v
+			}
+		}
+		cmd.Variables = vars
+	}
+	_, aerr := r.Apply(ctx, j.InstanceID, cmd, doneJob(j, r.cfg.Owner, store.JobCompleted, ""))
 	r.logApply(j, aerr)
+}
+
+// closeJob ends a job that no instance waits for.
+func (r *Runner) closeJob(ctx context.Context, j store.JobRow, state string) {
+	row, err := r.st.Instance(ctx, j.InstanceID)
+	if err != nil {
+		return
+	}
+	if err := r.st.Commit(ctx, store.Transition{Instance: bumpRow(row, r.clk.Now()), DoneJob: &store.JobDone{ID: j.ID, Owner: r.cfg.Owner, State: state}}); err != nil {
+		r.log.Warn("close job", "job", j.ID, "err", err)
+	}
 }
 
 func (r *Runner) logApply(j store.JobRow, err error) {
@@ -202,7 +233,7 @@ func (r *Runner) loadJob(ctx context.Context, j store.JobRow) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	waiting := false
+	waiting := j.Kind == engine.JobLLMShadow
 	for _, t := range st.Tokens {
 		if t.Wait == engine.WaitJob && t.Ref == j.ID {
 			waiting = true
