@@ -1,12 +1,13 @@
 # Baton. `make run` serves the demo workflows on the embedded database;
 # `make test` runs every test (unit, conformance, fuzz seeds, store suites,
-# end-to-end).
+# end-to-end, the web UI's build check and its browser tests).
 
 GO ?= go
+NPM ?= npm
 BATON_TEST_POSTGRES ?=
 export BATON_TEST_POSTGRES
 
-.PHONY: run build test vet fmt-check fuzz bench clean
+.PHONY: run build test vet fmt-check fuzz bench clean ui ui-check ui-check-if-npm browser-prereq browser-test screenshots
 
 run: build
 	./bin/baton serve --dev --db ./baton.db --addr :8080 --deploy examples
@@ -14,8 +15,51 @@ run: build
 build:
 	$(GO) build -o bin/baton ./cmd/baton
 
-test: vet fmt-check
+test: vet fmt-check ui-check-if-npm browser-prereq
 	$(GO) test -count=1 -timeout 12m ./...
+
+# The web UI (web/): install the locked npm packages and build web/dist,
+# which is committed and embedded in the binary (go build needs no npm).
+ui:
+	cd web && $(NPM) ci && $(NPM) run build
+
+web/node_modules/.installed: web/package-lock.json
+	cd web && $(NPM) ci
+	@touch $@
+
+# ui-check rebuilds the UI into a temporary directory and fails when the
+# committed web/dist differs (Vite builds the same bytes from the same
+# sources and packages): run `make ui` and commit web/dist.
+ui-check: web/node_modules/.installed
+	@tmp="$$(mktemp -d)"; \
+	if ! (cd web && $(NPM) run --silent build -- --outDir "$$tmp/dist" --emptyOutDir >"$$tmp/build.log" 2>&1); then \
+		cat "$$tmp/build.log"; rm -rf "$$tmp"; exit 1; \
+	fi; \
+	if diff -r web/dist "$$tmp/dist" >"$$tmp/diff"; then \
+		echo "ui-check: web/dist is up to date"; rm -rf "$$tmp"; \
+	else \
+		echo "ui-check: web/dist is stale: run 'make ui' and commit web/dist"; head -20 "$$tmp/diff"; rm -rf "$$tmp"; exit 1; \
+	fi
+
+ui-check-if-npm:
+	@if command -v $(NPM) >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory ui-check; \
+	else \
+		echo "SKIP ui-check: npm is not installed, web/dist is not checked against web/src"; \
+	fi
+
+# The browser tests (test/browser) need Debian's Chromium: install it when
+# missing (as root, apt-get); without it they skip.
+browser-prereq:
+	@bash test/browser/ensure-chromium.sh || \
+		echo "SKIP browser tests: Chromium is missing and could not be installed (test/browser/ensure-chromium.sh)"
+
+browser-test: browser-prereq
+	$(GO) test -count=1 -v ./test/browser/
+
+# Retake docs/screenshots/*.png from the browser tests.
+screenshots: browser-prereq
+	BATON_UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestManagerReview|TestOperatorPages' ./test/browser/
 
 vet:
 	$(GO) vet ./...

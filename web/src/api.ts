@@ -1,0 +1,213 @@
+// The REST client: every call sends the session's bearer token, and every
+// error becomes an ApiError carrying the server's RFC 9457 problem document.
+
+export interface ProblemError { location?: string; message: string }
+export interface Problem {
+  type?: string; title?: string; status?: number; detail?: string; instance?: string;
+  errors?: ProblemError[];
+}
+
+export interface HistoryEntry {
+  nodeId: string; nodeType?: string; action: string; timestamp: string; result?: unknown; actor?: string;
+}
+export interface Checkpoint { version: number; timestamp: string; status?: string }
+export interface Incident {
+  id: string; instanceId: string; definitionId?: string; nodeId: string; jobId?: string; kind: string;
+  message: string; attempts?: number; state: string; createdAt: string; resolvedAt?: string; resolvedBy?: string;
+}
+export interface Instance {
+  instanceId: string; definitionId: string; definitionVersion: number; businessKey?: string; status: string;
+  currentNodeIds: string[]; processData: Record<string, unknown>; executionHistory: HistoryEntry[];
+  checkpoints: Checkpoint[]; incidents?: Incident[]; createdAt: string; updatedAt: string; endedAt?: string;
+}
+export interface InstanceSummary {
+  instanceId: string; definitionId: string; definitionVersion: number; businessKey?: string; status: string;
+  createdAt: string; updatedAt: string; endedAt?: string;
+}
+export interface Task {
+  id: string; instanceId: string; definitionId: string; nodeId: string; name: string; assignee: string;
+  candidateGroups: string[]; candidateUsers?: string[]; dueAt?: string; createdAt: string; state?: string;
+}
+export interface Definition {
+  id: string; version: number; name: string; format: string; deployedAt: string; deployedBy?: string; hash: string;
+}
+export interface DeployResult { id: string; version: number; created: boolean }
+export interface BatonEvent {
+  type: string; instanceId: string; nodeId?: string; status?: string; ref?: string; time: string;
+}
+
+export class ApiError extends Error {
+  constructor(public status: number, public problem: Problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+  }
+}
+
+const TOKEN_KEY = 'baton.token';
+const WHO_KEY = 'baton.who';
+
+export interface Who { user: string; groups: string[]; role?: string; fromServer: boolean }
+
+// may tells whether the signed-in user's role allows an action that needs
+// role need (viewer < operator < admin). Unknown roles may try: the server
+// decides.
+export function may(need: 'viewer' | 'operator' | 'admin'): boolean {
+  const order = ['viewer', 'operator', 'admin'];
+  const role = session.who()?.role;
+  if (!role || !order.includes(role)) return true;
+  return order.indexOf(role) >= order.indexOf(need);
+}
+
+export const session = {
+  token(): string { return sessionStorage.getItem(TOKEN_KEY) ?? ''; },
+  signedIn(): boolean { return sessionStorage.getItem(TOKEN_KEY) !== null; },
+  signIn(token: string, who?: Who) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    if (who) sessionStorage.setItem(WHO_KEY, JSON.stringify(who));
+    else sessionStorage.removeItem(WHO_KEY);
+  },
+  signOut() { sessionStorage.removeItem(TOKEN_KEY); sessionStorage.removeItem(WHO_KEY); },
+  who(): Who | null {
+    try { return JSON.parse(sessionStorage.getItem(WHO_KEY) ?? 'null'); } catch { return null; }
+  },
+};
+
+// onUnauthorized is set by the app: a 401 sends the user to the login page.
+export let onUnauthorized: (p: Problem) => void = () => {};
+export function setUnauthorizedHandler(f: (p: Problem) => void) { onUnauthorized = f; }
+
+export interface CallOptions {
+  method?: string;
+  body?: unknown;        // sent as JSON
+  form?: FormData;       // sent as multipart
+  token?: string | null; // override the session token (null: none)
+  accept?: string;
+  quiet401?: boolean;    // do not redirect to the login page on 401
+}
+
+export async function call<T>(path: string, opts: CallOptions = {}): Promise<T> {
+  const res = await send(path, opts);
+  if (res.status === 204) return undefined as T;
+  const type = res.headers.get('Content-Type') ?? '';
+  return (type.includes('json') ? res.json() : res.text()) as Promise<T>;
+}
+
+export async function send(path: string, opts: CallOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { Accept: opts.accept ?? 'application/json' };
+  const token = opts.token === undefined ? session.token() : opts.token;
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let body: BodyInit | undefined;
+  if (opts.form) body = opts.form;
+  else if (opts.body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(opts.body);
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, { method: opts.method ?? (body ? 'POST' : 'GET'), headers, body });
+  } catch (e) {
+    throw new ApiError(0, { title: 'Network error', detail: `the server cannot be reached (${(e as Error).message})` });
+  }
+  if (!res.ok) {
+    let problem: Problem = { status: res.status, title: res.statusText };
+    try {
+      const text = await res.text();
+      try { problem = { ...problem, ...JSON.parse(text) }; } catch { if (text) problem.detail = text.slice(0, 500); }
+    } catch { /* keep the status line */ }
+    if (res.status === 401 && !opts.quiet401) onUnauthorized(problem);
+    throw new ApiError(res.status, problem);
+  }
+  return res;
+}
+
+function qs(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+// listAll follows `next` cursors up to max items.
+async function listAll<T>(path: string, key: string, params: Record<string, string | undefined>, max = 1000): Promise<T[]> {
+  const out: T[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page: any = await call(path + qs({ ...params, after, limit: 200 }));
+    out.push(...(page[key] ?? []));
+    if (!page.next || out.length >= max) return out;
+    after = page.next;
+  }
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  tasks: (p: Record<string, string | undefined> = {}) => listAll<Task>('/api/runtime/tasks', 'tasks', p),
+  instances: (p: Record<string, string | undefined>, after?: string) =>
+    call<{ instances: InstanceSummary[]; next?: string }>('/api/runtime/instances' + qs({ ...p, after, limit: 50 })),
+  instance: (id: string) => call<Instance>(`/api/runtime/instance/${enc(id)}`),
+  start: (definitionId: string, variables: Record<string, unknown>, businessKey?: string, version?: number) =>
+    call<Instance>('/api/runtime/start', { body: { definitionId, variables, businessKey: businessKey || undefined, version: version || undefined } }),
+  complete: (taskId: string, variables: Record<string, unknown>) =>
+    call<Instance>('/api/runtime/complete-task', { body: { taskId, variables } }),
+  cancel: (id: string) => call<Instance>(`/api/runtime/instance/${enc(id)}/cancel`, { method: 'POST' }),
+  recover: (id: string, body: Record<string, unknown>) => call<Instance>(`/api/runtime/recover/${enc(id)}`, { body }),
+  incidents: (p: Record<string, string | undefined>) => listAll<Incident>('/api/runtime/incidents', 'incidents', p, 500),
+  definitions: () => call<{ definitions: Definition[] }>('/api/definitions').then((r) => r.definitions),
+  versions: (id: string) => call<{ definitions: Definition[] }>(`/api/definitions/${enc(id)}/versions`).then((r) => r.definitions),
+  bpmn: (id: string, version?: number) =>
+    call<string>(`/api/definitions/${enc(id)}/bpmn` + qs({ version }), { accept: 'application/xml' }),
+  deploy: (file: File) => {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    return call<DeployResult>('/api/definitions' + qs({ name: file.name }), { form });
+  },
+};
+
+// --- What the server offers, read from its OpenAPI document --------------
+
+interface Capabilities { paths: Record<string, Record<string, any>> | null }
+let caps: Promise<Capabilities> | null = null;
+
+export function capabilities(): Promise<Capabilities> {
+  caps ??= call<any>('/api/openapi.json', { quiet401: true })
+    .then((doc) => ({ paths: doc?.paths ?? null }))
+    .catch(() => ({ paths: null }));
+  return caps;
+}
+export function resetCapabilities() { caps = null; }
+
+// findOperation returns the first path (and its operation) whose template
+// matches re and that has the method.
+export async function findOperation(re: RegExp, method: string): Promise<{ path: string; op: any } | null> {
+  const { paths } = await capabilities();
+  if (!paths) return null;
+  for (const [path, ops] of Object.entries(paths)) {
+    if (re.test(path) && ops[method.toLowerCase()]) return { path, op: ops[method.toLowerCase()] };
+  }
+  return null;
+}
+
+// fill replaces the {param} placeholders of an OpenAPI path template.
+export function fill(template: string, value: string): string {
+  return template.replace(/\{[^}]+\}/, enc(value));
+}
+
+// whoAmI asks the server who the token belongs to, where it can tell
+// (an identity endpoint in its OpenAPI document). Null when it cannot.
+export async function whoAmI(token: string): Promise<Who | null> {
+  const found = await findOperation(/^\/api\/(auth\/)?(me|whoami|identity|session|userinfo)$/, 'get');
+  if (!found) return null;
+  try {
+    const me: any = await call(found.path, { token, quiet401: true });
+    let body = me;
+    if (me?.identity && typeof me.identity === 'object') body = me.identity;
+    else if (me?.user && typeof me.user === 'object') body = me.user;
+    const user = body?.user ?? body?.id ?? body?.name ?? body?.username ?? body?.subject ?? '';
+    const groups = body?.groups ?? me?.groups ?? [];
+    if (!user) return null;
+    const role = typeof body?.role === 'string' ? body.role : undefined;
+    return { user: String(user), groups: Array.isArray(groups) ? groups.map(String) : [], role, fromServer: true };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,106 @@
+// Baton's web UI: a hash-routed single page app over the REST API.
+//
+//   #/login               sign in with a bearer token
+//   #/inbox               my tasks and my groups' tasks
+//   #/tasks/ID            one task: its form, submit
+//   #/instances           instances, filtered by status, definition, business key
+//   #/instances/ID        one instance: diagram, history, variables, cancel, recover
+//   #/definitions         definitions, deploy by upload
+//   #/definitions/ID      versions and diagram of one definition; start an instance
+
+import './style.css';
+import { session, setUnauthorizedHandler } from './api';
+import { h, clear } from './dom';
+import { onMode, restart } from './events';
+import { flash } from './ui';
+import { loginPage } from './pages/login';
+import { inboxPage } from './pages/inbox';
+import { taskPage } from './pages/task';
+import { instancesPage } from './pages/instances';
+import { instancePage } from './pages/instance';
+import { definitionsPage } from './pages/definitions';
+import { definitionPage } from './pages/definition';
+
+export interface Ctx { params: string[]; query: URLSearchParams }
+export type Page = (root: HTMLElement, ctx: Ctx) => void | (() => void) | Promise<void | (() => void)>;
+
+const routes: [RegExp, Page, string][] = [
+  [/^\/login$/, loginPage, ''],
+  [/^\/inbox$/, inboxPage, 'inbox'],
+  [/^\/tasks\/([^/]+)$/, taskPage, 'inbox'],
+  [/^\/instances$/, instancesPage, 'instances'],
+  [/^\/instances\/([^/]+)$/, instancePage, 'instances'],
+  [/^\/definitions$/, definitionsPage, 'definitions'],
+  [/^\/definitions\/([^/]+)$/, definitionPage, 'definitions'],
+];
+
+const app = document.getElementById('app')!;
+const nav = h('nav.top');
+const main = h('main#page');
+app.append(h('header.bar', h('a.brand', { href: '#/inbox' }, h('img.logo', { src: '/favicon.svg', alt: '', width: 22, height: 22 }), 'Baton'), nav), main);
+
+let cleanup: (() => void) | void;
+let seq = 0;
+
+function renderNav(section: string) {
+  const who = session.who();
+  const link = (href: string, label: string, key: string) =>
+    h('a', { href, class: section === key ? 'active' : '', dataset: { nav: key } }, label);
+  const live = h('span.live', { title: 'live updates' });
+  clear(nav,
+    session.signedIn() ? [
+      link('#/inbox', 'Task inbox', 'inbox'),
+      link('#/instances', 'Instances', 'instances'),
+      link('#/definitions', 'Definitions', 'definitions'),
+      h('span.spacer'),
+      live,
+      h('span.who', { dataset: { user: who?.user ?? '' } }, who?.user ? `${who.user}${who.groups.length ? ` (${who.groups.join(', ')})` : ''}${who.role ? ` · ${who.role}` : ''}` : session.token() ? 'signed in' : 'no token (open server)'),
+      h('button.link', { onclick: () => { session.signOut(); restart(); location.hash = '#/login'; } }, 'Sign out'),
+    ] : []);
+  if (session.signedIn()) {
+    const off = onMode((m) => {
+      if (!live.isConnected) { off(); return; }
+      live.dataset.mode = m;
+      live.textContent = m === 'live' ? '● live' : m === 'polling' ? '○ polling' : m === 'connecting' ? '◌ connecting' : '';
+      live.title = m === 'polling'
+        ? 'The event stream is not available; refreshing every few seconds.'
+        : 'Updates arrive from /api/events as they happen.';
+    });
+  }
+}
+
+async function route() {
+  const my = ++seq;
+  if (typeof cleanup === 'function') { try { cleanup(); } catch (e) { console.error(e); } }
+  cleanup = undefined;
+  const raw = location.hash.replace(/^#/, '') || '/inbox';
+  const [path, search = ''] = raw.split('?');
+  if (!session.signedIn() && path !== '/login') {
+    location.replace(`#/login?next=${encodeURIComponent(raw)}`);
+    return;
+  }
+  for (const [re, page, section] of routes) {
+    const m = re.exec(path);
+    if (!m) continue;
+    renderNav(section);
+    const root = h('div.page', { dataset: { page: section || 'login' } });
+    main.replaceChildren(root);
+    window.scrollTo(0, 0);
+    const c = await page(root, { params: m.slice(1).map(decodeURIComponent), query: new URLSearchParams(search) });
+    if (my !== seq) { if (typeof c === 'function') c(); } else cleanup = c;
+    return;
+  }
+  location.replace('#/inbox');
+}
+
+setUnauthorizedHandler((p) => {
+  if (location.hash.startsWith('#/login')) return;
+  flash(`Your token was refused: ${p.detail || 'sign in again'}.`, 'error');
+  session.signOut();
+  restart();
+  location.hash = `#/login?next=${encodeURIComponent(location.hash.replace(/^#/, ''))}`;
+});
+
+window.addEventListener('hashchange', route);
+if (session.signedIn()) restart();
+route();
