@@ -75,6 +75,9 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParseBPMN -fuzztime $(FUZZTIME) ./internal/model/bpmn
 	$(GO) test -run XXX -fuzz FuzzCompileExpr -fuzztime $(FUZZTIME) ./internal/expr
 	$(GO) test -run XXX -fuzz FuzzStep -fuzztime $(FUZZTIME) ./internal/engine
+	$(GO) test -run XXX -fuzz FuzzRun -fuzztime $(FUZZTIME) ./internal/script
+	$(GO) test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./internal/form
+	$(GO) test -run XXX -fuzz FuzzUnaryTest -fuzztime $(FUZZTIME) ./internal/dmn
 
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./internal/engine
