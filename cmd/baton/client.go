@@ -19,27 +19,41 @@ import (
 
 // The client commands talk to a running server (baton serve) over the
 // REST API and print what it answers as JSON (tasks: a table). A problem
-// answer becomes the error message and a non-zero exit status.
+// answer becomes the error message and a non-zero exit status. Every call
+// sends the bearer token of --token (default: BATON_TOKEN).
 
 const defaultServer = "http://localhost:8080"
 
 // apiClient sends requests to a Baton server.
 type apiClient struct {
-	base string
-	http *http.Client
+	base  string
+	token string
+	http  *http.Client
 }
 
-// serverFlag adds --server to fs.
-func serverFlag(fs *flag.FlagSet, target *string) {
-	fs.StringVar(target, "server", envOr("BATON_SERVER", defaultServer), "Baton server `URL`")
+// conn is where a client command sends its requests: --server and
+// --token.
+type conn struct {
+	server string
+	token  string
 }
 
-func newAPIClient(server string) (*apiClient, error) {
-	u, err := url.Parse(server)
+// serverFlag adds --server and --token to fs.
+func serverFlag(fs *flag.FlagSet, target *conn) {
+	fs.StringVar(&target.server, "server", envOr("BATON_SERVER", defaultServer), "Baton server `URL`")
+	fs.StringVar(&target.token, "token", envOr("BATON_TOKEN", ""), "API bearer `TOKEN` (default: $BATON_TOKEN; baton serve --dev prints demo tokens)")
+}
+
+func newAPIClient(c conn) (*apiClient, error) {
+	u, err := url.Parse(c.server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usageErrorf("--server %q is not an http(s) URL", server)
+		return nil, usageErrorf("--server %q is not an http(s) URL", c.server)
 	}
-	return &apiClient{base: strings.TrimRight(server, "/"), http: &http.Client{Timeout: time.Minute}}, nil
+	tok := strings.TrimSpace(c.token)
+	if strings.ContainsAny(tok, " \t\r\n") {
+		return nil, usageErrorf("--token must be one word (the token itself, without \"Bearer\")")
+	}
+	return &apiClient{base: strings.TrimRight(c.server, "/"), token: tok, http: &http.Client{Timeout: time.Minute}}, nil
 }
 
 // do sends a request and decodes a 2xx answer into out. Any other answer
@@ -57,6 +71,9 @@ func (c *apiClient) do(ctx context.Context, method, path, contentType string, bo
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return &exitError{code: ExitFailed, err: fmt.Errorf("cannot reach the Baton server at %s: %w", c.base, err)}
@@ -100,6 +117,9 @@ func problemError(resp *http.Response, data []byte) error {
 	if resp.StatusCode == http.StatusUnprocessableEntity {
 		code = ExitInvalid
 	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		p.Detail += " (pass a token with --token or BATON_TOKEN)"
+	}
 	return &exitError{code: code, err: p}
 }
 
@@ -125,18 +145,20 @@ func varsMap(entries []varFlagEntry) map[string]any {
 // ---- deploy ----
 
 type deployCommand struct {
-	main   *Main
-	server string
-	file   string
+	main *Main
+	conn conn
+	file string
 }
 
 func (c *deployCommand) ParseFlags(ctx context.Context, args []string) error {
-	fs := c.main.newFlagSet("deploy", "FILE [--server URL]", `
-Deploy a workflow (workflow JSON or BPMN 2.0 XML; "-" reads standard input)
-to the server and print {id, version, created}. Deploying content that is
-already the latest version changes nothing (created: false). An invalid
-workflow prints every problem with its location and exits 3.`)
-	serverFlag(fs, &c.server)
+	fs := c.main.newFlagSet("deploy", "FILE [--server URL] [--token TOKEN]", `
+Deploy a workflow (workflow JSON or BPMN 2.0 XML; "-" reads standard input),
+a decision table (DMN XML or JSON) or a form-js form (JSON; user tasks show
+it by form key) to the server and print {id, version, created}. Deploying
+needs an admin token. Deploying content that is already the latest version
+changes nothing (created: false). An invalid workflow prints every problem
+with its location and exits 3.`)
+	serverFlag(fs, &c.conn)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -149,7 +171,7 @@ workflow prints every problem with its location and exits 3.`)
 }
 
 func (c *deployCommand) Run(ctx context.Context) error {
-	cl, err := newAPIClient(c.server)
+	cl, err := newAPIClient(c.conn)
 	if err != nil {
 		return err
 	}
@@ -176,7 +198,7 @@ func (c *deployCommand) Run(ctx context.Context) error {
 
 type startCommand struct {
 	main        *Main
-	server      string
+	conn        conn
 	definition  string
 	version     int
 	businessKey string
@@ -184,11 +206,11 @@ type startCommand struct {
 }
 
 func (c *startCommand) ParseFlags(ctx context.Context, args []string) error {
-	fs := c.main.newFlagSet("start", "DEFINITION [--var k=v]... [--business-key K] [--version N] [--server URL]", `
+	fs := c.main.newFlagSet("start", "DEFINITION [--var k=v]... [--business-key K] [--version N] [--server URL] [--token TOKEN]", `
 Start an instance of a deployed definition (its latest version unless
 --version) and print the instance. --var values are JSON when they parse as
 JSON (20000, true, {"a":1}), strings otherwise.`)
-	serverFlag(fs, &c.server)
+	serverFlag(fs, &c.conn)
 	fs.Var((*varFlag)(&c.vars), "var", "set variable `key=value` (repeatable)")
 	fs.StringVar(&c.businessKey, "business-key", "", "the instance's business `KEY`")
 	fs.IntVar(&c.version, "version", 0, "definition `VERSION` (default: the latest)")
@@ -204,7 +226,7 @@ JSON (20000, true, {"a":1}), strings otherwise.`)
 }
 
 func (c *startCommand) Run(ctx context.Context) error {
-	cl, err := newAPIClient(c.server)
+	cl, err := newAPIClient(c.conn)
 	if err != nil {
 		return err
 	}
@@ -220,20 +242,24 @@ func (c *startCommand) Run(ctx context.Context) error {
 
 type tasksCommand struct {
 	main     *Main
-	server   string
+	conn     conn
 	assignee string
 	group    string
 	instance string
+	all      bool
 	jsonOut  bool
 }
 
 func (c *tasksCommand) ParseFlags(ctx context.Context, args []string) error {
-	fs := c.main.newFlagSet("tasks", "[--assignee USER] [--group GROUP] [--instance ID] [--json] [--server URL]", `
-List open user tasks as a table (or JSON with --json).`)
-	serverFlag(fs, &c.server)
+	fs := c.main.newFlagSet("tasks", "[--assignee USER] [--group GROUP] [--instance ID] [--all] [--json] [--server URL] [--token TOKEN]", `
+List open user tasks as a table (or JSON with --json): the ones the token's
+user may work on (assigned to them, or offered to them or their groups;
+an admin's: all of them), or every user's with --all (operators).`)
+	serverFlag(fs, &c.conn)
 	fs.StringVar(&c.assignee, "assignee", "", "only tasks assigned to `USER`")
 	fs.StringVar(&c.group, "group", "", "only tasks with candidate group `GROUP`")
 	fs.StringVar(&c.instance, "instance", "", "only tasks of instance `ID`")
+	fs.BoolVar(&c.all, "all", false, "every user's tasks, not only yours (needs the operator role)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the task list as JSON")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -246,7 +272,7 @@ List open user tasks as a table (or JSON with --json).`)
 }
 
 func (c *tasksCommand) Run(ctx context.Context) error {
-	cl, err := newAPIClient(c.server)
+	cl, err := newAPIClient(c.conn)
 	if err != nil {
 		return err
 	}
@@ -255,6 +281,9 @@ func (c *tasksCommand) Run(ctx context.Context) error {
 		if v != "" {
 			q.Set(k, v)
 		}
+	}
+	if c.all {
+		q.Set("all", "true")
 	}
 	path := "/api/runtime/tasks"
 	if len(q) > 0 {
@@ -297,17 +326,19 @@ func dash(s string) string {
 // ---- complete ----
 
 type completeCommand struct {
-	main   *Main
-	server string
-	task   string
-	vars   []varFlagEntry
+	main *Main
+	conn conn
+	task string
+	vars []varFlagEntry
 }
 
 func (c *completeCommand) ParseFlags(ctx context.Context, args []string) error {
-	fs := c.main.newFlagSet("complete", "TASK [--var k=v]... [--server URL]", `
-Complete an open user task with the given variables and print the
-instance.`)
-	serverFlag(fs, &c.server)
+	fs := c.main.newFlagSet("complete", "TASK [--var k=v]... [--server URL] [--token TOKEN]", `
+Complete an open user task with the given variables (the values of its
+form) and print the instance. Only the task's assignee or, when it is
+unassigned, a candidate may complete it. An invalid submission prints
+every bad field and exits 3.`)
+	serverFlag(fs, &c.conn)
 	fs.Var((*varFlag)(&c.vars), "var", "set variable `key=value` (repeatable)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -321,7 +352,7 @@ instance.`)
 }
 
 func (c *completeCommand) Run(ctx context.Context) error {
-	cl, err := newAPIClient(c.server)
+	cl, err := newAPIClient(c.conn)
 	if err != nil {
 		return err
 	}
@@ -335,16 +366,16 @@ func (c *completeCommand) Run(ctx context.Context) error {
 // ---- instance ----
 
 type instanceCommand struct {
-	main   *Main
-	server string
-	id     string
+	main *Main
+	conn conn
+	id   string
 }
 
 func (c *instanceCommand) ParseFlags(ctx context.Context, args []string) error {
-	fs := c.main.newFlagSet("instance", "ID [--server URL]", `
+	fs := c.main.newFlagSet("instance", "ID [--server URL] [--token TOKEN]", `
 Print an instance: status, current nodes, variables (processData),
 execution history and checkpoints.`)
-	serverFlag(fs, &c.server)
+	serverFlag(fs, &c.conn)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -357,7 +388,7 @@ execution history and checkpoints.`)
 }
 
 func (c *instanceCommand) Run(ctx context.Context) error {
-	cl, err := newAPIClient(c.server)
+	cl, err := newAPIClient(c.conn)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/internal/auth"
+	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/httpcall"
+	"github.com/batonhq/baton/internal/llm"
+	"github.com/batonhq/baton/internal/llmtask"
 	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/notify"
 	"github.com/batonhq/baton/internal/rest"
@@ -36,6 +40,7 @@ type serveCommand struct {
 	workers         int
 	deployDir       string
 	dev             bool
+	tokensFile      string
 	logFormat       string
 	logLevel        string
 	httpEnv         string
@@ -45,7 +50,7 @@ type serveCommand struct {
 }
 
 func (c *serveCommand) ParseFlags(ctx context.Context, args []string) error {
-	fs := c.main.newFlagSet("serve", "[--db PATH|URL] [--addr HOST:PORT] [--workers N] [--deploy DIR] [--dev]", `
+	fs := c.main.newFlagSet("serve", "(--tokens FILE | --dev) [--db PATH|URL] [--addr HOST:PORT] [--workers N] [--deploy DIR]", `
 Run the Baton server: open the database (migrating it), start the job
 runner, and serve the REST API (OpenAPI document at /api/openapi.json), the
 live event stream, /healthz, /readyz and Prometheus metrics at /metrics.
@@ -58,12 +63,20 @@ Service tasks with an "http" block are called in-process; their templates
 see the environment variables named by --http-env as env.NAME. Send tasks
 are logged, not delivered, until a notification channel is configured.
 
+Every API call needs a bearer token (docs/auth.md). --tokens reads the
+users, groups, roles and token hashes from a JSON file. --dev adds four
+demo users with fixed, public tokens and prints them: admin (dev-admin),
+manager (operator, group managers: dev-manager), clerk (viewer, group
+clerks: dev-clerk) and ann (viewer, group managers: dev-ann). Never use
+--dev on a server that others can reach. With neither, serve refuses to
+start: the API is never open.
+
 On SIGINT or SIGTERM the server stops accepting requests, lets running jobs
 finish (or releases them) within --shutdown-timeout, closes the database
 and exits 0.
 
 Flags take their defaults from BATON_DB, BATON_ADDR, BATON_WORKERS,
-BATON_LOG_FORMAT, BATON_LOG_LEVEL and BATON_HTTP_ENV.`)
+BATON_TOKENS, BATON_LOG_FORMAT, BATON_LOG_LEVEL and BATON_HTTP_ENV.`)
 	workers, err := envInt("BATON_WORKERS", 16)
 	if err != nil {
 		return usageErrorf("%v", err)
@@ -72,7 +85,8 @@ BATON_LOG_FORMAT, BATON_LOG_LEVEL and BATON_HTTP_ENV.`)
 	fs.StringVar(&c.addr, "addr", envOr("BATON_ADDR", ":8080"), "listen on `HOST:PORT` (port 0 picks a free one)")
 	fs.IntVar(&c.workers, "workers", workers, "run at most `N` jobs at once")
 	fs.StringVar(&c.deployDir, "deploy", "", "deploy the *.json and *.bpmn workflows in `DIR` at start")
-	fs.BoolVar(&c.dev, "dev", false, "development mode (reserved: relaxes authentication once it exists)")
+	fs.BoolVar(&c.dev, "dev", false, "development mode: demo users with fixed, public tokens (dev-admin, dev-manager, dev-clerk, dev-ann)")
+	fs.StringVar(&c.tokensFile, "tokens", envOr("BATON_TOKENS", ""), "read API tokens (user, groups, role, SHA-256 of the token) from the JSON `FILE`")
 	fs.StringVar(&c.logFormat, "log-format", envOr("BATON_LOG_FORMAT", "text"), "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", envOr("BATON_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
 	fs.StringVar(&c.httpEnv, "http-env", envOr("BATON_HTTP_ENV", "PAYMENTS_URL"), "comma-separated environment `NAMES` visible to HTTP service task templates as env.NAME")
@@ -96,7 +110,70 @@ BATON_LOG_FORMAT, BATON_LOG_LEVEL and BATON_HTTP_ENV.`)
 	if c.db == "" {
 		return usageErrorf("--db is empty")
 	}
+	if !c.dev && c.tokensFile == "" {
+		return usageErrorf("serve needs --tokens FILE (API tokens; see docs/auth.md) or --dev (demo users with public tokens): the API never runs without authentication")
+	}
 	return nil
+}
+
+// devUsers are the --dev demo users. Their tokens are fixed so that
+// several nodes, scripts and tests agree on them, and therefore public.
+var devUsers = []struct {
+	user   string
+	groups []string
+	role   auth.Role
+	token  string
+}{
+	{"admin", nil, auth.Admin, "dev-admin"},
+	{"manager", []string{"managers"}, auth.Operator, "dev-manager"},
+	{"clerk", []string{"clerks"}, auth.Viewer, "dev-clerk"},
+	{"ann", []string{"managers"}, auth.Viewer, "dev-ann"},
+}
+
+// devTokens is the verifier of the demo users.
+func devTokens() *auth.Tokens {
+	var entries []auth.TokenEntry
+	for _, u := range devUsers {
+		entries = append(entries, auth.TokenEntry{User: u.user, Groups: u.groups, Role: u.role, TokenSHA256: auth.HashToken(u.token)})
+	}
+	t, err := auth.NewTokens(entries...)
+	if err != nil {
+		panic("demo users: " + err.Error()) // the table above is fixed
+	}
+	return t
+}
+
+// verifier builds the API's token verifier from --tokens and --dev (and
+// the database's tokens, when the store keeps them), and announces the
+// demo users.
+func (c *serveCommand) verifier(st store.Store, log *slog.Logger) (auth.Verifier, error) {
+	var vs []auth.Verifier
+	if c.tokensFile != "" {
+		t, err := auth.LoadFile(c.tokensFile)
+		if err != nil {
+			return nil, usageErrorf("--tokens: %v", err)
+		}
+		if t.Len() == 0 {
+			log.Warn("the tokens file lists no token: only --dev users (if any) can call the API", "file", c.tokensFile)
+		}
+		log.Info("API tokens loaded", "file", c.tokensFile, "tokens", t.Len())
+		vs = append(vs, t)
+	}
+	if ts, ok := st.(auth.TokenStore); ok {
+		vs = append(vs, &auth.Tokens{Store: ts, NotFound: store.ErrNotFound})
+	}
+	if c.dev {
+		vs = append(vs, devTokens())
+		for _, u := range devUsers {
+			fmt.Fprintf(c.main.Stdout, "dev token for %s: %s\n", u.user, u.token)
+		}
+		fmt.Fprintln(c.main.Stderr, "WARNING: --dev: the demo tokens above are public (they are in the documentation); anyone who can reach this server can use them. Never use --dev on a server that others can reach.")
+		log.Warn("development mode: demo users with PUBLIC tokens are enabled", "users", "admin, manager, clerk, ann")
+	}
+	if len(vs) == 1 {
+		return vs[0], nil
+	}
+	return auth.Chain(vs...), nil
 }
 
 func (c *serveCommand) Run(ctx context.Context) error {
@@ -121,6 +198,11 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
+	verifier, err := c.verifier(st, log)
+	if err != nil {
+		return err
+	}
+
 	m := metrics.New(st)
 	cfg := runner.Config{Store: st, Logger: log, Workers: c.workers, Observer: m, Deliver: senders.Deliver}
 	if subs != nil {
@@ -128,12 +210,21 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	}
 	r := runner.New(cfg)
 	r.Register("service", &httpcall.Handler{
-		Client: pol.Client(5 * time.Minute),
-		Env:    pickEnv(c.httpEnv),
+		Client:  pol.Client(5 * time.Minute),
+		Env:     pickEnv(c.httpEnv),
+		Secrets: httpcall.SecretsFromEnviron(os.Environ()), // BATON_SECRET_<NAME> → secrets.NAME
 	})
 	r.Register("send", notify.NewHandler(senders, templates))
 	r.Register("service:baton.reassign", r.ReassignHandler())
 	r.Register("businessRule", r.DecisionHandler())
+	prov, model, maxTokens, budget, err := llmProvider()
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	lcfg := llmtask.Config{Provider: prov, Store: st, Model: model, MaxTokens: maxTokens, InstanceBudget: budget, Pricing: llm.ExamplePricing()}
+	r.Register(engine.JobLLMDecision, llmtask.Gateway(lcfg))
+	r.Register(engine.JobLLMShadow, llmtask.Shadow(lcfg))
+	log.Info("llm provider", "provider", prov.Name(), "model", model)
 
 	if c.deployDir != "" {
 		if err := deployDir(ctx, r, c.deployDir, log); err != nil {
@@ -147,7 +238,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	}
 
 	streamsDone := make(chan struct{})
-	api := rest.New(rest.Config{Runner: r, Logger: log, Done: streamsDone, Version: versionString()})
+	api := rest.New(rest.Config{Runner: r, Auth: verifier, Logger: log, Done: streamsDone, Version: versionString()})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	mux.Handle("/api/", api)

@@ -7,14 +7,17 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/batonhq/baton"
+	"github.com/batonhq/baton/internal/auth"
 )
 
 // TestServe runs `baton serve` in-process on 127.0.0.1:0 with the example
@@ -52,6 +55,33 @@ func TestServe(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("/healthz = %d", resp.StatusCode)
 	}
+	// --dev printed the demo users' fixed tokens, and the API needs one.
+	for _, line := range []string{"dev token for admin: dev-admin", "dev token for manager: dev-manager", "dev token for clerk: dev-clerk", "dev token for ann: dev-ann"} {
+		if !strings.Contains(srv.stdout.String(), line) {
+			t.Errorf("serve did not print %q; stdout:\n%s", line, srv.stdout)
+		}
+	}
+	if !strings.Contains(srv.stderr.String(), "public") {
+		t.Errorf("no warning that the dev tokens are public; stderr:\n%s", srv.stderr)
+	}
+	for token, want := range map[string]int{"": http.StatusUnauthorized, "wrong": http.StatusUnauthorized, "dev-clerk": http.StatusOK} {
+		resp, err := srv.get("/api/runtime/tasks", token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET /api/runtime/tasks with token %q = %d, want %d", token, resp.StatusCode, want)
+		}
+	}
+	out := serveCLI(t, srv, ExitFailed, nil, "tasks", "--token", "")
+	if !strings.Contains(out, "not authenticated") || !strings.Contains(out, "--token") {
+		t.Errorf("tasks without a token: %q, want a 401 that says to pass --token", out)
+	}
+	out = serveCLI(t, srv, ExitFailed, nil, "deploy", "../../examples/loan-approval.json", "--token", "dev-manager")
+	if !strings.Contains(out, "needs the admin role") {
+		t.Errorf("deploy as an operator: %q, want a 403", out)
+	}
 
 	// The examples are deployed; deploying one again changes nothing.
 	var dep baton.DeployResult
@@ -76,8 +106,22 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(table, tasks.Tasks[0].ID) || !strings.Contains(table, "Manager review") {
 		t.Errorf("tasks table:\n%s", table)
 	}
-
-	serveCLI(t, srv, 0, nil, "complete", tasks.Tasks[0].ID, "--var", "approved=true")
+	// ann (group managers) sees the review among her tasks; clerk does not.
+	if table := serveCLI(t, srv, 0, nil, "tasks", "--token", "dev-ann"); !strings.Contains(table, tasks.Tasks[0].ID) {
+		t.Errorf("ann's tasks:\n%s", table)
+	}
+	if table := serveCLI(t, srv, 0, nil, "tasks", "--token", "dev-clerk"); !strings.Contains(table, "no open tasks") {
+		t.Errorf("clerk's tasks:\n%s", table)
+	}
+	out = serveCLI(t, srv, ExitFailed, nil, "complete", tasks.Tasks[0].ID, "--var", "approved=true", "--token", "dev-clerk")
+	if !strings.Contains(out, "clerk may not complete") {
+		t.Errorf("complete as clerk: %q, want a 403", out)
+	}
+	out = serveCLI(t, srv, ExitInvalid, nil, "complete", tasks.Tasks[0].ID, "--var", "approved=yes", "--var", "bogus=1", "--token", "dev-ann")
+	if !strings.Contains(out, "approved") || !strings.Contains(out, "bogus") {
+		t.Errorf("invalid submission: %q, want both bad fields named", out)
+	}
+	serveCLI(t, srv, 0, nil, "complete", tasks.Tasks[0].ID, "--var", "approved=true", "--token", "dev-ann")
 
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -86,6 +130,13 @@ func TestServe(t *testing.T) {
 		if got.Status == baton.StatusCompleted {
 			if got.ProcessData["payoutId"] != "pay-1" {
 				t.Errorf("processData = %v, want the payout's answer merged", got.ProcessData)
+			}
+			byAnn := false
+			for _, h := range got.ExecutionHistory {
+				byAnn = byAnn || (h.NodeID == "review" && h.Actor == "ann")
+			}
+			if !byAnn {
+				t.Errorf("history does not show ann completing the review: %+v", got.ExecutionHistory)
 			}
 			break
 		}
@@ -101,7 +152,7 @@ func TestServe(t *testing.T) {
 	payMu.Unlock()
 
 	// Errors: the problem's detail and a non-zero exit.
-	out := serveCLI(t, srv, ExitFailed, nil, "instance", "no-such-instance")
+	out = serveCLI(t, srv, ExitFailed, nil, "instance", "no-such-instance")
 	if !strings.Contains(out, `instance "no-such-instance" does not exist`) {
 		t.Errorf("instance error output: %q", out)
 	}
@@ -120,7 +171,7 @@ func TestServeRedeploy(t *testing.T) {
 	versions := func() int {
 		srv := startServe(t, "--db", db, "--deploy", "../../examples")
 		defer srv.stop(t)
-		resp, err := http.Get(srv.url + "/api/definitions/loan-approval/versions")
+		resp, err := srv.get("/api/definitions/loan-approval/versions", "dev-clerk")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,6 +185,56 @@ func TestServeRedeploy(t *testing.T) {
 	first, second := versions(), versions()
 	if first != 2 || second != 2 {
 		t.Errorf("loan-approval versions after two starts: %d then %d, want 2 (bpmn and json) both times", first, second)
+	}
+}
+
+// TestServeNeedsAuthentication: without --dev or --tokens serve refuses
+// to start; with --tokens the file's tokens work and the demo ones do not;
+// a bad tokens file is reported with its line.
+func TestServeNeedsAuthentication(t *testing.T) {
+	m, stdout, stderr := newServeTestMain()
+	code := m.Exec(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "baton.db")})
+	if code != ExitUsage || !strings.Contains(stderr.String(), "--tokens FILE") || !strings.Contains(stderr.String(), "--dev") {
+		t.Errorf("serve without authentication: exit %d, stdout %q, stderr %q; want a usage error naming --tokens and --dev", code, stdout, stderr)
+	}
+
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tokens.json")
+	entry := `[{"user": "ops", "groups": ["managers"], "role": "operator", "tokenSha256": "` + auth.HashToken("s3cret-ops-token") + `"}]`
+	if err := os.WriteFile(file, []byte(entry), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServe(t, "--tokens", file)
+	if strings.Contains(srv.stdout.String(), "dev token") {
+		t.Errorf("serve --tokens printed dev tokens:\n%s", srv.stdout)
+	}
+	resp, err := srv.get("/api/me", "s3cret-ops-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var me struct {
+		User   string   `json:"user"`
+		Groups []string `json:"groups"`
+		Role   string   `json:"role"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&me)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || me.User != "ops" || me.Role != "operator" || !slices.Equal(me.Groups, []string{"managers"}) {
+		t.Errorf("GET /api/me = %d %+v (%v), want ops, operator, managers", resp.StatusCode, me, err)
+	}
+	if resp, err := srv.get("/api/me", "dev-admin"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a dev token without --dev: %v %v, want 401", resp.StatusCode, err)
+	}
+	srv.stop(t)
+
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`[{"user": "ops", "role": "boss", "token": "clear"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, _, stderr = newServeTestMain()
+	code = m.Exec(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "baton.db"), "--tokens", bad})
+	if code != ExitUsage || !strings.Contains(stderr.String(), "bad.json:1") || !strings.Contains(stderr.String(), "in clear") {
+		t.Errorf("bad tokens file: exit %d, stderr %q", code, stderr)
 	}
 }
 
@@ -164,6 +265,7 @@ type serveProc struct {
 	url    string
 	cancel context.CancelFunc
 	done   chan int
+	stdout *lockedBuffer
 	stderr *lockedBuffer
 }
 
@@ -174,8 +276,11 @@ func startServe(t *testing.T, args ...string) *serveProc {
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
 	m := &Main{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr}
-	p := &serveProc{cancel: cancel, done: make(chan int, 1), stderr: stderr}
+	p := &serveProc{cancel: cancel, done: make(chan int, 1), stdout: stdout, stderr: stderr}
 	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "baton.db"), "--shutdown-timeout", "10s"}, args...)
+	if !slices.Contains(args, "--tokens") {
+		args = append(args, "--dev")
+	}
 	go func() { p.done <- m.Exec(ctx, args) }()
 	t.Cleanup(func() {
 		cancel()
@@ -227,13 +332,29 @@ func (p *serveProc) stop(t *testing.T) {
 	}
 }
 
-// serveCLI runs a client command against the server, checks its exit code, and
-// decodes its standard output into out (when not nil). It returns stdout
-// and stderr together.
+// get sends a GET with a bearer token ("" for none).
+func (p *serveProc) get(path, token string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, p.url+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return http.DefaultClient.Do(req)
+}
+
+// serveCLI runs a client command against the server as the --dev admin
+// (unless args has a --token), checks its exit code, and decodes its
+// standard output into out (when not nil). It returns stdout and stderr
+// together.
 func serveCLI(t *testing.T, p *serveProc, wantCode int, out any, args ...string) string {
 	t.Helper()
 	m, stdout, stderr := newServeTestMain()
 	args = append(args, "--server", p.url)
+	if !slices.Contains(args, "--token") {
+		args = append(args, "--token", "dev-admin")
+	}
 	code := m.Exec(context.Background(), args)
 	if code != wantCode {
 		t.Fatalf("baton %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, wantCode, stdout, stderr)

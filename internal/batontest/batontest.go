@@ -5,6 +5,12 @@
 //	srv := batontest.MustStartServer(t, batontest.WithHandler("service:payout", h))
 //	var inst baton.Instance
 //	srv.MustDo(t, "POST", "/api/runtime/start", baton.StartRequest{...}, &inst, 201)
+//
+// The API authenticates with the test users' tokens (Users): Do and MustDo
+// send the admin's; srv.As(batontest.ClerkToken) sends another, and
+// srv.As("") none. A request that carries no token at all (a client built
+// without one) is taken as the admin's, unless the server was started
+// WithStrictAuth: then it gets the 401 a real server gives.
 package batontest
 
 import (
@@ -23,12 +29,54 @@ import (
 	"time"
 
 	"github.com/batonhq/baton"
+	"github.com/batonhq/baton/internal/auth"
 	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/rest"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/store/sqlite"
 )
+
+// The test users' tokens. The server knows them by their SHA-256, as a
+// tokens file would hold them.
+const (
+	// AdminToken is admin's: role admin, no groups.
+	AdminToken = "test-admin"
+	// ManagerToken is manager's: role operator, group managers.
+	ManagerToken = "test-manager"
+	// ClerkToken is clerk's: role viewer, group clerks.
+	ClerkToken = "test-clerk"
+	// AnnToken is ann's: role viewer, group managers.
+	AnnToken = "test-ann"
+)
+
+// User is a test user and its token.
+type User struct {
+	auth.Identity
+	Token string
+}
+
+// Users are the identities the test server knows (the same users as
+// baton serve --dev, with other tokens).
+var Users = []User{
+	{Identity: auth.Identity{User: "admin", Role: auth.Admin}, Token: AdminToken},
+	{Identity: auth.Identity{User: "manager", Groups: []string{"managers"}, Role: auth.Operator}, Token: ManagerToken},
+	{Identity: auth.Identity{User: "clerk", Groups: []string{"clerks"}, Role: auth.Viewer}, Token: ClerkToken},
+	{Identity: auth.Identity{User: "ann", Groups: []string{"managers"}, Role: auth.Viewer}, Token: AnnToken},
+}
+
+// Verifier returns a verifier that knows Users.
+func Verifier() auth.Verifier {
+	var entries []auth.TokenEntry
+	for _, u := range Users {
+		entries = append(entries, auth.TokenEntry{User: u.User, Groups: u.Groups, Role: u.Role, TokenSHA256: auth.HashToken(u.Token)})
+	}
+	v, err := auth.NewTokens(entries...)
+	if err != nil {
+		panic("batontest: test users: " + err.Error()) // the table above is fixed
+	}
+	return v
+}
 
 // Server is a running test server.
 type Server struct {
@@ -39,12 +87,22 @@ type Server struct {
 	Metrics *metrics.Metrics
 	Client  *http.Client
 	HTTP    *httptest.Server
+	// Token is the bearer token Do sends (AdminToken; "" sends none).
+	// As returns the server with another.
+	Token string
 }
 
 type options struct {
 	handlers []keyed
 	restCfg  func(*rest.Config)
 	runCfg   func(*runner.Config)
+	strict   bool
+}
+
+// WithStrictAuth makes a request without a token a 401, as on a real
+// server, instead of taking it as the admin's.
+func WithStrictAuth() Option {
+	return func(o *options) { o.strict = true }
 }
 
 type keyed struct {
@@ -100,15 +158,19 @@ func MustStartServer(t testing.TB, opts ...Option) *Server {
 		t.Fatalf("start runner: %v", err)
 	}
 	done := make(chan struct{})
-	cfg := rest.Config{Runner: r, Logger: log, Done: done}
+	cfg := rest.Config{Runner: r, Logger: log, Done: done, Auth: Verifier()}
 	if o.restCfg != nil {
 		o.restCfg(&cfg)
 	}
+	var api http.Handler = rest.New(cfg)
+	if !o.strict {
+		api = anonymousAsAdmin(api)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
-	mux.Handle("/", rest.New(cfg))
+	mux.Handle("/", api)
 	hs := httptest.NewServer(mux) // listens on 127.0.0.1:0
-	s := &Server{URL: hs.URL, Runner: r, Store: st, Metrics: m, Client: hs.Client(), HTTP: hs}
+	s := &Server{URL: hs.URL, Runner: r, Store: st, Metrics: m, Client: hs.Client(), HTTP: hs, Token: AdminToken}
 	t.Cleanup(func() {
 		close(done)
 		hs.Close()
@@ -124,8 +186,30 @@ func MustStartServer(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
+// anonymousAsAdmin gives a request that carries no token the admin's, so
+// that clients built without a token work against the test server.
+func anonymousAsAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" && !r.URL.Query().Has("access_token") {
+			r = r.Clone(r.Context())
+			r.Header.Set("Authorization", "Bearer "+AdminToken)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// As returns the server with Do and MustDo (and the helpers built on them)
+// sending token instead; "" sends no Authorization header.
+func (s *Server) As(token string) *Server {
+	c := *s
+	c.Token = token
+	return &c
+}
+
 // Do sends a request with body (nil, []byte, string or a value encoded as
-// JSON) and returns the response with its body read.
+// JSON) with the server's Token, and returns the response with its body
+// read. header pairs are set last: an "Authorization" pair replaces the
+// token.
 func (s *Server) Do(t testing.TB, method, path string, body any, header ...string) (*http.Response, []byte) {
 	t.Helper()
 	var rd io.Reader
@@ -149,6 +233,9 @@ func (s *Server) Do(t testing.TB, method, path string, body any, header ...strin
 	}
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
+	}
+	if s.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.Token)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])

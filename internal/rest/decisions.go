@@ -2,9 +2,11 @@ package rest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -35,6 +37,7 @@ func (s *server) registerDecisions(api huma.API) {
 		Description: "Evaluates the latest deployed version of a decision table over the given variables, as a business rule task would. 404 for an unknown decision, 400 when the table cannot be evaluated (UNIQUE with several matches, type mismatch).",
 		Errors:      []int{400, 404, 413, 422},
 	}, s.evaluateDecision)
+	s.registerInstanceDecisions(api)
 }
 
 func (s *server) evaluateDecision(ctx context.Context, in *evaluateInput) (*evaluateOutput, error) {
@@ -55,6 +58,67 @@ func (s *server) evaluateDecision(ctx context.Context, in *evaluateInput) (*eval
 	}
 	if out.Body.Outputs == nil {
 		out.Body.Outputs = []map[string]any{}
+	}
+	return out, nil
+}
+
+type instanceDecisionsInput struct {
+	ID string `path:"id" doc:"Instance id."`
+}
+
+// DecisionRecord is one recorded LLM call of an instance.
+type DecisionRecord struct {
+	ID           string          `json:"id"`
+	NodeID       string          `json:"nodeId"`
+	JobID        string          `json:"jobId,omitempty"`
+	Provider     string          `json:"provider"`
+	Model        string          `json:"model,omitempty"`
+	Decision     json.RawMessage `json:"decision"`
+	InputTokens  int             `json:"inputTokens"`
+	OutputTokens int             `json:"outputTokens"`
+	LatencyMS    int64           `json:"latencyMs"`
+	CostMicros   int64           `json:"costMicroDollars"`
+	CreatedAt    time.Time       `json:"createdAt"`
+	Request      json.RawMessage `json:"request,omitempty" doc:"What was sent to the provider."`
+	Response     string          `json:"response,omitempty" doc:"The provider's raw response."`
+}
+
+type instanceDecisionsOutput struct {
+	Body struct {
+		Decisions []DecisionRecord `json:"decisions"`
+	}
+}
+
+func (s *server) registerInstanceDecisions(api huma.API) {
+	handle(s, api, huma.Operation{
+		OperationID: "instance-decisions", Method: http.MethodGet, Path: "/api/runtime/instance/{id}/decisions", Tags: []string{"decisions"},
+		Summary:     "An instance's recorded LLM decisions",
+		Description: "Every LLM call of the instance, recorded before its answer was acted on: provider, model, request, raw response, parsed decision, tokens, latency and cost.",
+		Errors:      []int{404},
+	}, s.instanceDecisions)
+}
+
+func (s *server) instanceDecisions(ctx context.Context, in *instanceDecisionsInput) (*instanceDecisionsOutput, error) {
+	if _, err := s.r.Store().Instance(ctx, in.ID); err != nil {
+		return nil, fmt.Errorf("instance %q: %w", in.ID, err)
+	}
+	rows, err := s.r.Store().Decisions(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := &instanceDecisionsOutput{}
+	out.Body.Decisions = make([]DecisionRecord, 0, len(rows))
+	for _, r := range rows {
+		rec := DecisionRecord{ID: r.ID, NodeID: r.NodeID, JobID: r.JobID, Provider: r.Provider, Model: r.Model,
+			Decision: json.RawMessage(r.Decision), InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
+			LatencyMS: r.LatencyMS, CostMicros: r.CostMicros, CreatedAt: r.CreatedAt, Response: string(r.Response)}
+		if json.Valid(r.Request) {
+			rec.Request = r.Request
+		}
+		if !json.Valid(rec.Decision) {
+			rec.Decision = json.RawMessage("null")
+		}
+		out.Body.Decisions = append(out.Body.Decisions, rec)
 	}
 	return out, nil
 }

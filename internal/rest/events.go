@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/batonhq/baton"
+	"github.com/batonhq/baton/internal/auth"
 )
 
 type healthOutput struct {
@@ -43,24 +45,40 @@ func (s *server) registerHealth(api huma.API) {
 // place for comment heartbeats) and documents it in the OpenAPI document.
 func (s *server) registerEvents(api huma.API, mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/events", s.events)
-	api.OpenAPI().AddOperation(&huma.Operation{
+	op := &huma.Operation{
 		OperationID: "events", Method: http.MethodGet, Path: "/api/events", Tags: []string{"Events"},
 		Summary: "Live event stream (Server-Sent Events)",
 		Description: "Streams a JSON baton.Event per committed transition as a Server-Sent Event (data line, id line). " +
 			"A comment line is sent every 15 seconds as a heartbeat. Events of slow readers may be dropped; " +
 			"reload the instance to catch up.",
-		Parameters: []*huma.Param{{Name: "instanceId", In: "query", Description: "Only events of this instance.", Schema: &huma.Schema{Type: "string"}}},
+		Parameters: []*huma.Param{
+			{Name: "instanceId", In: "query", Description: "Only events of this instance.", Schema: &huma.Schema{Type: "string"}},
+			{Name: "access_token", In: "query", Description: "The bearer token, for clients that cannot send an Authorization header (EventSource). Prefer the header: URLs end up in logs.", Schema: &huma.Schema{Type: "string"}},
+		},
 		Responses: map[string]*huma.Response{
 			"200": {Description: "An event stream", Content: map[string]*huma.MediaType{
 				"text/event-stream": {Schema: &huma.Schema{Type: "string"}},
 			}},
+			"401": {Description: "No token, or an invalid one"},
+			"403": {Description: "The role is too low"},
 		},
-	})
+	}
+	describeRole(op, roleFor(op.OperationID, op.Method))
+	api.OpenAPI().AddOperation(op)
 }
 
 // events streams runner events until the client goes away or the server
 // shuts down.
 func (s *server) events(w http.ResponseWriter, r *http.Request) {
+	if err := auth.Authorize(r.Context(), roleFor("events", http.MethodGet)); err != nil {
+		if errors.Is(err, auth.ErrForbidden) {
+			writeProblem(w, r, forbidden("%s", forbiddenDetail(err)))
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="baton"`)
+		writeProblem(w, r, newProblem(http.StatusUnauthorized, "not authenticated: send Authorization: Bearer <token>, or ?access_token=<token>"))
+		return
+	}
 	q := r.URL.Query()
 	for k := range q {
 		if k != "instanceId" {

@@ -3,6 +3,11 @@
 // live event stream, health checks and the OpenAPI 3.1 document at
 // /api/openapi.json. Handlers are huma operations on a net/http ServeMux.
 //
+// Every request but the health checks and the API description carries a
+// bearer token, verified by Config.Auth; each operation needs a role
+// (roles, in auth.go), and who may work on a user task is decided by the
+// task (tasks.go). There is no open mode: New refuses a nil verifier.
+//
 // Commands go through the runner; reads go through the store's query
 // methods. Every error is an RFC 9457 problem document (see toProblem for
 // the one mapping from Go errors to HTTP statuses).
@@ -13,6 +18,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +26,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/batonhq/baton"
+	"github.com/batonhq/baton/internal/auth"
 	"github.com/batonhq/baton/internal/runner"
 )
 
@@ -36,6 +43,10 @@ const (
 type Config struct {
 	// Runner executes commands; its store answers queries. Required.
 	Runner *runner.Runner
+	// Auth verifies the bearer token of every request (but /healthz,
+	// /readyz and the OpenAPI document). Required: there is no open mode.
+	// cmd/baton builds it from a tokens file or the --dev users.
+	Auth auth.Verifier
 	// Logger receives internal errors (default: discard).
 	Logger *slog.Logger
 	// MaxBodyBytes bounds request bodies (default 1 MiB).
@@ -60,10 +71,14 @@ type server struct {
 }
 
 // New returns the API handler. It serves /api/..., /healthz and /readyz;
-// anything else is a 404 problem.
+// anything else is a 404 problem. It panics when Config.Runner or
+// Config.Auth is nil: an API without a verifier would be open to anyone.
 func New(cfg Config) http.Handler {
 	if cfg.Runner == nil {
 		panic("rest.New: Config.Runner is nil")
+	}
+	if cfg.Auth == nil {
+		panic("rest.New: Config.Auth is nil: the API needs a token verifier (auth.Tokens from a tokens file, or the dev users); it never runs without authentication")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -96,14 +111,17 @@ func New(cfg Config) http.Handler {
 		next(huma.WithValue(ctx, pathKey, ctx.URL().Path))
 	})
 
+	securityScheme(api)
 	s.registerRuntime(api)
+	s.registerTasks(api)
+	s.registerAuth(api)
 	s.registerDefinitions(api)
 	s.registerDecisions(api)
 	s.registerExternal(api)
 	s.registerHealth(api)
 	s.registerEvents(api, mux)
 	mux.HandleFunc("/", s.notFound)
-	return mux
+	return s.authenticate(mux)
 }
 
 // handle registers a huma operation whose errors go through toProblem.
@@ -114,6 +132,12 @@ func handle[I, O any](s *server, api huma.API, op huma.Operation, h func(context
 	// huma answers 413 for a body that reaches MaxBodyBytes; a body of
 	// exactly the limit is allowed.
 	op.MaxBodyBytes++
+	need := roleFor(op.OperationID, op.Method)
+	describeRole(&op, need)
+	if need != public {
+		op.Middlewares = append(op.Middlewares, s.requireRole(api, need))
+		op.Errors = appendStatus(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
+	}
 	huma.Register(api, op, func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
 		if err != nil {
@@ -121,6 +145,17 @@ func handle[I, O any](s *server, api huma.API, op huma.Operation, h func(context
 		}
 		return out, nil
 	})
+}
+
+// appendStatus adds statuses to an operation's documented errors.
+func appendStatus(errs []int, statuses ...int) []int {
+	for _, st := range statuses {
+		if !slices.Contains(errs, st) {
+			errs = append(errs, st)
+		}
+	}
+	slices.Sort(errs)
+	return errs
 }
 
 // notFound answers every path no route matches.

@@ -228,7 +228,7 @@ func TestBadRequests(t *testing.T) {
 	}
 	// A task completed once; an instance cancelled once; one waiting.
 	doneTask := taskOf(start())
-	srv.MustDo(t, http.MethodPost, "/api/runtime/complete-task", baton.CompleteTaskRequest{TaskID: doneTask, Variables: map[string]any{"approved": false}}, nil, http.StatusOK)
+	srv.MustDo(t, http.MethodPost, "/api/runtime/complete-task", baton.CompleteTaskRequest{TaskID: doneTask, Variables: map[string]any{"approved": true}}, nil, http.StatusOK)
 	cancelled := start()
 	srv.MustDo(t, http.MethodPost, "/api/runtime/instance/"+cancelled.InstanceID+"/cancel", nil, nil, http.StatusOK)
 	waiting := start()

@@ -10,6 +10,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/batonhq/baton"
+	"github.com/batonhq/baton/internal/auth"
 	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/runner"
@@ -48,6 +49,7 @@ type tasksInput struct {
 	DefinitionID   string    `query:"definitionId"`
 	DueBefore      time.Time `query:"dueBefore" doc:"Only tasks due before this time (RFC 3339)."`
 	State          string    `query:"state" enum:"open,completed,cancelled" doc:"Task state (default open)."`
+	All            bool      `query:"all" doc:"Every user's tasks, not only the caller's (needs the operator role). Without it the list holds the tasks the caller may work on: assigned to the caller, or unassigned and offered to the caller or the caller's groups (an admin's: every task)."`
 	After          string    `query:"after" doc:"Page cursor: the next value of the previous page."`
 	Limit          int       `query:"limit" minimum:"1" maximum:"1000" doc:"Page size (default 100)."`
 }
@@ -96,9 +98,12 @@ func (s *server) registerRuntime(api huma.API) {
 	}, s.start)
 	handle(s, api, huma.Operation{
 		OperationID: "complete-task", Method: http.MethodPost, Path: "/api/runtime/complete-task", Tags: tags,
-		Summary:     "Complete a user task",
-		Description: "Completes an open user task with the submitted variables and returns the instance. A task that is not open (completed, cancelled) is a 409.",
-		Errors:      []int{400, 404, 409, 413, 422},
+		Summary: "Complete a user task",
+		Description: "Completes an open user task with the submitted variables (the form's values) and returns the instance. " +
+			"The submission is validated against the task's form (GET /api/runtime/tasks/{id}/form): any bad field is a 422 whose errors name " +
+			"each one (location variables.KEY), and nothing changes. A valid submission is mapped into the variables (nested keys merged) and " +
+			"completes the task in one transaction. A task that is not open (completed, cancelled) is a 409.",
+		Errors: []int{400, 404, 409, 413, 422},
 	}, s.completeTask)
 	handle(s, api, huma.Operation{
 		OperationID: "get-instance", Method: http.MethodGet, Path: "/api/runtime/instance/{id}", Tags: tags,
@@ -113,7 +118,10 @@ func (s *server) registerRuntime(api huma.API) {
 	}, s.recover)
 	handle(s, api, huma.Operation{
 		OperationID: "list-tasks", Method: http.MethodGet, Path: "/api/runtime/tasks", Tags: tags,
-		Summary: "List user tasks", Description: "Lists user tasks (open by default), ordered by id, one page at a time.",
+		Summary: "List user tasks",
+		Description: "Lists user tasks (open by default), ordered by id, one page at a time: by default the tasks the caller may work on " +
+			"(assigned to the caller, or unassigned with the caller among the candidate users or in a candidate group; for an admin, every task); all=true lists everyone's. " +
+			"The other filters narrow the list further.",
 		Errors: []int{400, 422},
 	}, s.listTasks)
 	handle(s, api, huma.Operation{
@@ -271,7 +279,7 @@ type drainOutput struct {
 }
 
 func (s *server) drainDeadLetters(ctx context.Context, in *drainInput) (*drainOutput, error) {
-	n, err := s.r.DrainDeadLetters(ctx, runner.DeadLetterFilter{InstanceID: in.Body.InstanceID, NodeID: in.Body.NodeID, Kind: in.Body.Kind}, in.Body.Action, "")
+	n, err := s.r.DrainDeadLetters(ctx, runner.DeadLetterFilter{InstanceID: in.Body.InstanceID, NodeID: in.Body.NodeID, Kind: in.Body.Kind}, in.Body.Action, actor(ctx))
 	if err != nil && n == 0 {
 		return nil, fmt.Errorf("drain dead letters: %w", err)
 	}
@@ -282,6 +290,7 @@ func (s *server) start(ctx context.Context, in *startInput) (*instanceOutput, er
 	req := in.Body
 	st, _, err := s.r.StartInstance(ctx, runner.StartRequest{
 		DefinitionID: req.DefinitionID, Version: req.Version, Variables: req.Variables, BusinessKey: req.BusinessKey,
+		Actor: actor(ctx),
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		if req.Version > 0 {
@@ -290,24 +299,10 @@ func (s *server) start(ctx context.Context, in *startInput) (*instanceOutput, er
 		return nil, fmt.Errorf("definition %q is not deployed: %w", req.DefinitionID, store.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", req.DefinitionID, err)
-	}
-	return s.instanceOut(ctx, st.InstanceID)
-}
-
-func (s *server) completeTask(ctx context.Context, in *completeInput) (*instanceOutput, error) {
-	id := in.Body.TaskID
-	st, err := s.r.CompleteTask(ctx, id, in.Body.Variables, "")
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, fmt.Errorf("task %q does not exist: %w", id, store.ErrNotFound)
-	case errors.Is(err, store.ErrConflict), errors.Is(err, engine.ErrStale):
-		if t, terr := s.r.Store().Task(ctx, id); terr == nil && t.State != store.TaskOpen {
-			return nil, fmt.Errorf("task %q is already %s; only open tasks can be completed: %w", id, t.State, store.ErrConflict)
+		if row, rerr := s.r.Store().Definition(ctx, req.DefinitionID, req.Version); rerr == nil && row.Format != "json" && row.Format != "bpmn" {
+			return nil, newProblem(http.StatusBadRequest, fmt.Sprintf("%q is a %s, not a workflow: only workflows can be started", req.DefinitionID, formatNoun(row.Format)))
 		}
-		return nil, fmt.Errorf("complete task %q: %w", id, err)
-	case err != nil:
-		return nil, fmt.Errorf("complete task %q: %w", id, err)
+		return nil, fmt.Errorf("start %s: %w", req.DefinitionID, err)
 	}
 	return s.instanceOut(ctx, st.InstanceID)
 }
@@ -328,7 +323,7 @@ func (s *server) instanceOut(ctx context.Context, id string) (*instanceOutput, e
 }
 
 func (s *server) recover(ctx context.Context, in *recoverInput) (*instanceOutput, error) {
-	req := runner.RecoverRequest{InstanceID: in.ID}
+	req := runner.RecoverRequest{InstanceID: in.ID, Actor: actor(ctx)}
 	if b := in.Body; b != nil {
 		req.IncidentID, req.Action, req.Target, req.Variables = b.IncidentID, b.Action, b.Target, b.Variables
 	}
@@ -364,7 +359,7 @@ func (s *server) cancel(ctx context.Context, in *idPath) (*instanceOutput, error
 	if st.Status.Ended() {
 		return nil, newProblem(http.StatusConflict, fmt.Sprintf("instance %q has already ended (%s); only running, waiting or failed instances can be cancelled", in.ID, st.Status))
 	}
-	if _, err := s.r.Cancel(ctx, in.ID, ""); err != nil {
+	if _, err := s.r.Cancel(ctx, in.ID, actor(ctx)); err != nil {
 		if errors.Is(err, engine.ErrEnded) {
 			return nil, fmt.Errorf("instance %q has already ended: %w", in.ID, err)
 		}
@@ -405,7 +400,7 @@ func (s *server) message(ctx context.Context, in *messageInput) (*messageOutput,
 		}
 		ttl = d
 	}
-	st, buf, err := s.r.Deliver(ctx, runner.Message{Name: m.Name, Key: m.CorrelationKey, ID: m.MessageID, Variables: m.Variables, TTL: ttl})
+	st, buf, err := s.r.Deliver(ctx, runner.Message{Name: m.Name, Key: m.CorrelationKey, ID: m.MessageID, Variables: m.Variables, TTL: ttl, Actor: actor(ctx)})
 	if err == nil && buf != nil {
 		return &messageOutput{Status: http.StatusAccepted, Body: &baton.MessageResult{Buffered: true, MessageID: buf.ID, ExpiresAt: buf.ExpiresAt}}, nil
 	}
@@ -429,11 +424,26 @@ func (s *server) message(ctx context.Context, in *messageInput) (*messageOutput,
 
 func (s *server) listTasks(ctx context.Context, in *tasksInput) (*tasksOutput, error) {
 	limit := page(in.Limit)
-	rows, err := s.r.Store().Tasks(ctx, store.TaskFilter{
+	f := store.TaskFilter{
 		State: in.State, InstanceID: in.InstanceID, DefinitionID: in.DefinitionID,
 		Assignee: in.Assignee, Group: in.CandidateGroup, DueBefore: in.DueBefore,
 		After: in.After, Limit: limit,
-	})
+	}
+	id := identity(ctx)
+	if in.All {
+		if !id.Role.AtLeast(auth.Operator) {
+			return nil, forbidden("all=true lists every user's tasks and needs the operator role, and %s is %s; without it the list holds your tasks and your groups'", id.User, article(id.Role))
+		}
+	} else if id.Role != auth.Admin {
+		// The tasks the caller may work on (auth.CanWorkOnTask): assigned
+		// to them, or unassigned and offered to them or one of their
+		// groups. An admin may work on every task.
+		f.User, f.Groups = id.User, id.Groups
+		if f.User == "" && len(f.Groups) == 0 {
+			return &tasksOutput{Body: baton.TaskList{Tasks: []baton.Task{}}}, nil
+		}
+	}
+	rows, err := s.r.Store().Tasks(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
