@@ -62,12 +62,8 @@ type command interface {
 	Run(ctx context.Context) error
 }
 
-// commands lists every subcommand in the order `baton help` shows them.
-//
-// Commands still to come, each in its own file and added here: serve (the
-// server: store, runner, REST API, web UI), deploy, start, tasks, complete,
-// instance (clients of a running server) and bench (the benchmark models in
-// shared/bench).
+// commands lists every subcommand in the order `baton help` shows them;
+// each lives in its own file.
 var commands = []struct {
 	name    string
 	summary string
