@@ -7,6 +7,7 @@
 package baton
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -211,6 +212,10 @@ type Incident struct {
 	CreatedAt    time.Time  `json:"createdAt"`
 	ResolvedAt   *time.Time `json:"resolvedAt,omitempty"`
 	ResolvedBy   string     `json:"resolvedBy,omitempty"`
+	// Advice is the LLM's recovery suggestion, when a provider is
+	// configured: {"action": "retry"|"retry_with_changes"|"skip"|"escalate",
+	// "variables"?, "reason", "confidence", "model"}.
+	Advice json.RawMessage `json:"advice,omitempty"`
 }
 
 // DeadLetter is a job whose retries are exhausted.

@@ -203,11 +203,17 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return err
 	}
 
+	prov, model, maxTokens, budget, err := llmProvider()
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	lcfg := llmtask.Config{Provider: prov, Store: st, Model: model, MaxTokens: maxTokens, InstanceBudget: budget, Pricing: llm.ExamplePricing()}
 	m := metrics.New(st)
 	cfg := runner.Config{Store: st, Logger: log, Workers: c.workers, Observer: m, Deliver: senders.Deliver}
 	if subs != nil {
 		cfg.Outbox = subs.OutboxRows
 	}
+	cfg.OnDeadLetter = llmtask.Advise(lcfg)
 	r := runner.New(cfg)
 	r.Register("service", &httpcall.Handler{
 		Client:  pol.Client(5 * time.Minute),
@@ -217,11 +223,6 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	r.Register("send", notify.NewHandler(senders, templates))
 	r.Register("service:baton.reassign", r.ReassignHandler())
 	r.Register("businessRule", r.DecisionHandler())
-	prov, model, maxTokens, budget, err := llmProvider()
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	lcfg := llmtask.Config{Provider: prov, Store: st, Model: model, MaxTokens: maxTokens, InstanceBudget: budget, Pricing: llm.ExamplePricing()}
 	r.Register(engine.JobLLMDecision, llmtask.Gateway(lcfg))
 	r.Register(engine.JobLLMShadow, llmtask.Shadow(lcfg))
 	log.Info("llm provider", "provider", prov.Name(), "model", model)

@@ -60,6 +60,7 @@ var roles = map[string]auth.Role{
 	"recover-instance":    auth.Operator,
 	"correlate-message":   auth.Operator,
 	"drain-dead-letters":  auth.Operator,
+	"apply-advice":        auth.Operator,
 	"resend-notification": auth.Operator,
 	"evaluate-decision":   auth.Operator,
 	// External task workers use operator tokens.

@@ -187,6 +187,7 @@ func authCases() []authCase {
 		{op: "drain-dead-letters", method: "POST", path: fixed("/api/runtime/dead-letters/drain"), setup: (*authEnv).failed, want: operators,
 			body: func(f fixture) any { return baton.DrainRequest{InstanceID: f.inst, Action: "discard"} }},
 		{op: "resend-notification", method: "POST", path: fixed("/api/notifications/no-such/resend"), want: operators4},
+		{op: "apply-advice", method: "POST", path: fixed("/api/runtime/incidents/no-such/apply-advice"), want: operators4},
 		{op: "evaluate-decision", method: "POST", path: fixed("/api/decisions/no-such/evaluate"), want: operators4,
 			body: func(fixture) any { return map[string]any{} }},
 		{op: "fetch-and-lock", method: "POST", path: fixed("/api/external-tasks/fetch-and-lock"), want: operators,

@@ -114,8 +114,15 @@ func toIncident(i store.IncidentRow) baton.Incident {
 	return baton.Incident{
 		ID: i.ID, InstanceID: i.InstanceID, DefinitionID: i.DefinitionID, NodeID: i.NodeID, JobID: i.JobID,
 		Kind: i.Kind, Message: i.Message, Attempts: i.Attempts, State: i.State, CreatedAt: i.CreatedAt.UTC(),
-		ResolvedAt: timePtr(i.ResolvedAt), ResolvedBy: i.ResolvedBy,
+		ResolvedAt: timePtr(i.ResolvedAt), ResolvedBy: i.ResolvedBy, Advice: validJSON(i.Advice),
 	}
+}
+
+func validJSON(b []byte) json.RawMessage {
+	if len(b) == 0 || !json.Valid(b) {
+		return nil
+	}
+	return json.RawMessage(b)
 }
 
 func timePtr(t time.Time) *time.Time {

@@ -117,6 +117,7 @@ func New(cfg Config) http.Handler {
 	s.registerAuth(api)
 	s.registerDefinitions(api)
 	s.registerDecisions(api)
+	s.registerAdvice(api)
 	s.registerExternal(api)
 	s.registerHealth(api)
 	s.registerEvents(api, mux)

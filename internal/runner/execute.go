@@ -330,6 +330,19 @@ func (r *Runner) fail(ctx context.Context, j store.JobRow, cause error) {
 		})
 	r.log.Warn("job dead-lettered; incident opened", "job", j.ID, "instance", j.InstanceID, "attempts", j.Attempt, "err", msg)
 	r.logApply(j, err)
+	if err == nil && r.cfg.OnDeadLetter != nil {
+		if incs, ierr := r.st.Incidents(ctx, store.IncidentFilter{State: store.IncidentOpen, InstanceID: j.InstanceID}); ierr == nil {
+			for _, inc := range incs {
+				if inc.JobID == j.ID {
+					r.running.Add(1)
+					go func(inc store.IncidentRow) {
+						defer r.running.Done()
+						r.cfg.OnDeadLetter(r.workCtx, inc)
+					}(inc)
+				}
+			}
+		}
+	}
 }
 
 // overdue records that a user task passed its due date and publishes a

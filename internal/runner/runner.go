@@ -144,6 +144,9 @@ type Config struct {
 	// Deliver sends one outbox row; an error wrapping *PermanentError
 	// dead-letters it, any other is retried with backoff.
 	Deliver func(ctx context.Context, row store.OutboxRow) error
+	// OnDeadLetter, if set, is called (in its own goroutine) after a job
+	// is dead-lettered and its incident opened — for LLM incident advice.
+	OnDeadLetter func(ctx context.Context, inc store.IncidentRow)
 	// OutboxAttempts bounds deliveries of one row (default 8).
 	OutboxAttempts int
 	// MaintainEvery is how often the watchdog looks for stuck instances

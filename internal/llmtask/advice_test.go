@@ -1,0 +1,96 @@
+package llmtask_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/internal/engine"
+	"github.com/batonhq/baton/internal/llm"
+	"github.com/batonhq/baton/internal/llm/anthropic"
+	"github.com/batonhq/baton/internal/llm/llmtest"
+	"github.com/batonhq/baton/internal/llmtask"
+	"github.com/batonhq/baton/internal/runner"
+	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/internal/store/sqlite"
+)
+
+// A dead-lettered job gets the model's recovery advice on its incident;
+// applying it (retry with the proposed variables) completes the instance.
+func TestIncidentAdvice(t *testing.T) {
+	srv := llmtest.NewAnthropic(t, llmtest.ToolUse(llm.RespondTool, map[string]any{
+		"action": "retry_with_changes", "variables": map[string]any{"iban": "DE89370400440532013000"},
+		"reason": "the IBAN has a typo; the corrected one passes the checksum", "confidence": 0.8}))
+	p, _ := anthropic.New(anthropic.Options{BaseURL: srv.URL, APIKey: "k", Model: "claude-test"})
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r := runner.New(runner.Config{Store: st, PollInterval: 20 * time.Millisecond,
+		Retry:        runner.RetryPolicy{MaxAttempts: 2, Initial: 5 * time.Millisecond, Factor: 1},
+		OnDeadLetter: llmtask.Advise(llmtask.Config{Provider: p, Store: st})})
+	r.Register("service:pay", runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
+		if j.Variables["iban"] != "DE89370400440532013000" {
+			return nil, errors.New("bank rejected IBAN")
+		}
+		return map[string]any{"paid": true}, nil
+	}))
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_ = r.Stop(sctx)
+	}()
+	if _, _, err := r.Deploy(ctx, "pay.json", []byte(`{"id":"pay","nodes":[{"id":"start","type":"startEvent"},{"id":"pay","type":"serviceTask","taskType":"pay"},{"id":"end","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"start","target":"pay"},{"id":"f2","source":"pay","target":"end"}]}`), ""); err != nil {
+		t.Fatal(err)
+	}
+	inst, _, err := r.StartInstance(ctx, runner.StartRequest{DefinitionID: "pay", Variables: map[string]any{"iban": "DE89370400440532013001"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inc store.IncidentRow
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		incs, _ := st.Incidents(ctx, store.IncidentFilter{InstanceID: inst.InstanceID})
+		if len(incs) == 1 && len(incs[0].Advice) > 0 {
+			inc = incs[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no advice on the incident: %+v", incs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var a llmtask.Advice
+	if err := json.Unmarshal(inc.Advice, &a); err != nil || a.Action != "retry_with_changes" || a.Variables["iban"] == nil {
+		t.Fatalf("advice %s", inc.Advice)
+	}
+	if len(srv.Requests()) != 1 {
+		t.Fatalf("%d requests", len(srv.Requests()))
+	}
+	if _, err := r.Recover(ctx, runner.RecoverRequest{InstanceID: inst.InstanceID, IncidentID: inc.ID, Variables: a.Variables, Actor: "op"}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		cur, _, _ := r.InstanceState(ctx, inst.InstanceID)
+		if cur.Status == engine.StatusCompleted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not completed: %s", cur.Status)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	rows, _ := st.Decisions(ctx, inst.InstanceID)
+	if len(rows) != 1 || rows[0].ID != "advice-"+inc.ID {
+		t.Fatalf("decision rows %+v", rows)
+	}
+}
