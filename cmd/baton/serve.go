@@ -225,6 +225,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	r.Register("businessRule", r.DecisionHandler())
 	r.Register(engine.JobLLMDecision, llmtask.Gateway(lcfg))
 	r.Register(engine.JobLLMShadow, llmtask.Shadow(lcfg))
+	r.Register(engine.JobLLMRule, llmtask.Rule(lcfg))
 	log.Info("llm provider", "provider", prov.Name(), "model", model)
 
 	if c.deployDir != "" {

@@ -15,6 +15,8 @@ const (
 	// conditions; nothing waits for it. Name is the flow the conditions
 	// chose.
 	JobLLMShadow = "llmShadow"
+	// JobLLMRule applies a business rule task's natural-language rules.
+	JobLLMRule = "llmRule"
 )
 
 // Decision outcomes carried by CmdCompleteJob.Name for a gateway job.

@@ -533,6 +533,9 @@ func jobType(n *model.Node) string {
 	case model.SendTask:
 		return JobSend
 	case model.BusinessRuleTask:
+		if n.Rules != "" {
+			return JobLLMRule
+		}
 		return JobBusinessRule
 	case model.CallActivity:
 		return JobCall

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -428,6 +429,23 @@ func (b *builder) node(n *Node, links map[*Node]map[string]int) {
 		}
 		if n.defaultE == nil {
 			b.errf(n.Line, n.ID, "default", "default flow %q is not an outgoing flow of this node", n.Default)
+		}
+	}
+	if n.Rules != "" || len(n.OutputSchema) > 0 {
+		var schema map[string]any
+		switch {
+		case n.Type != BusinessRuleTask:
+			b.errf(n.Line, n.ID, "rules", "only business rule tasks have rules, not %s", n.Type)
+		case n.DecisionRef != "":
+			b.errf(n.Line, n.ID, "rules", "a business rule task has either a decisionRef or rules, not both")
+		case strings.TrimSpace(n.Rules) == "":
+			b.errf(n.Line, n.ID, "rules", "outputSchema without rules")
+		case len(n.OutputSchema) == 0:
+			b.errf(n.Line, n.ID, "outputSchema", "rules need an outputSchema (a JSON Schema of the answer object)")
+		case json.Unmarshal(n.OutputSchema, &schema) != nil:
+			b.errf(n.Line, n.ID, "outputSchema", "not a JSON object")
+		case schema["type"] != "object":
+			b.errf(n.Line, n.ID, "outputSchema", `the answer must be an object: "type": "object"`)
 		}
 	}
 	if n.LLM != nil {

@@ -15,7 +15,7 @@ func (d *Definition) Unbuilt() *Definition {
 			ID: n.ID, Type: n.Type, Name: n.Name, Description: n.Description, Parent: n.Parent,
 			AttachedTo: n.AttachedTo, NonInterrupting: n.NonInterrupting, Default: n.Default,
 			Script: n.Script, ScriptLanguage: n.ScriptLanguage, ResultVariable: n.ResultVariable,
-			TaskType: n.TaskType, DecisionRef: n.DecisionRef, CalledElement: n.CalledElement,
+			TaskType: n.TaskType, DecisionRef: n.DecisionRef, CalledElement: n.CalledElement, Rules: n.Rules,
 			Assignee: n.Assignee, DueIn: n.DueIn, FollowUpIn: n.FollowUpIn, FormKey: n.FormKey,
 			Line: n.Line,
 		}
@@ -53,6 +53,9 @@ func (d *Definition) Unbuilt() *Definition {
 		}
 		m.CandidateUsers = append([]string(nil), n.CandidateUsers...)
 		m.CandidateGroups = append([]string(nil), n.CandidateGroups...)
+		if len(n.OutputSchema) > 0 {
+			m.OutputSchema = append([]byte(nil), n.OutputSchema...)
+		}
 		m.Form = append([]byte(nil), n.Form...)
 		if len(n.Form) == 0 {
 			m.Form = nil

@@ -246,6 +246,12 @@ type Node struct {
 	Retry    *Retry    `json:"retry,omitempty"`
 	// DecisionRef names a decision table for a business rule task.
 	DecisionRef string `json:"decisionRef,omitempty"`
+	// Rules are business rules in natural language that a language model
+	// applies (a business rule task without a decision table); its answer
+	// must match OutputSchema (a JSON Schema of an object), and is merged
+	// into the variables (or stored in ResultVariable).
+	Rules        string          `json:"rules,omitempty"`
+	OutputSchema json.RawMessage `json:"outputSchema,omitempty"`
 	// CalledElement names the process a call activity starts.
 	CalledElement string `json:"calledElement,omitempty"`
 
