@@ -43,6 +43,7 @@ var roles = map[string]auth.Role{
 	"events":                   auth.Viewer,
 	"whoami":                   auth.Viewer,
 	"instance-decisions":       auth.Viewer,
+	"shadow-report":            auth.Viewer,
 
 	// Human tasks: every role, subject to the task's assignee and
 	// candidates (all=true on the list needs an operator).

@@ -152,6 +152,7 @@ func authCases() []authCase {
 		{op: "list-incidents", method: "GET", path: fixed("/api/runtime/incidents"), want: everyone},
 		{op: "list-dead-letters", method: "GET", path: fixed("/api/runtime/dead-letters"), want: everyone},
 		{op: "sla-report", method: "GET", path: fixed("/api/runtime/sla"), want: everyone},
+		{op: "shadow-report", method: "GET", path: fixed("/api/decisions/shadow-report"), want: everyone},
 		{op: "list-notifications", method: "GET", path: fixed("/api/notifications"), want: everyone},
 		{op: "list-definitions", method: "GET", path: fixed("/api/definitions"), want: everyone},
 		{op: "get-definition", method: "GET", path: fixed("/api/definitions/loan-approval"), want: everyone},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
 )
 
@@ -38,6 +39,35 @@ func (s *server) registerDecisions(api huma.API) {
 		Errors:      []int{400, 404, 413, 422},
 	}, s.evaluateDecision)
 	s.registerInstanceDecisions(api)
+	handle(s, api, huma.Operation{
+		OperationID: "shadow-report", Method: http.MethodGet, Path: "/api/decisions/shadow-report", Tags: []string{"decisions"},
+		Summary:     "How LLM gateways in shadow mode would have routed",
+		Description: "For every exclusive gateway in shadow mode: decisions recorded, agreements and disagreements with the conditions, the agreement rate, and the disagreeing routed → model flow pairs.",
+		Errors:      []int{400, 422},
+	}, s.shadowReport)
+}
+
+type shadowInput struct {
+	DefinitionID string `query:"definitionId"`
+}
+
+type shadowOutput struct {
+	Body struct {
+		Gateways []runner.ShadowStats `json:"gateways"`
+	}
+}
+
+func (s *server) shadowReport(ctx context.Context, in *shadowInput) (*shadowOutput, error) {
+	rep, err := s.r.ShadowReport(ctx, in.DefinitionID)
+	if err != nil {
+		return nil, err
+	}
+	out := &shadowOutput{}
+	out.Body.Gateways = rep
+	if out.Body.Gateways == nil {
+		out.Body.Gateways = []runner.ShadowStats{}
+	}
+	return out, nil
 }
 
 func (s *server) evaluateDecision(ctx context.Context, in *evaluateInput) (*evaluateOutput, error) {

@@ -460,6 +460,10 @@ type Store interface {
 
 	// Decisions lists an instance's decisions, oldest CreatedAt first.
 	Decisions(ctx context.Context, instanceID string) ([]DecisionRow, error)
+	// DecisionsByNode lists the decisions recorded at one node (of any
+	// instance), ordered by id, paged by after/limit (default 100, at most
+	// 1000) — for reports such as the shadow-mode agreement.
+	DecisionsByNode(ctx context.Context, nodeID, after string, limit int) ([]DecisionRow, error)
 	// InsertDecision records an LLM call before its answer is acted on;
 	// ErrConflict if the id exists.
 	InsertDecision(ctx context.Context, d DecisionRow) error

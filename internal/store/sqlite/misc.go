@@ -200,6 +200,26 @@ func (s *Store) Decisions(ctx context.Context, instanceID string) ([]store.Decis
 	return out, nil
 }
 
+// DecisionsByNode lists the decisions recorded at a node, by id.
+func (s *Store) DecisionsByNode(ctx context.Context, nodeID, after string, limit int) ([]store.DecisionRow, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	if limit > 1000 {
+		limit = 1000
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+decisionCols+` FROM decisions
+		WHERE node_id = ? AND id > ? ORDER BY id LIMIT ?`, nodeID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("decisions at %s: %w", nodeID, err)
+	}
+	out, err := scanAll(rows, scanDecision)
+	if err != nil {
+		return nil, fmt.Errorf("decisions at %s: %w", nodeID, err)
+	}
+	return out, nil
+}
+
 // InsertDecision records one LLM call; ErrConflict if the id exists.
 func (s *Store) InsertDecision(ctx context.Context, d store.DecisionRow) error {
 	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {

@@ -381,6 +381,20 @@ func testDecisions(t *testing.T, newStore NewStore) {
 		if d := diff([]store.DecisionRow{b, a}, got); d != "" {
 			t.Errorf("Decisions(i1) mismatch (-want +got):\n%s", d)
 		}
+		byNode, err := s.DecisionsByNode(ctxFor(t), "route", "", 2)
+		if err != nil {
+			t.Fatalf("DecisionsByNode = %v", err)
+		}
+		if d := diff([]store.DecisionRow{a, b}, byNode); d != "" {
+			t.Errorf("DecisionsByNode(route) page 1 mismatch (-want +got):\n%s", d)
+		}
+		next, err := s.DecisionsByNode(ctxFor(t), "route", "b", 2)
+		if err != nil || len(next) != 1 || next[0].ID != "c" {
+			t.Errorf("DecisionsByNode(route, after b) = %v, %v", next, err)
+		}
+		if none, err := s.DecisionsByNode(ctxFor(t), "elsewhere", "", 0); err != nil || len(none) != 0 {
+			t.Errorf("DecisionsByNode(elsewhere) = %v, %v", none, err)
+		}
 	})
 }
 
