@@ -6,46 +6,19 @@
 package crash
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/batonhq/baton/test/proc"
 )
-
-// recorder is the downstream service: it records every call with its
-// idempotency key.
-type recorder struct {
-	mu    sync.Mutex
-	calls map[string]int // idempotency key → calls
-	total atomic.Int64
-}
-
-func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	key := req.Header.Get("Idempotency-Key")
-	r.mu.Lock()
-	r.calls[key+" "+req.URL.Path]++
-	r.mu.Unlock()
-	r.total.Add(1)
-	// A little latency so that kills land while calls are in flight.
-	time.Sleep(time.Duration(rand.IntN(3)) * time.Millisecond)
-	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"%s": true}`, strings.Trim(req.URL.Path, "/"))
-}
 
 func workflow(base string) string {
 	return `{"id":"crash","name":"Crash test","nodes":[
@@ -60,65 +33,6 @@ func workflow(base string) string {
  "edges":[{"id":"f1","source":"start","target":"prepare"},{"id":"f2","source":"prepare","target":"reserve"},
  {"id":"f3","source":"reserve","target":"fork"},{"id":"f4","source":"fork","target":"charge"},{"id":"f5","source":"fork","target":"notify"},
  {"id":"f6","source":"charge","target":"join"},{"id":"f7","source":"notify","target":"join"},{"id":"f8","source":"join","target":"end"}]}`
-}
-
-// server is one `baton serve` child process.
-type server struct {
-	cmd  *exec.Cmd
-	addr string
-	out  *bytes.Buffer
-}
-
-var listenRE = regexp.MustCompile(`listening on (\S+)`)
-
-func startServer(t *testing.T, bin, db, deployDir string) *server {
-	t.Helper()
-	cmd := exec.Command(bin, "serve", "--db", db, "--addr", "127.0.0.1:0", "--deploy", deployDir, "--dev", "--workers", "32")
-	cmd.Env = append(os.Environ(), "BATON_EGRESS_ALLOW_LOOPBACK=true")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	select {
-	case addr := <-found:
-		return &server{cmd: cmd, addr: "http://" + addr, out: &logs}
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("server did not start: %s", logs.String())
-	}
-	return nil
-}
-
-func (s *server) kill() {
-	_ = s.cmd.Process.Signal(syscall.SIGKILL)
-	_, _ = s.cmd.Process.Wait()
-}
-
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "baton")
-	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/baton").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func TestCrashSQLite(t *testing.T) {
@@ -136,12 +50,12 @@ func TestCrashPostgres(t *testing.T) {
 	if url == "" {
 		t.Skip("SKIP: BATON_TEST_POSTGRES is not set; the PostgreSQL crash test needs a database")
 	}
-	run(t, freshSchemaURL(t, url))
+	run(t, proc.FreshSchemaURL(t, url, "crash"))
 }
 
 func run(t *testing.T, db string) {
-	bin := buildBinary(t)
-	rec := &recorder{calls: map[string]int{}}
+	bin := proc.Build(t, "../..")
+	rec := &proc.Recorder{Jitter: 3 * time.Millisecond}
 	svc := httptest.NewServer(rec)
 	defer svc.Close()
 	dir := t.TempDir()
@@ -150,8 +64,8 @@ func run(t *testing.T, db string) {
 	}
 	const instances = 1000
 	const kills = 5
-	srv := startServer(t, bin, db, dir)
-	defer func() { srv.kill() }()
+	srv := proc.Start(t, bin, db, dir, 32)
+	defer func() { srv.Kill() }()
 
 	// Start instances while killing and restarting the server.
 	var ids []string
@@ -167,13 +81,13 @@ func run(t *testing.T, db string) {
 		if killAt[started] {
 			delete(killAt, started)
 			time.Sleep(time.Duration(rand.IntN(200)) * time.Millisecond)
-			srv.kill()
+			srv.Kill()
 			killCount++
-			t.Logf("kill %d after %d starts, %d service calls so far", killCount, started, rec.total.Load())
-			srv = startServer(t, bin, db, dir)
+			t.Logf("kill %d after %d starts, %d service calls so far", killCount, started, rec.Total())
+			srv = proc.Start(t, bin, db, dir, 32)
 		}
 		body := fmt.Sprintf(`{"definitionId":"crash","variables":{"n":%d},"businessKey":"b-%d"}`, started, started)
-		resp, err := post(client, srv.addr+"/api/runtime/start", body)
+		resp, err := proc.Post(client, srv.URL+"/api/runtime/start", body)
 		if err != nil {
 			// The server may be mid-restart; try again.
 			time.Sleep(50 * time.Millisecond)
@@ -192,20 +106,20 @@ func run(t *testing.T, db string) {
 	}
 	// One more kill while the backlog drains.
 	time.Sleep(300 * time.Millisecond)
-	srv.kill()
+	srv.Kill()
 	killCount++
-	srv = startServer(t, bin, db, dir)
+	srv = proc.Start(t, bin, db, dir, 32)
 
 	// Wait for every instance to complete.
 	deadline := time.Now().Add(4 * time.Minute)
 	pending := append([]string(nil), ids...)
 	for len(pending) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d instances did not complete; first %s; server log tail:\n%s", len(pending), pending[0], tail(srv.out.String(), 3000))
+			t.Fatalf("%d instances did not complete; first %s; server log tail:\n%s", len(pending), pending[0], tail(srv.Logs.String(), 3000))
 		}
 		var still []string
 		for _, id := range pending {
-			b, err := get(client, srv.addr+"/api/runtime/instance/"+id)
+			b, err := proc.Get(client, srv.URL+"/api/runtime/instance/"+id)
 			if err != nil {
 				still = append(still, id)
 				continue
@@ -230,7 +144,7 @@ func run(t *testing.T, db string) {
 	// No step committed twice: each service node completed exactly once
 	// per instance in the history, and the end was reached once.
 	for _, id := range ids {
-		b, err := get(client, srv.addr+"/api/runtime/instance/"+id)
+		b, err := proc.Get(client, srv.URL+"/api/runtime/instance/"+id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,70 +175,18 @@ func run(t *testing.T, db string) {
 	}
 	// Duplicate calls are retries of an attempt whose commit never
 	// happened: same idempotency key, counted here.
-	rec.mu.Lock()
-	dups, keys := 0, len(rec.calls)
-	for _, n := range rec.calls {
-		dups += n - 1
-	}
-	rec.mu.Unlock()
+	keys, total, dups := rec.Counts()
 	if keys != 3*instances {
 		t.Fatalf("%d distinct (idempotency key, endpoint) pairs, want %d", keys, 3*instances)
 	}
 	t.Logf("CRASH RESULT: %d instances, %d kills, %d service calls, %d duplicate calls (same idempotency key, uncommitted attempts)",
-		instances, killCount, rec.total.Load(), dups)
+		instances, killCount, total, dups)
 }
 
 // devAdmin is the token of the admin user baton serve --dev makes.
-const devAdmin = "Bearer dev-admin"
-
-func post(c *http.Client, url, body string) ([]byte, error) {
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", devAdmin)
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		return nil, fmt.Errorf("%s: %s", resp.Status, b)
-	}
-	return b, nil
-}
-
-func get(c *http.Client, url string) ([]byte, error) {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", devAdmin)
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		return nil, fmt.Errorf("%s: %s", resp.Status, b)
-	}
-	return b, nil
-}
-
 func tail(s string, n int) string {
 	if len(s) > n {
 		return s[len(s)-n:]
 	}
 	return s
 }
-
-var _ = context.Background

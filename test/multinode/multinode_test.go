@@ -6,43 +6,18 @@
 package multinode
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/batonhq/baton/test/proc"
 )
-
-type recorder struct {
-	mu    sync.Mutex
-	calls map[string]int
-	total atomic.Int64
-}
-
-func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	r.mu.Lock()
-	r.calls[req.Header.Get("Idempotency-Key")+" "+req.URL.Path]++
-	r.mu.Unlock()
-	r.total.Add(1)
-	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"%s": true}`, strings.Trim(req.URL.Path, "/"))
-}
 
 func workflow(base string) string {
 	retry := `"retry":{"max":30,"backoff":"PT0.1S","factor":1.5,"maxBackoff":"PT1S"}`
@@ -60,54 +35,6 @@ func workflow(base string) string {
  {"id":"f7","source":"join","target":"c"},{"id":"f8","source":"c","target":"end"}]}`
 }
 
-type node struct {
-	cmd  *exec.Cmd
-	addr string
-	logs *bytes.Buffer
-}
-
-var listenRE = regexp.MustCompile(`listening on (\S+)`)
-
-func startNode(t *testing.T, bin, db, dir string) *node {
-	t.Helper()
-	cmd := exec.Command(bin, "serve", "--db", db, "--addr", "127.0.0.1:0", "--deploy", dir, "--dev", "--workers", "16")
-	cmd.Env = append(os.Environ(), "BATON_EGRESS_ALLOW_LOOPBACK=true")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	select {
-	case a := <-found:
-		return &node{cmd: cmd, addr: "http://" + a, logs: &logs}
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("node did not start: %s", logs.String())
-	}
-	return nil
-}
-
-func (n *node) kill() {
-	_ = n.cmd.Process.Signal(syscall.SIGKILL)
-	_, _ = n.cmd.Process.Wait()
-}
-
 func TestThreeNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIP: multi-node test runs server processes; not in -short")
@@ -116,25 +43,22 @@ func TestThreeNodes(t *testing.T) {
 	if url == "" {
 		t.Skip("SKIP: BATON_TEST_POSTGRES is not set; the multi-node test needs PostgreSQL")
 	}
-	db := freshSchemaURL(t, url)
-	bin := filepath.Join(t.TempDir(), "baton")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/baton").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	rec := &recorder{calls: map[string]int{}}
+	db := proc.FreshSchemaURL(t, url, "multinode")
+	bin := proc.Build(t, "../..")
+	rec := &proc.Recorder{}
 	svc := httptest.NewServer(rec)
 	defer svc.Close()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "mix.json"), []byte(workflow(svc.URL)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	nodes := make([]*node, 3)
+	nodes := make([]*proc.Node, 3)
 	for i := range nodes {
-		nodes[i] = startNode(t, bin, db, dir)
+		nodes[i] = proc.Start(t, bin, db, dir, 16)
 	}
 	defer func() {
 		for _, n := range nodes {
-			n.kill()
+			n.Kill()
 		}
 	}()
 	const instances = 2000
@@ -144,13 +68,13 @@ func TestThreeNodes(t *testing.T) {
 	for len(ids) < instances {
 		if len(ids) > 0 && len(ids)%500 == 0 && kills < len(ids)/500 {
 			victim := rand.IntN(len(nodes))
-			nodes[victim].kill()
+			nodes[victim].Kill()
 			kills++
 			t.Logf("killed node %d after %d starts", victim, len(ids))
-			nodes[victim] = startNode(t, bin, db, dir)
+			nodes[victim] = proc.Start(t, bin, db, dir, 16)
 		}
 		n := nodes[len(ids)%len(nodes)] // spread starts over the nodes
-		b, err := post(client, n.addr+"/api/runtime/start", fmt.Sprintf(`{"definitionId":"mix","variables":{"i":%d}}`, len(ids)))
+		b, err := proc.Post(client, n.URL+"/api/runtime/start", fmt.Sprintf(`{"definitionId":"mix","variables":{"i":%d}}`, len(ids)))
 		if err != nil {
 			time.Sleep(20 * time.Millisecond)
 			continue
@@ -164,9 +88,9 @@ func TestThreeNodes(t *testing.T) {
 		ids = append(ids, inst.InstanceID)
 	}
 	// Kill one more node while the timers are pending.
-	nodes[0].kill()
+	nodes[0].Kill()
 	kills++
-	nodes[0] = startNode(t, bin, db, dir)
+	nodes[0] = proc.Start(t, bin, db, dir, 16)
 
 	deadline := time.Now().Add(4 * time.Minute)
 	pending := ids
@@ -177,7 +101,7 @@ func TestThreeNodes(t *testing.T) {
 		var still []string
 		for i, id := range pending {
 			n := nodes[i%len(nodes)] // any node serves any call
-			b, err := get(client, n.addr+"/api/runtime/instance/"+id)
+			b, err := proc.Get(client, n.URL+"/api/runtime/instance/"+id)
 			if err != nil {
 				still = append(still, id)
 				continue
@@ -197,7 +121,7 @@ func TestThreeNodes(t *testing.T) {
 		}
 	}
 	for i, id := range ids {
-		b, err := get(client, nodes[i%len(nodes)].addr+"/api/runtime/instance/"+id)
+		b, err := proc.Get(client, nodes[i%len(nodes)].URL+"/api/runtime/instance/"+id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,86 +149,13 @@ func TestThreeNodes(t *testing.T) {
 			t.Fatalf("instance %s: timer fired %d times", id, fired)
 		}
 	}
-	rec.mu.Lock()
-	keys, dups := len(rec.calls), 0
-	for _, c := range rec.calls {
-		dups += c - 1
-	}
-	rec.mu.Unlock()
+	keys, total, dups := rec.Counts()
 	if keys != 3*instances {
 		t.Fatalf("%d distinct calls, want %d", keys, 3*instances)
 	}
 	t.Logf("MULTINODE RESULT: 3 nodes, %d instances, %d kills, %d timers fired once each, %d service calls, %d duplicate calls (retries of uncommitted attempts, same key)",
-		instances, kills, instances, rec.total.Load(), dups)
+		instances, kills, instances, total, dups)
 }
 
 // devAdmin is the token of the admin user baton serve --dev makes.
 const devAdmin = "Bearer dev-admin"
-
-func post(c *http.Client, url, body string) ([]byte, error) {
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", devAdmin)
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		return nil, fmt.Errorf("%s: %s", resp.Status, b)
-	}
-	return b, nil
-}
-
-func get(c *http.Client, url string) ([]byte, error) {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", devAdmin)
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		return nil, fmt.Errorf("%s: %s", resp.Status, b)
-	}
-	return b, nil
-}
-
-func freshSchemaURL(t *testing.T, url string) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	schema := fmt.Sprintf("multinode_%d", rand.Int64())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close(ctx)
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), url); err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	return url + sep + "search_path=" + schema
-}
