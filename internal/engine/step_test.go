@@ -521,3 +521,18 @@ func TestScriptTaskRunsJavaScript(t *testing.T) {
 		t.Fatalf("script error: %+v", st.Incidents)
 	}
 }
+
+func TestReceiveTaskWaitsForItsMessage(t *testing.T) {
+	d := mustParse(t, `{"id":"rt","nodes":[{"id":"start","type":"startEvent"},
+	 {"id":"wait","type":"receiveTask","event":{"kind":"message","name":"signed","correlationKey":"=contract"}},
+	 {"id":"end","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"start","target":"wait"},{"id":"f2","source":"wait","target":"end"}]}`)
+	st, eff := start(t, d, map[string]any{"contract": "c-9"})
+	if sub := find(eff, EffSubscribe); sub == nil || sub.Name != "signed" || sub.Key != "c-9" || st.Status != StatusWaiting {
+		t.Fatalf("subscribe %+v, status %s", sub, st.Status)
+	}
+	st, _ = step(t, d, st, Command{Kind: CmdMessage, Name: "signed", Key: "c-9", Variables: map[string]any{"signedAt": "today"}})
+	if st.Status != StatusCompleted || st.Variables["signedAt"] != "today" {
+		t.Fatalf("%s %v", st.Status, st.Variables)
+	}
+}
