@@ -209,6 +209,9 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	}
 	lcfg := llmtask.Config{Provider: prov, Store: st, Model: model, MaxTokens: maxTokens, InstanceBudget: budget, Pricing: llm.ExamplePricing()}
 	m := metrics.New(st)
+	lcfg.OnRecord = func(kind string, row store.DecisionRow) {
+		m.LLMCall(row.Provider, row.Model, kind, row.InputTokens, row.OutputTokens, row.CostMicros)
+	}
 	cfg := runner.Config{Store: st, Logger: log, Workers: c.workers, Observer: m, Deliver: senders.Deliver}
 	if subs != nil {
 		cfg.Outbox = subs.OutboxRows

@@ -114,5 +114,6 @@ func advise(ctx context.Context, cfg Config, inc store.IncidentRow) error {
 	if err := cfg.Store.InsertDecision(ctx, row); err != nil && !errors.Is(err, store.ErrConflict) {
 		return err
 	}
+	cfg.recorded("advice", row)
 	return cfg.Store.SetIncidentAdvice(ctx, inc.ID, raw)
 }

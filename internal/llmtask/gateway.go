@@ -36,6 +36,15 @@ type Config struct {
 	InstanceBudget int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// OnRecord, if set, is told about every recorded call (metrics):
+	// kind is gateway, shadow, rule or advice.
+	OnRecord func(kind string, row store.DecisionRow)
+}
+
+func (c Config) recorded(kind string, row store.DecisionRow) {
+	if c.OnRecord != nil {
+		c.OnRecord(kind, row)
+	}
 }
 
 // Decision is what a gateway decision records (store.DecisionRow.Decision).
@@ -138,6 +147,11 @@ func decide(ctx context.Context, cfg Config, j *runner.Job, shadow bool) (Decisi
 		if err := cfg.Store.InsertDecision(ctx, row); err != nil && !errors.Is(err, store.ErrConflict) {
 			return fmt.Errorf("record decision: %w", err)
 		}
+		kind := "gateway"
+		if shadow {
+			kind = "shadow"
+		}
+		cfg.recorded(kind, row)
 		return nil
 	}
 	p := cfg.Provider

@@ -73,6 +73,7 @@ func Rule(cfg Config) runner.Handler {
 			if err := cfg.Store.InsertDecision(ctx, row); err != nil && !errors.Is(err, store.ErrConflict) {
 				return nil, fmt.Errorf("record decision: %w", err)
 			}
+			cfg.recorded("rule", row)
 			answer = ans
 		}
 		var out map[string]any

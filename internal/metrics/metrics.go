@@ -30,6 +30,9 @@ type Metrics struct {
 	conflicts prometheus.Counter
 	jobs      *prometheus.HistogramVec
 	status    *prometheus.CounterVec
+	llmTokens *prometheus.CounterVec
+	llmCost   *prometheus.CounterVec
+	llmCalls  *prometheus.CounterVec
 }
 
 var _ runner.Observer = (*Metrics)(nil)
@@ -59,7 +62,19 @@ func New(jobs JobCounter) *Metrics {
 			Help: "Instance status changes, by old and new status (from is empty for a new instance).",
 		}, []string{"from", "to"}),
 	}
-	m.reg.MustRegister(m.commit, m.conflicts, m.jobs, m.status,
+	m.llmTokens = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "baton", Name: "llm_tokens_total",
+		Help: "Tokens used by recorded LLM calls, by provider, model and direction (input, output).",
+	}, []string{"provider", "model", "direction"})
+	m.llmCost = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "baton", Name: "llm_cost_microdollars_total",
+		Help: "Estimated cost of recorded LLM calls in micro-dollars (from the configured pricing), by provider and model.",
+	}, []string{"provider", "model"})
+	m.llmCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "baton", Name: "llm_calls_total",
+		Help: "Recorded LLM decisions by provider and node kind of decision (gateway, rule, advice, shadow).",
+	}, []string{"provider", "kind"})
+	m.reg.MustRegister(m.commit, m.conflicts, m.jobs, m.status, m.llmTokens, m.llmCost, m.llmCalls,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if jobs != nil {
@@ -93,6 +108,22 @@ func (m *Metrics) JobDone(kind string, d time.Duration, err error) {
 		failed = "true"
 	}
 	m.jobs.WithLabelValues(kind, failed).Observe(d.Seconds())
+}
+
+// LLMCall records one recorded LLM call (llmtask.Config.OnRecord).
+// Per-instance usage is in the decisions table
+// (GET /api/runtime/instance/{id}/decisions).
+func (m *Metrics) LLMCall(provider, model, kind string, inputTokens, outputTokens int, costMicros int64) {
+	m.llmCalls.WithLabelValues(provider, kind).Inc()
+	if inputTokens > 0 {
+		m.llmTokens.WithLabelValues(provider, model, "input").Add(float64(inputTokens))
+	}
+	if outputTokens > 0 {
+		m.llmTokens.WithLabelValues(provider, model, "output").Add(float64(outputTokens))
+	}
+	if costMicros > 0 {
+		m.llmCost.WithLabelValues(provider, model).Add(float64(costMicros))
+	}
 }
 
 // InstanceStatus records a status change.

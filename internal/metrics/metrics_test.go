@@ -87,3 +87,22 @@ func TestPrivateRegistries(t *testing.T) {
 		t.Error("metrics leak between registries")
 	}
 }
+
+func TestLLMCallMetrics(t *testing.T) {
+	m := metrics.New(nil)
+	m.LLMCall("anthropic", "claude-test", "gateway", 120, 30, 450)
+	m.LLMCall("anthropic", "claude-test", "rule", 80, 20, 300)
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`baton_llm_tokens_total{direction="input",model="claude-test",provider="anthropic"} 200`,
+		`baton_llm_tokens_total{direction="output",model="claude-test",provider="anthropic"} 50`,
+		`baton_llm_cost_microdollars_total{model="claude-test",provider="anthropic"} 750`,
+		`baton_llm_calls_total{kind="rule",provider="anthropic"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
