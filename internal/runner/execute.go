@@ -19,6 +19,7 @@ import (
 // its own goroutine. It sleeps until the next job is due, a local commit
 // creates jobs, or PollInterval (with jitter) passes.
 func (r *Runner) fetchLoop(ctx context.Context) {
+	dueRetries := 0 // consecutive re-fetches for a job due now that none returned
 	slots := make(chan struct{}, r.cfg.Workers)
 	kinds := r.internalKinds()
 	for {
@@ -46,12 +47,21 @@ func (r *Runner) fetchLoop(ctx context.Context) {
 			}(j)
 		}
 		if len(jobs) > 0 {
+			dueRetries = 0
 			continue
 		}
 		wait := r.cfg.PollInterval
 		wait += time.Duration(rand.Int64N(int64(wait)/5 + 1))
 		if next, ok, err := r.st.NextRunAt(ctx, kinds); err == nil && ok {
-			if d := next.Sub(r.clk.Now()); d < wait {
+			d := next.Sub(r.clk.Now())
+			if d <= 0 && r.cfg.Workers-len(slots) > 0 && dueRetries < 3 {
+				dueRetries++
+				// A job became due while this loop was busy: fetch it now
+				// rather than wait for a timer that a clock may never
+				// fire (a fake clock in tests).
+				continue
+			}
+			if d < wait {
 				wait = max(d, time.Millisecond)
 			}
 		}
@@ -61,6 +71,7 @@ func (r *Runner) fetchLoop(ctx context.Context) {
 		case <-r.wake:
 		case <-r.clk.After(wait):
 		}
+		dueRetries = 0
 	}
 }
 
