@@ -88,6 +88,17 @@ func (b *bundle) run(t *testing.T, vars map[string]any) *engine.State {
 	}
 }
 
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func decisions(t *testing.T, b *bundle, id string) []llmtask.Decision {
 	t.Helper()
 	rows, err := b.st.Decisions(b.ctx, id)
@@ -197,7 +208,7 @@ func TestGatewayFallbacks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond)
+		waitFor(t, "the first decision", func() bool { return len(decisions(t, b, "budget-1")) == 1 })
 		if len(srv.Requests()) != 1 {
 			t.Fatalf("first decision: %d requests", len(srv.Requests()))
 		}
@@ -211,7 +222,7 @@ func TestGatewayFallbacks(t *testing.T) {
 		if _, err := b.r.Apply(b.ctx, "budget-1", engine.Command{Kind: engine.CmdMove, Token: tok, Target: "risk"}, nil); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond)
+		waitFor(t, "the second decision", func() bool { return len(decisions(t, b, "budget-1")) == 2 })
 		if len(srv.Requests()) != 1 {
 			t.Fatalf("asked again past the budget: %d requests", len(srv.Requests()))
 		}
