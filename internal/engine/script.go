@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/batonhq/baton/internal/expr"
 	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/script"
 )
@@ -67,12 +66,4 @@ func (s *stepper) jsCondition(e *model.Edge, vars map[string]any) (bool, error) 
 		return false, fmt.Errorf("JavaScript condition gave %T (%v), want a boolean", result, result)
 	}
 	return b, nil
-}
-
-func evalString(src string, vars map[string]any) (any, error) {
-	p, err := expr.Compile(src)
-	if err != nil {
-		return nil, err
-	}
-	return p.Eval(vars)
 }

@@ -660,11 +660,11 @@ func (s *stepper) createTask(id int64, n *model.Node) {
 		s.incident(id, "expression", err.Error(), "")
 		return
 	}
-	if info.CandidateUsers, err = s.listField(n.CandidateUsers, vars); err != nil {
+	if info.CandidateUsers, err = s.listField(n, "candidateUsers", n.CandidateUsers, vars); err != nil {
 		s.incident(id, "expression", "candidateUsers: "+err.Error(), "")
 		return
 	}
-	if info.CandidateGroups, err = s.listField(n.CandidateGroups, vars); err != nil {
+	if info.CandidateGroups, err = s.listField(n, "candidateGroups", n.CandidateGroups, vars); err != nil {
 		s.incident(id, "expression", "candidateGroups: "+err.Error(), "")
 		return
 	}
@@ -700,7 +700,7 @@ func (s *stepper) stringField(n *model.Node, key, raw string, vars map[string]an
 
 // listField evaluates list entries that are expressions; an expression
 // may yield a list or a comma-separated string.
-func (s *stepper) listField(raw []string, vars map[string]any) ([]string, error) {
+func (s *stepper) listField(n *model.Node, field string, raw []string, vars map[string]any) ([]string, error) {
 	hasExpr := false
 	for _, r := range raw {
 		if model.IsExpression(r) {
@@ -711,12 +711,13 @@ func (s *stepper) listField(raw []string, vars map[string]any) ([]string, error)
 		return raw, nil
 	}
 	var out []string
-	for _, r := range raw {
-		if !model.IsExpression(r) {
+	for i, r := range raw {
+		p := n.Expr(fmt.Sprintf("%s:%d", field, i))
+		if p == nil {
 			out = append(out, r)
 			continue
 		}
-		v, err := evalString(r, vars)
+		v, err := p.Eval(vars)
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/batonhq/baton/internal/model"
 )
 
 const straight = `{"id":"s","nodes":[
@@ -534,5 +536,24 @@ func TestReceiveTaskWaitsForItsMessage(t *testing.T) {
 	st, _ = step(t, d, st, Command{Kind: CmdMessage, Name: "signed", Key: "c-9", Variables: map[string]any{"signedAt": "today"}})
 	if st.Status != StatusCompleted || st.Variables["signedAt"] != "today" {
 		t.Fatalf("%s %v", st.Status, st.Variables)
+	}
+}
+
+func TestCandidateExpressionsCompiledOnceAndEvaluated(t *testing.T) {
+	d := mustParse(t, `{"id":"c","nodes":[{"id":"start","type":"startEvent"},
+	 {"id":"t","type":"userTask","candidateUsers":["ann","=reviewers"],"candidateGroups":["=team + '-leads'"]},{"id":"end","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"start","target":"t"},{"id":"f2","source":"t","target":"end"}]}`)
+	if d.Node("t").Expr("candidateUsers:1") == nil || d.Node("t").Expr("candidateUsers:0") != nil {
+		t.Fatal("candidate expressions are not compiled with the definition")
+	}
+	_, eff := start(t, d, map[string]any{"reviewers": []any{"bob", "cy"}, "team": "risk"})
+	task := find(eff, EffTask)
+	if !reflect.DeepEqual(task.Task.CandidateUsers, []string{"ann", "bob", "cy"}) || !reflect.DeepEqual(task.Task.CandidateGroups, []string{"risk-leads"}) {
+		t.Fatalf("candidates %v %v", task.Task.CandidateUsers, task.Task.CandidateGroups)
+	}
+	if _, err := model.ParseJSON("bad.json", []byte(`{"id":"c","nodes":[{"id":"start","type":"startEvent"},
+	 {"id":"t","type":"userTask","candidateGroups":["=team +"]},{"id":"end","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"start","target":"t"},{"id":"f2","source":"t","target":"end"}]}`)); err == nil || !strings.Contains(err.Error(), "candidateGroups[0]") {
+		t.Fatalf("bad candidate expression: %v", err)
 	}
 }

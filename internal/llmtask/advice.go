@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/batonhq/baton/internal/llm"
 	"github.com/batonhq/baton/internal/store"
@@ -41,10 +40,6 @@ func advise(ctx context.Context, cfg Config, inc store.IncidentRow) error {
 	}
 	if _, none := p.(llm.None); none {
 		return nil
-	}
-	now := time.Now
-	if cfg.Now != nil {
-		now = cfg.Now
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "A step of a business process failed for good after %d attempts.\n", inc.Attempts)
@@ -101,19 +96,9 @@ func advise(ctx context.Context, cfg Config, inc store.IncidentRow) error {
 	}
 	raw, _ := json.Marshal(a)
 	row := store.DecisionRow{ID: "advice-" + inc.ID, InstanceID: inc.InstanceID, NodeID: inc.NodeID, JobID: inc.JobID,
-		Provider: p.Name(), Decision: raw, CreatedAt: now()}
-	row.Request, _ = json.Marshal(req)
-	if resp != nil {
-		u := resp.TotalUsage()
-		row.Model, row.Response, row.InputTokens, row.OutputTokens = resp.Model, resp.Raw, u.InputTokens, u.OutputTokens
-		row.LatencyMS = resp.Latency.Milliseconds()
-		if cfg.Pricing != nil {
-			row.CostMicros = cfg.Pricing.Cost(resp.Model, u)
-		}
-	}
-	if err := cfg.Store.InsertDecision(ctx, row); err != nil && !errors.Is(err, store.ErrConflict) {
+		Provider: p.Name(), Decision: raw}
+	if err := cfg.record(ctx, "advice", row, &req, resp); err != nil {
 		return err
 	}
-	cfg.recorded("advice", row)
 	return cfg.Store.SetIncidentAdvice(ctx, inc.ID, raw)
 }

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/llm"
-	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
 )
@@ -41,10 +40,40 @@ type Config struct {
 	OnRecord func(kind string, row store.DecisionRow)
 }
 
-func (c Config) recorded(kind string, row store.DecisionRow) {
+func (c Config) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// record stores one call before its answer is acted on: the request, the
+// raw response with its usage, latency and cost, and row's decision. A row
+// already recorded under the same id (a job run again) is kept as it is.
+// kind labels the call for OnRecord (gateway, shadow, rule, advice).
+func (c Config) record(ctx context.Context, kind string, row store.DecisionRow, req *llm.Request, resp *llm.Response) error {
+	if row.CreatedAt.IsZero() {
+		row.CreatedAt = c.now()
+	}
+	if req != nil {
+		row.Request, _ = json.Marshal(req)
+	}
+	if resp != nil {
+		u := resp.TotalUsage()
+		row.Model, row.Response = resp.Model, resp.Raw
+		row.InputTokens, row.OutputTokens = u.InputTokens, u.OutputTokens
+		row.LatencyMS = resp.Latency.Milliseconds()
+		if c.Pricing != nil {
+			row.CostMicros = c.Pricing.Cost(resp.Model, u)
+		}
+	}
+	if err := c.Store.InsertDecision(ctx, row); err != nil && !errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("record decision: %w", err)
+	}
 	if c.OnRecord != nil {
 		c.OnRecord(kind, row)
 	}
+	return nil
 }
 
 // Decision is what a gateway decision records (store.DecisionRow.Decision).
@@ -94,10 +123,6 @@ func Shadow(cfg Config) runner.Handler {
 // decide returns the recorded decision of this job, or asks the model and
 // records its answer.
 func decide(ctx context.Context, cfg Config, j *runner.Job, shadow bool) (Decision, error) {
-	now := time.Now
-	if cfg.Now != nil {
-		now = cfg.Now
-	}
 	if j.Node == nil || j.Node.LLM == nil {
 		return Decision{}, runner.Permanent(fmt.Errorf("job %s: node %s is not an LLM decision", j.ID, j.NodeID))
 	}
@@ -130,29 +155,13 @@ func decide(ctx context.Context, cfg Config, j *runner.Job, shadow bool) (Decisi
 		if shadow {
 			d.Agree = d.Fallback == "" && d.Flow == routed
 		}
-		row := store.DecisionRow{ID: j.ID, InstanceID: j.InstanceID, NodeID: j.NodeID, JobID: j.ID, Provider: provider, CreatedAt: now()}
+		row := store.DecisionRow{ID: j.ID, InstanceID: j.InstanceID, NodeID: j.NodeID, JobID: j.ID, Provider: provider}
 		row.Decision, _ = json.Marshal(d)
-		if req != nil {
-			row.Request, _ = json.Marshal(req)
-		}
-		if resp != nil {
-			u := resp.TotalUsage()
-			row.Model, row.Response = resp.Model, resp.Raw
-			row.InputTokens, row.OutputTokens = u.InputTokens, u.OutputTokens
-			row.LatencyMS = resp.Latency.Milliseconds()
-			if cfg.Pricing != nil {
-				row.CostMicros = cfg.Pricing.Cost(resp.Model, u)
-			}
-		}
-		if err := cfg.Store.InsertDecision(ctx, row); err != nil && !errors.Is(err, store.ErrConflict) {
-			return fmt.Errorf("record decision: %w", err)
-		}
 		kind := "gateway"
 		if shadow {
 			kind = "shadow"
 		}
-		cfg.recorded(kind, row)
-		return nil
+		return cfg.record(ctx, kind, row, req, resp)
 	}
 	p := cfg.Provider
 	if p == nil {
@@ -199,7 +208,6 @@ func decide(ctx context.Context, cfg Config, j *runner.Job, shadow bool) (Decisi
 func prompt(cfg Config, j *runner.Job) (llm.Request, json.RawMessage) {
 	n := j.Node
 	var flows []any
-	var ids []string
 	var b strings.Builder
 	if d := j.Definition; d != nil {
 		fmt.Fprintf(&b, "Process: %s", firstNonEmpty(d.Name, d.ID))
@@ -214,7 +222,6 @@ func prompt(cfg Config, j *runner.Job) (llm.Request, json.RawMessage) {
 	}
 	b.WriteString("Choose exactly one of these flows:\n")
 	for _, e := range n.Outgoing() {
-		ids = append(ids, e.ID)
 		target := e.TargetNode()
 		fmt.Fprintf(&b, "- %s: %s (leads to %s)", e.ID, firstNonEmpty(e.Name, e.ID), firstNonEmpty(target.Name, target.ID))
 		if e.Description != "" {
@@ -246,7 +253,6 @@ func prompt(cfg Config, j *runner.Job) (llm.Request, json.RawMessage) {
 		Messages:  []llm.Message{{Role: llm.RoleUser, Text: b.String()}},
 		MaxTokens: cfg.MaxTokens,
 	}
-	_ = ids
 	return req, schema
 }
 
@@ -258,5 +264,3 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
-
-var _ = model.ExclusiveGateway

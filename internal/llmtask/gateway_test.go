@@ -318,6 +318,10 @@ func TestShadowRecordsAgreement(t *testing.T) {
 			if !d[0].Shadow || d[0].Routed != "auto" || d[0].Flow != "manual" || d[0].Agree {
 				t.Fatalf("shadow decision %+v", d[0])
 			}
+			waitFor(t, "the shadow job to close", func() bool {
+				jobs, _ := b.st.Jobs(b.ctx, store.JobFilter{InstanceID: st.InstanceID, Kind: engine.JobLLMShadow})
+				return len(jobs) == 1 && jobs[0].State == store.JobCompleted
+			})
 			rep, err := b.r.ShadowReport(b.ctx, "loan")
 			if err != nil || len(rep) != 1 || rep[0].Decisions != 1 || rep[0].Disagreed != 1 || rep[0].Pairs["auto → manual"] != 1 {
 				t.Fatalf("shadow report %+v %v", rep, err)

@@ -3,9 +3,7 @@ package llmtask
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/batonhq/baton/internal/llm"
 	"github.com/batonhq/baton/internal/runner"
@@ -24,10 +22,6 @@ func Rule(cfg Config) runner.Handler {
 		n := j.Node
 		if n == nil || n.Rules == "" {
 			return nil, runner.Permanent(fmt.Errorf("job %s: node %s has no rules", j.ID, j.NodeID))
-		}
-		now := time.Now
-		if cfg.Now != nil {
-			now = cfg.Now
 		}
 		answer, err := recordedAnswer(ctx, cfg, j)
 		if err != nil {
@@ -49,31 +43,24 @@ func Rule(cfg Config) runner.Handler {
 				req.Model = n.LLM.Model
 			}
 			ans, resp, err := llm.Structured(ctx, p, req, n.OutputSchema, nil)
-			var invalid *llm.InvalidAnswerError
 			switch {
 			case err != nil && llm.IsRetryable(err):
 				return nil, err
 			case err != nil && resp == nil:
 				return nil, runner.Permanent(fmt.Errorf("rules of %s: %w", n.ID, err))
 			}
-			row := store.DecisionRow{ID: j.ID, InstanceID: j.InstanceID, NodeID: j.NodeID, JobID: j.ID, Provider: p.Name(), CreatedAt: now()}
-			row.Request, _ = json.Marshal(req)
-			u := resp.TotalUsage()
-			row.Model, row.Response, row.InputTokens, row.OutputTokens = resp.Model, resp.Raw, u.InputTokens, u.OutputTokens
-			row.LatencyMS = resp.Latency.Milliseconds()
-			if cfg.Pricing != nil {
-				row.CostMicros = cfg.Pricing.Cost(resp.Model, u)
-			}
-			if errors.As(err, &invalid) || err != nil {
+			row := store.DecisionRow{ID: j.ID, InstanceID: j.InstanceID, NodeID: j.NodeID, JobID: j.ID, Provider: p.Name()}
+			if err != nil {
+				// The tokens were spent: record the failed answer, then open
+				// an incident.
 				row.Decision, _ = json.Marshal(map[string]any{"invalid": true, "problem": fmt.Sprint(err)})
-				_ = cfg.Store.InsertDecision(ctx, row)
+				_ = cfg.record(ctx, "rule", row, &req, resp)
 				return nil, runner.Permanent(fmt.Errorf("rules of %s: the model's answer does not match the output schema: %w", n.ID, err))
 			}
 			row.Decision = ans
-			if err := cfg.Store.InsertDecision(ctx, row); err != nil && !errors.Is(err, store.ErrConflict) {
-				return nil, fmt.Errorf("record decision: %w", err)
+			if err := cfg.record(ctx, "rule", row, &req, resp); err != nil {
+				return nil, err
 			}
-			cfg.recorded("rule", row)
 			answer = ans
 		}
 		var out map[string]any

@@ -56,8 +56,9 @@ func (n *Node) EventKind() EventKind {
 
 // Expr returns a compiled expression of the node: "input:N", "output:N",
 // "correlationKey", "timer", "cardinality", "collection", "assignee",
-// "dueIn", "followUpIn". It returns nil when the field is not an
-// expression.
+// "dueIn", "followUpIn", "candidateUsers:N", "candidateGroups:N",
+// "response:N", "completionCondition", "script". It returns nil when the
+// field is not an expression.
 func (n *Node) Expr(key string) *expr.Program { return n.exprs[key] }
 
 // JavaScriptCondition reports whether the flow's condition is JavaScript,

@@ -682,6 +682,18 @@ func (b *builder) compile() {
 				n.setExpr("completionCondition", b.compileExpr(n, n.Line, n.ID, "multiInstance.completionCondition", mi.CompletionCondition))
 			}
 		}
+		for _, f := range [...]struct {
+			field string
+			list  []string
+		}{{"candidateUsers", n.CandidateUsers}, {"candidateGroups", n.CandidateGroups}} {
+			field := f.field
+			for i, s := range f.list {
+				if IsExpression(s) {
+					key := fmt.Sprintf("%s:%d", field, i)
+					n.setExpr(key, b.compileExpr(n, n.Line, n.ID, fmt.Sprintf("%s[%d]", field, i), s))
+				}
+			}
+		}
 		for _, f := range [...]struct{ field, s string }{{"assignee", n.Assignee}, {"dueIn", n.DueIn}, {"followUpIn", n.FollowUpIn}} {
 			field, s := f.field, f.s
 			if IsExpression(s) {

@@ -140,7 +140,7 @@ func (r *Runner) execute(j store.JobRow) {
 	}
 	if j.Kind == engine.JobLLMShadow {
 		// Nothing waits for a shadow decision: the handler recorded it.
-		r.closeJob(ctx, j, store.JobCompleted)
+		r.closeJob(ctx, j, r.cfg.Owner, store.JobCompleted)
 		return
 	}
 	cmd := engine.Command{Kind: engine.CmdCompleteJob, Ref: j.ID, Variables: out, Actor: r.cfg.Owner}
@@ -163,14 +163,13 @@ func (r *Runner) execute(j store.JobRow) {
 	r.logApply(j, aerr)
 }
 
-// closeJob ends a job that no instance waits for.
-func (r *Runner) closeJob(ctx context.Context, j store.JobRow, state string) {
-	row, err := r.st.Instance(ctx, j.InstanceID)
-	if err != nil {
-		return
-	}
-	if err := r.st.Commit(ctx, store.Transition{Instance: bumpRow(row, r.clk.Now()), DoneJob: &store.JobDone{ID: j.ID, Owner: r.cfg.Owner, State: state}}); err != nil {
-		r.log.Warn("close job", "job", j.ID, "err", err)
+// closeJob ends a job that no instance waits for (a shadow decision, a
+// result that came too late, a timer start that already happened) under
+// owner's lease. The job's own guard is enough: the instance is not
+// touched, so no instance transition races with it.
+func (r *Runner) closeJob(ctx context.Context, j store.JobRow, owner, state string) {
+	if err := r.st.Commit(ctx, store.Transition{DoneJob: &store.JobDone{ID: j.ID, Owner: owner, State: state}}); err != nil {
+		r.log.Warn("close job", "job", j.ID, "state", state, "err", err)
 	}
 }
 
@@ -189,17 +188,7 @@ func (r *Runner) logApply(j store.JobRow, err error) {
 
 // closeStale cancels a job whose instance no longer waits for it.
 func (r *Runner) closeStale(ctx context.Context, j store.JobRow) {
-	row, err := r.st.Instance(ctx, j.InstanceID)
-	if err != nil {
-		return
-	}
-	_ = r.st.Commit(ctx, store.Transition{Instance: bumpRow(row, r.clk.Now()), DoneJob: &store.JobDone{ID: j.ID, Owner: r.cfg.Owner, State: store.JobCancelled}})
-}
-
-func bumpRow(row store.InstanceRow, now time.Time) store.InstanceRow {
-	row.Version++
-	row.UpdatedAt = now
-	return row
+	r.closeJob(ctx, j, r.cfg.Owner, store.JobCancelled)
 }
 
 func doneJob(j store.JobRow, owner, state, msg string) func(*store.Transition) {

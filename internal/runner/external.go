@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -47,7 +46,7 @@ func (r *Runner) FetchExternal(ctx context.Context, worker string, types []strin
 		job, err := r.loadJob(ctx, j)
 		if err != nil {
 			// The instance moved on: this job is not needed any more.
-			r.closeStaleAs(ctx, j, worker)
+			r.closeJob(ctx, j, worker, store.JobCancelled)
 			continue
 		}
 		out = append(out, ExternalTask{JobRow: j, Variables: job.Variables})
@@ -146,12 +145,4 @@ func (r *Runner) leased(ctx context.Context, jobID, worker string) (store.JobRow
 		return j, fmt.Errorf("job %s is not locked by worker %q (state %s): %w", jobID, worker, j.State, store.ErrConflict)
 	}
 	return j, nil
-}
-
-func (r *Runner) closeStaleAs(ctx context.Context, j store.JobRow, owner string) {
-	row, err := r.st.Instance(ctx, j.InstanceID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return
-	}
-	_ = r.st.Commit(ctx, store.Transition{Instance: bumpRow(row, r.clk.Now()), DoneJob: &store.JobDone{ID: j.ID, Owner: owner, State: store.JobCancelled}})
 }

@@ -202,12 +202,7 @@ func (s *Store) Decisions(ctx context.Context, instanceID string) ([]store.Decis
 
 // DecisionsByNode lists the decisions recorded at a node, by id.
 func (s *Store) DecisionsByNode(ctx context.Context, nodeID, after string, limit int) ([]store.DecisionRow, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	if limit > 1000 {
-		limit = 1000
-	}
+	limit = listLimit(limit)
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+decisionCols+` FROM decisions
 		WHERE node_id = ? AND id > ? ORDER BY id LIMIT ?`, nodeID, after, limit)
 	if err != nil {
