@@ -229,6 +229,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	r.Register(engine.JobLLMDecision, llmtask.Gateway(lcfg))
 	r.Register(engine.JobLLMShadow, llmtask.Shadow(lcfg))
 	r.Register(engine.JobLLMRule, llmtask.Rule(lcfg))
+	r.Register(engine.JobAgent, llmtask.Agent(lcfg))
 	log.Info("llm provider", "provider", prov.Name(), "model", model)
 
 	if c.deployDir != "" {

@@ -62,6 +62,8 @@ type Token struct {
 	Locals map[string]any `json:"locals,omitempty"`
 	// Loop tracks a multi-instance body held by this token.
 	Loop *Loop `json:"loop,omitempty"`
+	// Agent tracks an agent task held by this token.
+	Agent *AgentRun `json:"agent,omitempty"`
 }
 
 // Loop is the progress of a multi-instance activity.

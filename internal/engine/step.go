@@ -158,8 +158,12 @@ func (s *stepper) apply() error {
 		}
 		switch c.Kind {
 		case CmdCompleteJob:
-			if n := s.def.Node(t.Node); n.Type == model.ExclusiveGateway {
+			switch n := s.def.Node(t.Node); n.Type {
+			case model.ExclusiveGateway:
 				s.gatewayDecided(t.ID, n, c.Target, c.Name, c.Variables)
+				return nil
+			case model.AgentTask:
+				s.agentAnswered(t.ID, n, c.Variables)
 				return nil
 			}
 			s.completeActivity(t.ID, c.Variables)
@@ -610,6 +614,8 @@ func (s *stepper) activate(id int64, n *model.Node) {
 		s.waitEvent(t, n)
 	case model.SubProcess:
 		s.enterScope(id, n)
+	case model.AgentTask:
+		s.agentStart(id, n)
 	default: // service, send, business rule, call activity
 		ref := s.st.refID(s.st.next())
 		t.Wait, t.Ref = WaitJob, ref
@@ -796,12 +802,16 @@ func (s *stepper) completeActivity(id int64, result map[string]any) {
 			out[m.Target] = v
 		}
 		s.mergeVars(out)
+		result = out
 	} else {
 		s.mergeVars(result)
 	}
+	if h := s.agentHolder(t); h != nil {
+		s.agentStepEnded(h, result, "")
+	}
 	s.closeSubs(id)
 	t = s.tok(id)
-	t.Wait, t.Ref, t.Locals = "", "", nil
+	t.Wait, t.Ref, t.Locals, t.Agent = "", "", nil, nil
 	if s.isIteration(t) {
 		s.history(n.ID, string(n.Type), ActIteration, nil)
 		s.iterationDone(id)
@@ -1146,6 +1156,10 @@ func (s *stepper) scopeCheck(scope int64) {
 	}
 	holder := s.tok(scope)
 	if holder == nil || holder.Loop != nil {
+		return
+	}
+	if holder.Agent != nil {
+		s.agentStepDone(scope)
 		return
 	}
 	s.completeActivity(scope, nil)
@@ -1552,10 +1566,19 @@ func (s *stepper) throwError(id int64, code, msg string) {
 			return
 		}
 	}
+	child := id // the token directly inside h
 	for sid := t.Scope; sid != 0; {
 		h := s.tok(sid)
 		if h == nil {
 			break
+		}
+		if h.Agent != nil {
+			// The agent's activity failed: the agent hears of it and
+			// chooses what to do next.
+			s.agentStepEnded(h, nil, errorText(code, msg))
+			s.cancelToken(child)
+			s.agentStepDone(sid)
+			return
 		}
 		if b := errorBoundary(s.def.Node(h.Node), code); b != nil {
 			scope := h.Scope
@@ -1568,7 +1591,7 @@ func (s *stepper) throwError(id int64, code, msg string) {
 			s.leave(nid, b)
 			return
 		}
-		sid = h.Scope
+		child, sid = sid, h.Scope
 	}
 	t = s.tok(id)
 	if t == nil {

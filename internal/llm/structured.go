@@ -71,29 +71,50 @@ func Structured(ctx context.Context, p Provider, req Request, schema json.RawMes
 	req.ToolChoice = RespondTool
 	req.Messages = slices.Clone(req.Messages)
 
-	const attempts = 2
+	var answer json.RawMessage
+	resp, echo, problem, err := askWithCorrection(ctx, p, req, func(r *Response) (string, string) {
+		a, echo, problem := as.check(r, validate)
+		answer = a
+		return echo, problem
+	}, "Call the "+RespondTool+" tool again with a corrected answer that satisfies its input schema.")
+	switch {
+	case err != nil:
+		return nil, resp, err
+	case problem != "":
+		return nil, resp, &InvalidAnswerError{Provider: p.Name(), Attempts: correctionAttempts, Problem: problem, Answer: echo}
+	}
+	return answer, resp, nil
+}
+
+// correctionAttempts is how many answers askWithCorrection asks for at
+// most: the first and one corrected.
+const correctionAttempts = 2
+
+// askWithCorrection sends req and checks the answer with check, which
+// returns the answer's text (to echo back) and its problem ("" when it is
+// good). A bad first answer is asked for once more, with the model's
+// answer and the problem appended to the conversation and hint after it.
+// It returns the last response (rejected ones in its Earlier), the last
+// answer's echo and problem, or a provider error with the responses so
+// far.
+func askWithCorrection(ctx context.Context, p Provider, req Request, check func(*Response) (string, string), hint string) (*Response, string, string, error) {
 	var last *Response
 	for attempt := 1; ; attempt++ {
 		resp, err := p.Complete(ctx, req)
 		if err != nil {
-			return nil, last, err
+			return last, "", "", err
 		}
 		if last != nil {
 			resp.Earlier = append(append(resp.Earlier, last.Earlier...), withoutEarlier(last))
 		}
 		last = resp
-
-		answer, echo, problem := as.check(resp, validate)
-		if problem == "" {
-			return answer, resp, nil
-		}
-		if attempt == attempts {
-			return nil, resp, &InvalidAnswerError{Provider: p.Name(), Attempts: attempts, Problem: problem, Answer: echo}
+		echo, problem := check(resp)
+		if problem == "" || attempt == correctionAttempts {
+			return resp, echo, problem, nil
 		}
 		req.Messages = append(req.Messages,
 			Message{Role: RoleAssistant, Text: echoText(echo)},
-			Message{Role: RoleUser, Text: "Your previous answer was rejected: " + problem +
-				"\nCall the " + RespondTool + " tool again with a corrected answer that satisfies its input schema."},
+			Message{Role: RoleUser, Text: "Your previous answer was rejected: " + problem + "\n" + hint},
 		)
 	}
 }

@@ -47,6 +47,13 @@ func (d *Definition) Unbuilt() *Definition {
 			x.ReviewGroups = append([]string(nil), x.ReviewGroups...)
 			m.LLM = &x
 		}
+		if n.Agent != nil {
+			x := *n.Agent
+			m.Agent = &x
+		}
+		if len(n.InputSchema) > 0 {
+			m.InputSchema = append([]byte(nil), n.InputSchema...)
+		}
 		if n.MultiInstance != nil {
 			x := *n.MultiInstance
 			m.MultiInstance = &x

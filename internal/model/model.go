@@ -37,6 +37,10 @@ const (
 	BusinessRuleTask NodeType = "businessRuleTask"
 	CallActivity     NodeType = "callActivity"
 	SubProcess       NodeType = "subProcess"
+	// AgentTask is an ad-hoc sub-process driven by a language model: its
+	// child activities are tools the model calls, one at a time, until it
+	// declares the goal met (BPMN: adHocSubProcess with baton:agent).
+	AgentTask NodeType = "agentTask"
 
 	ExclusiveGateway  NodeType = "exclusiveGateway"
 	ParallelGateway   NodeType = "parallelGateway"
@@ -55,7 +59,7 @@ var nodeTypes = map[NodeType]bool{
 	StartEvent: true, EndEvent: true, IntermediateCatchEvent: true, IntermediateThrowEvent: true,
 	BoundaryEvent: true, Task: true, UserTask: true, ScriptTask: true, ServiceTask: true,
 	SendTask: true, ReceiveTask: true, ManualTask: true, BusinessRuleTask: true,
-	CallActivity: true, SubProcess: true, ExclusiveGateway: true, ParallelGateway: true,
+	CallActivity: true, SubProcess: true, AgentTask: true, ExclusiveGateway: true, ParallelGateway: true,
 	InclusiveGateway: true, EventBasedGateway: true, DataObject: true,
 	DataObjectReference: true, DataStoreReference: true,
 }
@@ -68,11 +72,15 @@ func KnownType(t NodeType) bool { return nodeTypes[t] }
 func (t NodeType) IsActivity() bool {
 	switch t {
 	case Task, UserTask, ScriptTask, ServiceTask, SendTask, ReceiveTask, ManualTask,
-		BusinessRuleTask, CallActivity, SubProcess:
+		BusinessRuleTask, CallActivity, SubProcess, AgentTask:
 		return true
 	}
 	return false
 }
+
+// IsScope reports whether nodes of type t hold child nodes (sub-processes
+// and agent tasks).
+func (t NodeType) IsScope() bool { return t == SubProcess || t == AgentTask }
 
 // IsGateway reports whether t is a gateway type.
 func (t NodeType) IsGateway() bool {
@@ -211,6 +219,34 @@ type LLMDecision struct {
 	ReviewGroups []string `json:"reviewGroups,omitempty"`
 }
 
+// Agent configures an agent task (docs/llm.md): the model works toward
+// Goal by calling the task's child activities as tools.
+type Agent struct {
+	// Goal is what the agent must achieve, in words.
+	Goal string `json:"goal"`
+	// MaxSteps caps the activities the agent may run (default 10).
+	MaxSteps int `json:"maxSteps,omitempty"`
+	// MaxTokens caps the tokens (input + output) its calls may spend;
+	// 0: no cap beyond the instance and definition budgets.
+	MaxTokens int `json:"maxTokens,omitempty"`
+	// TimeLimit caps the time from the agent's start (ISO 8601 or Go
+	// duration); "" means none.
+	TimeLimit string `json:"timeLimit,omitempty"`
+	// Model overrides the configured model for this agent.
+	Model string `json:"model,omitempty"`
+}
+
+// DefaultAgentSteps is an agent task's step limit when none is set.
+const DefaultAgentSteps = 10
+
+// Steps returns the agent's step limit.
+func (a *Agent) Steps() int {
+	if a == nil || a.MaxSteps <= 0 {
+		return DefaultAgentSteps
+	}
+	return a.MaxSteps
+}
+
 // Node is one flow element.
 type Node struct {
 	ID          string   `json:"id"`
@@ -273,6 +309,14 @@ type Node struct {
 
 	// LLM makes an exclusive gateway an LLM decision.
 	LLM *LLMDecision `json:"llm,omitempty"`
+
+	// Agent configures an agent task. Its OutputSchema, if set, is the
+	// schema of the result the agent hands back when it finishes.
+	Agent *Agent `json:"agent,omitempty"`
+	// InputSchema is the JSON Schema (an object schema) of the input the
+	// agent gives this activity when it calls it as a tool; the input
+	// becomes the activity's local variables.
+	InputSchema json.RawMessage `json:"inputSchema,omitempty"`
 
 	// Extensions keeps vendor attributes and properties Baton does not
 	// interpret (namespace-prefixed key → value), so export keeps them.

@@ -151,6 +151,20 @@ var badInputs = []struct {
 	{"multi-instance without cardinality or collection", wfTask(`{"id": "t", "type": "task", "multiInstance": {"sequential": true}}`), want{node: "t", field: "multiInstance", msg: "multi-instance needs a cardinality or a collection"}},
 	{"multi-instance on a gateway", wfDoc(wfStartEnd+`, {"id": "g", "type": "exclusiveGateway", "multiInstance": {"cardinality": "2"}}`, seq("s", "g", "e")), want{node: "g", field: "multiInstance", msg: "only activities can be multi-instance"}},
 	{"unparsable multi-instance collection", wfTask(`{"id": "t", "type": "task", "multiInstance": {"collection": "=items["}}`), want{node: "t", field: "multiInstance.collection", msg: "expression"}},
+	// Agent tasks.
+	{"agent without goal", agentDoc(`"agent": {"maxSteps": 3}`, svcTool), want{node: "ag", field: "agent.goal", msg: "needs a goal"}},
+	{"agent negative steps", agentDoc(`"agent": {"goal": "g", "maxSteps": -1}`, svcTool), want{node: "ag", field: "agent.maxSteps"}},
+	{"agent bad time limit", agentDoc(`"agent": {"goal": "g", "timeLimit": "10 minutes"}`, svcTool), want{node: "ag", field: "agent.timeLimit", msg: "ISO 8601"}},
+	{"agent without tools", agentDoc(`"agent": {"goal": "g"}`, ``), want{node: "ag", msg: "no activities"}},
+	{"agent holds a gateway", agentDoc(`"agent": {"goal": "g"}`, svcTool+`, {"id": "gw", "type": "exclusiveGateway", "parent": "ag"}`), want{node: "gw", field: "type", msg: "holds only activities"}},
+	{"agent tool with flows", wfDoc(wfStartEnd+`, {"id": "ag", "type": "agentTask", "agent": {"goal": "g"}}, `+svcTool+`, {"id": "t2", "type": "task", "parent": "ag"}`, seq("s", "ag", "e")+`, {"id": "x", "source": "t1", "target": "t2"}`), want{node: "t1", msg: "have no sequence flows"}},
+	{"agent tool named finish", agentDoc(`"agent": {"goal": "g"}`, `{"id": "finish", "type": "task", "parent": "ag"}`), want{node: "finish", field: "id", msg: "own tool"}},
+	{"agent tool id not a tool name", agentDoc(`"agent": {"goal": "g"}`, `{"id": "look.up", "type": "task", "parent": "ag"}`), want{node: "look.up", field: "id", msg: "letters, digits"}},
+	{"agent input schema not an object", agentDoc(`"agent": {"goal": "g"}`, `{"id": "t1", "type": "task", "parent": "ag", "inputSchema": {"type": "string"}}`), want{node: "t1", field: "inputSchema", msg: `"type": "object"`}},
+	{"input schema outside an agent", wfDoc(wfStartEnd+`, {"id": "t", "type": "task", "inputSchema": {"type": "object"}}`, seq("s", "t", "e")), want{node: "t", field: "inputSchema", msg: "only activities inside an agent task"}},
+	{"agent settings on a task", wfDoc(wfStartEnd+`, {"id": "t", "type": "task", "agent": {"goal": "g"}}`, seq("s", "t", "e")), want{node: "t", field: "agent", msg: "only agent tasks"}},
+	{"agent output schema not an object", agentDoc(`"agent": {"goal": "g"}, "outputSchema": {"type": "array"}`, svcTool), want{node: "ag", field: "outputSchema"}},
+	{"nested agent", agentDoc(`"agent": {"goal": "g"}`, `{"id": "inner", "type": "agentTask", "parent": "ag", "agent": {"goal": "h"}}, {"id": "t9", "type": "task", "parent": "inner"}`), want{node: "inner", msg: "cannot be nested"}},
 }
 
 // catchEvent is start → c → end with c an intermediate catch event.
@@ -318,4 +332,17 @@ func TestParseJSONAcceptsExpressionsInEverySpelling(t *testing.T) {
 			t.Errorf("condition %q was not compiled", cond)
 		}
 	}
+}
+
+
+// svcTool is one activity inside agent task "ag".
+const svcTool = `{"id": "t1", "type": "serviceTask", "parent": "ag"}`
+
+// agentDoc is start → agent task ag (with settings) → end, ag holding
+// the given children.
+func agentDoc(settings, children string) string {
+	if children != "" {
+		children = ", " + children
+	}
+	return wfDoc(wfStartEnd+`, {"id": "ag", "type": "agentTask", `+settings+`}`+children, seq("s", "ag", "e"))
 }

@@ -77,7 +77,7 @@ func (r *Runner) fetchLoop(ctx context.Context) {
 
 // internalKinds are the job kinds this node runs (everything but external).
 func (r *Runner) internalKinds() []string {
-	return []string{KindTimer, KindSLA, KindTimerStart, engine.JobLLMDecision, engine.JobLLMShadow, engine.JobLLMRule, engine.JobService, engine.JobSend, engine.JobBusinessRule, engine.JobCall, engine.JobReceive, "llm", "notify"}
+	return []string{KindTimer, KindSLA, KindTimerStart, engine.JobLLMDecision, engine.JobLLMShadow, engine.JobLLMRule, engine.JobAgent, engine.JobService, engine.JobSend, engine.JobBusinessRule, engine.JobCall, engine.JobReceive, "llm", "notify"}
 }
 
 // execute runs one leased job to its end: complete, retry, dead-letter.

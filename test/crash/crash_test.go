@@ -111,35 +111,8 @@ func run(t *testing.T, db string) {
 	srv = proc.Start(t, bin, db, dir, 32)
 
 	// Wait for every instance to complete.
-	deadline := time.Now().Add(4 * time.Minute)
-	pending := append([]string(nil), ids...)
-	for len(pending) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d instances did not complete; first %s; server log tail:\n%s", len(pending), pending[0], tail(srv.Logs.String(), 3000))
-		}
-		var still []string
-		for _, id := range pending {
-			b, err := proc.Get(client, srv.URL+"/api/runtime/instance/"+id)
-			if err != nil {
-				still = append(still, id)
-				continue
-			}
-			var inst struct {
-				Status string `json:"status"`
-			}
-			_ = json.Unmarshal(b, &inst)
-			if inst.Status == "FAILED" {
-				t.Fatalf("instance %s failed: %s", id, b)
-			}
-			if inst.Status != "COMPLETED" {
-				still = append(still, id)
-			}
-		}
-		pending = still
-		if len(pending) > 0 {
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
+	proc.AwaitCompleted(t, client, func(int) string { return srv.URL }, ids, time.Now().Add(4*time.Minute),
+		func() string { return tail(srv.Logs.String(), 3000) })
 
 	// No step committed twice: each service node completed exactly once
 	// per instance in the history, and the end was reached once.

@@ -92,34 +92,9 @@ func TestThreeNodes(t *testing.T) {
 	kills++
 	nodes[0] = proc.Start(t, bin, db, dir, 16)
 
-	deadline := time.Now().Add(4 * time.Minute)
-	pending := ids
-	for len(pending) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d instances not completed (first %s)", len(pending), pending[0])
-		}
-		var still []string
-		for i, id := range pending {
-			n := nodes[i%len(nodes)] // any node serves any call
-			b, err := proc.Get(client, n.URL+"/api/runtime/instance/"+id)
-			if err != nil {
-				still = append(still, id)
-				continue
-			}
-			var inst struct{ Status string }
-			_ = json.Unmarshal(b, &inst)
-			if inst.Status == "FAILED" {
-				t.Fatalf("instance %s failed: %s", id, b)
-			}
-			if inst.Status != "COMPLETED" {
-				still = append(still, id)
-			}
-		}
-		pending = still
-		if len(pending) > 0 {
-			time.Sleep(300 * time.Millisecond)
-		}
-	}
+	// Any node serves any call.
+	proc.AwaitCompleted(t, client, func(i int) string { return nodes[i%len(nodes)].URL }, ids, time.Now().Add(4*time.Minute),
+		func() string { return "" })
 	for i, id := range ids {
 		b, err := proc.Get(client, nodes[i%len(nodes)].URL+"/api/runtime/instance/"+id)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -52,8 +53,14 @@ var listenRE = regexp.MustCompile(`listening on (\S+)`)
 // it to listen. Loopback egress is allowed (the fake services are there).
 func Start(t *testing.T, bin, db, deployDir string, workers int) *Node {
 	t.Helper()
+	return StartEnv(t, bin, db, deployDir, workers, nil)
+}
+
+// StartEnv is Start with extra environment variables (KEY=value).
+func StartEnv(t *testing.T, bin, db, deployDir string, workers int, env []string) *Node {
+	t.Helper()
 	cmd := exec.Command(bin, "serve", "--db", db, "--addr", "127.0.0.1:0", "--deploy", deployDir, "--dev", "--workers", strconv.Itoa(workers))
-	cmd.Env = append(os.Environ(), "BATON_EGRESS_ALLOW_LOOPBACK=true")
+	cmd.Env = append(append(os.Environ(), "BATON_EGRESS_ALLOW_LOOPBACK=true"), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -198,4 +205,43 @@ func FreshSchemaURL(t *testing.T, url, prefix string) string {
 		sep = "&"
 	}
 	return url + sep + "search_path=" + schema
+}
+
+// AwaitCompleted polls GET /api/runtime/instance/{id} until every instance
+// in ids is COMPLETED. It fails the test at once when one is FAILED, and
+// when deadline passes (with logs(), the server log tail, in the message).
+// base picks the server to ask for the i-th instance.
+func AwaitCompleted(t *testing.T, c *http.Client, base func(i int) string, ids []string, deadline time.Time, logs func() string) {
+	t.Helper()
+	pending := make([]int, len(ids))
+	for i := range ids {
+		pending[i] = i
+	}
+	for len(pending) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d instances did not complete; first %s; server log tail:\n%s", len(pending), ids[pending[0]], logs())
+		}
+		var still []int
+		for _, i := range pending {
+			b, err := Get(c, base(i)+"/api/runtime/instance/"+ids[i])
+			if err != nil {
+				still = append(still, i)
+				continue
+			}
+			var inst struct {
+				Status string `json:"status"`
+			}
+			_ = json.Unmarshal(b, &inst)
+			if inst.Status == "FAILED" {
+				t.Fatalf("instance %s failed: %s", ids[i], b)
+			}
+			if inst.Status != "COMPLETED" {
+				still = append(still, i)
+			}
+		}
+		pending = still
+		if len(pending) > 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
 }

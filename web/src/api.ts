@@ -11,9 +11,22 @@ export interface HistoryEntry {
   nodeId: string; nodeType?: string; action: string; timestamp: string; result?: unknown; actor?: string;
 }
 export interface Checkpoint { version: number; timestamp: string; status?: string }
+// Advice is an LLM's recovery suggestion stored on an incident.
+export interface Advice {
+  action: string; variables?: Record<string, unknown>; reason?: string; confidence?: number; model?: string;
+}
 export interface Incident {
   id: string; instanceId: string; definitionId?: string; nodeId: string; jobId?: string; kind: string;
   message: string; attempts?: number; state: string; createdAt: string; resolvedAt?: string; resolvedBy?: string;
+  advice?: Advice;
+}
+// DecisionRecord is one recorded LLM call of an instance. decision,
+// request and response come from the model or its provider: display them
+// as text only.
+export interface DecisionRecord {
+  id: string; nodeId: string; jobId?: string; provider: string; model?: string; decision: unknown;
+  inputTokens: number; outputTokens: number; latencyMs: number; costMicroDollars: number; createdAt: string;
+  request?: unknown; response?: string;
 }
 export interface Instance {
   instanceId: string; definitionId: string; definitionVersion: number; businessKey?: string; status: string;
@@ -152,6 +165,9 @@ export const api = {
   cancel: (id: string) => call<Instance>(`/api/runtime/instance/${enc(id)}/cancel`, { method: 'POST' }),
   recover: (id: string, body: Record<string, unknown>) => call<Instance>(`/api/runtime/recover/${enc(id)}`, { body }),
   incidents: (p: Record<string, string | undefined>) => listAll<Incident>('/api/runtime/incidents', 'incidents', p, 500),
+  decisions: (id: string) =>
+    call<{ decisions?: DecisionRecord[] }>(`/api/runtime/instance/${enc(id)}/decisions`).then((r) => r.decisions ?? []),
+  applyAdvice: (incidentId: string) => call<Instance>(`/api/runtime/incidents/${enc(incidentId)}/apply-advice`, { method: 'POST' }),
   definitions: () => call<{ definitions: Definition[] }>('/api/definitions').then((r) => r.definitions),
   versions: (id: string) => call<{ definitions: Definition[] }>(`/api/definitions/${enc(id)}/versions`).then((r) => r.definitions),
   bpmn: (id: string, version?: number) =>
@@ -185,6 +201,14 @@ export async function findOperation(re: RegExp, method: string): Promise<{ path:
     if (re.test(path) && ops[method.toLowerCase()]) return { path, op: ops[method.toLowerCase()] };
   }
   return null;
+}
+
+// offers tells whether the server has an operation: true when its OpenAPI
+// document lists it, or when there is no document to ask (then the UI
+// tries, and copes with the refusal).
+export async function offers(re: RegExp, method: string): Promise<boolean> {
+  const { paths } = await capabilities();
+  return paths === null || (await findOperation(re, method)) !== null;
 }
 
 // fill replaces the {param} placeholders of an OpenAPI path template.

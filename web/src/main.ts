@@ -4,7 +4,7 @@
 //   #/inbox               my tasks and my groups' tasks
 //   #/tasks/ID            one task: its form, submit
 //   #/instances           instances, filtered by status, definition, business key
-//   #/instances/ID        one instance: diagram, history, variables, cancel, recover
+//   #/instances/ID        one instance: diagram, history, variables, LLM decisions, cancel, recover, apply advice
 //   #/definitions         definitions, deploy by upload
 //   #/definitions/ID      versions and diagram of one definition; start an instance
 

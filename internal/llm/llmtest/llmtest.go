@@ -177,9 +177,19 @@ type Server struct {
 	flavor flavor
 	srv    *httptest.Server
 
-	mu     sync.Mutex
-	script []Reply
-	reqs   []Request
+	mu      sync.Mutex
+	script  []Reply
+	reqs    []Request
+	respond func(Request) Reply
+}
+
+// Respond makes the server answer every well-formed request with f(req)
+// instead of the script: for tests whose requests arrive in no fixed
+// order (many instances, a server that restarts). f runs concurrently.
+func (s *Server) Respond(f func(Request) Reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.respond = f
 }
 
 func newServer(t testing.TB, f flavor, script []Reply) *Server {
@@ -245,11 +255,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.reqs = append(s.reqs, rec)
 	n := len(s.reqs)
 	var rep Reply
-	ok := len(rec.Problems) == 0 && len(s.script) > 0
-	if ok {
+	respond := s.respond
+	ok := len(rec.Problems) == 0 && (len(s.script) > 0 || respond != nil)
+	if ok && respond == nil {
 		rep, s.script = s.script[0], s.script[1:]
 	}
 	s.mu.Unlock()
+	if ok && respond != nil {
+		rep = respond(rec)
+	}
 
 	if len(rec.Problems) > 0 {
 		s.t.Errorf("llmtest %s: request %d is malformed:\n  %s", s.flavor.name, n, strings.Join(rec.Problems, "\n  "))

@@ -2,6 +2,7 @@ package llmtest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -213,6 +214,28 @@ func TestScript(t *testing.T) {
 	}
 	if n := len(srv.Requests()); n != 3 {
 		t.Errorf("Requests() has %d entries, want 3", n)
+	}
+}
+
+func TestRespond(t *testing.T) {
+	srv := llmtest.NewOpenAI(t)
+	srv.Respond(func(r llmtest.Request) llmtest.Reply {
+		msgs, _ := r.JSON["messages"].([]any)
+		return llmtest.Text(fmt.Sprintf("%d messages", len(msgs)))
+	})
+	for _, body := range []string{
+		`{"model":"m","messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"},{"role":"user","content":"?"}]}`,
+	} {
+		status, doc := post(t, srv.URL+"/chat/completions", nil, body)
+		choices, _ := doc["choices"].([]any)
+		if status != 200 || len(choices) != 1 {
+			t.Fatalf("reply %d %v", status, doc)
+		}
+		msg := choices[0].(map[string]any)["message"].(map[string]any)
+		if want := fmt.Sprintf("%d messages", strings.Count(body, `"role"`)); msg["content"] != want {
+			t.Errorf("content %v, want %q", msg["content"], want)
+		}
 	}
 }
 

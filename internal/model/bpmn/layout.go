@@ -77,7 +77,7 @@ func (l *layout) measure(scope string, seen map[string]bool) (float64, float64) 
 	sizes := map[*model.Node]box{}
 	for _, n := range nodes {
 		w, h := nodeSize(n)
-		if n.Type == model.SubProcess && len(l.byScope[n.ID]) > 0 {
+		if n.Type.IsScope() && len(l.byScope[n.ID]) > 0 {
 			iw, ih := l.measure(n.ID, seen)
 			w, h = max(iw+2*pad, 100), max(ih+2*pad, 80)
 		}
@@ -266,7 +266,7 @@ func (l *layout) place(scope string, x, y float64, seen map[string]bool) {
 		b.x += x
 		b.y += y
 		l.boxes[n] = b
-		if n.Type == model.SubProcess {
+		if n.Type.IsScope() {
 			l.place(n.ID, b.x+pad, b.y+pad, seen)
 		}
 	}
@@ -316,7 +316,7 @@ func (x *exporter) diagram(byScope map[string][]*model.Node, edgesByScope map[st
 				continue
 			}
 			a := []string{"id", x.fresh(ncName(n.ID) + "_di"), "bpmnElement", n.ID}
-			if n.Type == model.SubProcess {
+			if n.Type.IsScope() {
 				a = append(a, "isExpanded", "true")
 			}
 			if n.Type == model.ExclusiveGateway {
@@ -325,7 +325,7 @@ func (x *exporter) diagram(byScope map[string][]*model.Node, edgesByScope map[st
 			w.open("bpmndi:BPMNShape", a...)
 			w.leaf("dc:Bounds", "x", num(b.x), "y", num(b.y), "width", num(b.w), "height", num(b.h))
 			w.close("bpmndi:BPMNShape")
-			if n.Type == model.SubProcess {
+			if n.Type.IsScope() {
 				scope(n.ID, seen)
 			}
 		}

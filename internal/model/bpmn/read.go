@@ -317,7 +317,7 @@ func (p *process) container(e *element, parent *model.Node) error {
 			}
 			p.flows++
 			p.edge(k)
-		case flowNodes[local]:
+		case flowNodes[local] || (local == "adHocSubProcess" && k.nsAttr(nsBaton, "goal") != ""):
 			if err := p.count(); err != nil {
 				return err
 			}
@@ -332,7 +332,7 @@ func (p *process) container(e *element, parent *model.Node) error {
 			p.counts[typeName(local)]++
 			switch local {
 			case "adHocSubProcess":
-				p.unsupportedElement(k, parent, "ad-hoc sub-processes are not supported")
+				p.unsupportedElement(k, parent, "ad-hoc sub-processes are supported only as agent tasks (baton:goal)")
 			case "transaction":
 				p.unsupportedElement(k, parent, "transactions are not supported")
 			case "complexGateway":
@@ -375,7 +375,7 @@ func (p *process) node(e *element, parent *model.Node) error {
 	local := e.name.Local
 	n := &model.Node{
 		ID:          e.attr("id"),
-		Type:        model.NodeType(local),
+		Type:        nodeType(local),
 		Name:        e.attr("name"),
 		Description: documentation(e),
 		Line:        e.line,
@@ -419,7 +419,7 @@ func (p *process) node(e *element, parent *model.Node) error {
 			continue
 		}
 		local := k.name.Local
-		if n.Type == model.SubProcess && !nodeLevel[local] {
+		if n.Type.IsScope() && !nodeLevel[local] {
 			continue // flow elements and unknowns: read by container below
 		}
 		if _, ok := eventDefinitions[local]; ok || local == "cancelEventDefinition" {
@@ -474,10 +474,19 @@ func (p *process) node(e *element, parent *model.Node) error {
 		p.eventDefinition(n, defs[0])
 	}
 	p.extensions(n, e, exts)
-	if n.Type == model.SubProcess {
+	if n.Type.IsScope() {
 		return p.container(e, n)
 	}
 	return nil
+}
+
+// nodeType maps a BPMN element name to a node type: an ad-hoc
+// sub-process (read only when it has a baton:goal) is an agent task.
+func nodeType(local string) model.NodeType {
+	if local == "adHocSubProcess" {
+		return model.AgentTask
+	}
+	return model.NodeType(local)
 }
 
 func isEvent(t model.NodeType) bool {

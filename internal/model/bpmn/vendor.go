@@ -532,6 +532,31 @@ func (p *process) batonAttrs(n *model.Node, e *element, take func(string) string
 		}
 		n.LLM = l
 	}
+	// Agent tasks: baton:goal, baton:maxSteps, baton:maxTokens,
+	// baton:timeLimit, baton:model on the ad-hoc sub-process; each
+	// activity inside may carry baton:inputSchema (JSON).
+	if n.Type == model.AgentTask {
+		a := &model.Agent{Goal: take("baton:goal"), TimeLimit: take("baton:timeLimit"), Model: take("baton:model")}
+		for _, f := range []struct {
+			attr string
+			to   *int
+		}{{"baton:maxSteps", &a.MaxSteps}, {"baton:maxTokens", &a.MaxTokens}} {
+			if v := take(f.attr); v != "" {
+				k, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil {
+					p.problem(e.line, n.ID, "%s %q is not a whole number", f.attr, v)
+				}
+				*f.to = k
+			}
+		}
+		n.Agent = a
+		if v := take("baton:outputSchema"); v != "" {
+			n.OutputSchema = json.RawMessage(v)
+		}
+	}
+	if v := take("baton:inputSchema"); v != "" {
+		n.InputSchema = json.RawMessage(v)
+	}
 }
 
 func splitComma(s string) []string {

@@ -105,7 +105,7 @@ func (x *exporter) export() ([]byte, error) {
 	// that nothing is lost.
 	known := map[string]bool{"": true}
 	for _, n := range d.Nodes {
-		if n != nil && n.Type == model.SubProcess {
+		if n != nil && n.Type.IsScope() {
 			known[n.ID] = true
 		}
 	}
@@ -198,7 +198,7 @@ func (x *exporter) export() ([]byte, error) {
 		for _, n := range byScope[parent] {
 			written++
 			x.node(n, in[n.ID], out[n.ID], func() {
-				if n.Type == model.SubProcess && n.ID != parent {
+				if n.Type.IsScope() && n.ID != parent {
 					scope(n.ID)
 				}
 			})
@@ -263,7 +263,10 @@ func (x *exporter) formID(n *model.Node) string {
 func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 	w := &x.w
 	tag := "bpmn:" + string(n.Type)
-	if !model.KnownType(n.Type) || !validName(string(n.Type)) {
+	switch {
+	case n.Type == model.AgentTask:
+		tag = "bpmn:adHocSubProcess"
+	case !model.KnownType(n.Type) || !validName(string(n.Type)):
 		tag = "bpmn:task"
 	}
 	ext := map[string]string{}
@@ -366,6 +369,25 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 		if l.MinConfidence != 0 {
 			attrs = append(attrs, "baton:minConfidence", strconv.FormatFloat(l.MinConfidence, 'g', -1, 64))
 		}
+	}
+	if a := n.Agent; a != nil {
+		goal := a.Goal
+		if strings.TrimSpace(goal) == "" {
+			goal = " " // keep the element an agent task on reading
+		}
+		attrs = append(attrs, "baton:goal", goal, "baton:timeLimit", a.TimeLimit, "baton:model", a.Model)
+		if a.MaxSteps != 0 {
+			attrs = append(attrs, "baton:maxSteps", strconv.Itoa(a.MaxSteps))
+		}
+		if a.MaxTokens != 0 {
+			attrs = append(attrs, "baton:maxTokens", strconv.Itoa(a.MaxTokens))
+		}
+		if len(n.OutputSchema) > 0 {
+			attrs = append(attrs, "baton:outputSchema", compactJSON(n.OutputSchema))
+		}
+	}
+	if len(n.InputSchema) > 0 {
+		attrs = append(attrs, "baton:inputSchema", compactJSON(n.InputSchema))
 	}
 	if r := n.Retry; r != nil {
 		attrs = append(attrs, "baton:retries", strconv.Itoa(r.Max), "baton:backoff", r.Backoff, "baton:maxBackoff", r.MaxBackoff)
@@ -807,4 +829,14 @@ func escape(b *bytes.Buffer, s string, attr bool) {
 			b.WriteRune(r)
 		}
 	}
+}
+
+// compactJSON is raw without insignificant white space (raw itself when it
+// is not valid JSON), for JSON written into an attribute.
+func compactJSON(raw []byte) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	return b.String()
 }

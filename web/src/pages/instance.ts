@@ -1,12 +1,19 @@
-import { ApiError, api, may, type HistoryEntry, type Instance, type Task } from '../api';
+import { ApiError, api, may, offers, type Advice, type DecisionRecord, type HistoryEntry, type Incident, type Instance, type Task } from '../api';
 import { h, clear, relative, when, statusBadge, debounce } from '../dom';
 import { subscribe } from '../events';
 import { diagramPanel, errorBox, jsonView, takeFlash, variablesTable } from '../ui';
 import type { Diagram, DiagramState } from '../diagram';
 import type { Ctx } from '../main';
 import { dueBadge } from './inbox';
+import { adviceView, decisionsTable } from './decisions';
 
 const ENDED = new Set(['COMPLETED', 'CANCELLED']);
+
+// Advice is asked for after an incident opens, and storing it sends no
+// event: while a job incident younger than this has none, the page looks
+// again every ADVICE_POLL_MS.
+const ADVICE_WAIT_MS = 60_000;
+const ADVICE_POLL_MS = 2_000;
 
 // diagramState derives the diagram's markers from the instance: tokens on
 // currentNodeIds, completed nodes and taken flows from the history, open
@@ -38,6 +45,12 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
   const history = h('div.history');
   const vars = h('div.variables');
   const checkpoints = h('div.checkpoints');
+  const decisions = h('div.decisions-host');
+  const decisionsCount = h('span.count', { hidden: true });
+  const decisionsCard = h('section.card.decisions-card', { hidden: true },
+    h('h2', 'Decisions ', decisionsCount),
+    h('p.small.muted', 'The LLM calls of this instance, recorded before their answers were used. Click a row for its request and raw response.'),
+    decisions);
   const msg = h('div.msg');
   root.append(
     h('p.crumbs', h('a', { href: '#/instances' }, '← Instances')),
@@ -49,7 +62,8 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
       h('section.card', h('h2', 'History', h('button.link.clear-filter', { type: 'button', hidden: true }, 'show all')), history),
       h('aside',
         h('section.card', h('h2', 'Variables'), vars),
-        h('section.card', h('h2', 'Checkpoints'), checkpoints))));
+        h('section.card', h('h2', 'Checkpoints'), checkpoints))),
+    decisionsCard);
 
   let inst: Instance;
   let diagram: Diagram | null = null;
@@ -57,6 +71,13 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
   let nodeFilter: string | null = null;
   let names = new Map<string, string>();
   let destroyed = false;
+  // LLM parts, where the server has them.
+  const hasDecisions = offers(/^\/api\/runtime\/instances?\/\{[^}]+\}\/decisions$/, 'get');
+  const hasAdvice = offers(/^\/api\/runtime\/incidents\/\{[^}]+\}\/apply-advice$/, 'post');
+  let adviceSeq = 0, decisionsSeq = 0; // the latest load wins
+  const expanded = new Set<string>();
+  const advice = new Map<string, Advice>();
+  let advicePoll: number | undefined;
 
   const clearFilter = root.querySelector('.clear-filter') as HTMLButtonElement;
   clearFilter.addEventListener('click', () => { nodeFilter = null; renderHistory(); });
@@ -97,9 +118,7 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
       h('dt', 'Started'), h('dd', { title: when(inst.createdAt) }, relative(inst.createdAt)),
       h('dt', inst.endedAt ? 'Ended' : 'Updated'), h('dd', { title: when(inst.endedAt ?? inst.updatedAt) }, relative(inst.endedAt ?? inst.updatedAt)));
     renderActions();
-    clear(incidents, (inst.incidents ?? []).map((i) => h('div.alert.alert-error.incident', { dataset: { incident: i.id, node: i.nodeId } },
-      h('strong', `Incident at ${names.get(i.nodeId) ?? i.nodeId}`), ` (${i.kind}${i.attempts ? `, ${i.attempts} attempts` : ''}) `,
-      h('div', i.message), h('div.small.muted', 'opened ', relative(i.createdAt)))));
+    renderIncidents();
     renderHistory();
     clear(vars, variablesTable(inst.processData ?? {}));
     clear(checkpoints, h('ol.checkpoints', (inst.checkpoints ?? []).slice().reverse().slice(0, 20).map((c) =>
@@ -108,6 +127,67 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
     diagram?.setState(diagramState(inst));
     diagramHost.dataset.status = inst.status;
     loadTasks();
+    loadAdvice();
+    loadDecisions();
+  };
+
+  const renderIncidents = () => {
+    clear(incidents, (inst.incidents ?? []).map((i) => h('div.alert.alert-error.incident', { dataset: { incident: i.id, node: i.nodeId } },
+      h('strong', `Incident at ${names.get(i.nodeId) ?? i.nodeId}`), ` (${i.kind}${i.attempts ? `, ${i.attempts} attempts` : ''}) `,
+      h('div', i.message), h('div.small.muted', 'opened ', relative(i.createdAt)),
+      advice.has(i.id) ? adviceView(advice.get(i.id)!, applyButton(i, advice.get(i.id)!)) : null)));
+  };
+
+  const applyButton = (i: Incident, a: Advice) => {
+    if (!may('operator') || a.action === 'escalate' || i.state === 'resolved') return null;
+    return h('button.primary.apply-advice', {
+      type: 'button',
+      dataset: { incident: i.id },
+      onclick: async (e: Event) => {
+        (e.currentTarget as HTMLButtonElement).disabled = true;
+        await command(() => api.applyAdvice(i.id), 'The advice cannot be applied');
+      },
+    }, 'Apply advice');
+  };
+
+  // loadAdvice reads the open incidents' advice (the instance document's
+  // incidents do not carry it).
+  const loadAdvice = async () => {
+    const open = (inst.incidents ?? []).filter((i) => i.state !== 'resolved');
+    if (advicePoll !== undefined) { clearTimeout(advicePoll); advicePoll = undefined; }
+    if (!open.length || !(await hasAdvice)) { if (advice.size) { advice.clear(); renderIncidents(); } return; }
+    const seq = ++adviceSeq;
+    let listed: Incident[];
+    try {
+      listed = await api.incidents({ instanceId: inst.instanceId, state: 'open' });
+    } catch { return; /* the incidents stand without advice */ }
+    if (destroyed || seq !== adviceSeq) return;
+    advice.clear();
+    for (const i of listed) if (i.advice && typeof i.advice === 'object' && typeof i.advice.action === 'string') advice.set(i.id, i.advice);
+    renderIncidents();
+    const waiting = open.some((i) => i.kind === 'job' && !advice.has(i.id) && Date.now() - Date.parse(i.createdAt) < ADVICE_WAIT_MS);
+    if (waiting && !destroyed) advicePoll = window.setTimeout(() => { advicePoll = undefined; loadAdvice(); loadDecisions(); }, ADVICE_POLL_MS);
+  };
+
+  const loadDecisions = async () => {
+    if (!(await hasDecisions) || destroyed) return;
+    const seq = ++decisionsSeq;
+    let records: DecisionRecord[];
+    try {
+      records = await api.decisions(inst.instanceId);
+    } catch (err) {
+      if (seq !== decisionsSeq) return;
+      // A server without the endpoint: no section.
+      if (err instanceof ApiError && (err.status === 404 || err.status === 405)) { decisionsCard.hidden = true; return; }
+      decisionsCard.hidden = false;
+      clear(decisions, errorBox(err, 'The decisions cannot be loaded'));
+      return;
+    }
+    if (destroyed || seq !== decisionsSeq) return;
+    decisionsCard.hidden = false;
+    decisionsCount.hidden = !records.length;
+    decisionsCount.textContent = String(records.length);
+    clear(decisions, decisionsTable(records, names, expanded));
   };
 
   const loadTasks = async () => {
@@ -183,5 +263,5 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
   const reload = debounce(load, 150);
   const off = subscribe((ev) => { if (ev.instanceId === id || ev.type === 'resync') reload(); });
   if (!(await load())) { off(); return; }
-  return () => { destroyed = true; off(); diagram?.destroy(); };
+  return () => { destroyed = true; off(); diagram?.destroy(); if (advicePoll !== undefined) clearTimeout(advicePoll); };
 }
