@@ -22,6 +22,7 @@ import (
 	"github.com/batonhq/baton/internal/llm"
 	"github.com/batonhq/baton/internal/llmtask"
 	"github.com/batonhq/baton/internal/metrics"
+	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/notify"
 	"github.com/batonhq/baton/internal/rest"
 	"github.com/batonhq/baton/internal/runner"
@@ -203,11 +204,11 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return err
 	}
 
-	prov, model, maxTokens, budget, err := llmProvider()
+	prov, llmModel, maxTokens, budget, err := llmProvider()
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	lcfg := llmtask.Config{Provider: prov, Store: st, Model: model, MaxTokens: maxTokens, InstanceBudget: budget, Pricing: llm.ExamplePricing()}
+	lcfg := llmtask.Config{Provider: prov, Store: st, Model: llmModel, MaxTokens: maxTokens, InstanceBudget: budget, Pricing: llm.ExamplePricing()}
 	m := metrics.New(st)
 	lcfg.OnRecord = func(kind string, row store.DecisionRow) {
 		m.LLMCall(row.Provider, row.Model, kind, row.InputTokens, row.OutputTokens, row.CostMicros)
@@ -216,8 +217,16 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	if subs != nil {
 		cfg.Outbox = subs.OutboxRows
 	}
+	// Advice to retry may apply itself where a definition allows it; the
+	// runner it needs is made below.
+	var r *runner.Runner
+	lcfg.Definition = func(ctx context.Context, id string, version int) (*model.Definition, error) {
+		d, _, err := r.Definition(ctx, id, version)
+		return d, err
+	}
+	lcfg.Recover = func(ctx context.Context, req runner.RecoverRequest) (*engine.State, error) { return r.Recover(ctx, req) }
 	cfg.OnDeadLetter = llmtask.Advise(lcfg)
-	r := runner.New(cfg)
+	r = runner.New(cfg)
 	r.Register("service", &httpcall.Handler{
 		Client:  pol.Client(5 * time.Minute),
 		Env:     pickEnv(c.httpEnv),
@@ -230,7 +239,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	r.Register(engine.JobLLMShadow, llmtask.Shadow(lcfg))
 	r.Register(engine.JobLLMRule, llmtask.Rule(lcfg))
 	r.Register(engine.JobAgent, llmtask.Agent(lcfg))
-	log.Info("llm provider", "provider", prov.Name(), "model", model)
+	log.Info("llm provider", "provider", prov.Name(), "model", llmModel)
 
 	if c.deployDir != "" {
 		if err := deployDir(ctx, r, c.deployDir, log); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/batonhq/baton/internal/llm"
+	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
 )
 
@@ -21,6 +22,9 @@ type Advice struct {
 	Reason     string         `json:"reason"`
 	Confidence float64        `json:"confidence"`
 	Model      string         `json:"model,omitempty"`
+	// Auto is set when the advice (to retry) was applied without an
+	// operator, as the definition's policy allows (llm.autoRetryAdvice).
+	Auto bool `json:"auto,omitempty"`
 }
 
 // Advise asks the model for a recovery suggestion for a dead-lettered
@@ -94,11 +98,61 @@ func advise(ctx context.Context, cfg Config, inc store.IncidentRow) error {
 	if resp != nil {
 		a.Model = resp.Model
 	}
+	if a.Action == "retry" {
+		auto, err := cfg.mayAutoRetry(ctx, inc)
+		if err != nil {
+			return err
+		}
+		a.Auto = auto
+	}
 	raw, _ := json.Marshal(a)
 	row := store.DecisionRow{ID: "advice-" + inc.ID, InstanceID: inc.InstanceID, NodeID: inc.NodeID, JobID: inc.JobID,
 		Provider: p.Name(), Decision: raw}
 	if err := cfg.record(ctx, "advice", row, &req, resp); err != nil {
 		return err
 	}
-	return cfg.Store.SetIncidentAdvice(ctx, inc.ID, raw)
+	if err := cfg.Store.SetIncidentAdvice(ctx, inc.ID, raw); err != nil {
+		return err
+	}
+	if !a.Auto {
+		return nil
+	}
+	_, err = cfg.Recover(ctx, runner.RecoverRequest{InstanceID: inc.InstanceID, IncidentID: inc.ID, Action: "retry", Actor: "llm-advice"})
+	if err != nil {
+		return fmt.Errorf("apply advice to incident %s: %w", inc.ID, err)
+	}
+	return nil
+}
+
+// mayAutoRetry reports whether advice to retry inc may apply itself: the
+// definition's policy allows it and fewer than its maximum were applied
+// at this instance's node before.
+func (c Config) mayAutoRetry(ctx context.Context, inc store.IncidentRow) (bool, error) {
+	if c.Recover == nil || c.Definition == nil {
+		return false, nil
+	}
+	row, err := c.Store.Instance(ctx, inc.InstanceID)
+	if err != nil {
+		return false, err
+	}
+	d, err := c.Definition(ctx, row.DefinitionID, row.DefinitionVersion)
+	if err != nil {
+		return false, err
+	}
+	limit := d.LLM.AutoRetries()
+	if limit == 0 {
+		return false, nil
+	}
+	rows, err := c.Store.Decisions(ctx, inc.InstanceID)
+	if err != nil {
+		return false, err
+	}
+	applied := 0
+	for _, r := range rows {
+		var prior Advice
+		if r.NodeID == inc.NodeID && strings.HasPrefix(r.ID, "advice-") && json.Unmarshal(r.Decision, &prior) == nil && prior.Auto {
+			applied++
+		}
+	}
+	return applied < limit, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/batonhq/baton/internal/llm/anthropic"
 	"github.com/batonhq/baton/internal/llm/llmtest"
 	"github.com/batonhq/baton/internal/llmtask"
+	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/store/sqlite"
@@ -92,5 +94,97 @@ func TestIncidentAdvice(t *testing.T) {
 	rows, _ := st.Decisions(ctx, inst.InstanceID)
 	if len(rows) != 1 || rows[0].ID != "advice-"+inc.ID {
 		t.Fatalf("decision rows %+v", rows)
+	}
+}
+
+// Where a definition allows it, advice to retry applies itself, at most
+// maxAutoRetries times per instance and node; then it waits for a person.
+func TestAdviceRetriesItself(t *testing.T) {
+	retry := llmtest.ToolUse(llm.RespondTool, map[string]any{"action": "retry", "reason": "the bank timed out", "confidence": 0.7})
+	for _, tc := range []struct {
+		name      string
+		failUntil int // calls that fail
+		want      engine.Status
+		autos     int
+	}{
+		{"recovers", 3, engine.StatusCompleted, 1},
+		{"gives up", 1000, engine.StatusFailed, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := llmtest.NewAnthropic(t, retry, retry, retry)
+			p, _ := anthropic.New(anthropic.Options{BaseURL: srv.URL, APIKey: "k", Model: "claude-test"})
+			ctx := context.Background()
+			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			var r *runner.Runner
+			cfg := llmtask.Config{Provider: p, Store: st,
+				Definition: func(ctx context.Context, id string, v int) (*model.Definition, error) {
+					d, _, err := r.Definition(ctx, id, v)
+					return d, err
+				},
+				Recover: func(ctx context.Context, req runner.RecoverRequest) (*engine.State, error) { return r.Recover(ctx, req) }}
+			r = runner.New(runner.Config{Store: st, PollInterval: 20 * time.Millisecond,
+				Retry:        runner.RetryPolicy{MaxAttempts: 2, Initial: 5 * time.Millisecond, Factor: 1},
+				OnDeadLetter: llmtask.Advise(cfg)})
+			var calls atomic.Int32
+			r.Register("service:pay", runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
+				if int(calls.Add(1)) < tc.failUntil {
+					return nil, errors.New("bank timed out")
+				}
+				return map[string]any{"paid": true}, nil
+			}))
+			if err := r.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				defer cancel()
+				_ = r.Stop(sctx)
+			}()
+			if _, _, err := r.Deploy(ctx, "pay.json", []byte(`{"id":"pay","llm":{"autoRetryAdvice":true,"maxAutoRetries":2},
+			 "nodes":[{"id":"start","type":"startEvent"},{"id":"pay","type":"serviceTask","taskType":"pay"},{"id":"end","type":"endEvent"}],
+			 "edges":[{"id":"f1","source":"start","target":"pay"},{"id":"f2","source":"pay","target":"end"}]}`), ""); err != nil {
+				t.Fatal(err)
+			}
+			inst, _, err := r.StartInstance(ctx, runner.StartRequest{DefinitionID: "pay"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Settled: completed, or failed with advice that did not apply
+			// itself.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				cur, _, _ := r.InstanceState(ctx, inst.InstanceID)
+				if cur.Status == engine.StatusCompleted {
+					break
+				}
+				if cur.Status == engine.StatusFailed && len(srv.Requests()) == tc.autos+1 {
+					incs, _ := st.Incidents(ctx, store.IncidentFilter{InstanceID: inst.InstanceID, State: store.IncidentOpen})
+					if len(incs) == 1 && len(incs[0].Advice) > 0 {
+						break
+					}
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("not settled: %s after %d advice requests", cur.Status, len(srv.Requests()))
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			cur, _, _ := r.InstanceState(ctx, inst.InstanceID)
+			rows, _ := st.Decisions(ctx, inst.InstanceID)
+			autos := 0
+			for _, row := range rows {
+				var a llmtask.Advice
+				_ = json.Unmarshal(row.Decision, &a)
+				if a.Auto {
+					autos++
+				}
+			}
+			if cur.Status != tc.want || autos != tc.autos {
+				t.Fatalf("status %s, %d automatic retries, decisions %d; want %s and %d", cur.Status, autos, len(rows), tc.want, tc.autos)
+			}
+		})
 	}
 }

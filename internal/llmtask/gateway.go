@@ -14,7 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/llm"
+	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
 )
@@ -31,13 +33,18 @@ type Config struct {
 	Pricing   llm.Pricing
 	// InstanceBudget caps the tokens (input + output) one instance may
 	// spend on decisions; past it the gateway falls back without asking.
-	// 0: no cap.
+	// 0: no cap. A definition's llm.instanceBudget overrides it.
 	InstanceBudget int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// OnRecord, if set, is told about every recorded call (metrics):
-	// kind is gateway, shadow, rule or advice.
+	// kind is gateway, shadow, rule, agent or advice.
 	OnRecord func(kind string, row store.DecisionRow)
+	// Definition and Recover let advice to retry apply itself where a
+	// definition's policy allows it (model.ProcessLLM.AutoRetryAdvice);
+	// without them advice always waits for an operator.
+	Definition func(ctx context.Context, id string, version int) (*model.Definition, error)
+	Recover    func(ctx context.Context, req runner.RecoverRequest) (*engine.State, error)
 }
 
 func (c Config) now() time.Time {
@@ -131,9 +138,7 @@ func decide(ctx context.Context, cfg Config, j *runner.Job, shadow bool) (Decisi
 	if err != nil {
 		return Decision{}, err
 	}
-	spent := 0
 	for _, r := range rows {
-		spent += r.InputTokens + r.OutputTokens
 		if r.JobID == j.ID {
 			var d Decision
 			if err := json.Unmarshal(r.Decision, &d); err != nil {
@@ -171,7 +176,9 @@ func decide(ctx context.Context, cfg Config, j *runner.Job, shadow bool) (Decisi
 		d := Decision{Fallback: "no provider"}
 		return d, record(d, nil, nil, "none")
 	}
-	if cfg.InstanceBudget > 0 && spent >= cfg.InstanceBudget {
+	if over, _, err := cfg.overBudget(ctx, j); err != nil {
+		return Decision{}, err
+	} else if over {
 		d := Decision{Fallback: "budget"}
 		return d, record(d, nil, nil, p.Name())
 	}

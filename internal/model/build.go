@@ -127,6 +127,16 @@ func (b *builder) index() {
 	if strings.TrimSpace(d.ID) == "" {
 		b.errf(0, "", "id", "definition has no id")
 	}
+	if l := d.LLM; l != nil {
+		switch {
+		case l.InstanceBudget < 0:
+			b.errf(0, "", "llm.instanceBudget", "must not be negative")
+		case l.DailyBudget < 0:
+			b.errf(0, "", "llm.dailyBudget", "must not be negative")
+		case l.MaxAutoRetries < 0:
+			b.errf(0, "", "llm.maxAutoRetries", "must not be negative")
+		}
+	}
 	d.nodeByID = make(map[string]*Node, len(d.Nodes))
 	d.edgeByID = make(map[string]*Edge, len(d.Edges))
 	for i, n := range d.Nodes {

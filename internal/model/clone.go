@@ -6,6 +6,10 @@ import "maps"
 // caller can change it (substitute conditions, add a node) and Build again.
 func (d *Definition) Unbuilt() *Definition {
 	c := &Definition{ID: d.ID, Name: d.Name, Description: d.Description, Version: d.Version, Source: d.Source}
+	if d.LLM != nil {
+		x := *d.LLM
+		c.LLM = &x
+	}
 	c.Nodes = make([]*Node, len(d.Nodes))
 	for i, n := range d.Nodes {
 		if n == nil {

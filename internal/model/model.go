@@ -247,6 +247,37 @@ func (a *Agent) Steps() int {
 	return a.MaxSteps
 }
 
+// ProcessLLM is a definition's language-model policy (docs/llm.md).
+type ProcessLLM struct {
+	// InstanceBudget caps the tokens one instance may spend on model calls
+	// (overrides the server's BATON_LLM_INSTANCE_BUDGET); 0: the server's.
+	InstanceBudget int `json:"instanceBudget,omitempty"`
+	// DailyBudget caps the tokens all instances of this definition (every
+	// version) may spend in 24 hours; 0: no cap.
+	DailyBudget int `json:"dailyBudget,omitempty"`
+	// AutoRetryAdvice applies incident advice to retry as is without an
+	// operator, at most MaxAutoRetries times per instance and node. Advice
+	// to change variables, skip or escalate always waits for a person.
+	AutoRetryAdvice bool `json:"autoRetryAdvice,omitempty"`
+	MaxAutoRetries  int  `json:"maxAutoRetries,omitempty"`
+}
+
+// DefaultMaxAutoRetries is how often advice to retry applies itself per
+// instance and node when MaxAutoRetries is not set.
+const DefaultMaxAutoRetries = 3
+
+// AutoRetries returns how often advice to retry may apply itself per
+// instance and node (0 when the policy does not allow it).
+func (p *ProcessLLM) AutoRetries() int {
+	switch {
+	case p == nil || !p.AutoRetryAdvice:
+		return 0
+	case p.MaxAutoRetries <= 0:
+		return DefaultMaxAutoRetries
+	}
+	return p.MaxAutoRetries
+}
+
 // Node is one flow element.
 type Node struct {
 	ID          string   `json:"id"`
@@ -368,6 +399,9 @@ type Definition struct {
 	Name        string `json:"name,omitempty"`
 	Description string `json:"description,omitempty"`
 	Version     int    `json:"version,omitempty"`
+	// LLM sets the definition's language-model policy: budgets and which
+	// incident advice applies itself.
+	LLM *ProcessLLM `json:"llm,omitempty"`
 
 	Nodes []*Node `json:"nodes"`
 	Edges []*Edge `json:"edges"`

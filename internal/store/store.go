@@ -464,6 +464,10 @@ type Store interface {
 	// instance), ordered by id, paged by after/limit (default 100, at most
 	// 1000) — for reports such as the shadow-mode agreement.
 	DecisionsByNode(ctx context.Context, nodeID, after string, limit int) ([]DecisionRow, error)
+	// DecisionTokens sums the tokens (input + output) of the decisions
+	// recorded since since by instances of a definition (any version): the
+	// definition's spending for its daily budget.
+	DecisionTokens(ctx context.Context, definitionID string, since time.Time) (int64, error)
 	// InsertDecision records an LLM call before its answer is acted on;
 	// ErrConflict if the id exists.
 	InsertDecision(ctx context.Context, d DecisionRow) error

@@ -43,6 +43,9 @@ func TestAgentTaskAttributes(t *testing.T) {
 			n.Agent.MaxTokens != 9000 || n.Agent.TimeLimit != "PT30M" || n.Agent.Model != "m1" || len(n.OutputSchema) == 0 {
 			t.Fatalf("%s: agent %+v %+v", round, n, n.Agent)
 		}
+		if l := d.LLM; l == nil || l.InstanceBudget != 5000 || l.DailyBudget != 900000 || !l.AutoRetryAdvice || l.AutoRetries() != 2 {
+			t.Fatalf("%s: process policy %+v", round, l)
+		}
 		if l := d.Node("lookup"); l.Parent != "agent" || !strings.Contains(string(l.InputSchema), `"q"`) {
 			t.Fatalf("%s: lookup %+v", round, l)
 		}

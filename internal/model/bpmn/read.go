@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/batonhq/baton/internal/model"
@@ -288,6 +289,7 @@ func (p *process) read() error {
 	d := &model.Definition{ID: p.id, Name: p.name, Source: p.r.file, Nodes: []*model.Node{}, Edges: []*model.Edge{}}
 	p.def = d
 	d.Description = documentation(p.el)
+	p.processLLM(d)
 	return p.container(p.el, nil)
 }
 
@@ -717,4 +719,30 @@ func setExt(n *model.Node, k, v string) {
 		n.Extensions = map[string]string{}
 	}
 	n.Extensions[k] = v
+}
+
+// processLLM reads the process's language-model policy:
+// baton:llmInstanceBudget, baton:llmDailyBudget, baton:autoRetryAdvice and
+// baton:maxAutoRetries.
+func (p *process) processLLM(d *model.Definition) {
+	var l model.ProcessLLM
+	set := false
+	for _, f := range []struct {
+		attr string
+		to   *int
+	}{{"llmInstanceBudget", &l.InstanceBudget}, {"llmDailyBudget", &l.DailyBudget}, {"maxAutoRetries", &l.MaxAutoRetries}} {
+		if v := p.el.nsAttr(nsBaton, f.attr); v != "" {
+			k, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				p.problem(p.el.line, "", "baton:%s %q is not a whole number", f.attr, v)
+			}
+			*f.to, set = k, true
+		}
+	}
+	if v := p.el.nsAttr(nsBaton, "autoRetryAdvice"); v != "" {
+		l.AutoRetryAdvice, set = xmlBool(v, false), true
+	}
+	if set {
+		d.LLM = &l
+	}
 }

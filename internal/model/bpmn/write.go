@@ -181,7 +181,21 @@ func (x *exporter) export() ([]byte, error) {
 	for _, e := range x.escalations {
 		w.leaf("bpmn:escalation", "id", e.id, "name", e.name, "escalationCode", e.name)
 	}
-	w.open("bpmn:process", "id", d.ID, "name", d.Name, "isExecutable", "true")
+	pattrs := []string{"id", d.ID, "name", d.Name, "isExecutable", "true"}
+	if l := d.LLM; l != nil {
+		for _, a := range []struct {
+			name string
+			v    int
+		}{{"baton:llmInstanceBudget", l.InstanceBudget}, {"baton:llmDailyBudget", l.DailyBudget}, {"baton:maxAutoRetries", l.MaxAutoRetries}} {
+			if a.v != 0 {
+				pattrs = append(pattrs, a.name, strconv.Itoa(a.v))
+			}
+		}
+		if l.AutoRetryAdvice {
+			pattrs = append(pattrs, "baton:autoRetryAdvice", "true")
+		}
+	}
+	w.open("bpmn:process", pattrs...)
 	if d.Description != "" {
 		w.text("bpmn:documentation", d.Description)
 	}

@@ -267,3 +267,15 @@ func (s *Store) DeleteExpiredMessages(ctx context.Context, now time.Time) (int, 
 	}
 	return int(ct.RowsAffected()), nil
 }
+
+// DecisionTokens sums the tokens of a definition's decisions since since.
+func (s *Store) DecisionTokens(ctx context.Context, definitionID string, since time.Time) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT COALESCE(SUM(d.input_tokens + d.output_tokens), 0)
+		FROM decisions d JOIN instances i ON i.id = d.instance_id
+		WHERE i.definition_id = $1 AND d.created_at >= $2`, definitionID, since).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("tokens spent by %s: %w", definitionID, err)
+	}
+	return n, nil
+}

@@ -285,3 +285,15 @@ func (s *Store) DeleteExpiredMessages(ctx context.Context, now time.Time) (int, 
 	}
 	return int(n), nil
 }
+
+// DecisionTokens sums the tokens of a definition's decisions since since.
+func (s *Store) DecisionTokens(ctx context.Context, definitionID string, since time.Time) (int64, error) {
+	var n int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE(SUM(d.input_tokens + d.output_tokens), 0)
+		FROM decisions d JOIN instances i ON i.id = d.instance_id
+		WHERE i.definition_id = ? AND d.created_at >= ?`, definitionID, tm(since)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("tokens spent by %s: %w", definitionID, err)
+	}
+	return n, nil
+}

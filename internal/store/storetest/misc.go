@@ -396,6 +396,34 @@ func testDecisions(t *testing.T, newStore NewStore) {
 			t.Errorf("DecisionsByNode(elsewhere) = %v, %v", none, err)
 		}
 	})
+	t.Run("TokensByDefinition", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		other := instance("i2", 1)
+		other.DefinitionID = "claims"
+		mustCommit(t, s, store.Transition{Instance: instance("i1", 1)})
+		mustCommit(t, s, store.Transition{Instance: other})
+		for i, d := range []store.DecisionRow{
+			{ID: "old", InstanceID: "i1", InputTokens: 1000, OutputTokens: 1, CreatedAt: at(-48 * time.Hour)},
+			{ID: "a", InstanceID: "i1", InputTokens: 100, OutputTokens: 20, CreatedAt: at(time.Hour)},
+			{ID: "b", InstanceID: "i1", InputTokens: 5, OutputTokens: 5, CreatedAt: at(2 * time.Hour)},
+			{ID: "c", InstanceID: "i2", InputTokens: 7000, CreatedAt: at(time.Hour)},
+		} {
+			if err := s.InsertDecision(ctxFor(t), d); err != nil {
+				t.Fatalf("InsertDecision %d = %v", i, err)
+			}
+		}
+		for _, tc := range []struct {
+			def   string
+			since time.Time
+			want  int64
+		}{{"loan", at(0), 130}, {"loan", at(-72 * time.Hour), 1131}, {"claims", at(0), 7000}, {"none", at(0), 0}, {"loan", at(3 * time.Hour), 0}} {
+			got, err := s.DecisionTokens(ctxFor(t), tc.def, tc.since)
+			if err != nil || got != tc.want {
+				t.Errorf("DecisionTokens(%s, %s) = %d, %v; want %d", tc.def, tc.since, got, err, tc.want)
+			}
+		}
+	})
 }
 
 func testMessages(t *testing.T, newStore NewStore) {
