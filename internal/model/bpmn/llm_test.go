@@ -46,6 +46,9 @@ func TestAgentTaskAttributes(t *testing.T) {
 		if l := d.LLM; l == nil || l.InstanceBudget != 5000 || l.DailyBudget != 900000 || !l.AutoRetryAdvice || l.AutoRetries() != 2 {
 			t.Fatalf("%s: process policy %+v", round, l)
 		}
+		if r := d.Node("triage"); r.Rules != "Orders over 500 are priority." || !strings.Contains(string(r.OutputSchema), "priority") {
+			t.Fatalf("%s: rules %+v", round, r)
+		}
 		if l := d.Node("lookup"); l.Parent != "agent" || !strings.Contains(string(l.InputSchema), `"q"`) {
 			t.Fatalf("%s: lookup %+v", round, l)
 		}

@@ -557,6 +557,14 @@ func (p *process) batonAttrs(n *model.Node, e *element, take func(string) string
 	if v := take("baton:inputSchema"); v != "" {
 		n.InputSchema = json.RawMessage(v)
 	}
+	// LLM business rules: baton:rules and baton:outputSchema on a business
+	// rule task.
+	if v := take("baton:rules"); v != "" {
+		n.Rules = v
+		if v := take("baton:outputSchema"); v != "" {
+			n.OutputSchema = json.RawMessage(v)
+		}
+	}
 }
 
 func splitComma(s string) []string {

@@ -403,6 +403,12 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 	if len(n.InputSchema) > 0 {
 		attrs = append(attrs, "baton:inputSchema", compactJSON(n.InputSchema))
 	}
+	if n.Rules != "" {
+		attrs = append(attrs, "baton:rules", n.Rules)
+		if len(n.OutputSchema) > 0 {
+			attrs = append(attrs, "baton:outputSchema", compactJSON(n.OutputSchema))
+		}
+	}
 	if r := n.Retry; r != nil {
 		attrs = append(attrs, "baton:retries", strconv.Itoa(r.Max), "baton:backoff", r.Backoff, "baton:maxBackoff", r.MaxBackoff)
 		if r.Factor != 0 {
