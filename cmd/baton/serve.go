@@ -224,7 +224,9 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		d, _, err := r.Definition(ctx, id, version)
 		return d, err
 	}
-	lcfg.Recover = func(ctx context.Context, req runner.RecoverRequest) (*engine.State, error) { return r.Recover(ctx, req) }
+	lcfg.Recover = func(ctx context.Context, req runner.RecoverRequest) (*engine.State, error) {
+		return r.Recover(ctx, req)
+	}
 	cfg.OnDeadLetter = llmtask.Advise(lcfg)
 	r = runner.New(cfg)
 	r.Register("service", &httpcall.Handler{
