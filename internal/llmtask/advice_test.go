@@ -125,7 +125,9 @@ func TestAdviceRetriesItself(t *testing.T) {
 					d, _, err := r.Definition(ctx, id, v)
 					return d, err
 				},
-				Recover: func(ctx context.Context, req runner.RecoverRequest) (*engine.State, error) { return r.Recover(ctx, req) }}
+				Recover: func(ctx context.Context, req runner.RecoverRequest) (*engine.State, error) {
+					return r.Recover(ctx, req)
+				}}
 			r = runner.New(runner.Config{Store: st, PollInterval: 20 * time.Millisecond,
 				Retry:        runner.RetryPolicy{MaxAttempts: 2, Initial: 5 * time.Millisecond, Factor: 1},
 				OnDeadLetter: llmtask.Advise(cfg)})

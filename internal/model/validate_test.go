@@ -334,7 +334,6 @@ func TestParseJSONAcceptsExpressionsInEverySpelling(t *testing.T) {
 	}
 }
 
-
 // svcTool is one activity inside agent task "ag".
 const svcTool = `{"id": "t1", "type": "serviceTask", "parent": "ag"}`
 
