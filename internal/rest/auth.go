@@ -32,6 +32,7 @@ var roles = map[string]auth.Role{
 	"get-instance":             auth.Viewer,
 	"list-instances":           auth.Viewer,
 	"instance-history":         auth.Viewer,
+	"instance-record":          auth.Viewer,
 	"list-incidents":           auth.Viewer,
 	"list-dead-letters":        auth.Viewer,
 	"sla-report":               auth.Viewer,

@@ -147,6 +147,7 @@ func authCases() []authCase {
 		// Reading: every role.
 		{op: "get-instance", method: "GET", path: instancePath(""), setup: waitingCase, want: everyone},
 		{op: "instance-history", method: "GET", path: instancePath("/history"), setup: waitingCase, want: everyone},
+		{op: "instance-record", method: "GET", path: instancePath("/record"), setup: waitingCase, want: everyone},
 		{op: "instance-decisions", method: "GET", path: instancePath("/decisions"), setup: waitingCase, want: everyone},
 		{op: "list-instances", method: "GET", path: fixed("/api/runtime/instances"), want: everyone},
 		{op: "list-incidents", method: "GET", path: fixed("/api/runtime/incidents"), want: everyone},

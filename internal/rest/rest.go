@@ -113,6 +113,7 @@ func New(cfg Config) http.Handler {
 
 	securityScheme(api)
 	s.registerRuntime(api)
+	s.registerRecord(api)
 	s.registerTasks(api)
 	s.registerAuth(api)
 	s.registerDefinitions(api)

@@ -209,8 +209,11 @@ func decodeState(b []byte) (*engine.State, error) {
 	return &st, nil
 }
 
-// commit turns a step's result into one store transition.
-func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.State, eff []engine.Effect, prevVersion int64, prevStatus string, prepare func(*store.Transition), cmd engine.Command) (store.InstanceRow, error) {
+// commit turns a step's result into one store transition. cmd is the
+// command that was stepped; inlined are the commands stepped after it on
+// the same state before this commit (jobs run inside the transition), in
+// order. All of them are recorded with the transition.
+func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.State, eff []engine.Effect, prevVersion int64, prevStatus string, prepare func(*store.Transition), cmd engine.Command, inlined ...engine.Command) (store.InstanceRow, error) {
 	start := r.clk.Now()
 	now := cmd.Time
 	hist := st.History
@@ -226,6 +229,17 @@ func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.Sta
 		CreatedAt: st.StartedAt, UpdatedAt: now, EndedAt: st.EndedAt,
 	}
 	t := store.Transition{Instance: row}
+	// The command is recorded with the transition it caused, so that the
+	// instance can be re-run from its commands (baton replay); with inlined
+	// commands the record is the list of them all.
+	if len(inlined) == 0 {
+		t.Command, err = json.Marshal(cmd)
+	} else {
+		t.Command, err = json.Marshal(append([]engine.Command{cmd}, inlined...))
+	}
+	if err != nil {
+		return store.InstanceRow{}, fmt.Errorf("encode command: %w", err)
+	}
 	for _, h := range hist {
 		var res []byte
 		if h.Result != nil {

@@ -7,7 +7,8 @@
 // snapshot, history rows, jobs, user tasks, subscriptions, incidents, outbox
 // rows, LLM decisions) written in one transaction, guarded by the instance's
 // version so that two workers never advance an instance from the same
-// checkpoint.
+// checkpoint. The command that caused the transition is written with it,
+// so an instance can be re-run from its commands.
 //
 // Rules every implementation follows (store/storetest checks them):
 //
@@ -239,6 +240,23 @@ type MessageRow struct {
 	ExpiresAt time.Time
 }
 
+// CommandRow is what the runner applied to an instance in one transition
+// (the engine.Command given to engine.Step, as JSON), written in the same
+// transaction as the transition it caused. Together with the definition
+// the rows are enough to re-run the instance offline (baton replay).
+type CommandRow struct {
+	InstanceID string
+	// Seq is the instance version the command's transition committed,
+	// which is also the Checkpoint of the history rows it wrote: one row
+	// per version.
+	Seq int64
+	// Command is the engine.Command as JSON, or a JSON array of the
+	// commands applied in order when the runner applied several in one
+	// transition (jobs it ran inside the transition).
+	Command   []byte
+	CreatedAt time.Time
+}
+
 // JobDone closes the job whose completion caused a transition. The commit
 // fails with ErrConflict unless the job is running under Owner. The job
 // gets State, its lease is cleared, a non-empty Error becomes LastError,
@@ -280,6 +298,11 @@ type Transition struct {
 	// instance's last seq, Checkpoint = Instance.Version, and Time = now
 	// when zero; the values passed in for those are ignored.
 	History []HistoryRow
+	// Command is the command that caused the transition, as JSON (nil:
+	// none; see CommandRow.Command for several). It is stored as the instance's CommandRow with Seq =
+	// Instance.Version and CreatedAt = now; a Transition without an
+	// instance may not carry one.
+	Command []byte
 
 	// NewJobs are inserted as given. A runner may insert them already
 	// leased to itself (State running, LeaseOwner, LeaseUntil, Attempt 1)
@@ -403,6 +426,9 @@ type Store interface {
 	Instance(ctx context.Context, id string) (InstanceRow, error)
 	Instances(ctx context.Context, f InstanceFilter) ([]InstanceRow, error)
 	History(ctx context.Context, instanceID string) ([]HistoryRow, error)
+	// Commands lists the commands recorded for an instance, by Seq (none
+	// for an unknown instance).
+	Commands(ctx context.Context, instanceID string) ([]CommandRow, error)
 
 	// FetchJobs leases up to Limit jobs that are available with RunAt <=
 	// Now, or running with an expired lease, oldest RunAt first: it sets

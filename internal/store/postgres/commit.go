@@ -41,6 +41,9 @@ func prepare(t *store.Transition) error {
 		if len(t.History) > 0 {
 			return errors.New("commit: history without an instance")
 		}
+		if len(t.Command) > 0 {
+			return errors.New("commit: a command without an instance")
+		}
 	} else if in.Version < 1 {
 		return fmt.Errorf("commit instance %s: version %d, want >= 1", in.ID, in.Version)
 	}
@@ -204,6 +207,11 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 		b.Queue(`INSERT INTO history (`+historyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			h.InstanceID, h.Seq, h.NodeID, h.NodeType, h.Action, tm(h.Time), h.Result, h.Actor,
 			h.Checkpoint)
+	}
+
+	if len(t.Command) > 0 {
+		b.Queue(`INSERT INTO commands (`+commandCols+`) VALUES ($1, $2, $3, $4)`,
+			in.ID, in.Version, t.Command, tm(now))
 	}
 
 	if d := t.DoneJob; d != nil {

@@ -64,3 +64,17 @@ func (s *Store) History(ctx context.Context, instanceID string) ([]store.History
 	}
 	return out, nil
 }
+
+// Commands returns the commands recorded for an instance, by seq.
+func (s *Store) Commands(ctx context.Context, instanceID string) ([]store.CommandRow, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+commandCols+` FROM commands
+		WHERE instance_id = $1 ORDER BY seq`, instanceID)
+	if err != nil {
+		return nil, fmt.Errorf("commands of %s: %w", instanceID, err)
+	}
+	out, err := scanAll(rows, scanCommand)
+	if err != nil {
+		return nil, fmt.Errorf("commands of %s: %w", instanceID, err)
+	}
+	return out, nil
+}

@@ -136,8 +136,8 @@ func TestUpgradeFromFirstVersion(t *testing.T) {
 	if err := s.pool.QueryRow(ctx, `SELECT max(version_id) FROM schema_migrations`).Scan(&version); err != nil {
 		t.Fatal(err)
 	}
-	if version != 2 {
-		t.Errorf("schema version after Open = %d, want 2", version)
+	if version != 3 {
+		t.Errorf("schema version after Open = %d, want 3", version)
 	}
 	in, err := s.Instance(ctx, "i1")
 	if err != nil || in.Version != 2 || !in.CreatedAt.Equal(t0) {
@@ -154,12 +154,17 @@ func TestUpgradeFromFirstVersion(t *testing.T) {
 		if err := s.Commit(ctx, store.Transition{
 			Instance: store.InstanceRow{ID: c.id, DefinitionID: "loan", DefinitionVersion: 1, Status: "RUNNING", Version: c.version, UpdatedAt: t0},
 			History:  []store.HistoryRow{{NodeID: "review", Action: "completed"}},
+			Command:  []byte(`{"kind":"completeTask","ref":"t1"}`),
 		}); err != nil {
 			t.Fatalf("Commit(%s v%d) = %v", c.id, c.version, err)
 		}
 		h, err := s.History(ctx, c.id)
 		if err != nil || len(h) == 0 || h[len(h)-1].Seq != c.wantSeq {
 			t.Errorf("History(%s) = %+v, %v; want the new row at seq %d", c.id, h, err, c.wantSeq)
+		}
+		// Commands are recorded from the upgrade on.
+		if cmds, err := s.Commands(ctx, c.id); err != nil || len(cmds) != 1 || cmds[0].Seq != c.version {
+			t.Errorf("Commands(%s) = %+v, %v; want the new command at seq %d", c.id, cmds, err, c.version)
 		}
 	}
 	jobs, err := s.FetchJobs(ctx, store.FetchParams{Owner: "w", Now: t0, Limit: 10, LeaseFor: time.Minute})
@@ -207,5 +212,29 @@ func BenchmarkCommit(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			storetest.BenchmarkCommit(b, openTest(b), bc.par)
 		})
+	}
+}
+
+// TestCommandsGoWithTheirInstance: an instance's commands are deleted with
+// it (ON DELETE CASCADE), whoever deletes instances.
+func TestCommandsGoWithTheirInstance(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTest(t)
+	for _, id := range []string{"i1", "i2"} {
+		if err := s.Commit(ctx, store.Transition{
+			Instance: store.InstanceRow{ID: id, DefinitionID: "d", DefinitionVersion: 1, Status: "RUNNING", Version: 1, UpdatedAt: time.Now()},
+			Command:  []byte(`{"kind":"start"}`),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM instances WHERE id = 'i1'`); err != nil {
+		t.Fatalf("delete instance: %v", err)
+	}
+	for id, want := range map[string]int{"i1": 0, "i2": 1} {
+		if cmds, err := s.Commands(ctx, id); err != nil || len(cmds) != want {
+			t.Errorf("Commands(%s) = %+v, %v; want %d", id, cmds, err, want)
+		}
 	}
 }

@@ -36,6 +36,14 @@ func scanHistory(r rowScanner) (store.HistoryRow, error) {
 	return h, err
 }
 
+const commandCols = `instance_id, seq, command, created_at`
+
+func scanCommand(r rowScanner) (store.CommandRow, error) {
+	var c store.CommandRow
+	err := r.Scan(&c.InstanceID, &c.Seq, &c.Command, timeCol{&c.CreatedAt})
+	return c, err
+}
+
 const jobCols = `id, instance_id, kind, node_id, task_type, state, attempt, max_attempts, run_at,
 	lease_owner, lease_until, last_error, payload, created_at, first_failure_at, last_failure_at`
 

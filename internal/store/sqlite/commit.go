@@ -38,6 +38,9 @@ func prepare(t *store.Transition) error {
 		if len(t.History) > 0 {
 			return errors.New("commit: history without an instance")
 		}
+		if len(t.Command) > 0 {
+			return errors.New("commit: a command without an instance")
+		}
 	} else if in.Version < 1 {
 		return fmt.Errorf("commit instance %s: version %d, want >= 1", in.ID, in.Version)
 	}
@@ -195,6 +198,13 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 			h.InstanceID, h.Seq, h.NodeID, h.NodeType, h.Action, tm(h.Time), h.Result, h.Actor,
 			h.Checkpoint); err != nil {
 			return fmt.Errorf("insert history %d: %w", h.Seq, dbErr(err))
+		}
+	}
+
+	if len(t.Command) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO commands (`+commandCols+`) VALUES (?, ?, ?, ?)`,
+			in.ID, in.Version, t.Command, tm(now)); err != nil {
+			return fmt.Errorf("insert command %d: %w", in.Version, dbErr(err))
 		}
 	}
 

@@ -99,8 +99,8 @@ func TestUpgradeFromFirstVersion(t *testing.T) {
 	if err := s.rdb.QueryRowContext(ctx, `SELECT max(version_id) FROM schema_migrations`).Scan(&version); err != nil {
 		t.Fatal(err)
 	}
-	if version != 2 {
-		t.Errorf("schema version after Open = %d, want 2", version)
+	if version != 3 {
+		t.Errorf("schema version after Open = %d, want 3", version)
 	}
 	in, err := s.Instance(ctx, "i1")
 	if err != nil || in.Version != 2 || !in.CreatedAt.Equal(t0) {
@@ -116,13 +116,17 @@ func TestUpgradeFromFirstVersion(t *testing.T) {
 	if err := s.Commit(ctx, store.Transition{
 		Instance: store.InstanceRow{ID: "i1", DefinitionID: "loan", DefinitionVersion: 1, Status: "RUNNING", Version: 3, UpdatedAt: t0},
 		History:  []store.HistoryRow{{NodeID: "review", Action: "completed"}},
-		DoneJob:  nil,
+		Command:  []byte(`{"kind":"completeTask","ref":"t1"}`),
 	}); err != nil {
 		t.Fatalf("Commit(v3) = %v", err)
 	}
 	h, err := s.History(ctx, "i1")
 	if err != nil || len(h) != 3 || h[2].Seq != 3 || h[2].Checkpoint != 3 {
 		t.Errorf("History(i1) = %+v, %v; want three rows, the new one at seq 3", h, err)
+	}
+	// Commands are recorded from the upgrade on; the earlier ones were never kept.
+	if cmds, err := s.Commands(ctx, "i1"); err != nil || len(cmds) != 1 || cmds[0].Seq != 3 {
+		t.Errorf("Commands(i1) = %+v, %v; want the new command at seq 3", cmds, err)
 	}
 	jobs := mustFetchAll(t, s, t0)
 	if len(jobs) != 1 || jobs[0].ID != "j1" {
@@ -194,5 +198,49 @@ func BenchmarkCommit(b *testing.B) {
 			s := openTest(b, bc.opts...)
 			storetest.BenchmarkCommit(b, s, bc.par)
 		})
+	}
+}
+
+// TestCommandsGoWithTheirInstance: an instance's commands are deleted with
+// it (a trigger; PostgreSQL: ON DELETE CASCADE), whoever deletes instances.
+func TestCommandsGoWithTheirInstance(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTest(t)
+	for _, id := range []string{"i1", "i2"} {
+		if err := s.Commit(ctx, store.Transition{
+			Instance: store.InstanceRow{ID: id, DefinitionID: "d", DefinitionVersion: 1, Status: "RUNNING", Version: 1, UpdatedAt: time.Now()},
+			Command:  []byte(`{"kind":"start"}`),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM instances WHERE id = 'i1'`)
+		return err
+	}); err != nil {
+		t.Fatalf("delete instance: %v", err)
+	}
+	for id, want := range map[string]int{"i1": 0, "i2": 1} {
+		if cmds, err := s.Commands(ctx, id); err != nil || len(cmds) != want {
+			t.Errorf("Commands(%s) = %+v, %v; want %d", id, cmds, err, want)
+		}
+	}
+}
+
+// TestTempStoreInMemory: savepoint journals stay in memory (PRAGMA
+// temp_store = MEMORY, 2), on the writer as on the readers.
+func TestTempStoreInMemory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTest(t)
+	var got int
+	if err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+		return tx.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&got)
+	}); err != nil || got != 2 {
+		t.Errorf("writer: PRAGMA temp_store = %d, %v; want 2 (memory)", got, err)
+	}
+	if err := s.rdb.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&got); err != nil || got != 2 {
+		t.Errorf("reader: PRAGMA temp_store = %d, %v; want 2 (memory)", got, err)
 	}
 }

@@ -11,7 +11,8 @@ import (
 )
 
 // BenchmarkCommit measures Commit of a small transition: a new instance
-// with three history rows and one job. With parallelism > 0 it commits
+// with its start command, three history rows and one job (what the runner
+// commits when an instance starts and waits at a service task). With parallelism > 0 it commits
 // from parallelism*GOMAXPROCS goroutines (b.SetParallelism), otherwise
 // from one. It reports commits/s next to ns/op.
 func BenchmarkCommit(b *testing.B, s store.Store, parallelism int) {
@@ -26,6 +27,8 @@ func BenchmarkCommit(b *testing.B, s store.Store, parallelism int) {
 				State:   []byte(`{"tokens":[{"id":"t1","node":"pay"}],"vars":{"amount":5000,"applicant":"ann"}}`),
 				Version: 1, CreatedAt: now, UpdatedAt: now,
 			},
+			Command: []byte(`{"kind":"start","time":"2025-03-14T09:26:53.589793Z","instanceId":"` + id +
+				`","variables":{"amount":5000,"applicant":"ann"},"actor":"bench"}`),
 			History: []store.HistoryRow{
 				{NodeID: "start", NodeType: "startEvent", Action: "started"},
 				{NodeID: "risk", NodeType: "scriptTask", Action: "completed", Result: []byte(`{"risk":"low"}`)},

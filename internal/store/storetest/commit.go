@@ -15,6 +15,7 @@ import (
 type world struct {
 	Instance      store.InstanceRow
 	History       []store.HistoryRow
+	Commands      []store.CommandRow
 	Jobs          []store.JobRow
 	OpenTasks     []store.TaskRow
 	DoneTasks     []store.TaskRow
@@ -42,6 +43,8 @@ func snapshot(t *testing.T, s store.Store, id string) world {
 	check("instance")
 	w.History, err = s.History(ctx, id)
 	check("history")
+	w.Commands, err = s.Commands(ctx, id)
+	check("commands")
 	w.Jobs, err = s.Jobs(ctx, store.JobFilter{})
 	check("jobs")
 	w.OpenTasks, err = s.Tasks(ctx, store.TaskFilter{})
@@ -77,6 +80,7 @@ func fixture(t *testing.T, s store.Store, id string) store.Transition {
 	mustCommit(t, s, store.Transition{
 		Instance: in,
 		History:  []store.HistoryRow{{NodeID: "start", NodeType: "startEvent", Action: "started", Actor: "alice"}},
+		Command:  []byte(`{"kind":"start","instanceId":"` + id + `"}`),
 		NewJobs:  []store.JobRow{job(id+"-job-1", id, t0), job(id+"-job-2", id, at(time.Hour))},
 		NewTasks: []store.TaskRow{
 			{ID: id + "-task-1", InstanceID: id, DefinitionID: "loan", NodeID: "review", Name: "Review", CandidateGroups: []string{"managers"}},
@@ -108,6 +112,7 @@ func fixture(t *testing.T, s store.Store, id string) store.Transition {
 			{NodeID: "pay", NodeType: "serviceTask", Action: "completed", Time: at(2 * time.Minute), Result: []byte(`{"ok":true}`), Actor: "w1"},
 			{NodeID: "review", NodeType: "userTask", Action: "entered", Time: at(2 * time.Minute), Actor: "carol"},
 		},
+		Command:          []byte(`{"kind":"completeJob","ref":"` + id + `-job-1","variables":{"ok":true}}`),
 		NewJobs:          []store.JobRow{job(id+"-job-3", id, at(time.Minute))},
 		CancelJobs:       []string{id + "-job-2"},
 		DoneJob:          &store.JobDone{ID: id + "-job-1", Owner: "w1", State: store.JobCompleted},
@@ -305,6 +310,13 @@ func testCommit(t *testing.T, newStore NewStore) {
 		}
 		if len(w.Messages) != 0 {
 			t.Errorf("buffered messages = %+v, want none (consumed)", w.Messages)
+		}
+		wantCmds := []store.CommandRow{
+			{InstanceID: "i1", Seq: 1, Command: []byte(`{"kind":"start","instanceId":"i1"}`), CreatedAt: instance("i1", 1).UpdatedAt},
+			{InstanceID: "i1", Seq: 3, Command: tr.Command, CreatedAt: now},
+		}
+		if d := diff(wantCmds, w.Commands); d != "" {
+			t.Errorf("commands mismatch (-want +got):\n%s", d)
 		}
 	})
 

@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}{
 		{"Definitions", testDefinitions},
 		{"Commit", testCommit},
+		{"Commands", testCommands},
 		{"Instances", testInstances},
 		{"Jobs", testJobs},
 		{"Tasks", testTasks},
