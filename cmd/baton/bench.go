@@ -24,6 +24,7 @@ type benchCommand struct {
 	waiting     int
 	workers     int
 	json        bool
+	jobs        bool
 }
 
 func (c *benchCommand) ParseFlags(ctx context.Context, args []string) error {
@@ -37,6 +38,11 @@ and start-to-completion latency (p50, p99); usertask starts --waiting
 instances, reports resident memory per waiting instance, then completes
 them. Every transition is acknowledged only after its commit.
 
+The service handler is registered as pure (it returns at once and changes
+nothing outside), so it runs inside the transition that reached its task;
+--jobs makes it an ordinary handler whose tasks are job rows, leased and
+completed in transitions of their own.
+
 Without --db each model runs on a fresh SQLite file in a temporary
 directory; with a postgres:// URL on that database.`)
 	fs.StringVar(&c.db, "db", "", "SQLite `path` or postgres:// URL (default: a temporary SQLite file per model)")
@@ -47,6 +53,7 @@ directory; with a postgres:// URL on that database.`)
 	fs.IntVar(&c.waiting, "waiting", 100_000, "instances the usertask model leaves waiting")
 	fs.IntVar(&c.workers, "workers", 64, "job workers")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per model")
+	fs.BoolVar(&c.jobs, "jobs", false, "run the service handler as ordinary jobs (a job row and a transition per task) instead of a pure handler run inside the transition")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -84,7 +91,7 @@ func (c *benchCommand) Run(ctx context.Context) error {
 			return err
 		}
 		res, err := bench.Run(ctx, bench.Options{Store: st, StoreName: storeName, Model: m, Concurrency: c.concurrency,
-			Warmup: c.warmup, Duration: c.duration, Waiting: c.waiting, Workers: c.workers})
+			Warmup: c.warmup, Duration: c.duration, Waiting: c.waiting, Workers: c.workers, Jobs: c.jobs})
 		st.Close()
 		if tmp != "" {
 			os.RemoveAll(tmp)

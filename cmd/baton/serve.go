@@ -236,7 +236,9 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	})
 	r.Register("send", notify.NewHandler(senders, templates))
 	r.Register("service:baton.reassign", r.ReassignHandler())
-	r.Register("businessRule", r.DecisionHandler())
+	// Decision tables are evaluated in-process with no effect outside:
+	// inside the transition that reaches the business rule task.
+	r.RegisterPure("businessRule", r.DecisionHandler())
 	r.Register(engine.JobLLMDecision, llmtask.Gateway(lcfg))
 	r.Register(engine.JobLLMShadow, llmtask.Shadow(lcfg))
 	r.Register(engine.JobLLMRule, llmtask.Rule(lcfg))

@@ -45,13 +45,21 @@ type Options struct {
 	// Waiting is the number of instances the usertask model starts.
 	Waiting int
 	Workers int
+	// Jobs makes the service handler an ordinary one: each service task
+	// is a job row, leased and completed in a transition of its own. By
+	// default the handler is registered as pure (runner.RegisterPure, it
+	// returns at once and changes nothing outside), so it runs inside the
+	// transition that reached its task.
+	Jobs bool
 }
 
 // Result is one benchmark row.
 type Result struct {
-	Model       string        `json:"model"`
-	Store       string        `json:"store"`
-	Concurrency int           `json:"concurrency"`
+	Model       string `json:"model"`
+	Store       string `json:"store"`
+	Concurrency int    `json:"concurrency"`
+	// Handler is "pure" (run inside the transition) or "job".
+	Handler     string        `json:"handler"`
 	Instances   int           `json:"instances"`
 	Seconds     float64       `json:"seconds"`
 	PerSecond   float64       `json:"perSecond"`
@@ -74,8 +82,8 @@ func (r Result) String() string {
 		return fmt.Sprintf("%-10s %-8s %d waiting: start %.0f/s, complete %.0f/s, RSS %.0f B/waiting instance, heap %.0f B/waiting instance",
 			r.Model, r.Store, r.Instances, r.StartPerSecond, r.CompletePerSecond, r.RSSBytesPerWait, r.HeapBytesPerWait)
 	}
-	return fmt.Sprintf("%-10s %-8s c=%-3d %7d instances in %5.2fs = %8.0f/s  p50 %-9v p99 %-9v",
-		r.Model, r.Store, r.Concurrency, r.Instances, r.Seconds, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond))
+	return fmt.Sprintf("%-10s %-8s %-4s c=%-3d %7d instances in %5.2fs = %8.0f/s  p50 %-9v p99 %-9v",
+		r.Model, r.Store, r.Handler, r.Concurrency, r.Instances, r.Seconds, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond))
 }
 
 // tasksPer is how many service tasks run per instance of each model.
@@ -105,10 +113,17 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	var runs atomic.Int64
 	r := runner.New(runner.Config{Store: o.Store, Workers: o.Workers, PollInterval: 50 * time.Millisecond})
-	r.Register("service:work", runner.HandlerFunc(func(context.Context, *runner.Job) (map[string]any, error) {
+	work := runner.HandlerFunc(func(context.Context, *runner.Job) (map[string]any, error) {
 		runs.Add(1)
 		return nil, nil
-	}))
+	})
+	if o.Jobs {
+		res.Handler = "job"
+		r.Register("service:work", work)
+	} else {
+		res.Handler = "pure"
+		r.RegisterPure("service:work", work)
+	}
 	row, _, err := r.Deploy(ctx, o.Model+".bpmn", src, "bench")
 	if err != nil {
 		res.Note = "does not deploy: " + firstLine(err.Error())

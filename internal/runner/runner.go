@@ -173,6 +173,7 @@ type Runner struct {
 	mu        sync.RWMutex
 	handlers  map[string]Handler // by job kind or "service:<taskType>"
 	defs      map[string]*model.Definition
+	latest    map[string]latestDef // definition id → its latest version, briefly
 	decisions map[string]*dmn.Decision
 
 	subMu  sync.Mutex
@@ -229,7 +230,7 @@ func New(cfg Config) *Runner {
 	}
 	return &Runner{
 		cfg: cfg, st: cfg.Store, clk: cfg.Clock, log: cfg.Logger, retry: cfg.Retry,
-		handlers: map[string]Handler{}, defs: map[string]*model.Definition{}, decisions: map[string]*dmn.Decision{},
+		handlers: map[string]Handler{}, defs: map[string]*model.Definition{}, latest: map[string]latestDef{}, decisions: map[string]*dmn.Decision{},
 		subs: map[int]chan Event{}, wake: make(chan struct{}, 1),
 	}
 }

@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -587,7 +588,19 @@ func TestSLAOverdueEscalationAndReport(t *testing.T) {
 }
 
 func TestBusinessRuleTaskEvaluatesDecisionTable(t *testing.T) {
-	b := setup(t, nil, func(r *runner.Runner) { r.Register("businessRule", r.DecisionHandler()) })
+	for _, pure := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pure=%v", pure), func(t *testing.T) { testBusinessRuleTask(t, pure) })
+	}
+}
+
+func testBusinessRuleTask(t *testing.T, pure bool) {
+	b := setup(t, nil, func(r *runner.Runner) {
+		if pure {
+			r.RegisterPure("businessRule", r.DecisionHandler())
+		} else {
+			r.Register("businessRule", r.DecisionHandler())
+		}
+	})
 	b.deploy(t, `{"id":"risk","hitPolicy":"FIRST","inputs":[{"expression":"amount","type":"number"}],
 	 "outputs":[{"name":"risk","type":"string"}],
 	 "rules":[{"inputs":["> 10000"],"outputs":["\"high\""]},{"inputs":["-"],"outputs":["\"low\""]}]}`)
