@@ -111,10 +111,9 @@ func (s *stepper) agentAnswered(id int64, n *model.Node, out map[string]any) {
 	t.Wait, t.Ref = "", ""
 	r := t.Agent
 	if r == nil {
-		// A state written before the agent started (cannot happen through
-		// Step); start over rather than fail.
-		r = &AgentRun{Started: s.now}
-		t.Agent = r
+		// Only a state not written by Step lacks the agent's progress.
+		s.incident(id, "agent", fmt.Sprintf("agent task %q has no recorded progress", n.ID), JobAgent)
+		return
 	}
 	if k, ok := toInt(out["tokens"]); ok && k > 0 {
 		r.Tokens += k

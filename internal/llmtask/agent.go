@@ -34,8 +34,16 @@ func Agent(cfg Config) runner.Handler {
 		if n == nil || n.Type != model.AgentTask || n.Agent == nil {
 			return nil, runner.Permanent(fmt.Errorf("job %s: node %s is not an agent task", j.ID, j.NodeID))
 		}
-		if out, ok, err := recordedStep(ctx, cfg, j); err != nil || ok {
-			return out, err
+		rows, mine, err := cfg.recorded(ctx, j)
+		if err != nil {
+			return nil, err
+		}
+		if mine != nil {
+			var out map[string]any
+			if err := json.Unmarshal(mine.Decision, &out); err != nil {
+				return nil, runner.Permanent(fmt.Errorf("recorded decision %s: %w", mine.ID, err))
+			}
+			return out, nil
 		}
 		run, err := agentRun(j)
 		if err != nil {
@@ -59,7 +67,7 @@ func Agent(cfg Config) runner.Handler {
 		if _, none := p.(llm.None); none {
 			return record(stop("no LLM provider is configured (BATON_LLM_PROVIDER)"), nil, nil, "none")
 		}
-		if over, why, err := cfg.overBudget(ctx, j); err != nil {
+		if over, why, err := cfg.overBudget(ctx, j, rows); err != nil {
 			return nil, err
 		} else if over {
 			return record(stop(why), nil, nil, p.Name())
@@ -99,25 +107,6 @@ func Agent(cfg Config) runner.Handler {
 		}
 		return record(out, &req, resp, p.Name())
 	})
-}
-
-// recordedStep returns the step recorded for this job, if any.
-func recordedStep(ctx context.Context, cfg Config, j *runner.Job) (map[string]any, bool, error) {
-	rows, err := cfg.Store.Decisions(ctx, j.InstanceID)
-	if err != nil {
-		return nil, false, err
-	}
-	for _, r := range rows {
-		if r.JobID != j.ID {
-			continue
-		}
-		var out map[string]any
-		if err := json.Unmarshal(r.Decision, &out); err != nil {
-			return nil, false, runner.Permanent(fmt.Errorf("recorded decision %s: %w", r.ID, err))
-		}
-		return out, true, nil
-	}
-	return nil, false, nil
 }
 
 // agentRun reads the agent's progress from the job's locals.

@@ -6,15 +6,32 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/runner"
+	"github.com/batonhq/baton/internal/store"
 )
+
+// recorded loads the decisions recorded for j's instance and returns them
+// with the one recorded for j itself (nil when there is none): replay
+// safety means that answer is used as it is, never asked for again.
+func (c Config) recorded(ctx context.Context, j *runner.Job) ([]store.DecisionRow, *store.DecisionRow, error) {
+	rows, err := c.Store.Decisions(ctx, j.InstanceID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range rows {
+		if rows[i].JobID == j.ID && rows[i].ID == j.ID {
+			return rows, &rows[i], nil
+		}
+	}
+	return rows, nil, nil
+}
 
 // overBudget reports whether asking the model for j would exceed a token
 // budget, and which one in words: the instance's (the definition's
 // llm.instanceBudget, else Config.InstanceBudget) or the definition's
 // daily one (llm.dailyBudget, over all its instances in the last 24
-// hours). A call already recorded is not counted twice: budgets are
+// hours). rows are the instance's recorded decisions. A call already recorded is not counted twice: budgets are
 // checked before a new call only.
-func (c Config) overBudget(ctx context.Context, j *runner.Job) (bool, string, error) {
+func (c Config) overBudget(ctx context.Context, j *runner.Job, rows []store.DecisionRow) (bool, string, error) {
 	instance, daily := c.InstanceBudget, 0
 	if d := j.Definition; d != nil && d.LLM != nil {
 		if d.LLM.InstanceBudget > 0 {
@@ -23,10 +40,6 @@ func (c Config) overBudget(ctx context.Context, j *runner.Job) (bool, string, er
 		daily = d.LLM.DailyBudget
 	}
 	if instance > 0 {
-		rows, err := c.Store.Decisions(ctx, j.InstanceID)
-		if err != nil {
-			return false, "", err
-		}
 		spent := 0
 		for _, r := range rows {
 			spent += r.InputTokens + r.OutputTokens

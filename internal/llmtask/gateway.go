@@ -134,18 +134,16 @@ func decide(ctx context.Context, cfg Config, j *runner.Job, shadow bool) (Decisi
 		return Decision{}, runner.Permanent(fmt.Errorf("job %s: node %s is not an LLM decision", j.ID, j.NodeID))
 	}
 	// Replay safety: an answer recorded for this job is used as it is.
-	rows, err := cfg.Store.Decisions(ctx, j.InstanceID)
+	rows, mine, err := cfg.recorded(ctx, j)
 	if err != nil {
 		return Decision{}, err
 	}
-	for _, r := range rows {
-		if r.JobID == j.ID {
-			var d Decision
-			if err := json.Unmarshal(r.Decision, &d); err != nil {
-				return Decision{}, runner.Permanent(fmt.Errorf("recorded decision %s: %w", r.ID, err))
-			}
-			return d, nil
+	if mine != nil {
+		var d Decision
+		if err := json.Unmarshal(mine.Decision, &d); err != nil {
+			return Decision{}, runner.Permanent(fmt.Errorf("recorded decision %s: %w", mine.ID, err))
 		}
+		return d, nil
 	}
 	routed := ""
 	if shadow {
@@ -176,7 +174,7 @@ func decide(ctx context.Context, cfg Config, j *runner.Job, shadow bool) (Decisi
 		d := Decision{Fallback: "no provider"}
 		return d, record(d, nil, nil, "none")
 	}
-	if over, _, err := cfg.overBudget(ctx, j); err != nil {
+	if over, _, err := cfg.overBudget(ctx, j, rows); err != nil {
 		return Decision{}, err
 	} else if over {
 		d := Decision{Fallback: "budget"}

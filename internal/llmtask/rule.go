@@ -23,9 +23,18 @@ func Rule(cfg Config) runner.Handler {
 		if n == nil || n.Rules == "" {
 			return nil, runner.Permanent(fmt.Errorf("job %s: node %s has no rules", j.ID, j.NodeID))
 		}
-		answer, err := recordedAnswer(ctx, cfg, j)
+		rows, mine, err := cfg.recorded(ctx, j)
 		if err != nil {
 			return nil, err
+		}
+		var answer json.RawMessage
+		if mine != nil {
+			// A recorded answer that failed validation opened an incident;
+			// a retry asks again.
+			var probe map[string]any
+			if json.Unmarshal(mine.Decision, &probe) == nil && probe["invalid"] == nil {
+				answer = mine.Decision
+			}
 		}
 		if answer == nil {
 			p := cfg.Provider
@@ -35,7 +44,7 @@ func Rule(cfg Config) runner.Handler {
 			if _, none := p.(llm.None); none {
 				return nil, runner.Permanent(fmt.Errorf("business rule task %s needs an LLM provider (BATON_LLM_PROVIDER)", n.ID))
 			}
-			if over, why, err := cfg.overBudget(ctx, j); err != nil {
+			if over, why, err := cfg.overBudget(ctx, j, rows); err != nil {
 				return nil, err
 			} else if over {
 				return nil, runner.Permanent(fmt.Errorf("rules of %s: %s", n.ID, why))
@@ -77,21 +86,4 @@ func Rule(cfg Config) runner.Handler {
 		}
 		return out, nil
 	})
-}
-
-// recordedAnswer returns the valid answer recorded for this job, if any.
-func recordedAnswer(ctx context.Context, cfg Config, j *runner.Job) (json.RawMessage, error) {
-	rows, err := cfg.Store.Decisions(ctx, j.InstanceID)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rows {
-		if r.JobID == j.ID && r.ID == j.ID {
-			var probe map[string]any
-			if json.Unmarshal(r.Decision, &probe) == nil && probe["invalid"] == nil {
-				return json.RawMessage(r.Decision), nil
-			}
-		}
-	}
-	return nil, nil
 }

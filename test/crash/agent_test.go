@@ -100,23 +100,9 @@ func userText(r llmtest.Request) string {
 	return ""
 }
 
-func TestAgentCrashSQLite(t *testing.T) {
-	if testing.Short() {
-		t.Skip("SKIP: crash test runs a server process; not in -short")
-	}
-	runAgent(t, filepath.Join(t.TempDir(), "agent.db"))
-}
+func TestAgentCrashSQLite(t *testing.T) { runAgent(t, sqliteDB(t, "agent.db")) }
 
-func TestAgentCrashPostgres(t *testing.T) {
-	if testing.Short() {
-		t.Skip("SKIP: crash test runs a server process; not in -short")
-	}
-	url := os.Getenv("BATON_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("SKIP: BATON_TEST_POSTGRES is not set; the PostgreSQL crash test needs a database")
-	}
-	runAgent(t, proc.FreshSchemaURL(t, url, "agentcrash"))
-}
+func TestAgentCrashPostgres(t *testing.T) { runAgent(t, postgresDB(t, "agentcrash")) }
 
 // runAgent kills the server while agent tasks are in their loops and
 // checks that no step the model answered was asked again in a later

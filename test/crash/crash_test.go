@@ -35,14 +35,23 @@ func workflow(base string) string {
  {"id":"f6","source":"charge","target":"join"},{"id":"f7","source":"notify","target":"join"},{"id":"f8","source":"join","target":"end"}]}`
 }
 
-func TestCrashSQLite(t *testing.T) {
+func TestCrashSQLite(t *testing.T) { run(t, sqliteDB(t, "crash.db")) }
+
+func TestCrashPostgres(t *testing.T) { run(t, postgresDB(t, "crash")) }
+
+// sqliteDB is a fresh SQLite file for a crash test; it skips in -short.
+func sqliteDB(t *testing.T, name string) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("SKIP: crash test runs a server process; not in -short")
 	}
-	run(t, filepath.Join(t.TempDir(), "crash.db"))
+	return filepath.Join(t.TempDir(), name)
 }
 
-func TestCrashPostgres(t *testing.T) {
+// postgresDB is a fresh schema for a crash test; it skips in -short and
+// without BATON_TEST_POSTGRES.
+func postgresDB(t *testing.T, prefix string) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("SKIP: crash test runs a server process; not in -short")
 	}
@@ -50,7 +59,7 @@ func TestCrashPostgres(t *testing.T) {
 	if url == "" {
 		t.Skip("SKIP: BATON_TEST_POSTGRES is not set; the PostgreSQL crash test needs a database")
 	}
-	run(t, proc.FreshSchemaURL(t, url, "crash"))
+	return proc.FreshSchemaURL(t, url, prefix)
 }
 
 func run(t *testing.T, db string) {
