@@ -1,5 +1,6 @@
 // Command baton runs Baton workflows: from the command line (run, validate,
-// export) and, later, as a server (serve) with its client commands.
+// export, replay, bench), as a server (serve), and as a client of a running
+// server (start, tasks, complete, ...).
 //
 // main stays thin: it builds a Main, lets it parse the arguments and run
 // the chosen command, closes it and turns the outcome into an exit code.

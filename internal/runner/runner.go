@@ -245,7 +245,7 @@ func (r *Runner) Owner() string { return r.cfg.Owner }
 func (r *Runner) Clock() clock.Clock { return r.clk }
 
 // Register installs a handler. key is a job kind ("service", "send",
-// "businessRule", "call", or a kind of a later issue such as "llm"), or
+// "businessRule", "call", "llm", ...), or
 // "service:TYPE" for service tasks of one task type. Register before Start.
 func (r *Runner) Register(key string, h Handler) {
 	r.mu.Lock()
