@@ -52,7 +52,7 @@ func Step(def *model.Definition, st *State, cmd Command) (*State, []Effect, erro
 		s.effects = a.eff[:0]
 		s.queue = a.queue[:0]
 		s.st = st
-		if err := s.start(); err != nil {
+		if err := s.applyStart(); err != nil {
 			return nil, nil, err
 		}
 	} else {
@@ -96,158 +96,36 @@ type stepper struct {
 	entries int
 }
 
+// apply dispatches a command other than CmdStart to its method.
 func (s *stepper) apply() error {
-	c := &s.cmd
-	st := s.st
-	switch c.Kind {
-	case CmdCompleteJob, CmdFailJob, CmdThrowError:
-		t := s.findWait(WaitJob, c.Ref)
-		if t == nil {
-			return fmt.Errorf("%w: job %q", ErrStale, c.Ref)
-		}
-		switch c.Kind {
-		case CmdCompleteJob:
-			switch n := s.def.Node(t.Node); n.Type {
-			case model.ExclusiveGateway:
-				s.gatewayDecided(t.ID, n, c.Target, c.Name, c.Variables)
-				return nil
-			case model.AgentTask:
-				s.agentAnswered(t.ID, n, c.Variables)
-				return nil
-			}
-			s.completeActivity(t.ID, c.Variables)
-		case CmdFailJob:
-			n := s.def.Node(t.Node)
-			msg := c.ErrorMessage
-			if msg == "" {
-				msg = "job failed"
-			}
-			t.Ref = ""
-			s.incident(t.ID, "job", msg, jobType(n))
-		case CmdThrowError:
-			s.mergeVars(c.Variables)
-			t.Wait, t.Ref = "", ""
-			s.throwError(t.ID, c.ErrorCode, c.ErrorMessage)
-		}
+	switch s.cmd.Kind {
+	case CmdCompleteJob:
+		return s.applyCompleteJob()
+	case CmdFailJob:
+		return s.applyFailJob()
+	case CmdThrowError:
+		return s.applyThrowError()
 	case CmdCompleteTask:
-		t := s.findWait(WaitTask, c.Ref)
-		if t == nil {
-			return fmt.Errorf("%w: task %q", ErrStale, c.Ref)
-		}
-		if n := s.def.Node(t.Node); n.Type == model.ExclusiveGateway {
-			// A person reviewed a model's decision: "flow" is the choice.
-			flow, _ := c.Variables["flow"].(string)
-			s.gatewayReviewed(t.ID, n, flow)
-			return nil
-		}
-		s.completeActivity(t.ID, c.Variables)
+		return s.applyCompleteTask()
 	case CmdFireTimer:
-		i := s.findSub(c.Ref)
-		if i < 0 || st.Subs[i].Kind != SubTimer {
-			return fmt.Errorf("%w: timer %q", ErrStale, c.Ref)
-		}
-		s.deliver(i, nil)
+		return s.applyFireTimer()
 	case CmdMessage:
-		i := -1
-		if c.Ref != "" {
-			i = s.findSub(c.Ref)
-			if i < 0 {
-				return fmt.Errorf("%w: subscription %q", ErrStale, c.Ref)
-			}
-		} else {
-			i = s.matchSub(SubMessage, c.Name, c.Key)
-			if i < 0 {
-				return fmt.Errorf("%w: message %q key %q", ErrNoSubscription, c.Name, c.Key)
-			}
-		}
-		s.deliver(i, c.Variables)
+		return s.applyMessage()
 	case CmdSignal:
-		var ids []string
-		for _, sb := range st.Subs {
-			if sb.Kind == SubSignal && sb.Name == c.Name {
-				ids = append(ids, sb.ID)
-			}
-		}
-		if len(ids) == 0 {
-			return fmt.Errorf("%w: signal %q", ErrNoSubscription, c.Name)
-		}
-		for _, id := range ids {
-			if i := s.findSub(id); i >= 0 {
-				s.deliver(i, c.Variables)
-			}
-		}
+		return s.applySignal()
 	case CmdCancel:
-		s.cancelAll()
-		st.Status = StatusCancelled
-		st.EndedAt = s.now
-		s.history("", "", ActCancelled, nil)
-	case CmdRetry, CmdSkip:
-		inc := s.findIncident(c.Ref)
-		if inc < 0 {
-			return fmt.Errorf("%w: incident %q", ErrStale, c.Ref)
-		}
-		tokID := st.Incidents[inc].Token
-		s.resolveIncident(inc)
-		s.mergeVars(c.Variables)
-		t := s.tok(tokID)
-		if t == nil {
-			return nil
-		}
-		t.Wait, t.Ref = "", ""
-		if c.Kind == CmdRetry {
-			s.queue = append(s.queue, tokID)
-		} else {
-			s.skip(tokID)
-		}
+		return s.applyCancel()
+	case CmdRetry:
+		return s.applyRetry()
+	case CmdSkip:
+		return s.applySkip()
 	case CmdMove:
-		target := s.def.Node(c.Target)
-		if target == nil {
-			return fmt.Errorf("%w: node %q does not exist", ErrInvalidCommand, c.Target)
-		}
-		var t *Token
-		if c.Ref != "" {
-			inc := s.findIncident(c.Ref)
-			if inc < 0 {
-				return fmt.Errorf("%w: incident %q", ErrStale, c.Ref)
-			}
-			t = s.tok(st.Incidents[inc].Token)
-		} else {
-			t = s.tok(c.Token)
-		}
-		if t == nil {
-			return fmt.Errorf("%w: token %d", ErrStale, c.Token)
-		}
-		from := s.def.Node(t.Node)
-		if from != nil && from.ParentNode() != target.ParentNode() {
-			return fmt.Errorf("%w: cannot move a token from %q to %q in another scope", ErrInvalidCommand, t.Node, target.ID)
-		}
-		if target.Type == model.BoundaryEvent || target.Type.IsArtifact() {
-			return fmt.Errorf("%w: cannot move a token to %s %q", ErrInvalidCommand, target.Type, target.ID)
-		}
-		if c.Ref != "" {
-			s.resolveIncident(s.findIncident(c.Ref))
-		}
-		s.mergeVars(c.Variables)
-		id := t.ID
-		s.cancelWait(t)
-		t = s.tok(id)
-		s.history(t.Node, "", ActMoved, map[string]any{"to": target.ID})
-		t.Node, t.Via, t.Wait, t.Ref, t.Loop, t.Locals = target.ID, "", "", "", nil, nil
-		s.queue = append(s.queue, id)
+		return s.applyMove()
 	case CmdNote:
-		if c.Name == "" {
-			return fmt.Errorf("%w: a note needs a name", ErrInvalidCommand)
-		}
-		typ := ""
-		if n := s.def.Node(c.Target); n != nil {
-			typ = string(n.Type)
-		}
-		s.history(c.Target, typ, Action(c.Name), c.Variables)
+		return s.applyNote()
 	case CmdSetVariables:
-		s.mergeVars(c.Variables)
-		s.history("", "", ActVariables, nil)
+		return s.applySetVariables()
 	default:
-		return fmt.Errorf("%w: unknown kind %q", ErrInvalidCommand, c.Kind)
+		return fmt.Errorf("%w: unknown kind %q", ErrInvalidCommand, s.cmd.Kind)
 	}
-	return nil
 }
