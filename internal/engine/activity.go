@@ -57,7 +57,7 @@ func (s *stepper) activate(id int64, n *model.Node) {
 		for i, m := range n.Inputs {
 			v, err := n.Expr(fmt.Sprintf("input:%d", i)).Eval(vars)
 			if err != nil {
-				s.incident(id, "expression", fmt.Sprintf("input mapping %q: %v", m.Target, err), "")
+				s.incident(id, IncidentExpression, fmt.Sprintf("input mapping %q: %v", m.Target, err), "")
 				return
 			}
 			locals[m.Target] = v
@@ -126,7 +126,7 @@ func (s *stepper) completeActivity(id int64, result map[string]any) {
 			v, err := n.Expr(fmt.Sprintf("output:%d", i)).Eval(vars)
 			if err != nil {
 				t.Wait, t.Ref = "", ""
-				s.incident(id, "expression", fmt.Sprintf("output mapping %q: %v", m.Target, err), "")
+				s.incident(id, IncidentExpression, fmt.Sprintf("output mapping %q: %v", m.Target, err), "")
 				return
 			}
 			out[m.Target] = v

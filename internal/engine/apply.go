@@ -87,7 +87,7 @@ func (s *stepper) applyFailJob() error {
 		msg = "job failed"
 	}
 	t.Ref = ""
-	s.incident(t.ID, "job", msg, jobType(n))
+	s.incident(t.ID, IncidentJob, msg, jobType(n))
 	return nil
 }
 

@@ -63,7 +63,7 @@ func (s *stepper) throwError(id int64, code, msg string) {
 	if msg != "" {
 		m += ": " + msg
 	}
-	s.incident(id, "error", m, "")
+	s.incident(id, IncidentError, m, "")
 }
 
 func errorBoundary(n *model.Node, code string) *model.Node {

@@ -69,7 +69,7 @@ func (s *stepper) throwEvent(id int64, n *model.Node) {
 				return
 			}
 		}
-		s.incident(id, "model", fmt.Sprintf("link %q has no catch event", n.Event.Name), "")
+		s.incident(id, IncidentModel, fmt.Sprintf("link %q has no catch event", n.Event.Name), "")
 		return
 	}
 	s.completed(n)

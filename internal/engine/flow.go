@@ -52,7 +52,7 @@ func (s *stepper) evalFlows(id int64, n *model.Node, first bool) (taken []*model
 				v, err = false, nil
 			}
 			if err != nil {
-				s.incident(id, "expression", fmt.Sprintf("condition of flow %q: %v", e.ID, err), "")
+				s.incident(id, IncidentExpression, fmt.Sprintf("condition of flow %q: %v", e.ID, err), "")
 				return nil, false
 			}
 			if !v {
@@ -61,7 +61,7 @@ func (s *stepper) evalFlows(id int64, n *model.Node, first bool) (taken []*model
 		} else if e.JavaScriptCondition() {
 			v, err := s.jsCondition(e, vars)
 			if err != nil {
-				s.incident(id, "script", fmt.Sprintf("condition of flow %q: %v", e.ID, err), "")
+				s.incident(id, IncidentScript, fmt.Sprintf("condition of flow %q: %v", e.ID, err), "")
 				return nil, false
 			}
 			if !v {
@@ -99,7 +99,7 @@ func (s *stepper) simVars(p *expr.Program, vars map[string]any) map[string]any {
 }
 
 func (s *stepper) noFlow(id int64, n *model.Node) {
-	s.incident(id, "gateway", fmt.Sprintf("no outgoing flow of %s %q can be taken: no condition holds and there is no default flow", n.Type, n.ID), "")
+	s.incident(id, IncidentGateway, fmt.Sprintf("no outgoing flow of %s %q can be taken: no condition holds and there is no default flow", n.Type, n.ID), "")
 }
 
 // fork moves the token along the first flow and new tokens along the rest.

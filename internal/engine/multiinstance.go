@@ -24,12 +24,12 @@ func (s *stepper) startLoop(id int64, n *model.Node) {
 	if p := n.Expr("collection"); p != nil {
 		v, err := p.Eval(vars)
 		if err != nil {
-			s.incident(id, "expression", "multi-instance collection: "+err.Error(), "")
+			s.incident(id, IncidentExpression, "multi-instance collection: "+err.Error(), "")
 			return
 		}
 		items, ok := v.([]any)
 		if !ok && v != nil {
-			s.incident(id, "expression", fmt.Sprintf("multi-instance collection is %T, want a list", v), "")
+			s.incident(id, IncidentExpression, fmt.Sprintf("multi-instance collection is %T, want a list", v), "")
 			return
 		}
 		loop.Items = items
@@ -37,12 +37,12 @@ func (s *stepper) startLoop(id int64, n *model.Node) {
 	} else if p := n.Expr("cardinality"); p != nil {
 		v, err := p.Eval(vars)
 		if err != nil {
-			s.incident(id, "expression", "multi-instance cardinality: "+err.Error(), "")
+			s.incident(id, IncidentExpression, "multi-instance cardinality: "+err.Error(), "")
 			return
 		}
 		k, ok := toInt(v)
 		if !ok || k < 0 {
-			s.incident(id, "expression", fmt.Sprintf("multi-instance cardinality %v is not a non-negative integer", v), "")
+			s.incident(id, IncidentExpression, fmt.Sprintf("multi-instance cardinality %v is not a non-negative integer", v), "")
 			return
 		}
 		loop.Total = k
@@ -50,13 +50,13 @@ func (s *stepper) startLoop(id int64, n *model.Node) {
 		// A literal cardinality ("3").
 		k, ok := toInt(mi.Cardinality)
 		if !ok || k < 0 {
-			s.incident(id, "expression", fmt.Sprintf("multi-instance cardinality %q is not a non-negative integer", mi.Cardinality), "")
+			s.incident(id, IncidentExpression, fmt.Sprintf("multi-instance cardinality %q is not a non-negative integer", mi.Cardinality), "")
 			return
 		}
 		loop.Total = k
 	}
 	if loop.Total > 10_000 {
-		s.incident(id, "expression", fmt.Sprintf("multi-instance has %d instances; the limit is 10000", loop.Total), "")
+		s.incident(id, IncidentExpression, fmt.Sprintf("multi-instance has %d instances; the limit is 10000", loop.Total), "")
 		return
 	}
 	t.Loop = loop
@@ -113,7 +113,7 @@ func (s *stepper) iterationDone(id int64) {
 		vars["nrOfActiveInstances"] = b.Loop.Started - b.Loop.Completed
 		v, err := p.Bool(vars)
 		if err != nil {
-			s.incident(body, "expression", "multi-instance completion condition: "+err.Error(), "")
+			s.incident(body, IncidentExpression, "multi-instance completion condition: "+err.Error(), "")
 			return
 		}
 		early = v

@@ -21,7 +21,7 @@ func (s *stepper) run() {
 			}
 			s.entries++
 			if s.entries > maxEntries {
-				s.incident(id, "loop", fmt.Sprintf("more than %d steps without a wait state: the process loops without end", maxEntries), "")
+				s.incident(id, IncidentLoop, fmt.Sprintf("more than %d steps without a wait state: the process loops without end", maxEntries), "")
 				continue
 			}
 			s.enter(t)
@@ -66,7 +66,7 @@ func (s *stepper) finish() {
 func (s *stepper) enter(t *Token) {
 	n := s.def.Node(t.Node)
 	if n == nil {
-		s.incident(t.ID, "model", fmt.Sprintf("node %q does not exist in definition %s v%d", t.Node, s.def.ID, s.def.Version), "")
+		s.incident(t.ID, IncidentModel, fmt.Sprintf("node %q does not exist in definition %s v%d", t.Node, s.def.ID, s.def.Version), "")
 		return
 	}
 	id := t.ID
@@ -120,6 +120,6 @@ func (s *stepper) enter(t *Token) {
 			s.activate(id, n)
 			return
 		}
-		s.incident(id, "model", fmt.Sprintf("cannot execute %s %q", n.Type, n.ID), "")
+		s.incident(id, IncidentModel, fmt.Sprintf("cannot execute %s %q", n.Type, n.ID), "")
 	}
 }

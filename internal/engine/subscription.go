@@ -28,7 +28,7 @@ func (s *stepper) subscribe(owner int64, n *model.Node) bool {
 		sub.Kind = SubTimer
 		due, repeat, every, err := s.timerDue(n, s.tok(owner))
 		if err != nil {
-			s.incident(owner, "timer", err.Error(), "")
+			s.incident(owner, IncidentTimer, err.Error(), "")
 			return false
 		}
 		sub.Due, sub.Repeat, sub.Every = due, repeat, every
@@ -42,7 +42,7 @@ func (s *stepper) subscribe(owner int64, n *model.Node) bool {
 		} else if p := n.Expr("correlationKey"); p != nil && !s.st.Simulate {
 			v, err := p.Eval(s.varsFor(s.tok(owner)))
 			if err != nil {
-				s.incident(owner, "expression", "correlation key: "+err.Error(), "")
+				s.incident(owner, IncidentExpression, "correlation key: "+err.Error(), "")
 				return false
 			}
 			if v != nil {

@@ -17,23 +17,23 @@ func (s *stepper) createTask(id int64, n *model.Node) {
 	}
 	var err error
 	if info.Assignee, err = s.stringField(n, "assignee", n.Assignee, vars); err != nil {
-		s.incident(id, "expression", err.Error(), "")
+		s.incident(id, IncidentExpression, err.Error(), "")
 		return
 	}
 	if info.CandidateUsers, err = s.listField(n, "candidateUsers", n.CandidateUsers, vars); err != nil {
-		s.incident(id, "expression", "candidateUsers: "+err.Error(), "")
+		s.incident(id, IncidentExpression, "candidateUsers: "+err.Error(), "")
 		return
 	}
 	if info.CandidateGroups, err = s.listField(n, "candidateGroups", n.CandidateGroups, vars); err != nil {
-		s.incident(id, "expression", "candidateGroups: "+err.Error(), "")
+		s.incident(id, IncidentExpression, "candidateGroups: "+err.Error(), "")
 		return
 	}
 	if info.DueAt, err = s.durationField(n, "dueIn", n.DueIn, vars); err != nil {
-		s.incident(id, "expression", err.Error(), "")
+		s.incident(id, IncidentExpression, err.Error(), "")
 		return
 	}
 	if info.FollowUpAt, err = s.durationField(n, "followUpIn", n.FollowUpIn, vars); err != nil {
-		s.incident(id, "expression", err.Error(), "")
+		s.incident(id, IncidentExpression, err.Error(), "")
 		return
 	}
 	ref := s.st.refID(s.st.next())
