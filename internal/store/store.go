@@ -1,7 +1,10 @@
 // Package store is the persistence contract of Baton: the row types, the
 // Store interface that store/sqlite and store/postgres implement, and the
-// sentinel errors. It contains no SQL. store/storetest holds the
-// conformance suite both implementations pass.
+// sentinel errors. It contains no SQL statements: columns.go names the
+// columns both dialects' schemas share, and prepare.go applies the checks
+// and defaults of the contract that need no database (Prepare for a
+// Transition), so that implementations keep only SQL and dialect.
+// store/storetest holds the conformance suite both implementations pass.
 //
 // The central operation is Commit: one transition of one instance (new state
 // snapshot, history rows, jobs, user tasks, subscriptions, incidents, outbox

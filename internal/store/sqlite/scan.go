@@ -15,22 +15,6 @@ import (
 	"github.com/batonhq/baton/internal/store"
 )
 
-// List limits.
-const (
-	defaultLimit = 100
-	maxLimit     = 1000
-)
-
-func listLimit(n int) int {
-	switch {
-	case n <= 0:
-		return defaultLimit
-	case n > maxLimit:
-		return maxLimit
-	}
-	return n
-}
-
 // tm is a time's stored form: UTC unix microseconds, NULL for the zero time.
 func tm(t time.Time) any {
 	if t.IsZero() {
