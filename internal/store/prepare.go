@@ -136,6 +136,15 @@ func Prepare(t *Transition) error {
 		}
 	}
 
+	for _, a := range t.AssignTasks {
+		if a.ID == "" {
+			return errors.New("commit: task assignment without a task id")
+		}
+		if a.From == a.To {
+			return fmt.Errorf("commit: assign task %s: it has %q already", a.ID, a.To)
+		}
+	}
+
 	t.History = append([]HistoryRow(nil), t.History...)
 	for i := range t.History {
 		h := &t.History[i]

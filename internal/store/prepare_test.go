@@ -96,6 +96,8 @@ func TestPrepareRefuses(t *testing.T) {
 		{"job without id", store.Transition{Instance: inst, NewJobs: []store.JobRow{{}}}, "new job without id"},
 		{"job without a time", store.Transition{NewJobs: []store.JobRow{{ID: "j1"}}}, "new job j1: no RunAt"},
 		{"task without id", store.Transition{Instance: inst, NewTasks: []store.TaskRow{{}}}, "new task without id"},
+		{"assignment without a task", store.Transition{AssignTasks: []store.TaskAssign{{To: "ann"}}}, "task assignment without a task id"},
+		{"assignment to the same assignee", store.Transition{AssignTasks: []store.TaskAssign{{ID: "t1", From: "ann", To: "ann"}}}, `assign task t1: it has "ann" already`},
 		{"outbox without a time", store.Transition{Outbox: []store.OutboxRow{{ID: "o1"}}}, "outbox o1: no RunAt"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -115,6 +115,15 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 			tm(j.FirstFailureAt), tm(j.LastFailureAt))
 	}
 
+	for _, a := range t.AssignTasks {
+		b.Queue(`UPDATE tasks SET assignee = $1 WHERE id = $2 AND state = 'open' AND assignee = $3`,
+			a.To, a.ID, a.From).Exec(func(ct pgconn.CommandTag) error {
+			if ct.RowsAffected() == 0 {
+				return fmt.Errorf("assign task %s from %q to %q: %w", a.ID, a.From, a.To, store.ErrTaskChanged)
+			}
+			return nil
+		})
+	}
 	for _, c := range t.CloseTasks {
 		b.Queue(`UPDATE tasks SET state = $1, completed_at = $2, completed_by = $3
 			WHERE id = $4 AND state = 'open'`, c.State, tm(now), c.By, c.ID).

@@ -114,6 +114,13 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 		}
 	}
 
+	for _, a := range t.AssignTasks {
+		res, err := tx.ExecContext(ctx, `UPDATE tasks SET assignee = ?
+			WHERE id = ? AND state = 'open' AND assignee = ?`, a.To, a.ID, a.From)
+		if err := expectOne(res, err); err != nil {
+			return fmt.Errorf("assign task %s from %q to %q: %w", a.ID, a.From, a.To, taskChanged(err))
+		}
+	}
 	for _, c := range t.CloseTasks {
 		res, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, completed_at = ?, completed_by = ?
 			WHERE id = ? AND state = 'open'`, c.State, tm(now), c.By, c.ID)
@@ -202,6 +209,15 @@ func expectOne(res sql.Result, err error) error {
 		return store.ErrConflict
 	}
 	return nil
+}
+
+// taskChanged tells a task assignment's lost guard (ErrTaskChanged) from
+// the statement's own error.
+func taskChanged(err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		return store.ErrTaskChanged
+	}
+	return err
 }
 
 func insertJob(ctx context.Context, tx *wtx, j *store.JobRow) error {
