@@ -39,8 +39,7 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 	if in.ID != "" {
 		n := int64(len(t.History))
 		if in.Version == 1 {
-			ct, err := tx.Exec(ctx, `INSERT INTO instances (`+store.InstanceColumns+`, last_seq)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+			ct, err := tx.Exec(ctx, insertInto("instances", store.InstanceColumns+", last_seq")+` ON CONFLICT (id) DO NOTHING`,
 				in.ID, in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State,
 				in.Version, tm(in.CreatedAt), tm(in.UpdatedAt), tm(in.EndedAt), n)
 			if err != nil {
@@ -80,13 +79,13 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 	for i := range t.History {
 		h := &t.History[i]
 		h.Seq = lastSeq + int64(i) + 1
-		b.Queue(`INSERT INTO history (`+store.HistoryColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		b.Queue(insertInto("history", store.HistoryColumns),
 			h.InstanceID, h.Seq, h.NodeID, h.NodeType, h.Action, tm(h.Time), h.Result, h.Actor,
 			h.Checkpoint)
 	}
 
 	if len(t.Command) > 0 {
-		b.Queue(`INSERT INTO commands (`+store.CommandColumns+`) VALUES ($1, $2, $3, $4)`,
+		b.Queue(insertInto("commands", store.CommandColumns),
 			in.ID, in.Version, t.Command, tm(now))
 	}
 
@@ -108,8 +107,7 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 			WHERE id = ANY ($1) AND state NOT IN ('completed', 'cancelled')`, t.CancelJobs)
 	}
 	for _, j := range t.NewJobs {
-		b.Queue(`INSERT INTO jobs (`+store.JobColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		b.Queue(insertInto("jobs", store.JobColumns),
 			j.ID, j.InstanceID, j.Kind, j.NodeID, j.TaskType, j.State, j.Attempt, j.MaxAttempts,
 			tm(j.RunAt), j.LeaseOwner, tm(j.LeaseUntil), j.LastError, j.Payload, tm(j.CreatedAt),
 			tm(j.FirstFailureAt), tm(j.LastFailureAt))
@@ -130,8 +128,7 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 			Exec(guard("close task " + c.ID))
 	}
 	for _, k := range t.NewTasks {
-		b.Queue(`INSERT INTO tasks (`+store.TaskColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		b.Queue(insertInto("tasks", store.TaskColumns),
 			k.ID, k.InstanceID, k.DefinitionID, k.NodeID, k.Name, k.Assignee,
 			strs(k.CandidateUsers), strs(k.CandidateGroups), tm(k.DueAt), tm(k.FollowUpAt),
 			k.FormKey, k.State, k.Payload, tm(k.CreatedAt), tm(k.CompletedAt), k.CompletedBy)
@@ -141,7 +138,7 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 		b.Queue(`DELETE FROM subscriptions WHERE id = ANY ($1)`, t.DeleteSubs)
 	}
 	for _, sub := range t.NewSubs {
-		b.Queue(`INSERT INTO subscriptions (`+store.SubscriptionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		b.Queue(insertInto("subscriptions", store.SubscriptionColumns),
 			sub.ID, sub.InstanceID, sub.NodeID, sub.Kind, sub.Name, sub.Key, tm(sub.CreatedAt))
 	}
 
@@ -150,16 +147,14 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 			WHERE id = ANY ($3) AND state = 'open'`, tm(now), t.Resolver(), t.ResolveIncidents)
 	}
 	for _, n := range t.NewIncidents {
-		b.Queue(`INSERT INTO incidents (`+store.IncidentColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		b.Queue(insertInto("incidents", store.IncidentColumns),
 			n.ID, n.InstanceID, n.DefinitionID, n.NodeID, n.JobID, n.Kind, n.Message, n.Attempts,
 			n.State, n.Advice, tm(n.CreatedAt), tm(n.FirstFailureAt), tm(n.LastFailureAt),
 			tm(n.ResolvedAt), n.ResolvedBy)
 	}
 
 	for _, o := range t.Outbox {
-		b.Queue(`INSERT INTO outbox (`+store.OutboxColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		b.Queue(insertInto("outbox", store.OutboxColumns),
 			o.ID, o.InstanceID, o.Event, o.Channel, o.Target, o.Payload, o.State, o.Attempts,
 			tm(o.RunAt), o.LastError, tm(o.CreatedAt), tm(o.SentAt), o.LeaseOwner, tm(o.LeaseUntil))
 	}
@@ -186,8 +181,7 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 }
 
 func queueDecision(b *pgx.Batch, d store.DecisionRow) {
-	b.Queue(`INSERT INTO decisions (`+store.DecisionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+	b.Queue(insertInto("decisions", store.DecisionColumns),
 		d.ID, d.InstanceID, d.NodeID, d.JobID, d.Provider, d.Model, d.Request, d.Response,
 		d.Decision, d.InputTokens, d.OutputTokens, d.LatencyMS, d.CostMicros, tm(d.CreatedAt))
 }

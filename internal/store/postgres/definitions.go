@@ -37,8 +37,7 @@ func (s *Store) Deploy(ctx context.Context, d store.DefinitionRow) (store.Defini
 		}
 		row := d
 		row.Version = latest.Version + 1
-		if _, err := tx.Exec(ctx, `INSERT INTO definitions (`+store.DefinitionColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		if _, err := tx.Exec(ctx, insertInto("definitions", store.DefinitionColumns),
 			row.ID, row.Version, row.Name, row.Format, row.Source, row.Hash, tm(row.DeployedAt),
 			row.DeployedBy); err != nil {
 			return err

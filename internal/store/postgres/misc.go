@@ -225,8 +225,7 @@ func (s *Store) BufferMessage(ctx context.Context, m store.MessageRow) (bool, er
 	if m.ID == "" {
 		return false, errors.New("buffer message: empty id")
 	}
-	ct, err := s.pool.Exec(ctx, `INSERT INTO messages (`+store.MessageColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+	ct, err := s.pool.Exec(ctx, insertInto("messages", store.MessageColumns)+` ON CONFLICT (id) DO NOTHING`,
 		m.ID, m.Name, m.Key, m.Variables, tm(m.CreatedAt), tm(m.ExpiresAt))
 	if err != nil {
 		return false, fmt.Errorf("buffer message %s: %w", m.ID, err)

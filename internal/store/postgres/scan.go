@@ -106,6 +106,23 @@ func scanAll[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 	return out, nil
 }
 
+// insertInto is the INSERT of one row of table with the columns cols (a
+// store.*Columns list), one placeholder each ($1, $2, ...): a new column
+// needs no placeholder counted by hand.
+func insertInto(table, cols string) string {
+	n := strings.Count(cols, ",") + 1
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES (")
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(i))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
 // where builds a conjunction of conditions; each "?" in a condition becomes
 // the next $n placeholder.
 type where struct {

@@ -36,8 +36,7 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 	if in.ID != "" {
 		n := int64(len(t.History))
 		if in.Version == 1 {
-			res, err := tx.ExecContext(ctx, `INSERT INTO instances (`+store.InstanceColumns+`, last_seq)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			res, err := tx.ExecContext(ctx, insertInto("instances", store.InstanceColumns+", last_seq")+` ON CONFLICT (id) DO NOTHING`,
 				in.ID, in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State,
 				in.Version, tm(in.CreatedAt), tm(in.UpdatedAt), tm(in.EndedAt), n)
 			if err != nil {
@@ -69,8 +68,7 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 	for i := range t.History {
 		h := &t.History[i]
 		h.Seq = lastSeq + int64(i) + 1
-		if _, err := tx.ExecContext(ctx, `INSERT INTO history (`+store.HistoryColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, insertInto("history", store.HistoryColumns),
 			h.InstanceID, h.Seq, h.NodeID, h.NodeType, h.Action, tm(h.Time), h.Result, h.Actor,
 			h.Checkpoint); err != nil {
 			return fmt.Errorf("insert history %d: %w", h.Seq, dbErr(err))
@@ -78,7 +76,7 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 	}
 
 	if len(t.Command) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO commands (`+store.CommandColumns+`) VALUES (?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, insertInto("commands", store.CommandColumns),
 			in.ID, in.Version, t.Command, tm(now)); err != nil {
 			return fmt.Errorf("insert command %d: %w", in.Version, dbErr(err))
 		}
@@ -141,8 +139,7 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 		}
 	}
 	for _, sub := range t.NewSubs {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+store.SubscriptionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, insertInto("subscriptions", store.SubscriptionColumns),
 			sub.ID, sub.InstanceID, sub.NodeID, sub.Kind, sub.Name, sub.Key, tm(sub.CreatedAt)); err != nil {
 			return fmt.Errorf("insert subscription %s: %w", sub.ID, dbErr(err))
 		}
@@ -157,8 +154,7 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 		}
 	}
 	for _, n := range t.NewIncidents {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+store.IncidentColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, insertInto("incidents", store.IncidentColumns),
 			n.ID, n.InstanceID, n.DefinitionID, n.NodeID, n.JobID, n.Kind, n.Message, n.Attempts,
 			n.State, n.Advice, tm(n.CreatedAt), tm(n.FirstFailureAt), tm(n.LastFailureAt),
 			tm(n.ResolvedAt), n.ResolvedBy); err != nil {
@@ -167,8 +163,7 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 	}
 
 	for _, o := range t.Outbox {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (`+store.OutboxColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, insertInto("outbox", store.OutboxColumns),
 			o.ID, o.InstanceID, o.Event, o.Channel, o.Target, o.Payload, o.State, o.Attempts,
 			tm(o.RunAt), o.LastError, tm(o.CreatedAt), tm(o.SentAt), o.LeaseOwner,
 			tm(o.LeaseUntil)); err != nil {
@@ -221,8 +216,7 @@ func taskChanged(err error) error {
 }
 
 func insertJob(ctx context.Context, tx *wtx, j *store.JobRow) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+store.JobColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, insertInto("jobs", store.JobColumns),
 		j.ID, j.InstanceID, j.Kind, j.NodeID, j.TaskType, j.State, j.Attempt, j.MaxAttempts,
 		tm(j.RunAt), j.LeaseOwner, tm(j.LeaseUntil), j.LastError, j.Payload, tm(j.CreatedAt),
 		tm(j.FirstFailureAt), tm(j.LastFailureAt)); err != nil {
@@ -232,8 +226,7 @@ func insertJob(ctx context.Context, tx *wtx, j *store.JobRow) error {
 }
 
 func insertTask(ctx context.Context, tx *wtx, k *store.TaskRow) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO tasks (`+store.TaskColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, insertInto("tasks", store.TaskColumns),
 		k.ID, k.InstanceID, k.DefinitionID, k.NodeID, k.Name, k.Assignee,
 		jsonList(k.CandidateUsers), jsonList(k.CandidateGroups), tm(k.DueAt), tm(k.FollowUpAt),
 		k.FormKey, k.State, k.Payload, tm(k.CreatedAt), tm(k.CompletedAt), k.CompletedBy); err != nil {
@@ -251,8 +244,7 @@ func insertTask(ctx context.Context, tx *wtx, k *store.TaskRow) error {
 }
 
 func insertDecision(ctx context.Context, tx *wtx, d *store.DecisionRow) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO decisions (`+store.DecisionColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, insertInto("decisions", store.DecisionColumns),
 		d.ID, d.InstanceID, d.NodeID, d.JobID, d.Provider, d.Model, d.Request, d.Response,
 		d.Decision, d.InputTokens, d.OutputTokens, d.LatencyMS, d.CostMicros,
 		tm(d.CreatedAt)); err != nil {

@@ -32,8 +32,7 @@ func (s *Store) Deploy(ctx context.Context, d store.DefinitionRow) (store.Defini
 		}
 		row := d
 		row.Version = latest.Version + 1
-		if _, err := tx.ExecContext(ctx, `INSERT INTO definitions (`+store.DefinitionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, insertInto("definitions", store.DefinitionColumns),
 			row.ID, row.Version, row.Name, row.Format, row.Source, row.Hash, tm(row.DeployedAt),
 			row.DeployedBy); err != nil {
 			return dbErr(err)

@@ -228,8 +228,7 @@ func (s *Store) BufferMessage(ctx context.Context, m store.MessageRow) (bool, er
 	}
 	var created bool
 	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO messages (`+store.MessageColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		res, err := tx.ExecContext(ctx, insertInto("messages", store.MessageColumns)+` ON CONFLICT (id) DO NOTHING`,
 			m.ID, m.Name, m.Key, m.Variables, tm(m.CreatedAt), tm(m.ExpiresAt))
 		if err != nil {
 			return err

@@ -131,6 +131,13 @@ func dbErr(err error) error {
 	return err
 }
 
+// insertInto is the INSERT of one row of table with the columns cols (a
+// store.*Columns list), one placeholder each: a new column needs no
+// placeholder counted by hand.
+func insertInto(table, cols string) string {
+	return "INSERT INTO " + table + " (" + cols + ") VALUES (" + placeholders(strings.Count(cols, ",")+1) + ")"
+}
+
 // placeholders returns "?, ?, ..." for n arguments.
 func placeholders(n int) string {
 	if n <= 0 {
