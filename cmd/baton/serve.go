@@ -213,7 +213,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	lcfg.OnRecord = func(kind string, row store.DecisionRow) {
 		m.LLMCall(row.Provider, row.Model, kind, row.InputTokens, row.OutputTokens, row.CostMicros)
 	}
-	cfg := runner.Config{Store: st, Logger: log, Workers: c.workers, Observer: m, Deliver: senders.Deliver}
+	cfg := runner.Config{Store: st, Logger: log, Workers: c.workers, Observer: m, SendNotification: senders.Deliver}
 	if subs != nil {
 		cfg.Outbox = subs.OutboxRows
 	}

@@ -376,7 +376,7 @@ func (r *Runner) overdue(ctx context.Context, j store.JobRow) error {
 		r.logApply(j, err)
 		return err
 	}
-	r.publish([]Event{{Type: EventTaskOverdue, InstanceID: j.InstanceID, NodeID: j.NodeID, Ref: taskID, Time: r.clk.Now()}})
+	r.broadcast([]Event{{Type: EventTaskOverdue, InstanceID: j.InstanceID, NodeID: j.NodeID, Ref: taskID, Time: r.clk.Now()}})
 	return nil
 }
 
@@ -391,4 +391,13 @@ func (r *Runner) fireTimer(ctx context.Context, j store.JobRow) error {
 		r.logApply(j, err)
 	}
 	return err
+}
+
+// trimErr bounds an error message kept in a row.
+func trimErr(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 2000 {
+		s = s[:2000] + "…"
+	}
+	return s
 }

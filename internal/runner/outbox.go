@@ -54,7 +54,7 @@ func (r *Runner) outboxRows(events []Event, st *engine.State, eff []engine.Effec
 	return rows
 }
 
-// outboxLoop delivers pending notifications until ctx ends.
+// outboxLoop sends pending notifications until ctx ends.
 func (r *Runner) outboxLoop(ctx context.Context) {
 	for {
 		rows, err := r.st.FetchOutbox(ctx, store.FetchParams{Owner: r.cfg.Owner, Now: r.clk.Now(), Limit: 32, LeaseFor: r.cfg.LeaseFor})
@@ -62,7 +62,7 @@ func (r *Runner) outboxLoop(ctx context.Context) {
 			r.log.Error("fetch outbox", "err", err)
 		}
 		for _, row := range rows {
-			r.deliver(ctx, row)
+			r.sendOutboxRow(ctx, row)
 		}
 		if len(rows) > 0 {
 			continue
@@ -75,9 +75,10 @@ func (r *Runner) outboxLoop(ctx context.Context) {
 	}
 }
 
-func (r *Runner) deliver(ctx context.Context, row store.OutboxRow) {
+// sendOutboxRow sends one notification and records how it went.
+func (r *Runner) sendOutboxRow(ctx context.Context, row store.OutboxRow) {
 	dctx, cancel := context.WithTimeout(ctx, r.cfg.LeaseFor)
-	err := r.cfg.Deliver(dctx, row)
+	err := r.cfg.SendNotification(dctx, row)
 	cancel()
 	now := r.clk.Now()
 	state, runAt, msg := store.OutboxSent, time.Time{}, ""

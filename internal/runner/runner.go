@@ -141,9 +141,9 @@ type Config struct {
 	// "task" or "incident" details. A rendering error is logged; the rows
 	// that rendered are kept.
 	Outbox func(event, definitionID string, vars map[string]any, instanceID string, now time.Time) ([]store.OutboxRow, error)
-	// Deliver sends one outbox row; an error wrapping *PermanentError
-	// dead-letters it, any other is retried with backoff.
-	Deliver func(ctx context.Context, row store.OutboxRow) error
+	// SendNotification sends one outbox row; an error wrapping
+	// *PermanentError dead-letters it, any other is retried with backoff.
+	SendNotification func(ctx context.Context, row store.OutboxRow) error
 	// OnDeadLetter, if set, is called (in its own goroutine) after a job
 	// is dead-lettered and its incident opened — for LLM incident advice.
 	OnDeadLetter func(ctx context.Context, inc store.IncidentRow)
@@ -288,7 +288,8 @@ func (r *Runner) SubscribeBuffer(n int) (<-chan Event, func()) {
 	}
 }
 
-func (r *Runner) publish(evs []Event) {
+// broadcast hands committed events to every subscriber.
+func (r *Runner) broadcast(evs []Event) {
 	if len(evs) == 0 {
 		return
 	}
@@ -317,7 +318,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	go func() {
 		defer close(r.done)
 		go r.maintain(ctx, r.cfg.MaintainEvery)
-		if r.cfg.Deliver != nil {
+		if r.cfg.SendNotification != nil {
 			go r.outboxLoop(ctx)
 		}
 		r.fetchLoop(ctx)

@@ -326,14 +326,14 @@ func TestMessageBufferedUntilCatchEventOpens(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Nothing waits yet: without a TTL it is refused, with one it is kept.
-	if _, _, err := b.r.Deliver(b.ctx, runner.Message{Name: "payment", Key: "o-1"}); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := b.r.PublishMessage(b.ctx, runner.Message{Name: "payment", Key: "o-1"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("no TTL: %v", err)
 	}
-	_, buf, err := b.r.Deliver(b.ctx, runner.Message{Name: "payment", Key: "o-1", ID: "psp-1", Variables: map[string]any{"paid": 10.0}, TTL: time.Hour})
+	_, buf, err := b.r.PublishMessage(b.ctx, runner.Message{Name: "payment", Key: "o-1", ID: "psp-1", Variables: map[string]any{"paid": 10.0}, TTL: time.Hour})
 	if err != nil || buf == nil {
 		t.Fatalf("buffer: %v %v", buf, err)
 	}
-	if _, _, err := b.r.Deliver(b.ctx, runner.Message{Name: "payment", Key: "o-1", ID: "psp-1", TTL: time.Hour}); !errors.Is(err, runner.ErrDuplicateMessage) {
+	if _, _, err := b.r.PublishMessage(b.ctx, runner.Message{Name: "payment", Key: "o-1", ID: "psp-1", TTL: time.Hour}); !errors.Is(err, runner.ErrDuplicateMessage) {
 		t.Fatalf("same id again: %v", err)
 	}
 	tasks, _ := b.st.Tasks(b.ctx, store.TaskFilter{InstanceID: inst.InstanceID})
@@ -387,14 +387,14 @@ func TestTimerStartCycleAndMessageStart(t *testing.T) {
 
 	b.deploy(t, `{"id":"orders","nodes":[{"id":"received","type":"startEvent","event":{"kind":"message","name":"order"}},{"id":"end","type":"endEvent"}],
 	 "edges":[{"id":"f1","source":"received","target":"end"}]}`)
-	st, _, err := b.r.Deliver(b.ctx, runner.Message{Name: "order", Key: "o-1", ID: "m-1", Variables: map[string]any{"qty": 2.0}})
+	st, _, err := b.r.PublishMessage(b.ctx, runner.Message{Name: "order", Key: "o-1", ID: "m-1", Variables: map[string]any{"qty": 2.0}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Status != engine.StatusCompleted || st.Variables["qty"] != 2.0 || st.BusinessKey != "o-1" {
 		t.Fatalf("message start: %+v", st)
 	}
-	if _, _, err := b.r.Deliver(b.ctx, runner.Message{Name: "order", Key: "o-1", ID: "m-1"}); !errors.Is(err, runner.ErrDuplicateMessage) {
+	if _, _, err := b.r.PublishMessage(b.ctx, runner.Message{Name: "order", Key: "o-1", ID: "m-1"}); !errors.Is(err, runner.ErrDuplicateMessage) {
 		t.Fatalf("same message id: %v", err)
 	}
 }
