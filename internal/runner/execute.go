@@ -21,7 +21,7 @@ import (
 func (r *Runner) fetchLoop(ctx context.Context) {
 	dueRetries := 0 // consecutive re-fetches for a job due now that none returned
 	slots := make(chan struct{}, r.cfg.Workers)
-	kinds := r.internalKinds()
+	kinds := r.fetchKinds()
 	for {
 		if ctx.Err() != nil {
 			return
@@ -75,11 +75,6 @@ func (r *Runner) fetchLoop(ctx context.Context) {
 	}
 }
 
-// internalKinds are the job kinds this node runs (everything but external).
-func (r *Runner) internalKinds() []string {
-	return []string{KindTimer, KindSLA, KindTimerStart, engine.JobLLMDecision, engine.JobLLMShadow, engine.JobLLMRule, engine.JobAgent, engine.JobService, engine.JobSend, engine.JobBusinessRule, engine.JobCall, engine.JobReceive, "llm", "notify"}
-}
-
 // execute runs one leased job to its end: complete, retry, dead-letter.
 func (r *Runner) execute(j store.JobRow) {
 	ctx, cancel := context.WithCancel(r.workCtx)
@@ -127,40 +122,19 @@ func (r *Runner) execute(j store.JobRow) {
 	}
 	var out map[string]any
 	out, err = safeWork(ctx, h, job)
-	if err != nil {
-		var be *BPMNError
-		if errors.As(err, &be) {
-			_, aerr := r.Apply(ctx, j.InstanceID, engine.Command{Kind: engine.CmdThrowError, Ref: j.ID, ErrorCode: be.Code, ErrorMessage: be.Message, Actor: r.cfg.Owner},
-				doneJob(j, r.cfg.Owner, store.JobCompleted, be.Error()))
-			r.logApply(j, aerr)
-			return
-		}
-		r.fail(ctx, j, err)
-		return
+	o := outcomeOf(j, out, err, r.cfg.Owner)
+	if o.failed == nil && o.note == "" {
+		err = nil // a decision (TakeFlow) is no failure for the observer
 	}
-	if j.Kind == engine.JobLLMShadow {
-		// Nothing waits for a shadow decision: the handler recorded it.
+	switch {
+	case o.failed != nil:
+		r.fail(ctx, j, o.failed)
+	case o.cmd == nil:
 		r.closeJob(ctx, j, r.cfg.Owner, store.JobCompleted)
-		return
+	default:
+		_, aerr := r.Apply(ctx, j.InstanceID, *o.cmd, doneJob(j, r.cfg.Owner, store.JobCompleted, o.note))
+		r.logApply(j, aerr)
 	}
-	cmd := engine.Command{Kind: engine.CmdCompleteJob, Ref: j.ID, Variables: out, Actor: r.cfg.Owner}
-	if j.Kind == engine.JobLLMDecision {
-		// A gateway decision: "$flow" is the chosen flow ("" falls back),
-		// "$review" asks a person; the rest is recorded, not merged.
-		cmd.Target, _ = out["$flow"].(string)
-		if rv, _ := out["$review"].(bool); rv {
-			cmd.Name = engine.DecisionReview
-		}
-		vars := make(map[string]any, len(out))
-		for k, v := range out {
-			if !strings.HasPrefix(k, "$") {
-				vars[k] = v
-			}
-		}
-		cmd.Variables = vars
-	}
-	_, aerr := r.Apply(ctx, j.InstanceID, cmd, doneJob(j, r.cfg.Owner, store.JobCompleted, ""))
-	r.logApply(j, aerr)
 }
 
 // closeJob ends a job that no instance waits for (a shadow decision, a

@@ -31,7 +31,7 @@ func (r *Runner) jobKind(e engine.Effect, n *model.Node) string {
 	if n != nil && n.Type == model.SendTask {
 		// A send task without a notify block is work for whoever handles
 		// its task type.
-		if e.TaskType != "" && r.handlerFor(kind, e.TaskType) != nil && r.handlerFor(kind, "") != r.handlerFor(kind, e.TaskType) {
+		if e.TaskType != "" && r.registered(kind+":"+e.TaskType) {
 			return kind
 		}
 		return ExternalKind(e.TaskType)

@@ -13,7 +13,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,9 +39,11 @@ type Job struct {
 // it to de-duplicate retried side effects.
 func (j *Job) IdempotencyKey() string { return "baton-" + j.ID }
 
-// Handler executes jobs of one kind. Returning an error schedules a retry
-// (unless it is Permanent); returning a *BPMNError ends the job with a BPMN
-// error that error boundary events can catch.
+// Handler executes jobs of one kind. It returns the job's output
+// variables, or an error that steers the job's outcome: a *BPMNError ends
+// it with a BPMN error that error boundary events catch, a *TakeFlow
+// chooses a gateway's flow, a *PermanentError (see Permanent)
+// dead-letters it at once, and any other error schedules a retry.
 type Handler interface {
 	Work(ctx context.Context, job *Job) (map[string]any, error)
 }
@@ -49,24 +53,6 @@ type HandlerFunc func(ctx context.Context, job *Job) (map[string]any, error)
 
 // Work calls f.
 func (f HandlerFunc) Work(ctx context.Context, job *Job) (map[string]any, error) { return f(ctx, job) }
-
-// BPMNError ends a job with a BPMN error code.
-type BPMNError struct {
-	Code    string
-	Message string
-}
-
-func (e *BPMNError) Error() string { return fmt.Sprintf("BPMN error %s: %s", e.Code, e.Message) }
-
-// PermanentError marks a failure that retrying cannot fix: the job is
-// dead-lettered at once.
-type PermanentError struct{ Err error }
-
-func (e *PermanentError) Error() string { return e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
-
-// Permanent wraps err as a PermanentError.
-func Permanent(err error) error { return &PermanentError{Err: err} }
 
 // Event is published after a transition commits (for the live event stream
 // and notifications).
@@ -245,8 +231,10 @@ func (r *Runner) Owner() string { return r.cfg.Owner }
 func (r *Runner) Clock() clock.Clock { return r.clk }
 
 // Register installs a handler. key is a job kind ("service", "send",
-// "businessRule", "call", "llm", ...), or
-// "service:TYPE" for service tasks of one task type. Register before Start.
+// "businessRule", engine.JobLLMDecision, or any other kind), or
+// "KIND:TYPE" for jobs of that kind and one task type ("service:pay").
+// The runner leases jobs of every kind a handler is registered for.
+// Register before Start.
 func (r *Runner) Register(key string, h Handler) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -263,6 +251,34 @@ func (r *Runner) handlerFor(kind, taskType string) Handler {
 		}
 	}
 	return r.handlers[kind]
+}
+
+// registered reports whether a handler is registered under exactly key.
+func (r *Runner) registered(key string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.handlers[key] != nil
+}
+
+// fetchKinds are the job kinds this node leases: those the runner runs
+// itself (timers, SLA watches, timer starts) and every kind a handler is
+// registered for. External kinds are left to external workers.
+func (r *Runner) fetchKinds() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	seen := map[string]bool{KindTimer: true, KindSLA: true, KindTimerStart: true}
+	for key := range r.handlers {
+		kind, _, _ := strings.Cut(key, ":")
+		if !IsExternal(kind) {
+			seen[kind] = true
+		}
+	}
+	kinds := make([]string, 0, len(seen))
+	for k := range seen {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	return kinds
 }
 
 // Subscribe returns a channel of committed events and a function that
