@@ -1,9 +1,9 @@
 package llmtask_test
 
 import (
-	"errors"
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
