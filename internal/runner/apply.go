@@ -111,7 +111,9 @@ func (r *Runner) Apply(ctx context.Context, instanceID string, cmd engine.Comman
 				return nil, fmt.Errorf("%w: message %s was already correlated", ErrDuplicateMessage, probe.ConsumeMessage)
 			}
 		}
-		time.Sleep(time.Duration(attempt) * time.Millisecond)
+		if err := sleep(ctx, time.Duration(attempt)*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("instance %s: %w", instanceID, err)
+		}
 	}
 	return nil, fmt.Errorf("instance %s: gave up after %d conflicts: %w", instanceID, maxConflictRetries, lastErr)
 }
@@ -134,4 +136,17 @@ func (r *Runner) CompleteTask(ctx context.Context, taskID string, vars map[strin
 // Cancel cancels a running instance.
 func (r *Runner) Cancel(ctx context.Context, instanceID, actor string) (*engine.State, error) {
 	return r.Apply(ctx, instanceID, engine.Command{Kind: engine.CmdCancel, Actor: actor}, nil)
+}
+
+// sleep waits d of real time (conflicts are real contention, whatever the
+// runner's clock), or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -99,10 +99,17 @@ func (r *Runner) execute(j store.JobRow) {
 		}
 		return
 	}
-	// Renew the lease while the handler runs.
-	renewDone := make(chan struct{})
-	go r.renew(ctx, j, renewDone, cancel)
-	defer close(renewDone)
+	// Renew the lease while the handler runs; the renewal has ended when
+	// execute returns.
+	renewDone, renewEnded := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(renewEnded)
+		r.renew(ctx, j, renewDone, cancel)
+	}()
+	defer func() {
+		close(renewDone)
+		<-renewEnded
+	}()
 
 	job, err := r.loadJob(ctx, j)
 	if err != nil {

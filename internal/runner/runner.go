@@ -173,13 +173,18 @@ type Runner struct {
 	local    []store.JobRow
 	stopping bool
 
-	// workCtx is handed to running jobs; Stop cancels it when its deadline
-	// passes so handlers return and their leases are released.
+	// workCtx is handed to running jobs and notification sends; Stop
+	// cancels it when its deadline passes so that they return (and job
+	// leases are released).
 	workCtx    context.Context
 	workCancel context.CancelFunc
 
+	// cancel ends the loops that Start launched; loops joins them (the
+	// fetch loop, upkeep, the outbox), running joins the work they
+	// started (jobs, dead-letter advice). Stop waits for both, as river's
+	// startstop services do.
 	cancel  context.CancelFunc
-	done    chan struct{}
+	loops   sync.WaitGroup
 	running sync.WaitGroup
 	started bool
 }
@@ -321,29 +326,41 @@ func (r *Runner) broadcast(evs []Event) {
 	}
 }
 
-// Start launches the job loop. It returns at once; Stop ends it.
+// Start launches the job loop, the upkeep loop and, with a
+// SendNotification, the outbox loop. It returns at once; Stop ends them.
 func (r *Runner) Start(ctx context.Context) error {
 	if r.started {
 		return errors.New("runner already started")
 	}
 	r.started = true
 	r.workCtx, r.workCancel = context.WithCancel(context.WithoutCancel(ctx))
-	ctx, cancel := context.WithCancel(ctx)
-	r.cancel = cancel
-	r.done = make(chan struct{})
-	go func() {
-		defer close(r.done)
-		go r.maintain(ctx, r.cfg.MaintainEvery)
-		if r.cfg.SendNotification != nil {
-			go r.outboxLoop(ctx)
-		}
-		r.fetchLoop(ctx)
-	}()
+	ctx, r.cancel = context.WithCancel(ctx)
+	r.goLoop(func() { r.fetchLoop(ctx) })
+	r.goLoop(func() { r.maintain(ctx, r.cfg.MaintainEvery) })
+	if r.cfg.SendNotification != nil {
+		r.goLoop(func() { r.outboxLoop(ctx) })
+	}
 	return nil
 }
 
-// Stop stops fetching new jobs, lets running jobs finish until ctx ends,
-// then releases the leases of those still running, and returns.
+func (r *Runner) goLoop(loop func()) {
+	r.loops.Add(1)
+	go func() {
+		defer r.loops.Done()
+		loop()
+	}()
+}
+
+// stopGrace is how long Stop waits, once its context is done and the
+// work was cancelled, for handlers and sends to return.
+const stopGrace = 2 * time.Second
+
+// Stop stops fetching new jobs and every loop Start launched, lets running
+// jobs and notification sends finish until ctx ends, then cancels them
+// (each releases its job's lease) and waits up to stopGrace for them to
+// return. It returns once every loop and every piece of work it joined
+// has returned, or with an error naming what still runs: only a handler
+// that ignores its context keeps running past Stop.
 func (r *Runner) Stop(ctx context.Context) error {
 	if !r.started {
 		return nil
@@ -354,25 +371,32 @@ func (r *Runner) Stop(ctx context.Context) error {
 	r.local = nil
 	r.localMu.Unlock()
 	r.cancel()
-	<-r.done
-	for _, j := range pending {
-		_ = r.st.ReleaseJob(context.Background(), j.ID, r.cfg.Owner)
-	}
 	finished := make(chan struct{})
-	go func() { r.running.Wait(); close(finished) }()
+	go func() {
+		r.loops.Wait()
+		r.running.Wait()
+		close(finished)
+	}()
+	var err error
 	select {
 	case <-finished:
-		r.workCancel()
-		return nil
 	case <-ctx.Done():
-		// Out of time: cancel the handlers; each releases its lease.
+		// Out of time: cancel the work; each job releases its lease.
 		r.workCancel()
 		select {
 		case <-finished:
-		case <-time.After(2 * time.Second):
+			err = fmt.Errorf("stop: work was still running and was cancelled; job leases were released: %w", ctx.Err())
+		case <-time.After(stopGrace):
+			err = fmt.Errorf("stop: a handler or sender ignored cancellation and still runs: %w", ctx.Err())
 		}
-		return fmt.Errorf("stop: jobs were still running; their leases were released: %w", ctx.Err())
 	}
+	r.workCancel()
+	// The fetch loop has ended, so nothing takes jobs from the local
+	// queue any more: give back those it never started.
+	for _, j := range pending {
+		_ = r.st.ReleaseJob(context.Background(), j.ID, r.cfg.Owner)
+	}
+	return err
 }
 
 // leaseInline reports whether new jobs may be leased to this node at

@@ -268,47 +268,6 @@ func TestConcurrentCompletionsCommitOnce(t *testing.T) {
 	}
 }
 
-// Stop with a deadline cancels running handlers and releases their leases
-// so another node can take the jobs at once.
-func TestStopReleasesRunningJobs(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	started := make(chan struct{})
-	r := runner.New(runner.Config{Store: st, PollInterval: 20 * time.Millisecond, LeaseFor: 30 * time.Second})
-	r.Register("service:pay", runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
-		close(started)
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}))
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := r.Deploy(ctx, "svc.json", []byte(service), ""); err != nil {
-		t.Fatal(err)
-	}
-	inst, _, err := r.StartInstance(ctx, runner.StartRequest{DefinitionID: "svc"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-started
-	sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	defer cancel()
-	if err := r.Stop(sctx); err == nil {
-		t.Fatal("Stop reported no running jobs")
-	}
-	jobs, err := st.Jobs(ctx, store.JobFilter{InstanceID: inst.InstanceID})
-	if err != nil || len(jobs) != 1 {
-		t.Fatalf("jobs %+v %v", jobs, err)
-	}
-	if jobs[0].State != store.JobAvailable || jobs[0].LeaseOwner != "" {
-		t.Fatalf("job after Stop: state %s owner %q", jobs[0].State, jobs[0].LeaseOwner)
-	}
-}
-
 const msgFlow = `{"id":"msg","nodes":[
  {"id":"start","type":"startEvent"},
  {"id":"work","type":"userTask"},
