@@ -135,6 +135,13 @@ type Config struct {
 	OnDeadLetter func(ctx context.Context, inc store.IncidentRow)
 	// OutboxAttempts bounds deliveries of one row (default 8).
 	OutboxAttempts int
+	// MaxCrashes is how many times the process may end while running one
+	// job (the job's lease expired while it ran) before the job is
+	// dead-lettered, with an incident saying so, instead of being run
+	// again: a poison job would otherwise end every process that takes
+	// it over. Default 3. Each of those attempts also counts against the
+	// job's retry policy.
+	MaxCrashes int
 	// MaintainEvery is how often the watchdog looks for stuck instances
 	// and expired buffered messages are removed (default 1m).
 	MaintainEvery time.Duration
@@ -212,6 +219,9 @@ func New(cfg Config) *Runner {
 	}
 	if cfg.OutboxAttempts <= 0 {
 		cfg.OutboxAttempts = 8
+	}
+	if cfg.MaxCrashes <= 0 {
+		cfg.MaxCrashes = 3
 	}
 	if cfg.MaintainEvery <= 0 {
 		cfg.MaintainEvery = time.Minute
