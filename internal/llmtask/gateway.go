@@ -99,22 +99,19 @@ type Decision struct {
 }
 
 // Gateway handles jobs of kind "llm": it asks the model to choose one of
-// the gateway's outgoing flows and returns the choice to the runner
-// ("$flow", and "$review" when a person must confirm).
+// the gateway's outgoing flows and hands the choice to the runner as a
+// *runner.TakeFlow (with Review when a person must confirm it).
 func Gateway(cfg Config) runner.Handler {
 	return runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
 		d, err := decide(ctx, cfg, j, false)
 		if err != nil {
 			return nil, err
 		}
-		out := map[string]any{"$flow": d.Flow, "reason": d.Reason, "confidence": d.Confidence}
 		if d.Fallback != "" {
-			out = map[string]any{"$flow": "", "fallback": d.Fallback}
+			return nil, &runner.TakeFlow{Details: map[string]any{"fallback": d.Fallback}}
 		}
-		if d.Fallback == "" && j.Node != nil && j.Node.LLM != nil && d.Confidence < j.Node.LLM.MinConfidence {
-			out["$review"] = true
-		}
-		return out, nil
+		review := j.Node != nil && j.Node.LLM != nil && d.Confidence < j.Node.LLM.MinConfidence
+		return nil, &runner.TakeFlow{Flow: d.Flow, Review: review, Details: map[string]any{"reason": d.Reason, "confidence": d.Confidence}}
 	})
 }
 

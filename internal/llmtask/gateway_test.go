@@ -3,6 +3,7 @@ package llmtask_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -283,16 +284,15 @@ func TestRecordedDecisionIsNotAskedAgain(t *testing.T) {
 	}
 	job := &runner.Job{JobRow: store.JobRow{ID: "i1-2", InstanceID: "i1", NodeID: "risk", Kind: "llm"}, Definition: d, Node: d.Node("risk"),
 		Variables: map[string]any{"amount": 3.0}}
-	first, err := h.Work(ctx, job)
-	if err != nil {
-		t.Fatal(err)
+	var first, second *runner.TakeFlow
+	if _, err := h.Work(ctx, job); !errors.As(err, &first) {
+		t.Fatalf("Work = %v, want a *runner.TakeFlow", err)
 	}
-	second, err := h.Work(ctx, job) // the retry after a crash
-	if err != nil {
-		t.Fatal(err)
+	if _, err := h.Work(ctx, job); !errors.As(err, &second) { // the retry after a crash
+		t.Fatalf("Work (again) = %v, want a *runner.TakeFlow", err)
 	}
-	if len(srv.Requests()) != 1 || first["$flow"] != "auto" || second["$flow"] != "auto" {
-		t.Fatalf("requests %d, first %v, second %v", len(srv.Requests()), first, second)
+	if len(srv.Requests()) != 1 || first.Flow != "auto" || second.Flow != "auto" {
+		t.Fatalf("requests %d, first %+v, second %+v", len(srv.Requests()), first, second)
 	}
 }
 
