@@ -2,14 +2,10 @@ package llm
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"net/http"
 	"time"
 )
-
-// MaxResponseBytes bounds the response body a provider reads (and records).
-const MaxResponseBytes = 32 << 20
 
 // Capture records the last HTTP response of a provider call: its body for
 // [Response.Raw], and its status and headers to classify a failure. A
@@ -35,7 +31,7 @@ func (c *Capture) Middleware(req *http.Request, next func(*http.Request) (*http.
 		return nil, err
 	}
 	if len(body) > MaxResponseBytes {
-		return nil, fmt.Errorf("response body exceeds %d bytes", MaxResponseBytes)
+		return nil, ErrResponseTooLarge
 	}
 	c.Status, c.Header, c.Body = res.StatusCode, res.Header.Clone(), body
 	res.Body = io.NopCloser(bytes.NewReader(body))

@@ -49,10 +49,6 @@ type Options struct {
 	// HTTPClient sends the requests, for example with the egress guard's
 	// transport; nil means a client of its own.
 	HTTPClient *http.Client
-	// MaxRetries is how often the SDK itself retries a failed call. The
-	// default, 0, leaves retries to the caller (the runner retries jobs
-	// durably, with backoff, honouring RetryAfter).
-	MaxRetries int
 }
 
 // Provider calls the Anthropic Messages API. It is safe for concurrent use.
@@ -68,8 +64,8 @@ func New(opts Options) (*Provider, error) {
 	if opts.APIKey == "" && opts.BaseURL == "" {
 		return nil, errors.New("anthropic: an API key is required")
 	}
-	if opts.MaxTokens < 0 || opts.Timeout < 0 || opts.MaxRetries < 0 {
-		return nil, errors.New("anthropic: MaxTokens, Timeout and MaxRetries must not be negative")
+	if opts.MaxTokens < 0 || opts.Timeout < 0 {
+		return nil, errors.New("anthropic: MaxTokens and Timeout must not be negative")
 	}
 	if opts.BaseURL == "" {
 		opts.BaseURL = DefaultBaseURL
@@ -89,7 +85,10 @@ func New(opts Options) (*Provider, error) {
 		option.WithoutEnvironmentDefaults(),
 		option.WithBaseURL(opts.BaseURL),
 		option.WithHTTPClient(opts.HTTPClient),
-		option.WithMaxRetries(opts.MaxRetries),
+		// The SDK's own retries (429 and 5xx, with its own backoff) are
+		// off: Baton retries jobs durably and honours Retry-After once,
+		// itself (llm.RateLimit).
+		option.WithMaxRetries(0),
 	}
 	if opts.APIKey != "" {
 		clientOpts = append(clientOpts, option.WithHeader("x-api-key", opts.APIKey))
@@ -123,7 +122,8 @@ func (p *Provider) Complete(ctx context.Context, req llm.Request) (*llm.Response
 	if err != nil {
 		return nil, capture.Failure(Name, err, timeout, time.Now())
 	}
-	return response(msg, string(params.Model), capture.Body, latency), nil
+	resp := response(msg, string(params.Model), capture.Body, latency)
+	return resp, llm.CheckResponse(Name, resp)
 }
 
 // params translates req into the SDK's request.
@@ -168,10 +168,15 @@ func (p *Provider) params(req *llm.Request) (sdk.MessageNewParams, error) {
 		}
 		params.Tools = append(params.Tools, sdk.ToolUnionParam{OfTool: tool})
 	}
+	// One tool call per answer, whatever the choice: several calls in one
+	// answer are treated as invalid (llm.Structured, llm.Choose).
 	switch req.ToolChoice {
 	case llm.ToolChoiceAuto:
+		if len(req.Tools) > 0 {
+			params.ToolChoice = sdk.ToolChoiceUnionParam{OfAuto: &sdk.ToolChoiceAutoParam{DisableParallelToolUse: sdk.Bool(true)}}
+		}
 	case llm.ToolChoiceAny:
-		params.ToolChoice = sdk.ToolChoiceUnionParam{OfAny: &sdk.ToolChoiceAnyParam{}}
+		params.ToolChoice = sdk.ToolChoiceUnionParam{OfAny: &sdk.ToolChoiceAnyParam{DisableParallelToolUse: sdk.Bool(true)}}
 	default:
 		params.ToolChoice = sdk.ToolChoiceUnionParam{OfTool: &sdk.ToolChoiceToolParam{
 			Name:                   req.ToolChoice,

@@ -59,9 +59,6 @@ type Options struct {
 	// HTTPClient sends the requests, for example with the egress guard's
 	// transport; nil means a client of its own.
 	HTTPClient *http.Client
-	// MaxRetries is how often the SDK itself retries a failed call. The
-	// default, 0, leaves retries to the caller.
-	MaxRetries int
 }
 
 // Provider calls a Chat Completions endpoint. It is safe for concurrent use.
@@ -80,8 +77,8 @@ func New(opts Options) (*Provider, error) {
 		}
 		opts.BaseURL = DefaultBaseURL
 	}
-	if opts.MaxTokens < 0 || opts.Timeout < 0 || opts.MaxRetries < 0 {
-		return nil, errors.New("openai: MaxTokens, Timeout and MaxRetries must not be negative")
+	if opts.MaxTokens < 0 || opts.Timeout < 0 {
+		return nil, errors.New("openai: MaxTokens and Timeout must not be negative")
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = DefaultTimeout
@@ -95,7 +92,10 @@ func New(opts Options) (*Provider, error) {
 	clientOpts := []option.RequestOption{
 		option.WithBaseURL(opts.BaseURL),
 		option.WithHTTPClient(opts.HTTPClient),
-		option.WithMaxRetries(opts.MaxRetries),
+		// The SDK's own retries (429 and 5xx, with its own backoff) are
+		// off: Baton retries jobs durably and honours Retry-After once,
+		// itself (llm.RateLimit).
+		option.WithMaxRetries(0),
 	}
 	if opts.APIKey != "" {
 		clientOpts = append(clientOpts, option.WithAPIKey(opts.APIKey))
@@ -129,7 +129,8 @@ func (p *Provider) Complete(ctx context.Context, req llm.Request) (*llm.Response
 	if err != nil {
 		return nil, capture.Failure(Name, err, timeout, time.Now())
 	}
-	return response(cc, params.Model, emulated, capture.Body, latency), nil
+	resp := response(cc, params.Model, emulated, capture.Body, latency)
+	return resp, llm.CheckResponse(Name, resp)
 }
 
 // params translates req into the SDK's request. emulated is the tool whose
@@ -194,6 +195,11 @@ func (p *Provider) params(req *llm.Request) (params sdk.ChatCompletionNewParams,
 				fn.Description = sdk.String(t.Description)
 			}
 			params.Tools = append(params.Tools, sdk.ChatCompletionFunctionTool(fn))
+		}
+		if len(params.Tools) > 0 {
+			// One tool call per answer: several calls in one answer are
+			// treated as invalid (llm.Structured, llm.Choose).
+			params.ParallelToolCalls = sdk.Bool(false)
 		}
 		switch req.ToolChoice {
 		case llm.ToolChoiceAuto:
