@@ -308,8 +308,9 @@ func TransportError(provider string, err error, timeout time.Duration) *Error {
 	switch {
 	case errors.Is(err, context.Canceled):
 		e.Msg = "request cancelled"
-	case errors.Is(err, ErrResponseTooLarge):
-		e.Msg = ErrResponseTooLarge.Error()
+	case errors.Is(err, ErrResponseTooLarge), errors.Is(err, ErrRedirect):
+		// The same request would get the same answer.
+		e.Msg = err.Error()
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		e.Retryable = true
 		e.Msg = "request timed out"

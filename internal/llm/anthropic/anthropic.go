@@ -47,7 +47,8 @@ type Options struct {
 	// Timeout bounds a call when the request sets none (default 60s).
 	Timeout time.Duration
 	// HTTPClient sends the requests, for example with the egress guard's
-	// transport; nil means a client of its own.
+	// transport; nil means a client of its own. Redirects are never
+	// followed (llm.NoRedirects).
 	HTTPClient *http.Client
 }
 
@@ -76,9 +77,7 @@ func New(opts Options) (*Provider, error) {
 	if opts.Timeout == 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{}
-	}
+	opts.HTTPClient = llm.NoRedirects(opts.HTTPClient)
 	clientOpts := []option.RequestOption{
 		// Nothing from ANTHROPIC_* variables or profile files: only
 		// cmd/baton reads configuration.
@@ -121,6 +120,10 @@ func (p *Provider) Complete(ctx context.Context, req llm.Request) (*llm.Response
 	latency := time.Since(start)
 	if err != nil {
 		return nil, capture.Failure(Name, err, timeout, time.Now())
+	}
+	if msg == nil {
+		// A body of JSON null decodes to no answer at all.
+		return nil, &llm.Error{Provider: Name, Status: capture.Status, Msg: "the provider's answer is empty (JSON null)"}
 	}
 	resp := response(msg, string(params.Model), capture.Body, latency)
 	return resp, llm.CheckResponse(Name, resp)

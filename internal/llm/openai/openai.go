@@ -57,7 +57,8 @@ type Options struct {
 	// Timeout bounds a call when the request sets none (default 60s).
 	Timeout time.Duration
 	// HTTPClient sends the requests, for example with the egress guard's
-	// transport; nil means a client of its own.
+	// transport; nil means a client of its own. Redirects are never
+	// followed (llm.NoRedirects).
 	HTTPClient *http.Client
 }
 
@@ -83,9 +84,7 @@ func New(opts Options) (*Provider, error) {
 	if opts.Timeout == 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{}
-	}
+	opts.HTTPClient = llm.NoRedirects(opts.HTTPClient)
 	// The service is built directly rather than through openai.NewClient,
 	// which would read OPENAI_API_KEY, OPENAI_BASE_URL and more from the
 	// environment (and could send an OpenAI key to a local server).
@@ -128,6 +127,10 @@ func (p *Provider) Complete(ctx context.Context, req llm.Request) (*llm.Response
 	latency := time.Since(start)
 	if err != nil {
 		return nil, capture.Failure(Name, err, timeout, time.Now())
+	}
+	if cc == nil {
+		// A body of JSON null decodes to no answer at all.
+		return nil, &llm.Error{Provider: Name, Status: capture.Status, Msg: "the provider's answer is empty (JSON null)"}
 	}
 	resp := response(cc, params.Model, emulated, capture.Body, latency)
 	return resp, llm.CheckResponse(Name, resp)
