@@ -265,7 +265,7 @@ type WaitTooLongError struct {
 }
 
 func (e *WaitTooLongError) Error() string {
-	return fmt.Sprintf("%s: rate limited: the provider asks to wait %s, longer than the %s cap on rate-limit waits (BATON_LLM_MAX_RATE_LIMIT_WAIT): %v",
+	return fmt.Sprintf("%s: rate limited: the provider asks to wait %s, longer than the %s cap on rate-limit waits: %v",
 		e.Provider, e.Wait, e.Cap, e.Err)
 }
 

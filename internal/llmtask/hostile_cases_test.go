@@ -73,7 +73,13 @@ func hostileCases() []hostileCase {
 		{name: "text only", replies: twice(llmtest.Text("I would pick the manual review.")), want: "fallback invalid answer"},
 		{name: "JSON object in prose", replies: same(llmtest.Text("Here you go: {\"flow\":\"auto\",\"reason\":\"small\",\"confidence\":0.9}")), want: "route auto"},
 		{name: "undeclared tool", replies: twice(llmtest.ToolUse("transfer_funds", map[string]any{"to": "x"})), want: "fallback invalid answer", check: problemNamed("transfer_funds")},
-		{name: "two respond calls naming different flows", replies: twice(good.AndToolUse(llm.RespondTool, map[string]any{"flow": "auto", "reason": "y", "confidence": 0.9})), want: "fallback invalid answer", check: problemNamed("2 tool calls")},
+		{name: "two respond calls naming different flows", replies: twice(good.AndToolUse(llm.RespondTool, map[string]any{"flow": "auto", "reason": "y", "confidence": 0.9})), want: "fallback invalid answer", check: func(t *testing.T, row store.DecisionRow) {
+			problemNamed("2 tool calls")(t, row)
+			// The whole answer is recorded: both attempts, both calls each.
+			if n := strings.Count(string(row.Response), `"name":"respond"`); n != 4 {
+				t.Errorf("the record keeps %d of the 4 calls: %s", n, llm.Clip(string(row.Response), 500))
+			}
+		}},
 		{name: "two respond calls then one", replies: same(good.AndToolUse(llm.RespondTool, map[string]any{"flow": "auto", "reason": "y", "confidence": 0.9}), goodLo), want: "route auto"},
 		{name: "respond plus another tool", replies: twice(good.AndToolUse("lookup", map[string]any{"customer": "x"})), want: "fallback invalid answer"},
 		{name: "twenty respond calls", replies: twice(manyCalls(good, 20)), want: "fallback invalid answer"},
