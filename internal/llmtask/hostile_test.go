@@ -228,7 +228,7 @@ func (h *hostileHarness) run(t *testing.T, format, instance string, c hostileCas
 		}
 	}
 	for _, r := range reqs {
-		if allowsParallel(format, r) {
+		if srv.ParallelToolCallsAllowed(r) {
 			stats.parallelRequests++
 			t.Errorf("request allows parallel tool calls: %s", clipForLog(map[string]any{"body": string(r.Body)}))
 		}
@@ -332,19 +332,6 @@ func (h *hostileHarness) guarded(out map[string]any) bool {
 		return err == nil && h.lookup.Validate(inst) == nil
 	}
 	return false
-}
-
-// allowsParallel reports whether a request with tools leaves the model
-// free to call several at once.
-func allowsParallel(format string, r llmtest.Request) bool {
-	if _, tools := r.JSON["tools"]; !tools {
-		return false
-	}
-	if format == "anthropic" {
-		tc, _ := r.JSON["tool_choice"].(map[string]any)
-		return tc == nil || tc["disable_parallel_tool_use"] != true
-	}
-	return r.JSON["parallel_tool_calls"] != false
 }
 
 func fmtWait(d time.Duration) string {

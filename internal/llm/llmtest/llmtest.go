@@ -41,8 +41,8 @@ const (
 )
 
 // Reply is one scripted answer. Build it with [ToolUse],
-// [MalformedToolUse], [Text], [Status] or [Delay]; the With methods return
-// modified copies.
+// [MalformedToolUse], [Text], [Status], [Raw] or [Delay]; the With and And
+// methods return modified copies.
 type Reply struct {
 	kind       replyKind
 	text       string          // kindText: the text; kindStatus: the body
@@ -275,6 +275,21 @@ func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.reqs...)
+}
+
+// ParallelToolCallsAllowed reports whether r, a request this server
+// received, offers tools without asking for one call per turn (Anthropic:
+// tool_choice.disable_parallel_tool_use true; OpenAI:
+// parallel_tool_calls false).
+func (s *Server) ParallelToolCallsAllowed(r Request) bool {
+	if _, tools := r.JSON["tools"]; !tools {
+		return false
+	}
+	if s.flavor.name == "anthropic" {
+		tc, _ := r.JSON["tool_choice"].(map[string]any)
+		return tc == nil || tc["disable_parallel_tool_use"] != true
+	}
+	return r.JSON["parallel_tool_calls"] != false
 }
 
 // Pending returns how many scripted replies have not been used.
