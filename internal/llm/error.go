@@ -51,6 +51,19 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// RetryDelay is the least wait before a retryable error's next attempt
+// (its RetryAfter; 0 for a final error). A job runner that does not import
+// this package finds it through an interface of its own
+// (interface{ RetryDelay() time.Duration }) and never retries sooner, for
+// errors that are not rate limits (a 503 or 529 with Retry-After); rate
+// limits are [RateLimitedError]s.
+func (e *Error) RetryDelay() time.Duration {
+	if !e.Retryable {
+		return 0
+	}
+	return e.RetryAfter
+}
+
 // IsRetryable reports whether err is an [*Error] that may succeed if the
 // same request is sent again later.
 func IsRetryable(err error) bool {

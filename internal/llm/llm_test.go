@@ -158,6 +158,11 @@ func TestRateLimit(t *testing.T) {
 	if err := llm.RateLimit(limited(http.Header{"Retry-After": {"3600"}}), now, 2*time.Hour); !errors.As(err, &rl) {
 		t.Errorf("configured cap: %v", err)
 	}
+	var delayer interface{ RetryDelay() time.Duration }
+	overloaded := fmt.Errorf("job: %w", llm.HTTPError("anthropic", 529, http.Header{"Retry-After": {"5"}}, nil, now))
+	if !errors.As(overloaded, &delayer) || delayer.RetryDelay() != 5*time.Second {
+		t.Error("RetryDelay of a 529 with retry-after 5 not found through wrapping")
+	}
 	for _, notLimit := range []error{
 		llm.HTTPError("openai", 429, http.Header{"X-Should-Retry": {"false"}}, nil, now), // quota exhausted
 		llm.HTTPError("openai", 503, http.Header{"Retry-After": {"5"}}, nil, now),
