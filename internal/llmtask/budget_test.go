@@ -79,9 +79,9 @@ func TestBudgetIgnoresNegativeRecords(t *testing.T) {
 			cfg := llmtask.Config{Provider: p, Store: h.st, InstanceBudget: 1000}
 			job := &runner.Job{JobRow: store.JobRow{ID: "i1-job", InstanceID: "i1", NodeID: "risk", Kind: "llm"},
 				Definition: h.loan, Node: h.loan.Node("risk"), Variables: map[string]any{"amount": 1.0}}
-			out, err := llmtask.Gateway(cfg).Work(h.ctx, job)
-			if err != nil || out["fallback"] != "budget" || len(srv.Requests()) != 0 {
-				t.Fatalf("out %v, err %v, %d requests", out, err, len(srv.Requests()))
+			_, err := llmtask.Gateway(cfg).Work(h.ctx, job)
+			if d, _ := recordedDecision(h, "i1", job.ID); d.Fallback != "budget" || len(srv.Requests()) != 0 {
+				t.Fatalf("decision %+v, err %v, %d requests", d, err, len(srv.Requests()))
 			}
 		})
 	}

@@ -200,7 +200,17 @@ func (h *hostileHarness) run(t *testing.T, format, instance string, c hostileCas
 	}
 	out, err := handler.Work(h.ctx, job)
 	stats.cases++
-	got := h.outcome(c, out, err)
+	rows, rerr := h.st.Decisions(h.ctx, instance)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	var mine *store.DecisionRow
+	for i := range rows {
+		if rows[i].ID == job.ID {
+			mine = &rows[i]
+		}
+	}
+	got, routed := h.outcome(c, out, err, mine)
 	if got != c.want {
 		t.Errorf("outcome %q, want %q (err: %v, out: %v)", got, c.want, err, clipForLog(out))
 	}
@@ -215,11 +225,10 @@ func (h *hostileHarness) run(t *testing.T, format, instance string, c hostileCas
 
 	// Invariants, counted rather than only reported.
 	if !c.agent {
-		flow, _ := out["$flow"].(string)
-		offered := flow == "manual" || flow == "auto"
-		if flow != "" && (!offered || !strings.HasPrefix(c.want, "route ")) {
+		offered := routed == "manual" || routed == "auto"
+		if routed != "" && (!offered || !strings.HasPrefix(c.want, "route ")) {
 			stats.invalidRoutes++
-			t.Errorf("routed %q", flow)
+			t.Errorf("routed %q", routed)
 		}
 	} else if out["action"] == "run" {
 		if !h.guarded(out) {
@@ -233,16 +242,7 @@ func (h *hostileHarness) run(t *testing.T, format, instance string, c hostileCas
 			t.Errorf("request allows parallel tool calls: %s", clipForLog(map[string]any{"body": string(r.Body)}))
 		}
 	}
-	rows, err := h.st.Decisions(h.ctx, instance)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mine *store.DecisionRow
-	for i := range rows {
-		r := rows[i]
-		if r.ID == job.ID {
-			mine = &rows[i]
-		}
+	for _, r := range rows {
 		if r.InputTokens < 0 || r.OutputTokens < 0 || r.InputTokens > llm.MaxUsageTokens || r.OutputTokens > llm.MaxUsageTokens ||
 			r.CostMicros < 0 || len(r.Response) > llmtask.MaxRecordedResponse+100 || len(r.Decision) > llm.MaxAnswerBytes+llmtask.MaxReason*4 ||
 			len(r.Model) > llm.MaxModelName+3 {
@@ -271,7 +271,8 @@ func (h *hostileHarness) run(t *testing.T, format, instance string, c hostileCas
 	srv.Push(goodLo)
 	probe := &runner.Job{JobRow: store.JobRow{ID: instance + "-probe", InstanceID: instance, NodeID: "risk", Kind: "llm"},
 		Definition: h.loan, Node: h.loan.Node("risk"), Variables: map[string]any{"amount": 1.0}}
-	pout, perr := llmtask.Gateway(cfg).Work(h.ctx, probe)
+	_, perr := llmtask.Gateway(cfg).Work(h.ctx, probe)
+	pd, _ := recordedDecision(h, probe.InstanceID, probe.ID)
 	asked := len(srv.Requests()) > before
 	spent := 0
 	for _, r := range rows {
@@ -281,40 +282,61 @@ func (h *hostileHarness) run(t *testing.T, format, instance string, c hostileCas
 		stats.budgetOverruns++
 		t.Errorf("the probe asked the model past the budget (recorded %d, reported %d, budget %d)", spent, hostilePrespent+c.claims, hostileBudget)
 	}
-	if !asked && (perr != nil || pout["fallback"] != "budget") {
-		t.Errorf("the probe neither asked nor fell back for the budget: %v %v", pout, perr)
+	if !asked && pd.Fallback != "budget" {
+		t.Errorf("the probe neither asked nor fell back for the budget: %+v %v", pd, perr)
 	}
 }
 
 // outcome describes what the handler made of the answer, in the words of
-// hostileCase.want.
-func (h *hostileHarness) outcome(c hostileCase, out map[string]any, err error) string {
+// hostileCase.want, and the flow a gateway hands the runner ("" for
+// none). A gateway's choice is read from its recorded decision, which is
+// what it hands the runner whatever the shape of that hand-over.
+func (h *hostileHarness) outcome(c hostileCase, out map[string]any, err error, row *store.DecisionRow) (string, string) {
 	var rl *llm.RateLimitedError
 	var perm *runner.PermanentError
 	switch {
 	case errors.As(err, &rl):
-		return "snooze " + fmtWait(rl.RetryAt.Sub(h.now))
+		return "snooze " + fmtWait(rl.RetryAt.Sub(h.now)), ""
 	case errors.As(err, &perm):
-		return "incident"
+		return "incident", ""
 	case err != nil && llm.IsRetryable(err):
-		return "retry"
-	case err != nil:
-		return "error: " + err.Error()
+		return "retry", ""
+	case c.agent && err != nil:
+		return "error: " + err.Error(), ""
 	case c.agent:
 		a, _ := out["action"].(string)
 		if a == "run" {
-			return fmt.Sprintf("run %v", out["activity"])
+			return fmt.Sprintf("run %v", out["activity"]), ""
 		}
-		return a
+		return a, ""
+	case row == nil:
+		return fmt.Sprintf("no decision recorded (err: %v)", err), ""
 	}
-	if f, _ := out["fallback"].(string); f != "" {
-		return "fallback " + f
+	var d llmtask.Decision
+	if jerr := json.Unmarshal(row.Decision, &d); jerr != nil {
+		return "unreadable decision: " + jerr.Error(), ""
 	}
-	s := fmt.Sprintf("route %v", out["$flow"])
-	if out["$review"] == true {
+	if d.Fallback != "" {
+		return "fallback " + d.Fallback, ""
+	}
+	s := "route " + d.Flow
+	if d.Confidence < h.loan.Node("risk").LLM.MinConfidence {
 		s += " review"
 	}
-	return s
+	return s, d.Flow
+}
+
+// recordedDecision is the gateway decision recorded for a job.
+func recordedDecision(h *hostileHarness, instance, id string) (llmtask.Decision, bool) {
+	var d llmtask.Decision
+	rows, _ := h.st.Decisions(h.ctx, instance)
+	for _, r := range rows {
+		if r.ID == id {
+			err := json.Unmarshal(r.Decision, &d)
+			return d, err == nil
+		}
+	}
+	return d, false
 }
 
 // guarded reports whether an agent's run step names a declared activity
