@@ -252,7 +252,7 @@ func TestGatewayFallbacks(t *testing.T) {
 	t.Run("rate limited then answered", func(t *testing.T) {
 		srv := llmtest.NewAnthropic(t, llmtest.Status(429, `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`),
 			llmtest.ToolUse(llm.RespondTool, map[string]any{"flow": "auto", "reason": "small", "confidence": 0.99}))
-		p, _ := anthropic.New(anthropic.Options{BaseURL: srv.URL, APIKey: "k", Model: "claude-test", MaxRetries: 0})
+		p, _ := anthropic.New(anthropic.Options{BaseURL: srv.URL, APIKey: "k", Model: "claude-test"})
 		b := setup(t, p, 0)
 		st := b.run(t, map[string]any{"amount": 1.0})
 		if st.Status != engine.StatusCompleted || len(srv.Requests()) != 2 {
