@@ -179,27 +179,33 @@ func (c *runCommand) Run(ctx context.Context) error {
 
 // variables merges --vars and then --var.
 func (c *runCommand) variables() (map[string]any, error) {
+	return loadVars(c.main.Stdin, c.varsFile, c.vars)
+}
+
+// loadVars reads the JSON object in file ("" for none, "-" for stdin) and
+// sets the --var entries over it.
+func loadVars(stdin io.Reader, file string, entries []varFlagEntry) (map[string]any, error) {
 	vars := map[string]any{}
-	if c.varsFile != "" {
-		data, err := readSource(c.main.Stdin, c.varsFile)
+	if file != "" {
+		data, err := readSource(stdin, file)
 		if err != nil {
 			var ve *model.ValidationError
 			if errors.As(err, &ve) {
-				return nil, usageErrorf("--vars %s: file is larger than %d bytes", c.varsFile, model.MaxSourceBytes)
+				return nil, usageErrorf("--vars %s: file is larger than %d bytes", file, model.MaxSourceBytes)
 			}
 			return nil, err
 		}
 		var obj map[string]any
 		if err := json.Unmarshal(data, &obj); err != nil {
-			return nil, usageErrorf("--vars %s: want a JSON object of variables: %v", c.varsFile, err)
+			return nil, usageErrorf("--vars %s: want a JSON object of variables: %v", file, err)
 		} else if obj == nil {
-			return nil, usageErrorf("--vars %s: want a JSON object of variables, got null", c.varsFile)
+			return nil, usageErrorf("--vars %s: want a JSON object of variables, got null", file)
 		}
 		for k, v := range obj {
 			vars[k] = v
 		}
 	}
-	for _, kv := range c.vars {
+	for _, kv := range entries {
 		vars[kv.key] = kv.value
 	}
 	return vars, nil
