@@ -133,7 +133,7 @@ func (t demoTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // ServeHTTP answers:
 //
-//	POST /payouts, /charges, /refunds, /reservations   201 {"<kind>Id": "demo-...", "status": "ok", ...the request}
+//	POST /payouts, /charges, /refunds, /reservations   201 {"payoutId": "demo-payout-1"} (chargeId, ...)
 //	GET  /payouts, /charges, /refunds, /reservations   200 {"calls": [...]}, what was received
 //	GET  /orders/{id}                                  200 a made-up order
 //	GET  /                                             200 what this is
@@ -190,14 +190,8 @@ func (d *demoService) record(w http.ResponseWriter, r *http.Request, kind, idFie
 	}
 	call := demoCall{ID: fmt.Sprintf("demo-%s-%d", strings.TrimSuffix(kind, "s"), len(d.calls[kind])+1), IdempotencyKey: key, Body: body, Time: time.Now().UTC()}
 	d.calls[kind] = append(d.calls[kind], call)
-	answer := map[string]any{}
-	for k, v := range body {
-		answer[k] = v
-	}
-	answer[idField] = call.ID
-	answer["status"] = "ok"
-	answer["demo"] = true
-	out, _ := json.Marshal(answer)
+	// Only the new id: a JSON object answer is merged into the variables.
+	out, _ := json.Marshal(map[string]any{idField: call.ID})
 	if key != "" {
 		d.answers[key] = demoAnswer{status: http.StatusCreated, body: out}
 	}
