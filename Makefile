@@ -9,6 +9,9 @@ export BATON_TEST_POSTGRES
 
 .PHONY: run build test vet tidy-check fmt-check fuzz bench clean ui ui-check ui-check-if-npm browser-prereq browser-test screenshots
 
+# --dev: demo users whose (public) tokens are printed, and a demo payments
+# service on 127.0.0.1 that the examples' HTTP calls reach, so that every
+# example can reach its end with nothing else running.
 run: build
 	./bin/baton serve --dev --db ./baton.db --addr :8080 --deploy examples
 

@@ -203,15 +203,18 @@ type startCommand struct {
 	version     int
 	businessKey string
 	vars        []varFlagEntry
+	varsFile    string
 }
 
 func (c *startCommand) ParseFlags(ctx context.Context, args []string) error {
-	fs := c.main.newFlagSet("start", "DEFINITION [--var k=v]... [--business-key K] [--version N] [--server URL] [--token TOKEN]", `
+	fs := c.main.newFlagSet("start", "DEFINITION [--var k=v]... [--vars vars.json] [--business-key K] [--version N] [--server URL] [--token TOKEN]", `
 Start an instance of a deployed definition (its latest version unless
 --version) and print the instance. --var values are JSON when they parse as
-JSON (20000, true, {"a":1}), strings otherwise.`)
+JSON (20000, true, {"a":1}), strings otherwise; --vars reads a JSON object
+of variables, and --var overrides it.`)
 	serverFlag(fs, &c.conn)
 	fs.Var((*varFlag)(&c.vars), "var", "set variable `key=value` (repeatable)")
+	fs.StringVar(&c.varsFile, "vars", "", "read variables from a JSON object in `FILE`")
 	fs.StringVar(&c.businessKey, "business-key", "", "the instance's business `KEY`")
 	fs.IntVar(&c.version, "version", 0, "definition `VERSION` (default: the latest)")
 	pos, err := parseArgs(fs, args)
@@ -230,8 +233,12 @@ func (c *startCommand) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	vars, err := loadVars(c.main.Stdin, c.varsFile, c.vars)
+	if err != nil {
+		return err
+	}
 	var out baton.Instance
-	req := baton.StartRequest{DefinitionID: c.definition, Version: c.version, BusinessKey: c.businessKey, Variables: varsMap(c.vars)}
+	req := baton.StartRequest{DefinitionID: c.definition, Version: c.version, BusinessKey: c.businessKey, Variables: vars}
 	if err := cl.postJSON(ctx, "/api/runtime/start", req, &out); err != nil {
 		return err
 	}

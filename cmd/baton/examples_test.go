@@ -79,6 +79,11 @@ func TestLoanApprovalTwins(t *testing.T) {
 		t.Fatal(err)
 	}
 	fromJSON.Version = 0
+	// Distinct ids and names, so that deploying both gives two definitions.
+	if fromXML.ID != "loan-approval-bpmn" || fromJSON.ID != "loan-approval" {
+		t.Errorf("ids %q (JSON) and %q (BPMN), want loan-approval and loan-approval-bpmn", fromJSON.ID, fromXML.ID)
+	}
+	fromXML.ID, fromXML.Name = fromJSON.ID, fromJSON.Name
 	var a, b any
 	for _, x := range []struct {
 		v   any

@@ -204,14 +204,14 @@ func waitInstance(t *testing.T, p *serveProc, id string, ok func(baton.Instance)
 // server compiled it, BPMN included (the process with the definition's
 // id), with the recorded version.
 func TestRecordedDefinition(t *testing.T) {
-	for _, file := range loanFiles {
+	for file, id := range map[string]string{loanFiles[0]: "loan-approval", loanFiles[1]: "loan-approval-bpmn"} {
 		src, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := recordedDefinition(&replay.Record{Definition: replay.RecordDefinition{ID: "loan-approval", Version: 7, Source: string(src)}})
-		if err != nil || d.ID != "loan-approval" || d.Version != 7 {
-			t.Errorf("recordedDefinition(%s) = %v, %v; want loan-approval v7", file, d, err)
+		d, err := recordedDefinition(&replay.Record{Definition: replay.RecordDefinition{ID: id, Version: 7, Source: string(src)}})
+		if err != nil || d.ID != id || d.Version != 7 {
+			t.Errorf("recordedDefinition(%s) = %v, %v; want %s v7", file, d, err, id)
 		}
 		if _, err := recordedDefinition(&replay.Record{Definition: replay.RecordDefinition{ID: "other", Version: 1, Source: string(src)}}); err == nil {
 			t.Errorf("recordedDefinition(%s as other) = nil error", file)

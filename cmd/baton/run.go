@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/engine"
+	"github.com/batonhq/baton/internal/form"
 	"github.com/batonhq/baton/internal/model"
 )
 
@@ -178,27 +179,33 @@ func (c *runCommand) Run(ctx context.Context) error {
 
 // variables merges --vars and then --var.
 func (c *runCommand) variables() (map[string]any, error) {
+	return loadVars(c.main.Stdin, c.varsFile, c.vars)
+}
+
+// loadVars reads the JSON object in file ("" for none, "-" for stdin) and
+// sets the --var entries over it.
+func loadVars(stdin io.Reader, file string, entries []varFlagEntry) (map[string]any, error) {
 	vars := map[string]any{}
-	if c.varsFile != "" {
-		data, err := readSource(c.main.Stdin, c.varsFile)
+	if file != "" {
+		data, err := readSource(stdin, file)
 		if err != nil {
 			var ve *model.ValidationError
 			if errors.As(err, &ve) {
-				return nil, usageErrorf("--vars %s: file is larger than %d bytes", c.varsFile, model.MaxSourceBytes)
+				return nil, usageErrorf("--vars %s: file is larger than %d bytes", file, model.MaxSourceBytes)
 			}
 			return nil, err
 		}
 		var obj map[string]any
 		if err := json.Unmarshal(data, &obj); err != nil {
-			return nil, usageErrorf("--vars %s: want a JSON object of variables: %v", c.varsFile, err)
+			return nil, usageErrorf("--vars %s: want a JSON object of variables: %v", file, err)
 		} else if obj == nil {
-			return nil, usageErrorf("--vars %s: want a JSON object of variables, got null", c.varsFile)
+			return nil, usageErrorf("--vars %s: want a JSON object of variables, got null", file)
 		}
 		for k, v := range obj {
 			vars[k] = v
 		}
 	}
-	for _, kv := range c.vars {
+	for _, kv := range entries {
 		vars[kv.key] = kv.value
 	}
 	return vars, nil
@@ -230,7 +237,7 @@ func (c *runCommand) execute(ctx context.Context, def *model.Definition, vars ma
 		if tok == nil {
 			break
 		}
-		answers, ok, err := c.ask(ctx, def.Node(tok.Node), tasks[tok.Ref])
+		answers, ok, err := c.ask(ctx, def.Node(tok.Node), tasks[tok.Ref], st.Variables)
 		if err != nil {
 			return runResult{}, err
 		}
@@ -545,9 +552,12 @@ func formFields(raw json.RawMessage) []formField {
 }
 
 // ask shows a user task at the terminal and reads its answers, one
-// key=value per line until an empty line. ok is false when standard input
-// ended before the task could be completed.
-func (c *runCommand) ask(ctx context.Context, n *model.Node, info *engine.TaskInfo) (answers map[string]any, ok bool, err error) {
+// key=value per line until an empty line. The answers are checked against
+// the task's form as the server checks a submission (form.Validate: a
+// required checkbox must be ticked, unknown keys are refused), so a form
+// means the same at the terminal and in the API. ok is false when
+// standard input ended before the task could be completed.
+func (c *runCommand) ask(ctx context.Context, n *model.Node, info *engine.TaskInfo, current map[string]any) (answers map[string]any, ok bool, err error) {
 	w := c.main.Stderr
 	name := n.Name
 	if info != nil && info.Name != "" {
@@ -576,7 +586,10 @@ func (c *runCommand) ask(ctx context.Context, n *model.Node, info *engine.TaskIn
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, f := range fields {
 			req := ""
-			if f.Required {
+			switch {
+			case f.Required && f.Type == "checkbox":
+				req = "required: must be true"
+			case f.Required:
 				req = "required"
 			}
 			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", f.Key, f.Type, f.Label, req)
@@ -584,7 +597,20 @@ func (c *runCommand) ask(ctx context.Context, n *model.Node, info *engine.TaskIn
 		}
 		tw.Flush()
 	}
-	fmt.Fprintln(w, "Enter variables as key=value, one per line; an empty line completes the task.")
+	// The server's check of a submission; a form it would refuse to
+	// deploy is only shown, and its required fields asked for.
+	parsed, _ := form.Parse(n.Form)
+	check := func() []string {
+		if len(n.Form) == 0 || parsed == nil {
+			return prefixAll("required: ", missing(fields, answers))
+		}
+		var out []string
+		for _, e := range parsed.Validate(answers, current) {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	fmt.Fprintln(w, "Enter variables as key=value, one per line (key= clears one); an empty line completes the task.")
 	if c.lines == nil {
 		c.done = make(chan struct{})
 		c.lines = readLines(c.main.Stdin, c.done)
@@ -602,15 +628,17 @@ func (c *runCommand) ask(ctx context.Context, n *model.Node, info *engine.TaskIn
 		}
 		if !more {
 			fmt.Fprintln(w)
-			if !entered || len(missing(fields, answers)) > 0 {
+			if !entered || len(check()) > 0 {
 				return nil, false, nil
 			}
 			return answers, true, nil
 		}
 		line = strings.TrimSpace(line)
 		if line == "" {
-			if m := missing(fields, answers); len(m) > 0 {
-				fmt.Fprintf(w, "required: %s\n", strings.Join(m, ", "))
+			if problems := check(); len(problems) > 0 {
+				for _, p := range problems {
+					fmt.Fprintln(w, p)
+				}
 				continue
 			}
 			return answers, true, nil
@@ -619,6 +647,10 @@ func (c *runCommand) ask(ctx context.Context, n *model.Node, info *engine.TaskIn
 		k = strings.TrimSpace(k)
 		if !found || k == "" {
 			fmt.Fprintf(w, "want key=value, got %q\n", line)
+			continue
+		}
+		if strings.TrimSpace(raw) == "" {
+			delete(answers, k)
 			continue
 		}
 		v, err := fieldValue(byKey[k], strings.TrimSpace(raw))
@@ -660,6 +692,14 @@ func missing(fields []formField, answers map[string]any) []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+func prefixAll(prefix string, list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = prefix + s
+	}
 	return out
 }
 

@@ -70,8 +70,10 @@ Every API call needs a bearer token (docs/auth.md). --tokens reads the
 users, groups, roles and token hashes from a JSON file. --dev adds four
 demo users with fixed, public tokens and prints them: admin (dev-admin),
 manager (operator, group managers: dev-manager), clerk (viewer, group
-clerks: dev-clerk) and ann (viewer, group managers: dev-ann). Never use
---dev on a server that others can reach. With neither, serve refuses to
+clerks: dev-clerk) and ann (viewer, group managers: dev-ann). --dev also
+starts a demo service on 127.0.0.1 for the examples' HTTP calls and points
+PAYMENTS_URL, WAREHOUSE_URL and ORDERS_URL at it unless they are set. Never
+use --dev on a server that others can reach. With neither, serve refuses to
 start: the API is never open.
 
 On SIGINT or SIGTERM the server stops accepting requests, lets running jobs
@@ -92,7 +94,7 @@ BATON_TOKENS, BATON_LOG_FORMAT, BATON_LOG_LEVEL and BATON_HTTP_ENV.`)
 	fs.StringVar(&c.tokensFile, "tokens", envOr("BATON_TOKENS", ""), "read API tokens (user, groups, role, SHA-256 of the token) from the JSON `FILE`")
 	fs.StringVar(&c.logFormat, "log-format", envOr("BATON_LOG_FORMAT", "text"), "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", envOr("BATON_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
-	fs.StringVar(&c.httpEnv, "http-env", envOr("BATON_HTTP_ENV", "PAYMENTS_URL"), "comma-separated environment `NAMES` visible to HTTP service task templates as env.NAME")
+	fs.StringVar(&c.httpEnv, "http-env", envOr("BATON_HTTP_ENV", strings.Join(demoEnv, ",")), "comma-separated environment `NAMES` visible to HTTP service task templates as env.NAME")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for requests and jobs")
 	fs.DurationVar(&c.leaseFor, "lease", 30*time.Second, "how long a job lease lasts before another node (or this one, restarted) takes the job over")
 	fs.IntVar(&c.maxCrashes, "max-job-crashes", 3, "dead-letter a job after the process ended `N` times while running it")
@@ -237,9 +239,17 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	}
 	cfg.OnDeadLetter = llmtask.Advise(lcfg)
 	r = runner.New(cfg)
+	client, env := pol.Client(5*time.Minute), pickEnv(c.httpEnv)
+	if c.dev { // the examples' outside services, on 127.0.0.1 (demo.go)
+		stopDemo, err := startDemo(log, client, env)
+		if err != nil {
+			return err
+		}
+		defer stopDemo()
+	}
 	r.Register("service", &httpcall.Handler{
-		Client:  pol.Client(5 * time.Minute),
-		Env:     pickEnv(c.httpEnv),
+		Client:  client,
+		Env:     env,
 		Secrets: httpcall.SecretsFromEnviron(os.Environ()), // BATON_SECRET_<NAME> → secrets.NAME
 	})
 	r.Register("send", notify.NewHandler(senders, templates))

@@ -17,7 +17,8 @@ type GenerateInput struct {
 	// Inputs are the variables the task shows: read-only unless they are
 	// also outputs. Outputs are the variables it sets: editable. Names may
 	// be dotted paths into objects ("applicant.email"); an output inside a
-	// shown object makes that one field editable.
+	// shown object makes that one field editable. Without outputs nobody
+	// said what the task sets, so every field shown is editable.
 	Inputs  []string
 	Outputs []string
 	// Variables are the current values; their types choose the fields.
@@ -43,11 +44,14 @@ type GenerateInput struct {
 //
 // Fields come in declared order (inputs, then outputs not among them);
 // nested keys are sorted. With no inputs and no outputs every variable is
-// shown, read-only, sorted by name. Names a form cannot hold (not letters,
-// digits, _ and -) and values with no field type are listed in a closing
-// text component instead.
+// shown, sorted by name. With outputs, only they (and fields inside them)
+// are editable; without outputs every field is, so that a person can
+// always give the task its result. An opening text component says which
+// the form did. Names a form cannot hold (not letters, digits, _ and -) and
+// values with no field type are listed in a closing text component
+// instead.
 func Generate(in GenerateInput) *Form {
-	g := &generator{in: in, ids: map[string]bool{}, outputs: map[string]bool{}}
+	g := &generator{in: in, ids: map[string]bool{}, outputs: map[string]bool{}, open: len(in.Outputs) == 0}
 	for _, o := range in.Outputs {
 		g.outputs[o] = true
 	}
@@ -62,7 +66,7 @@ func Generate(in GenerateInput) *Form {
 	if f.ID == "" {
 		f.ID = "generated"
 	}
-	f.Components = []*Component{}
+	f.Components = []*Component{{ID: g.id("Text_generated"), Type: TypeText, Text: generatedNote(in, len(names) > 0)}}
 	for _, name := range topNames(names) {
 		if !validPath(name) {
 			g.note(name, "not a name a form can hold")
@@ -106,12 +110,42 @@ func topNames(names []string) []string {
 type generator struct {
 	in      GenerateInput
 	outputs map[string]bool
+	open    bool // no outputs declared: every field is editable
 	ids     map[string]bool
 	notes   []string
 }
 
-// editable reports whether a variable path is an output or inside one.
+// generatedNote says what a generated form was made from.
+func generatedNote(in GenerateInput, fields bool) string {
+	quoted := func(names []string) string {
+		q := make([]string, len(names))
+		for i, n := range names {
+			q[i] = "`" + strings.ReplaceAll(n, "`", "'") + "`"
+		}
+		return strings.Join(q, ", ")
+	}
+	switch {
+	case len(in.Outputs) > 0 && len(in.Inputs) > 0:
+		return "This task has no form: Baton generated one from the task's outputs (" + quoted(in.Outputs) +
+			"), which you can fill in, and shows its inputs read-only."
+	case len(in.Outputs) > 0:
+		return "This task has no form: Baton generated one from the task's outputs (" + quoted(in.Outputs) + ")."
+	case !fields:
+		return "This task has no form, declares no outputs and has no variables to show: complete it when it is done."
+	case len(in.Inputs) > 0:
+		return "This task has no form and declares no outputs: Baton generated one from its inputs (" + quoted(in.Inputs) +
+			"). Change what the task should set; what you submit is saved as variables."
+	}
+	return "This task has no form and declares no outputs: Baton generated one from the instance's variables. " +
+		"Change what the task should set; what you submit is saved as variables."
+}
+
+// editable reports whether a variable path is an output or inside one
+// (any path when no outputs are declared).
 func (g *generator) editable(path string) bool {
+	if g.open {
+		return true
+	}
 	for p := path; ; {
 		if g.outputs[p] {
 			return true

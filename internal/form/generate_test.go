@@ -45,6 +45,16 @@ func summary(cs []*form.Component, indent string) []string {
 	return out
 }
 
+// fields returns a generated form's components after its opening note,
+// and the note.
+func fields(t *testing.T, f *form.Form) ([]*form.Component, string) {
+	t.Helper()
+	if len(f.Components) == 0 || f.Components[0].Type != form.TypeText || !strings.HasPrefix(f.Components[0].Text, "This task has no form") {
+		t.Fatalf("generated form does not open with a note on what it was made from: %+v", f.Components)
+	}
+	return f.Components[1:], f.Components[0].Text
+}
+
 func TestGenerate(t *testing.T) {
 	t.Parallel()
 	vars := m{
@@ -76,7 +86,11 @@ func TestGenerate(t *testing.T) {
 		},
 	}
 	f := form.Generate(in)
-	got := summary(f.Components, "")
+	cs, opening := fields(t, f)
+	if !strings.Contains(opening, "outputs (`approved`, `comment`") || !strings.Contains(opening, "inputs read-only") {
+		t.Errorf("opening note %q does not name the outputs", opening)
+	}
+	got := summary(cs, "")
 	want := []string{
 		"number amount Amount readonly",
 		"number count Count readonly decimals=0",
@@ -166,21 +180,45 @@ func TestGenerateDeterministic(t *testing.T) {
 	}
 }
 
-// TestGenerateNothingDeclared: every variable is shown read-only, sorted.
+// TestGenerateNothingDeclared: without outputs nobody said what the task
+// sets, so every variable is shown, sorted, and editable: a person can
+// give the task its result, and the form says how it was made.
 func TestGenerateNothingDeclared(t *testing.T) {
 	t.Parallel()
-	f := form.Generate(form.GenerateInput{Variables: m{"zeta": true, "alpha": 1.0, "mid": "x"}})
-	got := summary(f.Components, "")
-	want := []string{"number alpha Alpha readonly", "textfield mid Mid readonly", "checkbox zeta Zeta readonly"}
+	vars := m{"zeta": true, "alpha": 1.0, "mid": "x"}
+	f := form.Generate(form.GenerateInput{Variables: vars})
+	cs, opening := fields(t, f)
+	got := summary(cs, "")
+	want := []string{"number alpha Alpha", "textfield mid Mid", "checkbox zeta Zeta"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Generate = %v, want %v", got, want)
+	}
+	if !strings.Contains(opening, "declares no outputs") || !strings.Contains(opening, "instance's variables") {
+		t.Errorf("opening note %q", opening)
 	}
 	if f.ID != "generated" {
 		t.Errorf("ID = %q", f.ID)
 	}
+	sub := m{"zeta": false, "mid": "changed"}
+	if errs := f.Validate(sub, vars); errs != nil {
+		t.Errorf("Validate(changed values) = %v", errs)
+	}
+	if out := f.Outputs(sub); !reflect.DeepEqual(out, sub) {
+		t.Errorf("Outputs = %v, want %v", out, sub)
+	}
+	if errs := f.Validate(m{"extra": 1.0}, vars); len(errs) != 1 || errs[0].Key != "extra" {
+		t.Errorf("Validate(a new name) = %v, want it refused", errs)
+	}
+
+	// Inputs without outputs: the inputs, editable.
+	cs, opening = fields(t, form.Generate(form.GenerateInput{Inputs: []string{"mid"}, Variables: vars}))
+	if got := summary(cs, ""); !reflect.DeepEqual(got, []string{"textfield mid Mid"}) || !strings.Contains(opening, "from its inputs (`mid`)") {
+		t.Errorf("Generate(inputs only) = %v, %q", got, opening)
+	}
+
 	empty := form.Generate(form.GenerateInput{})
-	if b, _ := json.Marshal(empty); string(b) != `{"type":"default","id":"generated","components":[],"schemaVersion":16,"exporter":{"name":"Baton"}}` {
-		t.Errorf("Generate(empty) = %s", b)
+	if cs, opening := fields(t, empty); len(cs) != 0 || !strings.Contains(opening, "complete it when it is done") {
+		t.Errorf("Generate(empty) = %v, %q", cs, opening)
 	}
 }
 
@@ -193,7 +231,8 @@ func TestGeneratePaths(t *testing.T) {
 		Outputs:   []string{"applicant.phone"},
 		Variables: m{"applicant": m{"name": "Ada", "phone": "+4712345678"}, "order": m{"total": 10.0}},
 	})
-	got := summary(f.Components, "")
+	cs, _ := fields(t, f)
+	got := summary(cs, "")
 	want := []string{
 		"group path=applicant Applicant",
 		"  textfield name Name readonly",
@@ -221,7 +260,7 @@ func TestGenerateLabels(t *testing.T) {
 		"kebab-case-name": "Kebab case name",
 	} {
 		f := form.Generate(form.GenerateInput{Outputs: []string{key}})
-		if got := f.Components[0].Label; got != want {
+		if got := f.Components[1].Label; got != want {
 			t.Errorf("label of %q = %q, want %q", key, got, want)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,8 +27,12 @@ func TestInstanceRecord(t *testing.T) {
 func testInstanceRecord(t *testing.T, file string) {
 	srv, _ := loanServer(t)
 	srv.Deploy(t, file)
+	defID := "loan-approval"
+	if strings.HasSuffix(file, ".bpmn") {
+		defID = "loan-approval-bpmn" // the BPMN twin's own id
+	}
 	var inst baton.Instance
-	srv.MustDo(t, http.MethodPost, "/api/runtime/start", baton.StartRequest{DefinitionID: "loan-approval", BusinessKey: "loan-9",
+	srv.MustDo(t, http.MethodPost, "/api/runtime/start", baton.StartRequest{DefinitionID: defID, BusinessKey: "loan-9",
 		Variables: map[string]any{"amount": 20000, "applicant": map[string]any{"email": "ada@example.com"}}}, &inst, http.StatusCreated)
 	var tasks baton.TaskList
 	srv.MustDo(t, http.MethodGet, "/api/runtime/tasks?instanceId="+inst.InstanceID, nil, &tasks, http.StatusOK)
@@ -52,7 +57,7 @@ func testInstanceRecord(t *testing.T, file string) {
 		format = "bpmn"
 	}
 	if rec.Format != replay.Format || rec.InstanceID != inst.InstanceID || rec.BusinessKey != "loan-9" ||
-		rec.Definition.ID != "loan-approval" || rec.Definition.Version != 1 || rec.Definition.Source != string(src) || rec.Definition.Format != format {
+		rec.Definition.ID != defID || rec.Definition.Version != 1 || rec.Definition.Source != string(src) || rec.Definition.Format != format {
 		t.Errorf("record header = %+v %+v", rec.Format, rec.Definition)
 	}
 	if rec.Final.Status != baton.StatusCompleted || int(rec.Final.Version) != len(rec.Commands) || len(rec.History) != len(done.ExecutionHistory) {

@@ -1,7 +1,9 @@
 package rest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,7 +28,20 @@ type idPath struct {
 }
 
 type startInput struct {
-	Body baton.StartRequest
+	Body    baton.StartRequest
+	RawBody []byte
+}
+
+// Resolve names the right field when a start body says processData (the
+// seed's word, and where an instance shows its variables) for variables.
+func (in *startInput) Resolve(huma.Context) []error {
+	var seed struct {
+		ProcessData json.RawMessage `json:"processData"`
+	}
+	if bytes.Contains(in.RawBody, []byte(`"processData"`)) && json.Unmarshal(in.RawBody, &seed) == nil && seed.ProcessData != nil {
+		return []error{&huma.ErrorDetail{Location: "body.processData", Message: `is not a field of a start request: its variables go in "variables" (processData is where an instance shows them)`}}
+	}
+	return nil
 }
 
 type completeInput struct {

@@ -408,11 +408,12 @@ func TestGeneratedForms(t *testing.T) {
 		t.Errorf("after the generated form: %v", after.ProcessData)
 	}
 
-	// No form, no inputs, no outputs: every variable is shown read-only,
-	// and nothing new can be submitted.
+	// No form, no inputs, no outputs: every variable is shown and can be
+	// changed (nobody said what the task sets), the form says so, and a
+	// name that is not a variable is still refused.
 	look := onlyTask(t, srv, inst.InstanceID)
 	srv.MustDo(t, http.MethodGet, "/api/runtime/tasks/"+look.ID+"/form", nil, &tf, http.StatusOK)
-	if tf.Source != rest.FormGenerated || !strings.Contains(string(tf.Form), `"readonly":true`) {
+	if tf.Source != rest.FormGenerated || strings.Contains(string(tf.Form), `"readonly":true`) || !strings.Contains(string(tf.Form), "declares no outputs") {
 		t.Errorf("generated form without declarations: %s", tf.Form)
 	}
 	resp, data := srv.Do(t, http.MethodPost, "/api/runtime/complete-task", baton.CompleteTaskRequest{TaskID: look.ID, Variables: map[string]any{"extra": 1}})
