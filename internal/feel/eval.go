@@ -616,7 +616,41 @@ func index(list []any, d Decimal) any {
 }
 
 func (n *pathNode) evalIn(e *env, s *scope) any {
+	if raw, ok := e.raw(s, n); ok { // a.b.c over the caller's maps: convert only the leaf
+		return toValue(raw)
+	}
 	return path(ev(e, s, n.x), n.name)
+}
+
+// raw resolves a chain of names and paths over the caller's variables
+// without converting them, when the chain starts at a variable that no
+// scope shadows and every step is a Go map.
+func (e *env) raw(s *scope, n node) (any, bool) {
+	switch x := n.(type) {
+	case *nameNode:
+		for ; s != nil; s = s.parent {
+			if s.ctx != nil {
+				if _, ok := s.ctx.vals[x.name]; ok {
+					return nil, false
+				}
+			} else if s.name == x.name {
+				return nil, false
+			}
+		}
+		v, ok := e.vars[x.name]
+		return v, ok
+	case *pathNode:
+		base, ok := e.raw(s, x.x)
+		if !ok {
+			return nil, false
+		}
+		m, ok := base.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		return m[x.name], true
+	}
+	return nil, false
 }
 
 func path(x any, name string) any {

@@ -214,9 +214,14 @@ func makeDate(y, mo, d int) (Date, bool) {
 	return Date{y, time.Month(mo), d}, true
 }
 
+var reOffset = regexp.MustCompile(`^[+-]\d{2}:\d{2}(:\d{2})?$`)
+
 func parseOffset(s string) (int, bool) {
 	if s == "Z" {
 		return 0, true
+	}
+	if !reOffset.MatchString(s) {
+		return 0, false
 	}
 	sign := 1
 	if s[0] == '-' {
@@ -286,7 +291,7 @@ func loadZone(z string) (*time.Location, bool) {
 	}
 	loc, err := time.LoadLocation(z)
 	if err != nil {
-		if off, ok := parseOffset(z); ok && (z[0] == '+' || z[0] == '-') {
+		if off, ok := parseOffset(z); ok {
 			return time.FixedZone("", off), true
 		}
 		return nil, false
