@@ -456,3 +456,41 @@ func TestToJSON(t *testing.T) {
 		t.Errorf("ToJSON = %s\nwant %s", b, want)
 	}
 }
+
+func TestRangeBrackets(t *testing.T) {
+	for _, tc := range []struct {
+		src   string
+		input any
+		want  bool
+	}{
+		{`]1..5[`, 5, false},
+		{`]1..5[`, 2, true},
+		{`[1..5[, 7`, 7, true},
+		{`[1..5[`, 1, true},
+	} {
+		u, err := CompileUnaryTests(tc.src)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		if got, _ := u.Test(tc.input, nil); got != tc.want {
+			t.Errorf("%q on %v = %v", tc.src, tc.input, got)
+		}
+	}
+}
+
+func TestNames(t *testing.T) {
+	for src, want := range map[string]string{
+		`amount > 10 and customer.tier = "gold"`:         "amount customer",
+		`for i in items return i.price * rate`:           "items rate",
+		`some x in xs satisfies x > min`:                 "xs min",
+		`items[price > limit]`:                           "items",
+		`{a: 1, b: a + c}.b`:                             "c",
+		`is defined(x) and get or else(y, 1) > count(z)`: "z",
+		`(function(p) p + q)(1)`:                         "q",
+		`first name + " " + last name`:                   "first name last name",
+	} {
+		if got := strings.Join(MustCompile(src).Names(), " "); got != want {
+			t.Errorf("Names(%s) = %q, want %q", src, got, want)
+		}
+	}
+}

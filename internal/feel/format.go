@@ -80,33 +80,17 @@ func format(b *strings.Builder, v any) {
 // {"@type": "date", "value": "2019-08-12"}, contexts as objects (keys
 // sorted), ranges and functions as their FEEL text.
 func ToJSON(v any) any {
-	switch x := v.(type) {
-	case nil, bool, string:
-		return v
-	case Decimal:
-		return x.JSON()
-	case []any:
-		out := make([]any, len(x))
-		for i, el := range x {
-			out[i] = ToJSON(el)
+	return mapLeaves(toValue(v), func(v any) any {
+		switch x := v.(type) {
+		case nil, bool, string:
+			return v
+		case Decimal:
+			return x.JSON()
+		case Date, Time, DateTime, Duration, YearsMonths:
+			return map[string]any{"@type": typeName(v), "value": Format(v)}
 		}
-		return out
-	case *Context:
-		out := make(map[string]any, len(x.keys))
-		for _, k := range x.keys {
-			out[k] = ToJSON(x.vals[k])
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, el := range x {
-			out[k] = ToJSON(el)
-		}
-		return out
-	case Date, Time, DateTime, Duration, YearsMonths:
-		return map[string]any{"@type": typeName(v), "value": Format(v)}
-	}
-	return Format(v)
+		return Format(v)
+	})
 }
 
 // FromJSON converts a decoded JSON value (numbers as json.Number or
@@ -155,4 +139,73 @@ func parseTyped(t, s string) any {
 		}
 	}
 	return nil
+}
+
+// Plain converts a FEEL value to the plain JSON values of a workflow
+// instance: numbers become float64, dates, times and durations their ISO
+// 8601 text ("2024-02-29", "P3D"), contexts map[string]any, lists []any,
+// ranges and functions their FEEL text.
+func Plain(v any) any {
+	return mapLeaves(toValue(v), func(v any) any {
+		switch x := v.(type) {
+		case nil, bool, string:
+			return x
+		case Decimal:
+			return x.Float64()
+		}
+		return Format(v)
+	})
+}
+
+// ParseDate reads a FEEL date ("2024-02-29").
+func ParseDate(s string) (Date, bool) { return parseDate(s) }
+
+// ParseDateTime reads a FEEL date and time: local, with an offset
+// ("2024-02-29T10:00:00Z") or a zone ("...@Europe/Paris"); a bare date is
+// its midnight.
+func ParseDateTime(s string) (DateTime, bool) { return parseDateTime(s) }
+
+// ParseDuration reads an ISO 8601 duration: a Duration (days and time) or
+// a YearsMonths.
+func ParseDuration(s string) (any, bool) { return parseDuration(s) }
+
+// Literal returns the value of an expression that is a literal: a number,
+// string, boolean or null, a temporal literal, a date, time, date and time
+// or duration constructor with literal arguments, or a list of literals.
+// ok is false for anything that reads variables or calls other functions.
+func (x *Expr) Literal() (v any, ok bool) {
+	if !isLiteral(x.root) {
+		return nil, false
+	}
+	v, err := x.EvalValue(nil)
+	return v, err == nil
+}
+
+func isLiteral(n node) bool {
+	switch x := n.(type) {
+	case *lit:
+		return true
+	case *negNode:
+		return isLiteral(x.x)
+	case *listNode:
+		for _, el := range x.elems {
+			if !isLiteral(el) {
+				return false
+			}
+		}
+		return true
+	case *callNode:
+		switch x.name {
+		case "date", "time", "date and time", "duration":
+		default:
+			return false
+		}
+		for _, a := range x.args {
+			if !isLiteral(a) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

@@ -414,7 +414,7 @@ func (p *parser) postfix() node {
 				return nil
 			}
 			x = &pathNode{x, name}
-		case t.is("["):
+		case t.is("[") && !closesRange(p.peekAt(1)):
 			p.next()
 			c := p.expression()
 			if p.err != nil || !p.expectOp("]") {
@@ -433,6 +433,12 @@ func (p *parser) postfix() node {
 		}
 	}
 	return x
+}
+
+// closesRange reports whether the token after a "[" shows that the "[" is
+// the exclusive end of a range ("[1..5[") rather than a filter.
+func closesRange(t token) bool {
+	return t.kind == tEOF || t.is(",") || t.is(")") || t.is("]")
 }
 
 func (p *parser) call(fn node) node {

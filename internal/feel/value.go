@@ -172,22 +172,26 @@ func decimalFromUint(u uint64) any {
 // ValueToGo converts a FEEL value to plain Go: contexts become
 // map[string]any, lists []any; numbers stay Decimal and temporal values
 // their typed structs.
-func ValueToGo(v any) any {
+func ValueToGo(v any) any { return mapLeaves(v, func(v any) any { return v }) }
+
+// mapLeaves rebuilds lists and contexts (as map[string]any) with leaf
+// applied to every other value.
+func mapLeaves(v any, leaf func(any) any) any {
 	switch x := v.(type) {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = ValueToGo(e)
+			out[i] = mapLeaves(e, leaf)
 		}
 		return out
 	case *Context:
 		out := make(map[string]any, len(x.keys))
 		for _, k := range x.keys {
-			out[k] = ValueToGo(x.vals[k])
+			out[k] = mapLeaves(x.vals[k], leaf)
 		}
 		return out
 	}
-	return v
+	return leaf(v)
 }
 
 // typeName returns the FEEL type name of a value.
