@@ -494,3 +494,17 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitsOnCallerData checks that loops over built-ins on large
+// caller values stop at the step bound.
+func TestLimitsOnCallerData(t *testing.T) {
+	big := strings.Repeat("a", 1<<20)
+	x := MustCompile(`count(for i in 1..100000 return matches(s, "b"))`)
+	if _, err := x.Eval(map[string]any{"s": big}); !errors.Is(err, ErrLimit) {
+		t.Errorf("Eval = %v, want ErrLimit", err)
+	}
+	x = MustCompile(`string length(s + s + s)`)
+	if _, err := x.Eval(map[string]any{"s": big}); !errors.Is(err, ErrLimit) {
+		t.Errorf("Eval = %v, want ErrLimit", err)
+	}
+}
