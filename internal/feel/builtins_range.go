@@ -126,9 +126,10 @@ func defRange() {
 
 func defTemporal() {
 	def("now", nil, func(e *env, a []any) any {
-		return DateTime{T: e.now, Zoned: true, Zone: zoneName(e.now.Location())}
+		now := e.time()
+		return DateTime{T: now, Zoned: true, Zone: zoneName(now.Location())}
 	})
-	def("today", nil, func(e *env, a []any) any { return dateOf(e.now) })
+	def("today", nil, func(e *env, a []any) any { return dateOf(e.time()) })
 	dateFn := func(name string, f func(t time.Time) any) {
 		def(name, []string{"date"}, func(e *env, a []any) any {
 			t, ok := asDateTime(a[0])

@@ -28,6 +28,7 @@ type env struct {
 	vars     map[string]any
 	cache    map[string]any
 	now      time.Time
+	clock    func() time.Time
 	input    any
 	hasInput bool
 	err      error

@@ -90,18 +90,28 @@ type Option func(*env)
 // WithNow fixes the clock that now() and today() read.
 func WithNow(t time.Time) Option { return func(e *env) { e.now = t } }
 
-// WithClock reads now() and today() from a clock function.
-func WithClock(now func() time.Time) Option { return func(e *env) { e.now = now() } }
+// WithClock reads now() and today() from a clock function, once per
+// evaluation and only when the expression calls them.
+func WithClock(now func() time.Time) Option { return func(e *env) { e.clock = now } }
 
 func newEnv(vars map[string]any, opts []Option) *env {
 	e := &env{vars: vars}
 	for _, o := range opts {
 		o(e)
 	}
-	if e.now.IsZero() {
-		e.now = time.Now()
-	}
 	return e
+}
+
+// time returns the evaluation's clock reading.
+func (e *env) time() time.Time {
+	if e.now.IsZero() {
+		if e.clock != nil {
+			e.now = e.clock()
+		} else {
+			e.now = time.Now()
+		}
+	}
+	return e.now
 }
 
 // Eval evaluates the expression over vars and returns the result as Go

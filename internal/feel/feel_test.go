@@ -508,3 +508,16 @@ func TestLimitsOnCallerData(t *testing.T) {
 		t.Errorf("Eval = %v, want ErrLimit", err)
 	}
 }
+
+func TestClock(t *testing.T) {
+	calls := 0
+	clock := func() time.Time { calls++; return testNow }
+	x := MustCompile(`[today(), now().year, today()]`)
+	v, err := x.Eval(nil, WithClock(clock))
+	if err != nil || show(v) != "[2026-03-15, 2026, 2026-03-15]" || calls != 1 {
+		t.Errorf("Eval = %s, %v with %d clock calls", show(v), err, calls)
+	}
+	if _, err := MustCompile(`1 + 1`).Eval(nil, WithClock(clock)); err != nil || calls != 1 {
+		t.Errorf("the clock was read by an expression without now(): %d calls", calls)
+	}
+}
