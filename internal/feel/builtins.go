@@ -253,9 +253,9 @@ func defConversion() {
 		}
 		months := int64(to.Year()-from.Year())*12 + int64(to.Month()-from.Month())
 		// A partial month does not count.
-		if months > 0 && wallLess(to, from, true) {
+		if months > 0 && wallLess(to, from) {
 			months--
-		} else if months < 0 && wallLess(from, to, true) {
+		} else if months < 0 && wallLess(from, to) {
 			months++
 		}
 		return YearsMonths(months)
@@ -298,7 +298,7 @@ func defConversion() {
 }
 
 // wallLess reports whether a's day-and-clock within the month is before b's.
-func wallLess(a, b time.Time, _ bool) bool {
+func wallLess(a, b time.Time) bool {
 	ad := time.Date(2000, 1, a.Day(), a.Hour(), a.Minute(), a.Second(), a.Nanosecond(), time.UTC)
 	bd := time.Date(2000, 1, b.Day(), b.Hour(), b.Minute(), b.Second(), b.Nanosecond(), time.UTC)
 	return ad.Before(bd)

@@ -26,13 +26,9 @@ func defJSON() {
 		if err := d.Decode(&v); err != nil || d.More() {
 			return nil
 		}
-		return fromPlainJSON(v)
+		return toValue(v) // strings stay strings; object keys come sorted
 	})
 }
-
-// fromPlainJSON converts decoded JSON keeping object key order unknown
-// (sorted) and strings as strings.
-func fromPlainJSON(v any) any { return toValue(v) }
 
 // writeJSON writes a FEEL value as JSON: contexts in entry order, temporal
 // values and ranges as strings.

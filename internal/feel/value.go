@@ -153,7 +153,7 @@ func toValue(v any) any {
 }
 
 func zoneName(l *time.Location) string {
-	if n := l.String(); n != "" && n != "Local" && !strings.HasPrefix(n, "UTC") && n != "" {
+	if n := l.String(); n != "" && n != "Local" && !strings.HasPrefix(n, "UTC") {
 		if _, err := time.LoadLocation(n); err == nil {
 			return n
 		}
