@@ -80,6 +80,7 @@ var commands = []struct {
 	{"complete", "complete a user task on a running server", func(m *Main) command { return &completeCommand{main: m} }},
 	{"instance", "show an instance on a running server", func(m *Main) command { return &instanceCommand{main: m} }},
 	{"replay", "re-run a recorded instance offline and report where it diverges", func(m *Main) command { return &replayCommand{main: m} }},
+	{"eval", "evaluate one expression (--feel: FEEL) over JSON variables and print the result", func(m *Main) command { return &evalCommand{main: m} }},
 	{"bench", "measure the runtime on the benchmark models (instances/s, latency, memory)", func(m *Main) command { return &benchCommand{main: m} }},
 	{"version", "print the version", func(m *Main) command { return &versionCommand{main: m} }},
 	{"help", "show help for baton or for one command", func(m *Main) command { return &helpCommand{main: m} }},

@@ -3,10 +3,12 @@ package dmn
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/batonhq/baton/internal/expr"
+	"github.com/batonhq/baton/internal/feel"
 )
 
 // Limits on what a parser accepts.
@@ -118,10 +120,10 @@ func (b *builder) build(s *tableSpec) *Decision {
 		c.typ = t
 		if strings.TrimSpace(in.text) == "" {
 			b.add(&Error{Line: in.line, Decision: s.id, Input: j + 1, Label: c.label, Msg: "input has no expression"})
-		} else if prog, err := expr.Compile(in.text); err != nil {
-			b.add(d.exprError(0, j+1, 0, c.label, in.text, in.line, err))
+		} else if prog, err := compileExpr(in.text); err != nil {
+			b.add(d.feelError(0, j+1, 0, c.label, in.text, in.line, err))
 		} else {
-			c.prog = prog
+			c.prog, c.names = prog, prog.Names()
 		}
 		d.inputs = append(d.inputs, c)
 	}
@@ -165,7 +167,7 @@ func (b *builder) build(s *tableSpec) *Decision {
 			c.priority = b.outputValues(d, k, c, out.values)
 		case out.jsonValues != nil:
 			for _, v := range out.jsonValues {
-				v = normalize(v)
+				v = feel.Plain(v)
 				switch v.(type) {
 				case string, float64, bool:
 					c.priority = append(c.priority, v)
@@ -196,9 +198,13 @@ func (b *builder) build(s *tableSpec) *Decision {
 			if j >= len(d.inputs) {
 				break
 			}
-			u, ferr := parseUnaryTests(cell.text, d.inputs[j].typ)
-			if ferr != nil {
-				b.add(d.feelError(n, j+1, 0, d.inputs[j].label, cell.text, cell.line, ferr))
+			text := cell.text
+			if strings.TrimSpace(text) == "" {
+				text = "-" // an empty entry matches anything, as in the modeler
+			}
+			u, err := compileTests(text)
+			if err != nil {
+				b.add(d.feelError(n, j+1, 0, d.inputs[j].label, cell.text, cell.line, err))
 				continue
 			}
 			r.inputs = append(r.inputs, inputEntry{line: cell.line, tests: u})
@@ -222,100 +228,154 @@ func (b *builder) build(s *tableSpec) *Decision {
 	return d
 }
 
-// compileOutput compiles rule n's entry for output k: a FEEL literal or
-// an expression.
+// compileOutput compiles rule n's entry for output k. A literal (a
+// number, string, boolean, null, date or duration) is evaluated now and
+// checked against the output's type and output values.
 func (d *Decision) compileOutput(n, k int, cell cellSpec) (outputEntry, *Error) {
 	c := d.outputs[k]
 	e := outputEntry{text: cell.text, line: cell.line}
-	v, ok, ferr := parseLiteral(cell.text)
-	switch {
-	case ferr != nil:
-		return e, d.feelError(n, 0, k+1, c.label, cell.text, cell.line, ferr)
-	case ok:
-		if err := checkOutput(v, c.typ); err != nil {
-			return e, &Error{Line: cell.line, Decision: d.id, Rule: n, Output: k + 1, Label: c.label, Text: cell.text, Msg: err.Error()}
-		}
-		if c.priority != nil && v != nil && (d.hit == hitPriority || d.hit == hitOutputOrder) {
-			in := false
-			for _, pv := range c.priority {
-				if eq, err := equal(v, pv); err == nil && eq {
-					in = true
-					break
-				}
-			}
-			if !in {
-				return e, &Error{Line: cell.line, Decision: d.id, Rule: n, Output: k + 1, Label: c.label, Text: cell.text, Msg: fmt.Sprintf("%s is not one of the output values", describe(v))}
-			}
-		}
-		e.val = v
+	if strings.TrimSpace(cell.text) == "" {
 		return e, nil
 	}
-	prog, err := expr.Compile(cell.text)
+	prog, err := compileExpr(cell.text)
 	if err != nil {
-		return e, d.exprError(n, 0, k+1, c.label, cell.text, cell.line, err)
+		return e, d.feelError(n, 0, k+1, c.label, cell.text, cell.line, err)
 	}
-	e.prog = prog
+	lit, ok := prog.Literal()
+	if !ok {
+		e.prog = prog
+		return e, nil
+	}
+	v := feel.Plain(lit)
+	oerr := func(format string, args ...any) *Error {
+		return &Error{Line: cell.line, Decision: d.id, Rule: n, Output: k + 1, Label: c.label, Text: cell.text, Msg: fmt.Sprintf(format, args...)}
+	}
+	if v == nil && strings.Contains(cell.text, "(") {
+		return e, oerr("%s is null: its argument is not a valid value", strings.TrimSpace(cell.text))
+	}
+	if err := checkOutput(v, c.typ); err != nil {
+		return e, oerr("%s", err)
+	}
+	if c.priority != nil && v != nil && (d.hit == hitPriority || d.hit == hitOutputOrder) && !slices.ContainsFunc(c.priority, func(pv any) bool { return reflect.DeepEqual(v, pv) }) {
+		return e, oerr("%s is not one of the output values", describe(v))
+	}
+	e.val = v
 	return e, nil
 }
 
 // outputValues reads an output's outputValues, a comma-separated list of
 // FEEL literals ("high", "medium", "low").
 func (b *builder) outputValues(d *Decision, k int, c *outputCol, cell *cellSpec) []any {
-	u, ferr := parseUnaryTests(cell.text, typeAny)
-	if ferr != nil {
-		b.add(d.feelError(0, 0, k+1, c.label, cell.text, cell.line, ferr))
+	bad := func(pos int, format string, args ...any) []any {
+		b.add(&Error{File: d.file, Line: cell.line, Decision: d.id, Output: k + 1, Label: c.label, Text: cell.text, Pos: pos, Msg: fmt.Sprintf(format, args...)})
+		return nil
+	}
+	if strings.TrimSpace(cell.text) == "-" {
 		return nil
 	}
 	var vals []any
-	for _, t := range u.tests {
-		if u.not || t.op != "=" || t.lo.prog != nil || t.lo.val == nil {
-			b.add(d.feelError(0, 0, k+1, c.label, cell.text, cell.line, errAt(t.off, "output values must be a list of literals, e.g. \"high\",\"medium\",\"low\"")))
-			return nil
+	for _, part := range splitList(cell.text) {
+		pos := utf8.RuneCountInString(cell.text[:part.off]) + 1
+		prog, err := compileExpr(part.text)
+		if err != nil {
+			msg := err.Error()
+			var fe *feel.Error
+			if errors.As(err, &fe) {
+				pos += runePos(part.text, fe.Line, fe.Column) - 1
+				msg = fe.Msg
+			}
+			return bad(pos, "%s", msg)
 		}
-		if err := checkOutput(t.lo.val, c.typ); err != nil {
-			b.add(d.feelError(0, 0, k+1, c.label, cell.text, cell.line, errAt(t.off, "output value %s does not fit the output's type %s", describeConst(t.lo), c.typ)))
-			return nil
+		lit, ok := prog.Literal()
+		v := feel.Plain(lit)
+		switch v.(type) {
+		case string, float64, bool:
+		default:
+			ok = false
 		}
-		vals = append(vals, t.lo.val)
-	}
-	if u.any {
-		return nil
+		if !ok {
+			return bad(pos, "output values must be a list of literals, e.g. \"high\",\"medium\",\"low\"")
+		}
+		if err := checkOutput(v, c.typ); err != nil {
+			return bad(pos, "output value %s does not fit the output's type %s", describe(v), c.typ)
+		}
+		vals = append(vals, v)
 	}
 	return vals
 }
 
-// feelError locates a FEEL problem in the text of a cell that starts on
-// line.
-func (d *Decision) feelError(rule, in, out int, label, text string, line int, ferr *feelError) *Error {
-	off := min(max(ferr.off, 0), len(text))
-	if line > 0 {
-		line += strings.Count(text[:off], "\n")
-	}
-	return &Error{File: d.file, Line: line, Decision: d.id, Rule: rule, Input: in, Output: out, Label: label, Text: text,
-		Pos: utf8.RuneCountInString(text[:off]) + 1, Msg: ferr.msg, Err: ferr.err}
+type listPart struct {
+	text string
+	off  int // byte offset of the first non-blank character
 }
 
-// exprError locates an internal/expr compile or evaluation error.
-func (d *Decision) exprError(rule, in, out int, label, text string, line int, err error) *Error {
+// splitList splits a FEEL list at its top-level commas.
+func splitList(s string) []listPart {
+	var parts []listPart
+	depth, start := 0, 0
+	inStr := false
+	add := func(end int) {
+		p := s[start:end]
+		trimmed := strings.TrimLeft(p, " \t\r\n")
+		parts = append(parts, listPart{text: strings.TrimSpace(p), off: start + len(p) - len(trimmed)})
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case inStr && c == '\\':
+			i++
+		case c == '"':
+			inStr = !inStr
+		case inStr:
+		case c == '(' || c == '[' || c == '{':
+			depth++
+		case c == ')' || c == ']' || c == '}':
+			depth--
+		case c == ',' && depth == 0:
+			add(i)
+			start = i + 1
+		}
+	}
+	add(len(s))
+	return parts
+}
+
+// feelError locates a FEEL compile or evaluation error in the text of a
+// cell that starts on line.
+func (d *Decision) feelError(rule, in, out int, label, text string, line int, err error) *Error {
 	e := &Error{File: d.file, Line: line, Decision: d.id, Rule: rule, Input: in, Output: out, Label: label, Text: text, Msg: err.Error(), Err: err}
-	var ee *expr.Error
-	if errors.As(err, &ee) {
-		e.Msg = ee.Msg
-		if ee.Column > 0 {
-			e.Pos = ee.Column
-			if ee.Line > 1 {
-				// Pos counts runes from the start of Text.
-				lines := strings.SplitAfter(text, "\n")
-				pos := 0
-				for _, l := range lines[:min(ee.Line-1, len(lines))] {
-					pos += utf8.RuneCountInString(l)
-				}
-				e.Pos = pos + ee.Column
-				if line > 0 {
-					e.Line = line + ee.Line - 1
-				}
-			}
+	var fe *feel.Error
+	if errors.As(err, &fe) {
+		e.Msg = fe.Msg
+		e.Pos = runePos(text, fe.Line, fe.Column)
+		if line > 0 {
+			e.Line = line + fe.Line - 1
 		}
 	}
 	return e
+}
+
+// runePos converts a line and column in text into a 1-based rune position.
+func runePos(text string, line, col int) int {
+	pos := 0
+	for i, l := range strings.SplitAfter(text, "\n") {
+		if i == line-1 {
+			break
+		}
+		pos += utf8.RuneCountInString(l)
+	}
+	return pos + col
+}
+
+func compileExpr(text string) (*feel.Expr, error) {
+	if len(text) > maxEntryLen {
+		return nil, errTooLong
+	}
+	return feel.Compile(text)
+}
+
+func compileTests(text string) (*feel.UnaryTests, error) {
+	if len(text) > maxEntryLen {
+		return nil, errTooLong
+	}
+	return feel.CompileUnaryTests(text)
 }

@@ -2,12 +2,11 @@
 //
 // Tables come from DMN XML as Camunda Modeler and dmn-js draw it (DMN 1.3,
 // also 1.1 and 1.2) or from an equivalent JSON form; see
-// docs/decisions-tables.md. Both are compiled once, when parsed: input
-// expressions and output expressions with internal/expr, input entries as
-// FEEL unary tests (a subset: "-", literals, comparisons, ranges, lists,
-// not(...), dates, durations and variable references). Anything outside
-// the subset is refused at parse time with its location: decision id,
-// rule number, column, entry text and, for XML, the line.
+// docs/decisions-tables.md. Both are compiled once, when parsed, with
+// internal/feel: input expressions and output entries as FEEL
+// expressions, input entries as FEEL unary tests. A syntax error is
+// refused at parse time with its location: decision id, rule number,
+// column, entry text, position and, for XML, the line.
 //
 // A *Decision is immutable and safe for concurrent use:
 //
@@ -15,10 +14,15 @@
 //	res, err := ds[0].Evaluate(map[string]any{"season": "Fall", "guests": 4.0})
 //	vars := res.Variables() // {"dish": "Spareribs"}
 //
-// Values are the JSON values of an instance: numbers are float64 (Go
-// integers are accepted and read as float64), and dates may be time.Time
-// or strings when the column's typeRef says date or dateTime. A type
-// mismatch is an *Error naming the rule and column; Evaluate never panics.
+// Values are the JSON values of an instance: numbers (any Go number or
+// json.Number) are read as FEEL decimals, and dates may be time.Time or
+// strings when the column's typeRef says date or dateTime. As in FEEL (and
+// Camunda 8), a missing variable is null and an entry that cannot compare
+// the input (a string against a number) does not match. Outputs are plain
+// JSON values: numbers float64, dates and durations their ISO 8601 text.
+// An input that does not fit its column's typeRef, or an output that does
+// not fit its own, is an *Error naming the rule and column; Evaluate never
+// panics.
 package dmn
 
 import (
@@ -29,7 +33,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/batonhq/baton/internal/expr"
+	"github.com/batonhq/baton/internal/feel"
 )
 
 // hitPolicy says which matching rules make up the result.
@@ -126,7 +130,8 @@ type inputCol struct {
 	label string
 	text  string // input expression
 	line  int
-	prog  *expr.Program
+	prog  *feel.Expr
+	names []string // variables prog reads, which must be defined
 	typ   typ
 }
 
@@ -145,14 +150,14 @@ type rule struct {
 
 type inputEntry struct {
 	line  int
-	tests *unaryTests
+	tests *feel.UnaryTests
 }
 
 type outputEntry struct {
 	text string
 	line int
-	val  any           // a literal's value, when prog is nil
-	prog *expr.Program // an expression
+	val  any        // a literal's value, when prog is nil
+	prog *feel.Expr // an expression
 }
 
 // ID returns the decision's id.
@@ -220,9 +225,10 @@ func (r Result) Variables() map[string]any {
 	return vars
 }
 
-// Evaluate evaluates the table over vars. Input expressions read vars
-// (dotted paths work); a variable they name must be defined, as with
-// internal/expr. Errors are *Error values naming the decision and, where
+// Evaluate evaluates the table over vars. A variable an input expression
+// names must be present in vars (possibly nil), so that a caller who
+// forgot an input learns it; elsewhere (entries, output expressions) a
+// missing variable is null, as in FEEL. Errors are *Error values naming the decision and, where
 // one is concerned, the rule and column.
 func (d *Decision) Evaluate(vars map[string]any) (Result, error) {
 	res := Result{Decision: d.id, Aggregation: d.agg, multi: d.hit.multi()}
@@ -231,9 +237,14 @@ func (d *Decision) Evaluate(vars map[string]any) (Result, error) {
 	}
 	in := make([]any, len(d.inputs))
 	for j, c := range d.inputs {
-		v, err := c.prog.Eval(vars)
+		for _, name := range c.names {
+			if _, ok := vars[name]; !ok {
+				return res, &Error{File: d.file, Line: c.line, Decision: d.id, Input: j + 1, Label: c.label, Text: c.text, Msg: fmt.Sprintf("variable %q is not defined", name)}
+			}
+		}
+		v, err := c.prog.EvalValue(vars)
 		if err != nil {
-			return res, d.exprError(0, j+1, 0, c.label, c.text, c.line, err)
+			return res, d.feelError(0, j+1, 0, c.label, c.text, c.line, err)
 		}
 		if in[j], err = convert(v, c.typ); err != nil {
 			return res, &Error{File: d.file, Line: c.line, Decision: d.id, Input: j + 1, Label: c.label, Text: c.text, Msg: "input " + err.Error()}
@@ -243,9 +254,9 @@ func (d *Decision) Evaluate(vars map[string]any) (Result, error) {
 	for i, r := range d.rules {
 		ok := true
 		for j, e := range r.inputs {
-			m, ferr := e.tests.match(in[j], vars)
-			if ferr != nil {
-				return res, d.feelError(i+1, j+1, 0, d.inputs[j].label, e.tests.src, e.line, ferr)
+			m, err := e.tests.Test(in[j], vars)
+			if err != nil {
+				return res, d.feelError(i+1, j+1, 0, d.inputs[j].label, e.tests.Source(), e.line, err)
 			}
 			if !m {
 				ok = false
@@ -331,10 +342,10 @@ func (d *Decision) output(i int, vars map[string]any) (map[string]any, error) {
 		v := e.val
 		if e.prog != nil {
 			var err error
-			if v, err = e.prog.Eval(vars); err != nil {
-				return nil, d.exprError(i+1, 0, k+1, c.label, e.text, e.line, err)
+			if v, err = e.prog.EvalValue(vars); err != nil {
+				return nil, d.feelError(i+1, 0, k+1, c.label, e.text, e.line, err)
 			}
-			v = normalize(v)
+			v = feel.Plain(v)
 			if err := checkOutput(v, c.typ); err != nil {
 				return nil, &Error{File: d.file, Line: e.line, Decision: d.id, Rule: i + 1, Output: k + 1, Label: c.label, Text: e.text, Msg: err.Error()}
 			}
@@ -352,7 +363,7 @@ func checkOutput(v any, t typ) error {
 	case typeString:
 		_, ok = v.(string)
 	case typeNumber:
-		_, ok = v.(float64)
+		_, ok = plainNumber(v)
 	case typeBoolean:
 		_, ok = v.(bool)
 	}
@@ -373,7 +384,7 @@ func (d *Decision) rank(i int, out map[string]any) ([]int, error) {
 		v := out[c.name]
 		pos := -1
 		for p, pv := range c.priority {
-			if eq, err := equal(v, pv); err == nil && eq {
+			if reflect.DeepEqual(v, pv) {
 				pos = p
 				break
 			}
@@ -405,7 +416,7 @@ func (d *Decision) aggregate(res Result) (any, error) {
 			n++
 			continue
 		}
-		f, ok := v.(float64)
+		f, ok := plainNumber(v)
 		if !ok {
 			rn := res.Rules[k]
 			e := d.rules[rn-1].outputs[0]

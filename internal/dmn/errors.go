@@ -19,7 +19,7 @@ type Error struct {
 	Text     string // the entry or expression text concerned
 	Pos      int    // 1-based position (in runes) of the problem in Text, 0 when unknown
 	Msg      string
-	Err      error // underlying error (such as an *expr.Error), may be nil
+	Err      error // underlying error (such as a *feel.Error), may be nil
 }
 
 // Error formats e as

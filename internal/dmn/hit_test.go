@@ -184,7 +184,7 @@ func TestPriorityExpression(t *testing.T) {
 	t.Parallel()
 	d := numberTable(t, "PRIORITY", "", []any{"high", "low"}, [][3]string{
 		{"> 0", `"low"`, "1"},
-		{"> 5", `x > 6 ? "high" : "medium"`, "2"},
+		{"> 5", `if x > 6 then "high" else "medium"`, "2"},
 	})
 	if got := mustEval(t, d, map[string]any{"x": 7.0}).Variables(); !reflect.DeepEqual(got, map[string]any{"o": "high", "p": 2.0}) {
 		t.Errorf("Variables() = %v", got)
@@ -246,8 +246,9 @@ func TestConcurrentEvaluate(t *testing.T) {
 	}
 }
 
-// TestInputExpressions checks the spellings of input expressions that
-// internal/expr accepts: bare, Camunda 7 ${...} and Zeebe =...
+// TestInputExpressions checks input expressions, which are FEEL as in
+// Camunda 8 (the expr-lang spellings ${...}, "?:", "??" and len() that
+// this table held before are not FEEL).
 func TestInputExpressions(t *testing.T) {
 	t.Parallel()
 	vars := map[string]any{"applicant": map[string]any{"age": 30.0}, "amount": 600.0, "items": []any{1.0, 2.0, 3.0}}
@@ -256,14 +257,15 @@ func TestInputExpressions(t *testing.T) {
 		entry string
 	}{
 		{"applicant.age", "[18..65]"},
-		{"${applicant.age}", "30"},
-		{"#{applicant.age}", "> 29.5"},
-		{"=amount * 2", "1200"},
-		{"len(items)", "3"},
+		{"applicant.age", "> 29.5"},
+		{"amount * 2", "1200"},
+		{"count(items)", "3"},
+		{"sum(items)", "6"},
 		{"amount > 500", "true"},
-		{`applicant.age >= 18 ? "adult" : "minor"`, `"adult"`},
-		{"discount ?? nil", "null"},
-		{"len(drinks ?? [])", "0"},
+		{`if applicant.age >= 18 then "adult" else "minor"`, `"adult"`},
+		{"get or else(discount, 0)", "0"},
+		{"count(get or else(drinks, []))", "0"},
+		{"items[item > 1]", "[2, 3]"},
 	}
 	for _, tt := range tests {
 		src, _ := json.Marshal(map[string]any{

@@ -146,7 +146,7 @@ func readDecision(b *builder, dn *node) *tableSpec {
 			if t := ie.child("text"); t != nil {
 				is.text, is.line = t.text.String(), t.line
 			}
-			checkLanguage(b, ie, id, 0, func(e *Error) { e.Input = len(s.inputs) + 1; e.Label = is.label }, "juel")
+			checkLanguage(b, ie, id, 0, func(e *Error) { e.Input = len(s.inputs) + 1; e.Label = is.label })
 		}
 		s.inputs = append(s.inputs, is)
 	}
@@ -165,12 +165,12 @@ func readDecision(b *builder, dn *node) *tableSpec {
 		rs := ruleSpec{line: rn.line}
 		for _, e := range rn.children("inputEntry") {
 			j := len(rs.inputs) + 1
-			checkLanguage(b, e, id, i+1, func(err *Error) { err.Input = j }, "")
+			checkLanguage(b, e, id, i+1, func(err *Error) { err.Input = j })
 			rs.inputs = append(rs.inputs, cell(e))
 		}
 		for _, e := range rn.children("outputEntry") {
 			k := len(rs.outputs) + 1
-			checkLanguage(b, e, id, i+1, func(err *Error) { err.Output = k }, "juel")
+			checkLanguage(b, e, id, i+1, func(err *Error) { err.Output = k })
 			rs.outputs = append(rs.outputs, cell(e))
 		}
 		s.rules = append(s.rules, rs)
@@ -186,12 +186,11 @@ func cell(e *node) cellSpec {
 	return cellSpec{line: e.line}
 }
 
-// checkLanguage refuses an expressionLanguage other than FEEL (or, where
-// other is set, that language too: internal/expr reads JUEL-style ${...}).
-func checkLanguage(b *builder, e *node, decision string, rule int, locate func(*Error), other string) {
+// checkLanguage refuses an expressionLanguage other than FEEL.
+func checkLanguage(b *builder, e *node, decision string, rule int, locate func(*Error)) {
 	lang := e.attr("expressionLanguage")
 	l := strings.ToLower(lang)
-	if l == "" || strings.Contains(l, "feel") || other != "" && l == other {
+	if l == "" || strings.Contains(l, "feel") {
 		return
 	}
 	err := &Error{Line: e.line, Decision: decision, Rule: rule, Msg: fmt.Sprintf("expression language %q is not supported; use FEEL", clip(lang, 60))}
