@@ -56,9 +56,7 @@ func (b *builder) eventSub(n *Node) {
 		}
 	case EventNone:
 		b.errf(start.Line, start.ID, "event", "the start event of event sub-process %q needs an event definition (timer, message, signal, error, escalation or conditional)", n.ID)
-	default:
-		b.errf(start.Line, start.ID, "event.kind", "an event sub-process cannot start on a %s event", k)
-	}
+	} // other kinds are refused for every start event (builder.node)
 	if n.parent == nil {
 		b.d.eventSubs = append(b.d.eventSubs, n)
 	} else {
