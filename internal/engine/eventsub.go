@@ -62,15 +62,12 @@ func (s *stepper) armEventSub(t *Token, esp *model.Node) {
 func (s *stepper) deliverEventSub(i int, start *model.Node, vars map[string]any) {
 	sb := s.st.Subs[i]
 	switch {
+	case sb.Kind == SubTimer && (!start.NonInterrupting || !s.rearmTimer(i)):
+		s.dropSub(i)
 	case !start.NonInterrupting:
 		s.dropSub(i)
-		if sb.Kind != SubTimer {
-			s.cancelSubEffect(sb)
-		}
-	case sb.Kind == SubTimer:
-		if !s.rearmTimer(i) {
-			s.dropSub(i)
-		}
+		s.cancelSubEffect(sb)
+	case sb.Kind == SubTimer: // re-armed
 	default:
 		s.st.Subs[i].Fired++
 	}

@@ -504,3 +504,27 @@ func TestSimulateEventSubProcesses(t *testing.T) {
 		})
 	}
 }
+
+func TestEventSubProcessScopeOpenedAndClosedInOneStepLeavesNoEffect(t *testing.T) {
+	// The process runs straight through: its event sub-process's timer and
+	// message subscription open and close in the same step, so no effect
+	// mentions them (a store would otherwise cancel before it creates).
+	d := mustParse(t, `{"id":"quick","nodes":[
+ {"id":"start","type":"startEvent"},{"id":"end","type":"endEvent"},
+ {"id":"t","type":"subProcess","triggeredByEvent":true},
+ {"id":"ts","type":"startEvent","parent":"t","event":{"kind":"timer","timer":{"duration":"PT1H"}}},
+ {"id":"te","type":"endEvent","parent":"t"},
+ {"id":"m","type":"subProcess","triggeredByEvent":true},
+ {"id":"ms","type":"startEvent","parent":"m","nonInterrupting":true,"event":{"kind":"message","name":"x"}},
+ {"id":"me","type":"endEvent","parent":"m"}],
+ "edges":[{"id":"f","source":"start","target":"end"},{"id":"g","source":"ts","target":"te"},{"id":"h","source":"ms","target":"me"}]}`)
+	st, eff := start(t, d, nil)
+	if st.Status != StatusCompleted || len(st.Subs) != 0 {
+		t.Fatalf("status %s subs %+v", st.Status, st.Subs)
+	}
+	for _, e := range eff {
+		if e.Kind == EffTimer || e.Kind == EffSubscribe || e.Kind == EffCancel {
+			t.Errorf("effect %+v survived a step that opened and closed it", e)
+		}
+	}
+}

@@ -147,7 +147,17 @@ func (s *stepper) closeSubs(owner int64) {
 	}
 }
 
+// cancelSubEffect cancels subscription sb outside. A subscription opened
+// in this same step is simply not opened: the effects of a step are net,
+// so a store never sees a cancel before the row it cancels (a scope, and
+// its event sub-process subscriptions, can open and end in one step).
 func (s *stepper) cancelSubEffect(sb Sub) {
+	for i := len(s.effects) - 1; i >= 0; i-- {
+		if e := s.effects[i]; e.ID == sb.ID && (e.Kind == EffTimer || e.Kind == EffSubscribe) {
+			s.effects = append(s.effects[:i], s.effects[i+1:]...)
+			return
+		}
+	}
 	s.effect(Effect{Kind: EffCancel, ID: sb.ID, NodeID: sb.Node, Type: string(sb.Kind)})
 }
 
@@ -164,6 +174,11 @@ func (s *stepper) deliver(i int, vars map[string]any) {
 	// A repeating timer stays subscribed with its next due time.
 	if !(n.Type == model.BoundaryEvent && n.NonInterrupting && s.rearmTimer(i)) {
 		s.dropSub(i)
+		if sb.Kind != SubTimer {
+			// The delivered message or signal subscription is done: its
+			// row goes too (a fired timer's job is closed by its runner).
+			s.cancelSubEffect(sb)
+		}
 	}
 	if owner == nil {
 		return

@@ -107,3 +107,23 @@ func TestEventSubProcessDurable(t *testing.T) {
 			timers(c.InstanceID, store.JobCancelled), timers(c.InstanceID, store.JobAvailable))
 	}
 }
+
+// TestDeliveredMessageSubscriptionIsDeleted: once a message catch event
+// has its message, its subscription row is gone, so the next message of
+// that name is not offered to it.
+func TestDeliveredMessageSubscriptionIsDeleted(t *testing.T) {
+	b := setup(t, nil, nil)
+	b.deploy(t, `{"id":"c","nodes":[{"id":"start","type":"startEvent"},
+ {"id":"w","type":"intermediateCatchEvent","event":{"kind":"message","name":"go"}},{"id":"u","type":"userTask"},{"id":"end","type":"endEvent"}],
+ "edges":[{"id":"f1","source":"start","target":"w"},{"id":"f2","source":"w","target":"u"},{"id":"f3","source":"u","target":"end"}]}`)
+	if _, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.r.Correlate(b.ctx, "go", "", "", nil, "test"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := b.st.Subscriptions(b.ctx, string(engine.SubMessage), "go", "")
+	if err != nil || len(rows) != 0 {
+		t.Fatalf("subscriptions after delivery: %+v %v", rows, err)
+	}
+}
