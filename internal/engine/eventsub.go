@@ -52,7 +52,13 @@ func (s *stepper) subscribeEventSub(owner int64, esp *model.Node) {
 func (s *stepper) armEventSub(t *Token, esp *model.Node) {
 	owner := t.Scope
 	s.removeToken(t.ID)
-	s.subscribeEventSub(owner, esp)
+	open := false
+	for _, sb := range s.st.Subs {
+		open = open || (sb.Owner == owner && sb.Node == esp.EventStart().ID)
+	}
+	if !open {
+		s.subscribeEventSub(owner, esp)
+	}
 	s.scopeCheck(owner)
 }
 

@@ -528,3 +528,27 @@ func TestEventSubProcessScopeOpenedAndClosedInOneStepLeavesNoEffect(t *testing.T
 		}
 	}
 }
+
+func TestEventSubProcessSubscriptionIncidentRetries(t *testing.T) {
+	// The correlation key cannot be evaluated when the process starts: an
+	// incident at the event sub-process; a retry with the variable set
+	// subscribes, and the message then interrupts the process.
+	d := mustParse(t, `{"id":"key","nodes":[
+ {"id":"start","type":"startEvent"},{"id":"work","type":"userTask"},{"id":"end","type":"endEvent"},
+ {"id":"m","type":"subProcess","triggeredByEvent":true},
+ {"id":"ms","type":"startEvent","parent":"m","event":{"kind":"message","name":"x","correlationKey":"=order.id"}},
+ {"id":"me","type":"endEvent","parent":"m"}],
+ "edges":[{"id":"f1","source":"start","target":"work"},{"id":"f2","source":"work","target":"end"},{"id":"g","source":"ms","target":"me"}]}`)
+	st, _ := start(t, d, nil)
+	if st.Status != StatusFailed || len(st.Incidents) != 1 || st.Incidents[0].NodeID != "m" {
+		t.Fatalf("status %s incidents %+v", st.Status, st.Incidents)
+	}
+	st, eff := step(t, d, st, Command{Kind: CmdRetry, Ref: st.Incidents[0].ID, Variables: map[string]any{"order": map[string]any{"id": "o-7"}}})
+	if sub := find(eff, EffSubscribe); sub == nil || sub.Key != "o-7" || st.Status != StatusWaiting {
+		t.Fatalf("after retry: %s, subscribe %+v", st.Status, sub)
+	}
+	st, _ = step(t, d, st, Command{Kind: CmdMessage, Name: "x", Key: "o-7"})
+	if st.Status != StatusCompleted {
+		t.Fatalf("after the message: %s", st.Status)
+	}
+}
