@@ -552,3 +552,12 @@ func TestEventSubProcessSubscriptionIncidentRetries(t *testing.T) {
 		t.Fatalf("after the message: %s", st.Status)
 	}
 }
+
+func TestNetEffects(t *testing.T) {
+	in := []Effect{{Kind: EffSubscribe, ID: "s"}, {Kind: EffJob, ID: "j"}, {Kind: EffTimer, ID: "t"}, {Kind: EffCancel, ID: "s"}, {Kind: EffCancel, ID: "x"}}
+	got := NetEffects(in)
+	want := []Effect{{Kind: EffJob, ID: "j"}, {Kind: EffTimer, ID: "t"}, {Kind: EffCancel, ID: "x"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("NetEffects = %+v, want %+v", got, want)
+	}
+}

@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -125,5 +126,32 @@ func TestDeliveredMessageSubscriptionIsDeleted(t *testing.T) {
 	rows, err := b.st.Subscriptions(b.ctx, string(engine.SubMessage), "go", "")
 	if err != nil || len(rows) != 0 {
 		t.Fatalf("subscriptions after delivery: %+v %v", rows, err)
+	}
+}
+
+// TestEventSubProcessClosedInsideOneTransition: a pure job runs inside the
+// transition that starts the process and ends it, so the event
+// sub-process's subscription opens and closes in one commit; no row may
+// outlive the instance.
+func TestEventSubProcessClosedInsideOneTransition(t *testing.T) {
+	b := setup(t, nil, func(r *runner.Runner) {
+		r.RegisterPure("service:calc", runner.HandlerFunc(func(context.Context, *runner.Job) (map[string]any, error) {
+			return map[string]any{"done": true}, nil
+		}))
+	})
+	b.deploy(t, `{"id":"pure-esp","nodes":[
+ {"id":"start","type":"startEvent"},{"id":"calc","type":"serviceTask","taskType":"calc"},{"id":"end","type":"endEvent"},
+ {"id":"m","type":"subProcess","triggeredByEvent":true},
+ {"id":"ms","type":"startEvent","parent":"m","event":{"kind":"message","name":"stop"}},
+ {"id":"me","type":"endEvent","parent":"m"}],
+ "edges":[{"id":"f1","source":"start","target":"calc"},{"id":"f2","source":"calc","target":"end"},{"id":"g","source":"ms","target":"me"}]}`)
+	st, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "pure-esp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.waitStatus(t, st.InstanceID, engine.StatusCompleted)
+	rows, err := b.st.Subscriptions(b.ctx, string(engine.SubMessage), "stop", "")
+	if err != nil || len(rows) != 0 {
+		t.Fatalf("subscriptions of a completed instance: %+v %v", rows, err)
 	}
 }
