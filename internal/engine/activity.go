@@ -85,7 +85,7 @@ func (s *stepper) activate(id int64, n *model.Node) {
 		ref := s.st.refID(s.st.next())
 		t.Wait, t.Ref = WaitJob, ref
 		s.history(n.ID, string(n.Type), ActWaiting, nil)
-		s.effect(Effect{Kind: EffJob, ID: ref, NodeID: n.ID, Type: jobType(n), TaskType: n.TaskType, Locals: t.Locals})
+		s.effect(Effect{Kind: EffJob, ID: ref, NodeID: n.ID, Type: jobType(n), TaskType: n.TaskType, Locals: s.localsFor(t)})
 	}
 }
 
@@ -110,26 +110,9 @@ func (s *stepper) completeActivity(id int64, result map[string]any) {
 	t := s.tok(id)
 	n := s.def.Node(t.Node)
 	if len(n.Outputs) > 0 && !s.st.Simulate {
-		vars := s.varsFor(t)
-		if len(result) > 0 {
-			m := make(map[string]any, len(vars)+len(result))
-			for k, v := range vars {
-				m[k] = v
-			}
-			for k, v := range result {
-				m[k] = v
-			}
-			vars = m
-		}
-		out := make(map[string]any, len(n.Outputs))
-		for i, m := range n.Outputs {
-			v, err := n.Expr(fmt.Sprintf("output:%d", i)).Eval(vars)
-			if err != nil {
-				t.Wait, t.Ref = "", ""
-				s.incident(id, IncidentExpression, fmt.Sprintf("output mapping %q: %v", m.Target, err), "")
-				return
-			}
-			out[m.Target] = v
+		out, ok := s.mapOutputs(id, n, result)
+		if !ok {
+			return
 		}
 		s.mergeVars(out)
 		result = out
@@ -163,4 +146,32 @@ func (s *stepper) skip(id int64) {
 	}
 	s.completed(n)
 	s.leave(id, n)
+}
+
+// mapOutputs evaluates n's output mappings for token id over its
+// variables plus result. On failure an incident stops the token.
+func (s *stepper) mapOutputs(id int64, n *model.Node, result map[string]any) (map[string]any, bool) {
+	t := s.tok(id)
+	vars := s.varsFor(t)
+	if len(result) > 0 {
+		m := make(map[string]any, len(vars)+len(result))
+		for k, v := range vars {
+			m[k] = v
+		}
+		for k, v := range result {
+			m[k] = v
+		}
+		vars = m
+	}
+	out := make(map[string]any, len(n.Outputs))
+	for i, m := range n.Outputs {
+		v, err := n.Expr(fmt.Sprintf("output:%d", i)).Eval(vars)
+		if err != nil {
+			t.Wait, t.Ref = "", ""
+			s.incident(id, IncidentExpression, fmt.Sprintf("output mapping %q: %v", m.Target, err), "")
+			return nil, false
+		}
+		out[m.Target] = v
+	}
+	return out, true
 }

@@ -45,6 +45,7 @@ func (s *stepper) applyStart() error {
 		}
 		s.queue = append(s.queue, id)
 	}
+	s.openEventSubs(0, nil)
 	return nil
 }
 
@@ -97,9 +98,8 @@ func (s *stepper) applyThrowError() error {
 	if err != nil {
 		return err
 	}
-	s.mergeVars(c.Variables)
 	t.Wait, t.Ref = "", ""
-	s.throwError(t.ID, c.ErrorCode, c.ErrorMessage)
+	s.throwError(t.ID, c.ErrorCode, c.ErrorMessage, c.Variables)
 	return nil
 }
 

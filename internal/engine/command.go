@@ -126,3 +126,38 @@ type TaskInfo struct {
 	FollowUpAt      time.Time `json:"followUpAt,omitzero"`
 	FormKey         string    `json:"formKey,omitempty"`
 }
+
+// NetEffects drops from effs, the effects of several steps committed
+// together, every timer or subscription that a later effect cancels,
+// together with that cancel: a store applies cancels before inserts, so
+// the pair would leave a row behind. Step's own effects are already net.
+func NetEffects(effs []Effect) []Effect {
+	var opened map[string]int
+	for i, e := range effs {
+		if e.Kind == EffTimer || e.Kind == EffSubscribe {
+			if opened == nil {
+				opened = map[string]int{}
+			}
+			opened[e.ID] = i
+		}
+	}
+	if opened == nil {
+		return effs
+	}
+	drop := map[int]bool{}
+	for i, e := range effs {
+		if j, ok := opened[e.ID]; ok && e.Kind == EffCancel && j < i && !drop[j] {
+			drop[i], drop[j] = true, true
+		}
+	}
+	if len(drop) == 0 {
+		return effs
+	}
+	out := effs[:0:0]
+	for i, e := range effs {
+		if !drop[i] {
+			out = append(out, e)
+		}
+	}
+	return out
+}

@@ -26,9 +26,15 @@ func (s *stepper) endEvent(id int64, n *model.Node) {
 		if n.Event != nil {
 			code = n.Event.ErrorCode
 		}
-		s.throwError(id, code, "")
+		s.throwError(id, code, "", nil)
+	case model.EventEscalation:
+		s.completed(n)
+		s.escalate(id, n)
+		if s.tok(id) != nil {
+			s.consume(id)
+		}
 	default:
-		if k := n.EventKind(); k == model.EventMessage || k == model.EventSignal || k == model.EventEscalation {
+		if k := n.EventKind(); k == model.EventMessage || k == model.EventSignal {
 			s.thrown(n)
 		}
 		s.completed(n)
@@ -73,7 +79,11 @@ func (s *stepper) throwEvent(id int64, n *model.Node) {
 		return
 	}
 	s.completed(n)
-	s.thrown(n)
+	if n.EventKind() == model.EventEscalation {
+		s.escalate(id, n)
+	} else {
+		s.thrown(n)
+	}
 	if s.tok(id) != nil {
 		s.leave(id, n)
 	}

@@ -26,7 +26,7 @@ func (s *stepper) run() {
 			}
 			s.enter(t)
 		}
-		if !s.settleInclusive() {
+		if !s.settleInclusive() && !s.fireConditions() {
 			return
 		}
 	}
@@ -72,6 +72,9 @@ func (s *stepper) enter(t *Token) {
 	id := t.ID
 	switch n.Type {
 	case model.StartEvent:
+		if n.EventSubProcess() != nil && !s.eventSubStarted(id, n) {
+			return
+		}
 		s.completed(n)
 		s.leave(id, n)
 	case model.EndEvent:
@@ -116,6 +119,10 @@ func (s *stepper) enter(t *Token) {
 			s.subscribe(id, e.TargetNode())
 		}
 	default:
+		if n.TriggeredByEvent {
+			s.armEventSub(t, n)
+			return
+		}
 		if n.Type.IsActivity() {
 			s.activate(id, n)
 			return

@@ -13,6 +13,7 @@ func (s *stepper) enterScope(id int64, n *model.Node) {
 	t := s.tok(id)
 	t.Wait = WaitScope
 	s.history(n.ID, string(n.Type), ActWaiting, nil)
+	s.openEventSubs(id, n)
 	starts := s.scopeStarts(n)
 	if len(starts) == 0 {
 		s.completeActivity(id, nil)

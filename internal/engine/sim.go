@@ -164,7 +164,9 @@ func nextEvent(st *State, deliver bool) int {
 	}
 	best := -1
 	for i, sb := range st.Subs {
-		if sb.Kind == SubTimer {
+		if sb.Kind == SubTimer || sb.Fired > 0 {
+			// A non-interrupting event sub-process that ran once would
+			// run again and again.
 			continue
 		}
 		if best < 0 || sb.Seq < st.Subs[best].Seq {

@@ -107,6 +107,12 @@ type Sub struct {
 	Every time.Duration `json:"every,omitempty"`
 	// Seq orders subscriptions by creation (earliest-started first).
 	Seq int64 `json:"seq"`
+	// Fired counts the deliveries of a subscription that stays open after
+	// it fires (a non-interrupting event sub-process's start).
+	Fired int `json:"fired,omitempty"`
+	// Held records that a conditional event's condition was true when last
+	// evaluated: it fires again only after turning false and true again.
+	Held bool `json:"held,omitempty"`
 }
 
 // Incident is an open problem that stops a token until an operator (or a
@@ -150,6 +156,7 @@ const (
 	ActResolved   Action = "resolved"   // an incident was resolved (retry, skip, move)
 	ActFired      Action = "fired"      // a timer, message or signal was delivered
 	ActError      Action = "error"      // a BPMN error was thrown
+	ActEscalated  Action = "escalated"  // a BPMN escalation was thrown
 	ActVariables  Action = "variables"  // variables were changed from outside
 	ActMoved      Action = "moved"      // a token was moved by an operator
 	ActOverdue    Action = "overdue"    // a user task passed its due date

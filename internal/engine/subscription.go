@@ -10,6 +10,18 @@ import (
 // subscribe opens the subscription of catching node n for token owner. It
 // reports false if an incident stopped the token.
 func (s *stepper) subscribe(owner int64, n *model.Node) bool {
+	kind, err := s.openSub(owner, n)
+	if err != nil {
+		s.incident(owner, kind, err.Error(), "")
+		return false
+	}
+	return true
+}
+
+// openSub opens the subscription of catching node n for owner (a token;
+// 0 for a process-level event sub-process). On error nothing is opened
+// and kind says what incident it calls for.
+func (s *stepper) openSub(owner int64, n *model.Node) (IncidentKind, error) {
 	sub := Sub{Node: n.ID, Owner: owner}
 	seq := s.st.next()
 	sub.ID, sub.Seq = s.st.refID(seq), seq
@@ -23,27 +35,29 @@ func (s *stepper) subscribe(owner int64, n *model.Node) bool {
 	if sub.Name == "" && kind == model.EventMessage {
 		sub.Name = n.ID
 	}
+	var ot *Token
+	if owner != 0 {
+		ot = s.tok(owner)
+	}
 	switch kind {
 	case model.EventTimer:
 		sub.Kind = SubTimer
-		due, repeat, every, err := s.timerDue(n, s.tok(owner))
+		due, repeat, every, err := s.timerDue(n, ot)
 		if err != nil {
-			s.incident(owner, IncidentTimer, err.Error(), "")
-			return false
+			return IncidentTimer, err
 		}
 		sub.Due, sub.Repeat, sub.Every = due, repeat, every
 		s.st.Subs = append(s.st.Subs, sub)
 		s.effect(Effect{Kind: EffTimer, ID: sub.ID, NodeID: n.ID, Due: due})
-		return true
+		return "", nil
 	case model.EventMessage:
 		sub.Kind = SubMessage
 		if n.Event != nil && !model.IsExpression(n.Event.CorrelationKey) {
 			sub.Key = n.Event.CorrelationKey // a literal key
 		} else if p := n.Expr("correlationKey"); p != nil && !s.st.Simulate {
-			v, err := p.Eval(s.varsFor(s.tok(owner)))
+			v, err := p.Eval(s.varsFor(ot))
 			if err != nil {
-				s.incident(owner, IncidentExpression, "correlation key: "+err.Error(), "")
-				return false
+				return IncidentExpression, fmt.Errorf("correlation key: %v", err)
 			}
 			if v != nil {
 				sub.Key = fmt.Sprint(v)
@@ -56,7 +70,7 @@ func (s *stepper) subscribe(owner int64, n *model.Node) bool {
 	}
 	s.st.Subs = append(s.st.Subs, sub)
 	s.effect(Effect{Kind: EffSubscribe, ID: sub.ID, NodeID: n.ID, Type: string(sub.Kind), Name: sub.Name, Key: sub.Key})
-	return true
+	return "", nil
 }
 
 func (s *stepper) timerDue(n *model.Node, t *Token) (due time.Time, repeat int, every time.Duration, err error) {
@@ -133,7 +147,17 @@ func (s *stepper) closeSubs(owner int64) {
 	}
 }
 
+// cancelSubEffect cancels subscription sb outside. A subscription opened
+// in this same step is simply not opened: the effects of a step are net,
+// so a store never sees a cancel before the row it cancels (a scope, and
+// its event sub-process subscriptions, can open and end in one step).
 func (s *stepper) cancelSubEffect(sb Sub) {
+	for i := len(s.effects) - 1; i >= 0; i-- {
+		if e := s.effects[i]; e.ID == sb.ID && (e.Kind == EffTimer || e.Kind == EffSubscribe) {
+			s.effects = append(s.effects[:i], s.effects[i+1:]...)
+			return
+		}
+	}
 	s.effect(Effect{Kind: EffCancel, ID: sb.ID, NodeID: sb.Node, Type: string(sb.Kind)})
 }
 
@@ -143,21 +167,17 @@ func (s *stepper) deliver(i int, vars map[string]any) {
 	n := s.def.Node(sb.Node)
 	owner := s.tok(sb.Owner)
 	s.history(n.ID, string(n.Type), ActFired, nil)
+	if n.EventSubProcess() != nil {
+		s.deliverEventSub(i, n, vars)
+		return
+	}
 	// A repeating timer stays subscribed with its next due time.
-	if sb.Kind == SubTimer && sb.Every > 0 && sb.Repeat != 0 && n.Type == model.BoundaryEvent && n.NonInterrupting {
-		next := sb
-		seq := s.st.next()
-		next.ID, next.Seq = s.st.refID(seq), seq
-		next.Due = sb.Due.Add(sb.Every)
-		if next.Repeat > 0 {
-			next.Repeat--
-		}
-		s.st.Subs[i] = next
-		s.effect(Effect{Kind: EffTimer, ID: next.ID, NodeID: n.ID, Due: next.Due})
-	} else {
-		s.st.Subs = append(s.st.Subs[:i], s.st.Subs[i+1:]...)
-		if len(s.st.Subs) == 0 {
-			s.st.Subs = nil
+	if !(n.Type == model.BoundaryEvent && n.NonInterrupting && s.rearmTimer(i)) {
+		s.dropSub(i)
+		if sb.Kind != SubTimer {
+			// The delivered message or signal subscription is done: its
+			// row goes too (a fired timer's job is closed by its runner).
+			s.cancelSubEffect(sb)
 		}
 	}
 	if owner == nil {
@@ -196,5 +216,33 @@ func (s *stepper) deliver(i int, vars map[string]any) {
 		owner.Wait, owner.Ref = "", ""
 		s.completed(n)
 		s.leave(owner.ID, n)
+	}
+}
+
+// rearmTimer keeps cycle timer subscription i for its next due time and
+// reports whether it did (false: not a timer, or its last repetition).
+func (s *stepper) rearmTimer(i int) bool {
+	sb := s.st.Subs[i]
+	if sb.Kind != SubTimer || sb.Every <= 0 || sb.Repeat == 0 {
+		return false
+	}
+	next := sb
+	seq := s.st.next()
+	next.ID, next.Seq = s.st.refID(seq), seq
+	next.Due = sb.Due.Add(sb.Every)
+	if next.Repeat > 0 {
+		next.Repeat--
+	}
+	s.st.Subs[i] = next
+	s.effect(Effect{Kind: EffTimer, ID: next.ID, NodeID: sb.Node, Due: next.Due})
+	return true
+}
+
+// dropSub removes subscription i from the state (its effect is the
+// caller's business).
+func (s *stepper) dropSub(i int) {
+	s.st.Subs = append(s.st.Subs[:i], s.st.Subs[i+1:]...)
+	if len(s.st.Subs) == 0 {
+		s.st.Subs = nil
 	}
 }

@@ -91,17 +91,52 @@ func (s *stepper) mergeVars(v map[string]any) {
 }
 
 // varsFor returns the variables an expression of token t sees: the
-// instance variables overlaid with the token's locals.
+// instance variables overlaid with the locals of t's enclosing scopes
+// (an event sub-process's payload, a sub-process's inputs) and, innermost,
+// t's own locals.
 func (s *stepper) varsFor(t *Token) map[string]any {
-	if t == nil || len(t.Locals) == 0 {
+	locals := s.localsFor(t)
+	if len(locals) == 0 {
 		if s.st.Variables == nil {
 			return noVars
 		}
 		return s.st.Variables
 	}
-	m := make(map[string]any, len(s.st.Variables)+len(t.Locals))
+	m := make(map[string]any, len(s.st.Variables)+len(locals))
 	for k, v := range s.st.Variables {
 		m[k] = v
+	}
+	for k, v := range locals {
+		m[k] = v
+	}
+	return m
+}
+
+// localsFor returns the locals token t sees: its own over those of its
+// enclosing scopes. Without scope locals it is t.Locals itself.
+func (s *stepper) localsFor(t *Token) map[string]any {
+	if t == nil {
+		return nil
+	}
+	var outer []map[string]any // innermost first
+	for sid := t.Scope; sid != 0; {
+		p := s.tok(sid)
+		if p == nil {
+			break
+		}
+		if len(p.Locals) > 0 {
+			outer = append(outer, p.Locals)
+		}
+		sid = p.Scope
+	}
+	if len(outer) == 0 {
+		return t.Locals
+	}
+	m := make(map[string]any, len(t.Locals)+len(outer[0]))
+	for i := len(outer) - 1; i >= 0; i-- {
+		for k, v := range outer[i] {
+			m[k] = v
+		}
 	}
 	for k, v := range t.Locals {
 		m[k] = v

@@ -39,7 +39,7 @@ func (s *stepper) createTask(id int64, n *model.Node) {
 	ref := s.st.refID(s.st.next())
 	t.Wait, t.Ref = WaitTask, ref
 	s.history(n.ID, string(n.Type), ActWaiting, nil)
-	s.effect(Effect{Kind: EffTask, ID: ref, NodeID: n.ID, Task: info, Locals: t.Locals})
+	s.effect(Effect{Kind: EffTask, ID: ref, NodeID: n.ID, Task: info, Locals: s.localsFor(t)})
 	s.effect(Effect{Kind: EffEvent, Type: EventTaskAssigned, ID: ref, NodeID: n.ID})
 }
 

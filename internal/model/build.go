@@ -260,7 +260,10 @@ func (b *builder) structure(opts Options) {
 	// Start events per scope.
 	b.scopeStarts(nil, d.top, opts, "process")
 	for _, n := range d.Nodes {
-		if n.Type == SubProcess {
+		switch {
+		case n.TriggeredByEvent:
+			b.eventSub(n)
+		case n.Type == SubProcess:
 			b.scopeStarts(n, n.children, opts, "sub-process")
 		}
 	}
@@ -282,7 +285,7 @@ func (b *builder) scopeStarts(scope *Node, nodes []*Node, opts Options, what str
 			if n.Event == nil || n.Event.Kind == EventNone {
 				none++
 			}
-		} else if len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent &&
+		} else if len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent && !n.TriggeredByEvent &&
 			!(n.Type == IntermediateCatchEvent && n.Event != nil && n.Event.Kind == EventLink) {
 			implicit++
 		}
@@ -323,6 +326,10 @@ func (b *builder) node(n *Node, links map[*Node]map[string]int) {
 		}
 		switch kind {
 		case EventNone, EventTimer, EventMessage, EventSignal, EventConditional:
+		case EventError, EventEscalation:
+			if n.parent == nil || !n.parent.TriggeredByEvent {
+				b.errf(n.Line, n.ID, "event.kind", "a start event cannot be a %s event outside an event sub-process", kind)
+			}
 		default:
 			b.errf(n.Line, n.ID, "event.kind", "a start event cannot be a %s event", kind)
 		}
@@ -666,6 +673,9 @@ func (b *builder) compile() {
 			}
 			n.setExpr(fmt.Sprintf("output:%d", i), b.compileExpr(n, n.Line, n.ID, fmt.Sprintf("outputs[%d].source", i), m.Source))
 		}
+		if n.Event != nil && n.Event.Kind == EventConditional && strings.TrimSpace(n.Event.Condition) != "" {
+			n.setExpr("condition", b.compileExpr(n, n.Line, n.ID, "event.condition", n.Event.Condition))
+		}
 		if n.Event != nil && IsExpression(n.Event.CorrelationKey) {
 			n.setExpr("correlationKey", b.compileExpr(n, n.Line, n.ID, "event.correlationKey", n.Event.CorrelationKey))
 		}
@@ -795,7 +805,7 @@ func (b *builder) reachability(opts Options) {
 	}
 	seed := func(nodes []*Node) {
 		for _, n := range nodes {
-			if n.Type == StartEvent || (opts.ImplicitStart && len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent &&
+			if n.Type == StartEvent || n.TriggeredByEvent || (opts.ImplicitStart && len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent &&
 				!(n.Type == IntermediateCatchEvent && n.EventKind() == EventLink)) {
 				push(n)
 			}

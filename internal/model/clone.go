@@ -17,7 +17,7 @@ func (d *Definition) Unbuilt() *Definition {
 		}
 		m := Node{
 			ID: n.ID, Type: n.Type, Name: n.Name, Description: n.Description, Parent: n.Parent,
-			AttachedTo: n.AttachedTo, NonInterrupting: n.NonInterrupting, Default: n.Default,
+			AttachedTo: n.AttachedTo, NonInterrupting: n.NonInterrupting, TriggeredByEvent: n.TriggeredByEvent, Default: n.Default,
 			Script: n.Script, ScriptLanguage: n.ScriptLanguage, ResultVariable: n.ResultVariable,
 			TaskType: n.TaskType, DecisionRef: n.DecisionRef, CalledElement: n.CalledElement, Rules: n.Rules,
 			Assignee: n.Assignee, DueIn: n.DueIn, FollowUpIn: n.FollowUpIn, FormKey: n.FormKey,

@@ -139,6 +139,10 @@ type Event struct {
 	// ErrorCode is the BPMN error code thrown by an error end event or
 	// caught by an error boundary event ("" catches every error).
 	ErrorCode string `json:"errorCode,omitempty"`
+	// Condition is a conditional event's condition, an expression
+	// re-evaluated whenever the variables may have changed; the event
+	// fires when it becomes true.
+	Condition string `json:"condition,omitempty"`
 }
 
 // Mapping copies a value into a variable: Target receives the value of the
@@ -295,6 +299,10 @@ type Node struct {
 	// NonInterrupting is set on boundary events (and event sub-process
 	// starts) that leave their activity running when they fire.
 	NonInterrupting bool `json:"nonInterrupting,omitempty"`
+	// TriggeredByEvent makes a sub-process an event sub-process: it has no
+	// sequence flows; its one start event (timer, message, signal, error,
+	// escalation or conditional) starts it while the enclosing scope runs.
+	TriggeredByEvent bool `json:"triggeredByEvent,omitempty"`
 
 	// Default is the id of the default outgoing flow of a gateway or
 	// activity.
@@ -367,6 +375,7 @@ type Node struct {
 	defaultE   *Edge
 	exprs      map[string]*expr.Program
 	starts     []*Node
+	eventSubs  []*Node // event sub-processes directly inside this scope
 }
 
 // Edge is a sequence flow.
@@ -411,10 +420,11 @@ type Definition struct {
 	// Warnings are non-fatal findings of Build (unreachable nodes...).
 	Warnings []Problem `json:"-"`
 
-	built    bool
-	nodeByID map[string]*Node
-	edgeByID map[string]*Edge
-	top      []*Node // process-level nodes
-	starts   []*Node // process-level start events, document order
-	reach    [][]bool
+	built     bool
+	nodeByID  map[string]*Node
+	edgeByID  map[string]*Edge
+	top       []*Node // process-level nodes
+	starts    []*Node // process-level start events, document order
+	eventSubs []*Node // process-level event sub-processes
+	reach     [][]bool
 }

@@ -61,7 +61,7 @@ func (r *Runner) runPure(ctx context.Context, d *model.Definition, st *engine.St
 		st = st2
 		rest := make([]engine.Effect, 0, len(eff)-1+len(eff2))
 		rest = append(append(rest, eff[:i]...), eff[i+1:]...)
-		eff = append(rest, eff2...)
+		eff = engine.NetEffects(append(rest, eff2...))
 		cmds = append(cmds, next)
 	}
 	return st, eff, cmds

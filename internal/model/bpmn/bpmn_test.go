@@ -76,11 +76,11 @@ func TestParseRejects(t *testing.T) {
 		{name: "choreography task", src: doc(straight + `
     <bpmn:choreographyTask id="Chor_1" />`),
 			want: []string{`unsupported element choreographyTask "Chor_1"`}, marker: `<bpmn:choreographyTask`},
-		{name: "event sub-process", src: doc(straight + `
+		{name: "event sub-process without event", src: doc(straight + `
     <bpmn:subProcess id="Evt_1" triggeredByEvent="true">
-      <bpmn:startEvent id="es"><bpmn:messageEventDefinition /></bpmn:startEvent>
+      <bpmn:startEvent id="es" />
     </bpmn:subProcess>`),
-			want: []string{`unsupported element subProcess "Evt_1"`, "event sub-process"}, marker: `<bpmn:subProcess id="Evt_1"`},
+			want: []string{`"es"`, "needs an event definition"}, marker: `<bpmn:startEvent id="es"`},
 		{name: "standard loop", src: doc(`    <bpmn:task id="loop"><bpmn:standardLoopCharacteristics /></bpmn:task>`),
 			want: []string{`unsupported element standardLoopCharacteristics in task "loop"`}, marker: `<bpmn:standardLoopCharacteristics`},
 		{name: "cancel event", src: doc(`    <bpmn:startEvent id="s" />

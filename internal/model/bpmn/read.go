@@ -385,10 +385,7 @@ func (p *process) node(e *element, parent *model.Node) error {
 	if parent != nil {
 		n.Parent = parent.ID
 	}
-	if local == "subProcess" && xmlBool(e.attr("triggeredByEvent"), false) {
-		p.unsupportedElement(e, parent, `event sub-processes (triggeredByEvent="true") are not supported`)
-		return nil
-	}
+	n.TriggeredByEvent = local == "subProcess" && xmlBool(e.attr("triggeredByEvent"), false)
 	p.def.Nodes = append(p.def.Nodes, n)
 
 	if n.Type.IsGateway() || n.Type.IsActivity() {
@@ -556,7 +553,7 @@ func (p *process) eventDefinition(n *model.Node, d *element) {
 		ev.Name = d.attr("name")
 	case model.EventConditional:
 		if c := d.child(nsBPMN, "condition"); c != nil {
-			setExt(n, "condition", strings.TrimSpace(c.allText()))
+			ev.Condition = strings.TrimSpace(c.allText())
 		}
 	case model.EventCompensate:
 		if ref := d.attr("activityRef"); ref != "" {

@@ -307,6 +307,10 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 		if n.NonInterrupting {
 			attrs = append(attrs, "isInterrupting", "false")
 		}
+	case model.SubProcess:
+		if n.TriggeredByEvent {
+			attrs = append(attrs, "triggeredByEvent", "true")
+		}
 	case model.ScriptTask:
 		if n.ScriptLanguage != "" && n.ScriptLanguage != "feel" {
 			attrs = append(attrs, "scriptFormat", n.ScriptLanguage)
@@ -418,6 +422,9 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 	// Extension keys written as elements, taken before the rest become
 	// attributes.
 	condition, activityRef := take("condition"), take("activityRef")
+	if n.Event != nil && n.Event.Condition != "" {
+		condition = n.Event.Condition
+	}
 	completion := take("completionCondition")
 	if n.MultiInstance != nil && n.MultiInstance.CompletionCondition != "" {
 		completion = n.MultiInstance.CompletionCondition
