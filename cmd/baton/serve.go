@@ -46,6 +46,7 @@ type serveCommand struct {
 	logLevel        string
 	httpEnv         string
 	shutdownTimeout time.Duration
+	scripts         scriptFlags
 
 	st store.Store
 }
@@ -76,8 +77,13 @@ On SIGINT or SIGTERM the server stops accepting requests, lets running jobs
 finish (or releases them) within --shutdown-timeout, closes the database
 and exits 0.
 
+Script tasks and JavaScript conditions run in a pool of sandbox worker
+processes, each under --script-memory and --script-timeout
+(docs/security.md).
+
 Flags take their defaults from BATON_DB, BATON_ADDR, BATON_WORKERS,
-BATON_TOKENS, BATON_LOG_FORMAT, BATON_LOG_LEVEL and BATON_HTTP_ENV.`)
+BATON_TOKENS, BATON_LOG_FORMAT, BATON_LOG_LEVEL, BATON_HTTP_ENV,
+BATON_SCRIPT_WORKERS, BATON_SCRIPT_MEMORY and BATON_SCRIPT_TIMEOUT.`)
 	workers, err := envInt("BATON_WORKERS", 16)
 	if err != nil {
 		return usageErrorf("%v", err)
@@ -92,6 +98,9 @@ BATON_TOKENS, BATON_LOG_FORMAT, BATON_LOG_LEVEL and BATON_HTTP_ENV.`)
 	fs.StringVar(&c.logLevel, "log-level", envOr("BATON_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
 	fs.StringVar(&c.httpEnv, "http-env", envOr("BATON_HTTP_ENV", "PAYMENTS_URL"), "comma-separated environment `NAMES` visible to HTTP service task templates as env.NAME")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for requests and jobs")
+	if err := c.scripts.register(fs); err != nil {
+		return err
+	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -101,6 +110,9 @@ BATON_TOKENS, BATON_LOG_FORMAT, BATON_LOG_LEVEL and BATON_HTTP_ENV.`)
 	}
 	if c.workers <= 0 {
 		return usageErrorf("--workers must be positive")
+	}
+	if err := c.scripts.validate(); err != nil {
+		return err
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return usageErrorf("--log-format must be text or json")
@@ -179,6 +191,12 @@ func (c *serveCommand) verifier(st store.Store, log *slog.Logger) (auth.Verifier
 
 func (c *serveCommand) Run(ctx context.Context) error {
 	log := c.logger()
+
+	stopScripts, err := c.scripts.install(log)
+	if err != nil {
+		return err
+	}
+	defer stopScripts()
 
 	st, err := openStore(ctx, c.db)
 	if err != nil {

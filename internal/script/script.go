@@ -175,12 +175,21 @@ func (e *Error) Unwrap() error { return e.cause }
 // gets its own interpreter.
 type Script struct {
 	src     string
+	file    *ast.Program // kept until prog is made, for scripts compiled lazily
+	lexical []string     // top-level let, const and class names
+	simple  bool         // needs no builtin guards; see isSimple
+
+	once    sync.Once
 	prog    *goja.Program
-	lexical []string // top-level let, const and class names
-	simple  bool     // needs no builtin guards; see isSimple
+	progErr error
 }
 
 // Compile parses src. Syntax errors are *Error with the position.
+//
+// A script with BigInt literals is only parsed here and compiled where it
+// first runs: goja folds constant expressions while compiling, and a
+// folded BigInt such as 1n << 10000000000n can take all memory or minutes
+// of CPU. With a Pool installed that happens in a worker, under its limits.
 func Compile(src string) (s *Script, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -195,8 +204,29 @@ func Compile(src string) (s *Script, err error) {
 		}
 		return nil, &Error{Msg: "SyntaxError: " + err.Error()}
 	}
-	prog, err := goja.CompileAST(file, false)
-	if err != nil {
+	s = &Script{src: src, file: file, lexical: lexicalNames(file), simple: len(src) <= maxSimpleSource && isSimple(file)}
+	if !hasBigInt(file) {
+		if _, err := s.program(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// program compiles the script once.
+func (s *Script) program() (*goja.Program, error) {
+	s.once.Do(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				s.progErr = &Error{Msg: fmt.Sprintf("cannot compile script: %v", r)}
+			}
+			s.file = nil
+		}()
+		prog, err := goja.CompileAST(s.file, false)
+		if err == nil {
+			s.prog = prog
+			return
+		}
 		var ce *goja.CompilerSyntaxError
 		if errors.As(err, &ce) {
 			e := &Error{Msg: "SyntaxError: " + ce.Message}
@@ -204,11 +234,12 @@ func Compile(src string) (s *Script, err error) {
 				p := ce.File.Position(ce.Offset)
 				e.Line, e.Column = p.Line, p.Column
 			}
-			return nil, e
+			s.progErr = e
+			return
 		}
-		return nil, &Error{Msg: err.Error()}
-	}
-	return &Script{src: src, prog: prog, lexical: lexicalNames(file), simple: isSimple(file)}, nil
+		s.progErr = &Error{Msg: err.Error()}
+	})
+	return s.prog, s.progErr
 }
 
 // Source returns the script as written.
@@ -256,14 +287,19 @@ func lexicalNames(file *ast.Program) []string {
 // runs it; see (*Script).Run.
 func Run(src string, vars map[string]any, lim Limits) (changed map[string]any, result any, err error) {
 	lim = lim.withDefaults()
-	if len(src) > lim.MaxSourceBytes {
-		return nil, nil, sourceTooLong(len(src), lim.MaxSourceBytes)
-	}
-	s, err := compileCached(src)
+	s, err := compileWithin(src, lim)
 	if err != nil {
 		return nil, nil, err
 	}
 	return s.Run(vars, lim)
+}
+
+// compileWithin is compileCached for a source no longer than the limit.
+func compileWithin(src string, lim Limits) (*Script, error) {
+	if len(src) > lim.MaxSourceBytes {
+		return nil, sourceTooLong(len(src), lim.MaxSourceBytes)
+	}
+	return compileCached(src)
 }
 
 func sourceTooLong(n, limit int) *Error {
@@ -305,12 +341,27 @@ func compileCached(src string) (*Script, error) {
 // result: the value given to next(null, value) if the script called next,
 // else the value of its last expression statement. A script error is an
 // *Error; Run never panics.
+//
+// With a Pool installed (UseWorkers) the script runs in a worker process,
+// unless it is simple (see the package documentation).
 func (s *Script) Run(vars map[string]any, lim Limits) (changed map[string]any, result any, err error) {
 	lim = lim.withDefaults()
 	if len(s.src) > lim.MaxSourceBytes {
 		return nil, nil, sourceTooLong(len(s.src), lim.MaxSourceBytes)
 	}
-	r := &run{script: s, vars: vars, lim: lim}
+	if p := executor.Load(); p != nil && (!s.simple || p.cfg.All) {
+		return p.run(s.src, vars, lim)
+	}
+	return s.runHere(vars, lim)
+}
+
+// runHere runs the script in this process.
+func (s *Script) runHere(vars map[string]any, lim Limits) (changed map[string]any, result any, err error) {
+	prog, err := s.program()
+	if err != nil {
+		return nil, nil, err
+	}
+	r := &run{script: s, prog: prog, vars: vars, lim: lim}
 	defer func() {
 		if x := recover(); x != nil {
 			changed, result, err = nil, nil, r.panicError(x)
@@ -318,6 +369,15 @@ func (s *Script) Run(vars map[string]any, lim Limits) (changed map[string]any, r
 		r.watch.stop()
 	}()
 	return r.exec()
+}
+
+// runHere is Run in this process, for a worker.
+func runHere(src string, vars map[string]any, lim Limits) (map[string]any, any, error) {
+	s, err := compileWithin(src, lim)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.runHere(vars, lim)
 }
 
 // panicError turns a recovered panic into an *Error. goja reports
@@ -376,7 +436,7 @@ func (r *run) limitError(e *Error, cause any) {
 		e.Msg, e.cause = fmt.Sprintf("script exceeded its memory limit (%s allocated)", bytesString(r.lim.MaxAllocBytes)), ErrMemoryLimit
 		return
 	}
-	e.Msg, e.cause = fmt.Sprintf("script timed out after %v", r.lim.Timeout), ErrTimeout
+	e.Msg, e.cause = fmt.Sprintf("script exceeded its time limit (%v)", r.lim.Timeout), ErrTimeout
 }
 
 func framePosition(stack []goja.StackFrame) (line, col int) {
