@@ -23,9 +23,48 @@
 // DataView and the typed arrays are removed: they allocate their whole
 // size in one step that no limit could stop.
 //
-// # Limits, honestly
+// # Isolation: worker processes
 //
-// Every run is bounded by Limits:
+// A script can always be written to take more memory or CPU than any
+// in-process check foresees: goja's builtins are Go code that runs to
+// completion once called, and a failed huge allocation or a Go stack
+// overflow inside one is fatal to the whole process. So the server runs
+// scripts in a Pool of sandbox worker processes, as n8n does for its Code
+// nodes: the same binary re-executed (RunWorkerIfRequested, `baton
+// script-worker`), one script at a time each, talking over its stdin and
+// stdout (length-prefixed JSON). A worker
+//
+//   - limits its own address space as soon as it starts (RLIMIT_AS: what
+//     the Go runtime has mapped, plus PoolConfig.Memory and one 64 MiB
+//     heap arena), and sets its Go memory limit to the same memory;
+//   - sets its CPU time limit before every run (RLIMIT_CPU: twice the
+//     timeout plus one second from now; SIGXCPU ends it);
+//   - gets no environment from the server (no secrets), runs in its own
+//     process group, and is killed by the kernel when the server dies;
+//
+// and the pool kills it when a run's answer does not come within its
+// Timeout plus PoolConfig.Grace. A worker that broke a limit or died is
+// replaced; the run fails with an *Error naming why: "script exceeded its
+// memory limit (256 MiB)", "script exceeded its time limit (1s)", "script
+// worker died: ...". A healthy worker is reused. cmd/baton installs a pool
+// with UseWorkers; without one (unit tests, `baton run`) scripts run in
+// the calling process, guarded as below but without a hard bound.
+//
+// Scripts that isSimple accepts run in the calling process even with a
+// pool, which costs a condition like next(null, amount > 1000) tens of
+// microseconds instead of a round trip to a worker: such a script has no
+// loops, no calls (other than next), no BigInts, at most 4 string
+// concatenations and at most 4 KiB of source, so each of its steps does
+// work bounded by the size of its input, and the timeout and the
+// allocation watchdog stop it between two steps (see isSimple).
+//
+// Compile parses in the calling process; a script with BigInt literals is
+// compiled only where it runs, because goja folds constant expressions
+// such as 1n << 10000000000n while compiling.
+//
+// # Limits inside a run
+//
+// Every run is also bounded by Limits, in the worker as in-process:
 //
 //   - Timeout: the run is interrupted (goja's vm.Interrupt) when it expires.
 //   - MaxCallStackSize: deeper JavaScript recursion throws a RangeError.
@@ -34,22 +73,17 @@
 //     (runtime/metrics "/gc/heap/allocs:bytes") every 2ms and interrupts
 //     the run once the process has allocated this much since the run began.
 //
-// goja has no memory accounting of its own, and Go cannot measure what one
-// goroutine allocates, so the memory limit counts everything the process
-// allocates while the script runs: under heavy concurrent load a script can
-// be stopped for allocations that were not its own, and a script can
-// overshoot the limit by what it allocates in the 2ms before the watchdog
-// looks. It counts bytes allocated, not bytes live, so a script that churns
-// through garbage is stopped too. The default, 64 MiB, is far above what a
-// workflow script needs.
+// In a worker, which runs one script at a time, the allocation counter
+// counts that script's allocations alone; in-process it counts everything
+// the process allocates meanwhile. It counts bytes allocated, not bytes
+// live, so a script that churns through garbage is stopped too. The
+// default, 64 MiB, is far above what a workflow script needs.
 //
-// The timeout and the watchdog can only stop a script between two
-// JavaScript instructions: a builtin such as Array.prototype.sort is Go
-// code that runs to completion once called, and a Go stack overflow or a
-// failed huge allocation inside one is fatal to the whole process. So the
-// builtins that could run long, allocate much or recurse deeply in one
-// call check their arguments first and throw a RangeError beyond these
-// bounds (N is MaxAllocBytes/64, 1 Mi elements by default):
+// The builtins that could run long, allocate much or recurse deeply in
+// one call check their arguments first and throw a RangeError beyond
+// these bounds (N is MaxAllocBytes/64, 1 Mi elements by default), which
+// turns most bombs into an ordinary script error before a hard limit is
+// reached:
 //
 //   - Array.prototype methods, Array.from, spreading and for-of over arrays
 //     and strings, Function.prototype.apply, Reflect.apply and
@@ -67,19 +101,10 @@
 //     For this, importing the package sets regexp2.DefaultMatchTimeout,
 //     a process-wide default that in Baton only goja uses.
 //
-// Even so a single builtin call can take around a second with the default
-// limits (filling a sparse array of N elements does), overrunning the
-// timeout. Scripts made only of variables, literals, property reads,
-// operators, assignments, if/else and next(...) cannot reach any builtin
-// with arguments of their choosing; they skip installing these checks,
-// which makes a condition like bpmn-engine's next(null, ...) more than ten
-// times cheaper to run (tens of microseconds instead of a millisecond).
-//
-// This bounds mistakes and the known one-line bombs. It is not a security
-// boundary against a determined attacker: goja's builtins were not written
-// to be interrupted, and the checks above are a list, not a proof. Code
-// from untrusted authors belongs in a separate process with
-// operating-system limits.
+// These checks are a list, not a proof; the worker's limits are the
+// bound. Simple scripts skip installing them (they cannot reach a builtin
+// with arguments of their choosing), which makes a run more than ten
+// times cheaper.
 //
 // # Values in and out
 //
