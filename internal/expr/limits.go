@@ -83,7 +83,11 @@ func (g *guards) Visit(node *ast.Node) {
 		}
 	case *ast.PredicateNode:
 		n.Node = g.call(n, "$step", g.budget(n), n.Node)
-	case *ast.ArrayNode, *ast.MapNode:
+	case *ast.ArrayNode:
+		if !allLiterals(n.Nodes) {
+			g.patch(node, "$size", g.budget(n), n)
+		}
+	case *ast.MapNode:
 		g.patch(node, "$size", g.budget(n), n)
 	case *ast.BuiltinNode:
 		g.args(n, n.Arguments)
@@ -94,6 +98,20 @@ func (g *guards) Visit(node *ast.Node) {
 			g.patch(node, "$size", g.budget(n), n)
 		}
 	}
+}
+
+// allLiterals reports whether an array literal holds only scalar
+// literals: its size is bounded by the source, and leaving it alone keeps
+// expr-lang's optimization of "x in [...]".
+func allLiterals(nodes []ast.Node) bool {
+	for _, n := range nodes {
+		switch n.(type) {
+		case *ast.IntegerNode, *ast.FloatNode, *ast.StringNode, *ast.BoolNode, *ast.NilNode:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // checked are the functions Compile defines in place of expr-lang's

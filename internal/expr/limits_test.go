@@ -91,6 +91,7 @@ func TestGuardedOperations(t *testing.T) {
 		{`reduce(1..10, #acc + #, 0)`, 55},
 		{`{"a": [1, 2]}.a[1]`, 2},
 		{`count(items, .price > 5)`, 2},
+		{`name in ["Ada", "Bob"]`, true},
 	}
 	for _, tt := range tests {
 		v, err := expr.MustCompile(tt.src).Eval(vars)
