@@ -226,7 +226,7 @@ func (p *Pool) failure(w *worker, err error, lim Limits) *Error {
 	}
 	log := w.stderr.String()
 	switch {
-	case strings.Contains(log, "out of memory") || strings.Contains(log, "cannot allocate memory"):
+	case outOfMemory(log):
 		return &Error{Msg: fmt.Sprintf("script exceeded its memory limit (%s)", bytesString(p.cfg.Memory)), cause: ErrMemoryLimit}
 	case w.exitCode() == exitCPU:
 		return &Error{Msg: fmt.Sprintf("script exceeded its time limit (%v of CPU)", lim.Timeout), cause: ErrTimeout}
@@ -236,6 +236,17 @@ func (p *Pool) failure(w *worker, err error, lim Limits) *Error {
 		why += ": " + line
 	}
 	return &Error{Msg: fmt.Sprintf("script worker died: %s", why), cause: ErrWorkerDied}
+}
+
+// outOfMemory reports whether a dead worker's log says an allocation or
+// a mapping failed: the Go runtime's ways of meeting RLIMIT_AS.
+func outOfMemory(log string) bool {
+	for _, s := range []string{"out of memory", "cannot allocate memory", "errno=12", "cannot map pages", "failed to reserve"} {
+		if strings.Contains(log, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func firstLogLine(s string) string {

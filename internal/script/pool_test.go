@@ -138,3 +138,38 @@ func TestPoolWorkerDeath(t *testing.T) {
 		t.Errorf("error = %v, want the worker's death", err)
 	}
 }
+
+// BenchmarkIsolation measures what a worker costs per run: the bench
+// gateway-js condition in-process (its fast path), and the same condition
+// and a script with calls sent to a worker.
+func BenchmarkIsolation(b *testing.B) {
+	const cond = "next(null, environment.variables.amount > 1000);"
+	const calls = "total = items.map(i => i.price).reduce((a, b) => a + b, 0)"
+	vars := input()
+	for _, bc := range []struct {
+		name, src string
+		pool      bool
+	}{
+		{"condition/in-process", cond, false},
+		{"condition/worker", cond, true},
+		{"calls/in-process", calls, false},
+		{"calls/worker", calls, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			if bc.pool {
+				p, err := script.NewPool(script.PoolConfig{Workers: 1, All: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer p.Close()
+				script.UseWorkers(p)
+				defer script.UseWorkers(nil)
+			}
+			for b.Loop() {
+				if _, _, err := script.Run(bc.src, vars, script.Limits{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
