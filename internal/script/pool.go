@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -318,7 +319,7 @@ func (p *Pool) start() (*worker, error) {
 	cmd.Dir = os.TempDir()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, &w.stderr
 	cmd.SysProcAttr = workerProcAttr()
-	err = cmd.Start()
+	err = startOnSpawner(cmd)
 	inR.Close()
 	outW.Close()
 	if err != nil {
@@ -334,6 +335,29 @@ func (p *Pool) start() (*worker, error) {
 	}()
 	return w, nil
 }
+
+// spawns carries cmd.Start calls to the spawner goroutine.
+var spawns = make(chan func())
+
+// startOnSpawner starts cmd from one goroutine locked to its OS thread
+// for the life of the process: the kernel sends a worker's parent-death
+// signal when the thread that started it ends, not the process, and the
+// Go runtime may end a thread.
+func startOnSpawner(cmd *exec.Cmd) error {
+	spawnerOnce.Do(func() {
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread lives on
+			for f := range spawns {
+				f()
+			}
+		}()
+	})
+	done := make(chan error, 1)
+	spawns <- func() { done <- cmd.Start() }
+	return <-done
+}
+
+var spawnerOnce sync.Once
 
 // worker is one worker process.
 type worker struct {
