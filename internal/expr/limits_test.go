@@ -41,6 +41,7 @@ func TestHostileExpressions(t *testing.T) {
 		{"a builtin over a variable in a loop", `map(1..100000, sum(map(items, .price)))`, "budget"},
 		{"reduce that grows a string", `reduce(1..100000, #acc + "xxxxxxxxxxxxxxxx", "")`, "budget"},
 		{"join to a gigabyte", `join(map(1..50000, big), ",")`, "budget|exceeds the limit|larger than the limit"},
+		{"join of three halves", `len(join([big, big, big], ""))`, "exceeds the limit"},
 		{"replace to a terabyte", `replace(big, "x", big)`, "exceeds the limit"},
 		{"concat of many copies", `let a = map(1..100000, 1); len(concat(a, a, a, a, a, a, a, a, a, a, a, a))`, "budget|larger than the limit"},
 		{"big plus big plus big", `len(big + big + big)`, "exceeds the limit"},
