@@ -173,3 +173,36 @@ func BenchmarkIsolation(b *testing.B) {
 		})
 	}
 }
+
+// TestPoolMemoryLimit: a script that asks for more memory than the
+// worker's hard limit in one step (a BigInt folded while compiling, before
+// any in-process check runs) kills its worker, names the limit, and the
+// next run gets a fresh worker.
+func TestPoolMemoryLimit(t *testing.T) {
+	p := newPool(t, script.PoolConfig{Workers: 1})
+	useWorkers(t, p)
+	_, _, err := script.Run("x = (1n << 10000000000n) > 0n", nil, script.Limits{})
+	if !errors.Is(err, script.ErrMemoryLimit) || err.Error() != "script exceeded its memory limit (64 MiB)" {
+		t.Fatalf("error = %v, want the memory limit (64 MiB)", err)
+	}
+	if _, result, err := script.Run("[1, 2].map(x => x * 2).length", nil, script.Limits{}); err != nil || result != int64(2) {
+		t.Fatalf("after the limit: Run = %v, %v", result, err)
+	}
+	if st := p.Stats(); st.Started != 2 || st.Killed != 1 {
+		t.Errorf("stats = %+v, want 2 started, 1 killed", st)
+	}
+}
+
+// TestPoolCPULimit: with a long grace, the worker's CPU time limit
+// (RLIMIT_CPU) ends a builtin that the interrupt cannot reach.
+func TestPoolCPULimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spends two seconds of CPU")
+	}
+	p := newPool(t, script.PoolConfig{Workers: 1, Grace: time.Minute})
+	useWorkers(t, p)
+	_, _, err := script.Run("var o = {length: 2 ** 32 - 1}; o[Symbol.isConcatSpreadable] = true; [].concat(o).length", nil, script.Limits{Timeout: 100 * time.Millisecond})
+	if !errors.Is(err, script.ErrTimeout) || !strings.Contains(err.Error(), "of CPU") {
+		t.Fatalf("error = %v, want the CPU time limit", err)
+	}
+}
