@@ -77,7 +77,7 @@ func (s *scriptFlags) install(log *slog.Logger) (stop func(), err error) {
 		return func() {}, nil
 	}
 	all := os.Getenv("BATON_SCRIPT_ISOLATE") == "all"
-	p, err := script.NewPool(script.PoolConfig{Workers: s.workers, Memory: memory, All: all})
+	p, err := script.NewPool(script.PoolConfig{Workers: s.workers, Memory: memory, All: all, Logger: log})
 	if err != nil {
 		return nil, err
 	}

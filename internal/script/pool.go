@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"runtime"
@@ -42,6 +43,8 @@ type PoolConfig struct {
 	// All sends every script to the workers, also the simple ones that
 	// run in-process by default (see the package documentation).
 	All bool
+	// Logger, if set, hears of every worker killed or lost, with why.
+	Logger *slog.Logger
 }
 
 // DefaultPoolMemory is the default PoolConfig.Memory.
@@ -214,11 +217,19 @@ func decodeJSON[T any](b json.RawMessage) (T, error) {
 	return canonJSON(v).(T), nil
 }
 
-// failure names why a call to w failed: a limit the worker broke, or its
-// death.
+// failure names why a call to w failed (a limit the worker broke, or its
+// death) and logs it.
 func (p *Pool) failure(w *worker, err error, lim Limits) *Error {
 	p.killed.Add(1)
 	<-w.exited
+	e := p.cause(w, err, lim)
+	if p.cfg.Logger != nil {
+		p.cfg.Logger.Warn("script worker stopped", "pid", w.cmd.Process.Pid, "cause", e.Msg, "exit", w.cmd.ProcessState.String())
+	}
+	return e
+}
+
+func (p *Pool) cause(w *worker, err error, lim Limits) *Error {
 	if errors.Is(err, errDeadline) {
 		return &Error{Msg: fmt.Sprintf("script exceeded its time limit (%v)", lim.Timeout), cause: ErrTimeout}
 	}
