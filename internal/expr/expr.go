@@ -300,7 +300,7 @@ func repeat(args ...any) (any, error) {
 		return nil, fmt.Errorf("invalid argument for repeat (expected positive integer, got %d)", n)
 	}
 	if n > 0 && len(s) > maxRepeat/n {
-		return nil, errors.New("memory budget exceeded")
+		return nil, fmt.Errorf("repeat: %d times %d bytes exceeds the limit of %d bytes", n, len(s), MaxString)
 	}
 	return strings.Repeat(s, n), nil
 }

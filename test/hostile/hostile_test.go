@@ -1,6 +1,7 @@
 // Package hostile runs the hostile-script suite (issue 11): a table of
 // scripts that try to exhaust memory or CPU, recurse without end, bend
-// prototypes or reach the host, each run by `baton serve` (a child
+// prototypes or reach the host, and of expressions that try to exhaust
+// memory or CPU, each run by `baton serve` (a child
 // process, with small script limits), asserting for every one that the
 // server stays up, the instance gets an incident naming the cause, and
 // other instances keep completing. See docs/security.md.
@@ -39,8 +40,18 @@ const good = `{"id": "good", "nodes": [
 	{"id": "end", "type": "endEvent"}],
  "edges": [{"id": "f1", "source": "start", "target": "sum"}, {"id": "f2", "source": "sum", "target": "end"}]}`
 
-func workflow(id, script string) string {
-	s, _ := json.Marshal(script)
+func workflow(id string, p payload) string {
+	s, _ := json.Marshal(p.script)
+	if p.class == "expression" {
+		return fmt.Sprintf(`{"id": %q, "nodes": [
+	{"id": "start", "type": "startEvent"},
+	{"id": "route", "type": "exclusiveGateway", "default": "f_else"},
+	{"id": "yes", "type": "endEvent"},
+	{"id": "no", "type": "endEvent"}],
+ "edges": [{"id": "f1", "source": "start", "target": "route"},
+	{"id": "f_if", "source": "route", "target": "yes", "condition": %s},
+	{"id": "f_else", "source": "route", "target": "no"}]}`, id, s)
+	}
 	return fmt.Sprintf(`{"id": %q, "nodes": [
 	{"id": "start", "type": "startEvent"},
 	{"id": "payload", "type": "scriptTask", "script": %s},
@@ -82,7 +93,7 @@ func TestHostileScripts(t *testing.T) {
 	outcomes := make([]outcome, len(payloads))
 	for i, p := range payloads {
 		outcomes[i].p = p
-		if _, err := proc.Post(client, srv.URL+"/api/definitions", workflow(fmt.Sprintf("hostile-%02d", i), p.script)); err != nil {
+		if _, err := proc.Post(client, srv.URL+"/api/definitions", workflow(fmt.Sprintf("hostile-%02d", i), p)); err != nil {
 			outcomes[i].status, outcomes[i].message = "refused at deploy", err.Error()
 		}
 	}

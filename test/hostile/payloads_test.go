@@ -3,8 +3,8 @@ package hostile
 // payload is one hostile script and the cause its incident must name.
 type payload struct {
 	name   string
-	class  string // memory, cpu, recursion, prototype, host
-	script string
+	class  string // memory, cpu, recursion, prototype, host, expression
+	script string // JavaScript, or for class expression a gateway condition
 	cause  string // regular expression the incident message must match
 }
 
@@ -16,6 +16,7 @@ const (
 	nestingCause   = `nested more than 1000 levels|` + stackCause
 	codeGenCause   = `EvalError: Code generation from strings disallowed`
 	undefinedCause = `ReferenceError: \w+ is not defined`
+	exprCause      = `memory budget exceeded|evaluation budget|exceeds the limit|larger than the limit`
 )
 
 var payloads = []payload{
@@ -93,4 +94,10 @@ var payloads = []payload{
 	{"module.exports", "host", "module.exports = {}", undefinedCause},
 	{"Java interop (Nashorn, Rhino)", "host", "java.lang.System.exit(0)", undefinedCause},
 	{"Deno", "host", "Deno.readTextFile('/etc/passwd')", undefinedCause},
+
+	// Expressions (gateway conditions) are bounded too.
+	{"expression: repeat a trillion", "expression", `len(repeat("x", 1000000000000)) > 0`, exprCause},
+	{"expression: range of a trillion", "expression", `len(1..1000000000000) > 0`, exprCause},
+	{"expression: string doubling", "expression", `let a = repeat("x", 1000); let b = a + a; let c = b + b; let d = c + c; let e = d + d; let f = e + e; let g = f + f; let h = g + g; let i = h + h; let j = i + i; let k = j + j; len(k + k) > 0`, exprCause},
+	{"expression: nested loops", "expression", `let a = 1..1000; all(a, all(a, all(a, true)))`, exprCause},
 }
