@@ -76,7 +76,9 @@ func TestHostileScripts(t *testing.T) {
 	if len(payloads) < 40 {
 		t.Fatalf("%d payloads, want at least 40", len(payloads))
 	}
+	t0 := time.Now()
 	bin := proc.Build(t, "../..")
+	t.Logf("built baton in %.1fs", time.Since(t0).Seconds())
 	dir := t.TempDir()
 	srv := proc.StartEnv(t, bin, filepath.Join(dir, "baton.db"), t.TempDir(), 16, []string{
 		"BATON_SCRIPT_MEMORY=" + scriptMemory,
@@ -90,13 +92,21 @@ func TestHostileScripts(t *testing.T) {
 	if _, err := proc.Post(client, srv.URL+"/api/definitions", good); err != nil {
 		t.Fatalf("deploy good: %v", err)
 	}
+	t0 = time.Now()
 	outcomes := make([]outcome, len(payloads))
+	var deploys sync.WaitGroup
 	for i, p := range payloads {
 		outcomes[i].p = p
-		if _, err := proc.Post(client, srv.URL+"/api/definitions", workflow(fmt.Sprintf("hostile-%02d", i), p)); err != nil {
-			outcomes[i].status, outcomes[i].message = "refused at deploy", err.Error()
-		}
+		deploys.Add(1)
+		go func() {
+			defer deploys.Done()
+			if _, err := proc.Post(client, srv.URL+"/api/definitions", workflow(fmt.Sprintf("hostile-%02d", i), p)); err != nil {
+				outcomes[i].status, outcomes[i].message = "refused at deploy", err.Error()
+			}
+		}()
 	}
+	deploys.Wait()
+	t.Logf("deployed %d workflows in %.1fs", len(payloads), time.Since(t0).Seconds())
 
 	// The server's resident memory, sampled while the payloads run.
 	var peakRSS atomic.Int64
