@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -65,6 +66,12 @@ directory; with a postgres:// URL on that database.`)
 }
 
 func (c *benchCommand) Run(ctx context.Context) error {
+	// Scripts run as under serve: in sandbox workers (BATON_SCRIPT_*).
+	stopScripts, err := installScriptsFromEnv(slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer stopScripts()
 	if !c.json {
 		fmt.Fprintf(c.main.Stdout, "# baton bench %s, %s/%s, %d CPUs, GOMAXPROCS %d\n",
 			time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))

@@ -22,6 +22,7 @@ import (
 
 	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/model/bpmn"
+	"github.com/batonhq/baton/internal/script"
 )
 
 // Exit codes. They are part of the CLI contract (docs/cli.md).
@@ -34,6 +35,8 @@ const (
 )
 
 func main() {
+	// A script worker started by serve's pool never gets past this line.
+	script.RunWorkerIfRequested()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := NewMain().Exec(ctx, os.Args[1:])
 	stop()
@@ -112,6 +115,10 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 		name = "help"
 	case "-version", "--version":
 		name = "version"
+	}
+	if name == "script-worker" { // hidden: see scriptworker.go
+		m.cmd = scriptWorkerCommand{}
+		return nil
 	}
 	for _, c := range commands {
 		if c.name == name {

@@ -48,6 +48,7 @@ type serveCommand struct {
 	shutdownTimeout time.Duration
 	leaseFor        time.Duration
 	maxCrashes      int
+	scripts         scriptFlags
 
 	st store.Store
 }
@@ -80,8 +81,13 @@ On SIGINT or SIGTERM the server stops accepting requests, lets running jobs
 finish (or releases them) within --shutdown-timeout, closes the database
 and exits 0.
 
+Script tasks and JavaScript conditions run in a pool of sandbox worker
+processes, each under --script-memory and --script-timeout
+(docs/security.md).
+
 Flags take their defaults from BATON_DB, BATON_ADDR, BATON_WORKERS,
-BATON_TOKENS, BATON_LOG_FORMAT, BATON_LOG_LEVEL and BATON_HTTP_ENV.`)
+BATON_TOKENS, BATON_LOG_FORMAT, BATON_LOG_LEVEL, BATON_HTTP_ENV,
+BATON_SCRIPT_WORKERS, BATON_SCRIPT_MEMORY and BATON_SCRIPT_TIMEOUT.`)
 	workers, err := envInt("BATON_WORKERS", 16)
 	if err != nil {
 		return usageErrorf("%v", err)
@@ -98,6 +104,9 @@ BATON_TOKENS, BATON_LOG_FORMAT, BATON_LOG_LEVEL and BATON_HTTP_ENV.`)
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for requests and jobs")
 	fs.DurationVar(&c.leaseFor, "lease", 30*time.Second, "how long a job lease lasts before another node (or this one, restarted) takes the job over")
 	fs.IntVar(&c.maxCrashes, "max-job-crashes", 3, "dead-letter a job after the process ended `N` times while running it")
+	if err := c.scripts.register(fs); err != nil {
+		return err
+	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -110,6 +119,9 @@ BATON_TOKENS, BATON_LOG_FORMAT, BATON_LOG_LEVEL and BATON_HTTP_ENV.`)
 	}
 	if c.leaseFor <= 0 || c.maxCrashes <= 0 {
 		return usageErrorf("--lease and --max-job-crashes must be positive")
+	}
+	if err := c.scripts.validate(); err != nil {
+		return err
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return usageErrorf("--log-format must be text or json")
@@ -188,6 +200,12 @@ func (c *serveCommand) verifier(st store.Store, log *slog.Logger) (auth.Verifier
 
 func (c *serveCommand) Run(ctx context.Context) error {
 	log := c.logger()
+
+	stopScripts, err := c.scripts.install(log)
+	if err != nil {
+		return err
+	}
+	defer stopScripts()
 
 	st, err := openStore(ctx, c.db)
 	if err != nil {

@@ -47,12 +47,24 @@ func (s *stepper) runScript(id int64, n *model.Node) {
 	s.completeActivity(id, changed)
 }
 
+// scriptMessage is the incident message for a script error. A run stopped
+// by a limit, or whose worker process died, names that cause first:
+// "script exceeded its memory limit (256 MiB), at line 3".
 func scriptMessage(err error) string {
 	var se *script.Error
-	if errors.As(err, &se) && se.Line > 0 {
+	if !errors.As(err, &se) {
+		return err.Error()
+	}
+	if errors.Is(err, script.ErrTimeout) || errors.Is(err, script.ErrMemoryLimit) || errors.Is(err, script.ErrWorkerDied) {
+		if se.Line > 0 {
+			return fmt.Sprintf("%s, at line %d", se.Msg, se.Line)
+		}
+		return se.Msg
+	}
+	if se.Line > 0 {
 		return fmt.Sprintf("script error at line %d: %s", se.Line, se.Msg)
 	}
-	return err.Error()
+	return se.Msg
 }
 
 // jsCondition evaluates a JavaScript flow condition in the sandbox.

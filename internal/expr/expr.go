@@ -25,6 +25,9 @@
 // variable that is present with the value nil (JSON null) is defined.
 // Nested fields are not checked: "applicant.phone" is nil when applicant
 // has no phone.
+//
+// Evaluation is bounded for any input: string and collection sizes and a
+// budget of evaluation steps (see MaxString, MaxSize and MaxSteps).
 package expr
 
 import (
@@ -47,9 +50,10 @@ var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 
 // Program is a compiled expression. It is safe for concurrent use.
 type Program struct {
-	src  string
-	prog *vm.Program
-	refs []ref // top-level variables that must be defined, in order of first use
+	src      string
+	prog     *vm.Program
+	refs     []ref // top-level variables that must be defined, in order of first use
+	budgeted bool  // evaluations need a budget (see Limits)
 }
 
 // ref is a variable an expression reads, with where it first appears.
@@ -217,14 +221,15 @@ func Compile(src string) (*Program, error) {
 		return nil, &Error{Expr: src, Msg: "empty expression"}
 	}
 	c := &collector{}
-	p, err := compileSafe(body, c)
+	g := &guards{}
+	p, err := compileSafe(body, c, g)
 	if err != nil {
 		return nil, toError(src, body, offs, err)
 	}
-	return &Program{src: src, prog: p, refs: c.refs(src, body, offs)}, nil
+	return &Program{src: src, prog: p, refs: c.refs(src, body, offs), budgeted: g.budgeted}, nil
 }
 
-func compileSafe(body string, c *collector) (p *vm.Program, err error) {
+func compileSafe(body string, c *collector, g *guards) (p *vm.Program, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			p, err = nil, fmt.Errorf("cannot compile: %v", r)
@@ -232,14 +237,19 @@ func compileSafe(body string, c *collector) (p *vm.Program, err error) {
 	}()
 	// An empty map environment makes expr-lang load variables with a plain
 	// map lookup (its fast path) and type-check them as "unknown".
-	return exprlang.Compile(body,
+	opts := []exprlang.Option{
 		exprlang.Env(map[string]any{}),
 		exprlang.AllowUndefinedVariables(),
+		exprlang.MaxNodes(maxNodes),
 		exprlang.Patch(c),
 		exprlang.Patch(builtinNames{c}),
-		exprlang.Function("repeat", repeat, new(func(string, int) string)),
-	)
+	}
+	return exprlang.Compile(body, append(opts, guardOptions(g)...)...)
 }
+
+// maxNodes bounds the size of an expression's syntax tree (expr-lang's
+// default, stated here so that it stays).
+const maxNodes = 10_000
 
 // builtinNames is an ast.Visitor that makes a bare name which is also an
 // expr-lang builtin ("count", "type", "date", "first"...) read the variable
@@ -263,12 +273,12 @@ func (v builtinNames) Visit(node *ast.Node) {
 }
 
 // functions are the functions Compile defines for every expression.
-var functions = map[string]bool{"repeat": true}
+var functions = checked
 
 // maxRepeat bounds the string repeat() builds. expr-lang's own repeat
 // bounds the count but not the result, so repeat(repeat("x", 1e6), 1e6)
 // would try to allocate a terabyte.
-const maxRepeat = 1 << 20
+const maxRepeat = MaxString
 
 func repeat(args ...any) (any, error) {
 	s, ok := args[0].(string)
@@ -290,7 +300,7 @@ func repeat(args ...any) (any, error) {
 		return nil, fmt.Errorf("invalid argument for repeat (expected positive integer, got %d)", n)
 	}
 	if n > 0 && len(s) > maxRepeat/n {
-		return nil, errors.New("memory budget exceeded")
+		return nil, fmt.Errorf("repeat: %d times %d bytes exceeds the limit of %d bytes", n, len(s), MaxString)
 	}
 	return strings.Repeat(s, n), nil
 }
@@ -321,8 +331,16 @@ func (p *Program) Eval(vars map[string]any) (v any, err error) {
 		}
 	}()
 	// A nil map is fine: expr-lang receives a typed nil map and reads nil.
+	env := vars
+	if p.budgeted {
+		env = make(map[string]any, len(vars)+1)
+		for k, v := range vars {
+			env[k] = v
+		}
+		env[budgetKey] = &budget{left: MaxSteps}
+	}
 	m := vms.Get().(*vm.VM)
-	out, err := m.Run(p.prog, vars)
+	out, err := m.Run(p.prog, env)
 	// Drop references to this run's values before pooling the machine.
 	clear(m.Stack[:cap(m.Stack)])
 	clear(m.Variables)

@@ -33,6 +33,7 @@ var helpers = []string{"environment", "next"}
 // run is the state of one (*Script).Run.
 type run struct {
 	script *Script
+	prog   *goja.Program
 	vars   map[string]any
 	lim    Limits
 	vm     *goja.Runtime
@@ -86,7 +87,7 @@ func (r *run) exec() (map[string]any, any, error) {
 	}
 
 	r.watch.start(vm, r.lim)
-	res, err := vm.RunProgram(r.script.prog)
+	res, err := vm.RunProgram(r.prog)
 	if err != nil {
 		return nil, nil, r.toError(err)
 	}

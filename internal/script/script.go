@@ -23,9 +23,48 @@
 // DataView and the typed arrays are removed: they allocate their whole
 // size in one step that no limit could stop.
 //
-// # Limits, honestly
+// # Isolation: worker processes
 //
-// Every run is bounded by Limits:
+// A script can always be written to take more memory or CPU than any
+// in-process check foresees: goja's builtins are Go code that runs to
+// completion once called, and a failed huge allocation or a Go stack
+// overflow inside one is fatal to the whole process. So the server runs
+// scripts in a Pool of sandbox worker processes, as n8n does for its Code
+// nodes: the same binary re-executed (RunWorkerIfRequested, `baton
+// script-worker`), one script at a time each, talking over its stdin and
+// stdout (length-prefixed JSON). A worker
+//
+//   - limits its own address space as soon as it starts (RLIMIT_AS: what
+//     the Go runtime has mapped, plus PoolConfig.Memory and one 64 MiB
+//     heap arena), and sets its Go memory limit to the same memory;
+//   - sets its CPU time limit before every run (RLIMIT_CPU: twice the
+//     timeout plus one second from now; SIGXCPU ends it);
+//   - gets no environment from the server (no secrets), runs in its own
+//     process group, and is killed by the kernel when the server dies;
+//
+// and the pool kills it when a run's answer does not come within its
+// Timeout plus PoolConfig.Grace. A worker that broke a limit or died is
+// replaced; the run fails with an *Error naming why: "script exceeded its
+// memory limit (256 MiB)", "script exceeded its time limit (1s)", "script
+// worker died: ...". A healthy worker is reused. cmd/baton installs a pool
+// with UseWorkers; without one (unit tests, `baton run`) scripts run in
+// the calling process, guarded as below but without a hard bound.
+//
+// Scripts that isSimple accepts run in the calling process even with a
+// pool, which costs a condition like next(null, amount > 1000) tens of
+// microseconds instead of a round trip to a worker: such a script has no
+// loops, no calls (other than next), no BigInts, at most 4 string
+// concatenations and at most 4 KiB of source, so each of its steps does
+// work bounded by the size of its input, and the timeout and the
+// allocation watchdog stop it between two steps (see isSimple).
+//
+// Compile parses in the calling process; a script with BigInt literals is
+// compiled only where it runs, because goja folds constant expressions
+// such as 1n << 10000000000n while compiling.
+//
+// # Limits inside a run
+//
+// Every run is also bounded by Limits, in the worker as in-process:
 //
 //   - Timeout: the run is interrupted (goja's vm.Interrupt) when it expires.
 //   - MaxCallStackSize: deeper JavaScript recursion throws a RangeError.
@@ -34,22 +73,17 @@
 //     (runtime/metrics "/gc/heap/allocs:bytes") every 2ms and interrupts
 //     the run once the process has allocated this much since the run began.
 //
-// goja has no memory accounting of its own, and Go cannot measure what one
-// goroutine allocates, so the memory limit counts everything the process
-// allocates while the script runs: under heavy concurrent load a script can
-// be stopped for allocations that were not its own, and a script can
-// overshoot the limit by what it allocates in the 2ms before the watchdog
-// looks. It counts bytes allocated, not bytes live, so a script that churns
-// through garbage is stopped too. The default, 64 MiB, is far above what a
-// workflow script needs.
+// In a worker, which runs one script at a time, the allocation counter
+// counts that script's allocations alone; in-process it counts everything
+// the process allocates meanwhile. It counts bytes allocated, not bytes
+// live, so a script that churns through garbage is stopped too. The
+// default, 64 MiB, is far above what a workflow script needs.
 //
-// The timeout and the watchdog can only stop a script between two
-// JavaScript instructions: a builtin such as Array.prototype.sort is Go
-// code that runs to completion once called, and a Go stack overflow or a
-// failed huge allocation inside one is fatal to the whole process. So the
-// builtins that could run long, allocate much or recurse deeply in one
-// call check their arguments first and throw a RangeError beyond these
-// bounds (N is MaxAllocBytes/64, 1 Mi elements by default):
+// The builtins that could run long, allocate much or recurse deeply in
+// one call check their arguments first and throw a RangeError beyond
+// these bounds (N is MaxAllocBytes/64, 1 Mi elements by default), which
+// turns most bombs into an ordinary script error before a hard limit is
+// reached:
 //
 //   - Array.prototype methods, Array.from, spreading and for-of over arrays
 //     and strings, Function.prototype.apply, Reflect.apply and
@@ -67,19 +101,10 @@
 //     For this, importing the package sets regexp2.DefaultMatchTimeout,
 //     a process-wide default that in Baton only goja uses.
 //
-// Even so a single builtin call can take around a second with the default
-// limits (filling a sparse array of N elements does), overrunning the
-// timeout. Scripts made only of variables, literals, property reads,
-// operators, assignments, if/else and next(...) cannot reach any builtin
-// with arguments of their choosing; they skip installing these checks,
-// which makes a condition like bpmn-engine's next(null, ...) more than ten
-// times cheaper to run (tens of microseconds instead of a millisecond).
-//
-// This bounds mistakes and the known one-line bombs. It is not a security
-// boundary against a determined attacker: goja's builtins were not written
-// to be interrupted, and the checks above are a list, not a proof. Code
-// from untrusted authors belongs in a separate process with
-// operating-system limits.
+// These checks are a list, not a proof; the worker's limits are the
+// bound. Simple scripts skip installing them (they cannot reach a builtin
+// with arguments of their choosing), which makes a run more than ten
+// times cheaper.
 //
 // # Values in and out
 //
@@ -175,12 +200,21 @@ func (e *Error) Unwrap() error { return e.cause }
 // gets its own interpreter.
 type Script struct {
 	src     string
+	file    *ast.Program // kept until prog is made, for scripts compiled lazily
+	lexical []string     // top-level let, const and class names
+	simple  bool         // needs no builtin guards; see isSimple
+
+	once    sync.Once
 	prog    *goja.Program
-	lexical []string // top-level let, const and class names
-	simple  bool     // needs no builtin guards; see isSimple
+	progErr error
 }
 
 // Compile parses src. Syntax errors are *Error with the position.
+//
+// A script with BigInt literals is only parsed here and compiled where it
+// first runs: goja folds constant expressions while compiling, and a
+// folded BigInt such as 1n << 10000000000n can take all memory or minutes
+// of CPU. With a Pool installed that happens in a worker, under its limits.
 func Compile(src string) (s *Script, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -195,8 +229,29 @@ func Compile(src string) (s *Script, err error) {
 		}
 		return nil, &Error{Msg: "SyntaxError: " + err.Error()}
 	}
-	prog, err := goja.CompileAST(file, false)
-	if err != nil {
+	s = &Script{src: src, file: file, lexical: lexicalNames(file), simple: len(src) <= maxSimpleSource && isSimple(file)}
+	if !hasBigInt(file) {
+		if _, err := s.program(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// program compiles the script once.
+func (s *Script) program() (*goja.Program, error) {
+	s.once.Do(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				s.progErr = &Error{Msg: fmt.Sprintf("cannot compile script: %v", r)}
+			}
+			s.file = nil
+		}()
+		prog, err := goja.CompileAST(s.file, false)
+		if err == nil {
+			s.prog = prog
+			return
+		}
 		var ce *goja.CompilerSyntaxError
 		if errors.As(err, &ce) {
 			e := &Error{Msg: "SyntaxError: " + ce.Message}
@@ -204,11 +259,12 @@ func Compile(src string) (s *Script, err error) {
 				p := ce.File.Position(ce.Offset)
 				e.Line, e.Column = p.Line, p.Column
 			}
-			return nil, e
+			s.progErr = e
+			return
 		}
-		return nil, &Error{Msg: err.Error()}
-	}
-	return &Script{src: src, prog: prog, lexical: lexicalNames(file), simple: isSimple(file)}, nil
+		s.progErr = &Error{Msg: err.Error()}
+	})
+	return s.prog, s.progErr
 }
 
 // Source returns the script as written.
@@ -256,14 +312,19 @@ func lexicalNames(file *ast.Program) []string {
 // runs it; see (*Script).Run.
 func Run(src string, vars map[string]any, lim Limits) (changed map[string]any, result any, err error) {
 	lim = lim.withDefaults()
-	if len(src) > lim.MaxSourceBytes {
-		return nil, nil, sourceTooLong(len(src), lim.MaxSourceBytes)
-	}
-	s, err := compileCached(src)
+	s, err := compileWithin(src, lim)
 	if err != nil {
 		return nil, nil, err
 	}
 	return s.Run(vars, lim)
+}
+
+// compileWithin is compileCached for a source no longer than the limit.
+func compileWithin(src string, lim Limits) (*Script, error) {
+	if len(src) > lim.MaxSourceBytes {
+		return nil, sourceTooLong(len(src), lim.MaxSourceBytes)
+	}
+	return compileCached(src)
 }
 
 func sourceTooLong(n, limit int) *Error {
@@ -305,12 +366,27 @@ func compileCached(src string) (*Script, error) {
 // result: the value given to next(null, value) if the script called next,
 // else the value of its last expression statement. A script error is an
 // *Error; Run never panics.
+//
+// With a Pool installed (UseWorkers) the script runs in a worker process,
+// unless it is simple (see the package documentation).
 func (s *Script) Run(vars map[string]any, lim Limits) (changed map[string]any, result any, err error) {
 	lim = lim.withDefaults()
 	if len(s.src) > lim.MaxSourceBytes {
 		return nil, nil, sourceTooLong(len(s.src), lim.MaxSourceBytes)
 	}
-	r := &run{script: s, vars: vars, lim: lim}
+	if p := executor.Load(); p != nil && (!s.simple || p.cfg.All) {
+		return p.run(s.src, vars, lim)
+	}
+	return s.runHere(vars, lim)
+}
+
+// runHere runs the script in this process.
+func (s *Script) runHere(vars map[string]any, lim Limits) (changed map[string]any, result any, err error) {
+	prog, err := s.program()
+	if err != nil {
+		return nil, nil, err
+	}
+	r := &run{script: s, prog: prog, vars: vars, lim: lim}
 	defer func() {
 		if x := recover(); x != nil {
 			changed, result, err = nil, nil, r.panicError(x)
@@ -318,6 +394,15 @@ func (s *Script) Run(vars map[string]any, lim Limits) (changed map[string]any, r
 		r.watch.stop()
 	}()
 	return r.exec()
+}
+
+// runHere is Run in this process, for a worker.
+func runHere(src string, vars map[string]any, lim Limits) (map[string]any, any, error) {
+	s, err := compileWithin(src, lim)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.runHere(vars, lim)
 }
 
 // panicError turns a recovered panic into an *Error. goja reports
@@ -376,7 +461,7 @@ func (r *run) limitError(e *Error, cause any) {
 		e.Msg, e.cause = fmt.Sprintf("script exceeded its memory limit (%s allocated)", bytesString(r.lim.MaxAllocBytes)), ErrMemoryLimit
 		return
 	}
-	e.Msg, e.cause = fmt.Sprintf("script timed out after %v", r.lim.Timeout), ErrTimeout
+	e.Msg, e.cause = fmt.Sprintf("script exceeded its time limit (%v)", r.lim.Timeout), ErrTimeout
 }
 
 func framePosition(stack []goja.StackFrame) (line, col int) {

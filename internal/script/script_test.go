@@ -262,7 +262,7 @@ func TestTimeout(t *testing.T) {
 			t.Errorf("Run(%q) error = %v, want ErrTimeout", src, err)
 			continue
 		}
-		if want := "script timed out after 100ms"; !strings.Contains(err.Error(), want) {
+		if want := "script exceeded its time limit (100ms)"; !strings.Contains(err.Error(), want) {
 			t.Errorf("Run(%q) error = %q, want it to contain %q", src, err, want)
 		}
 	}

@@ -1,16 +1,21 @@
 package script
 
 import (
+	"math/big"
+	"reflect"
+
 	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/token"
 )
 
 // isSimple reports whether a script is made only of syntax that cannot
 // reach a builtin with arguments of its choosing: variables, literals
-// other than arrays and functions, property reads, operators, assignments
-// to variables and named properties, if/else, and calls of next(...). Such
-// a script, like `next(null, environment.variables.amount > 1000)`, needs
-// none of the sandbox's builtin guards, which cost most of a run's setup:
+// other than arrays, functions and BigInts, property reads, operators,
+// assignments to variables and named properties, if/else, and calls of
+// next(...). Such a script, like `next(null, environment.variables.amount >
+// 1000)`, needs none of the sandbox's builtin guards, which cost most of a
+// run's setup, and it may run in the server's own process even when a
+// Pool is installed, because every step it takes is small:
 //
 //   - without calls (other than next), new, spread, iteration, functions
 //     or tagged templates, no builtin is called except through implicit
@@ -20,12 +25,95 @@ import (
 //     __proto__...), every implicit conversion runs an unmodified builtin
 //     on values the input or the script's literals hold, so its work is
 //     bounded by their size;
-//   - loops are left out as well; everything else is ordinary JavaScript
-//     that the timeout and the memory watchdog interrupt.
+//   - loops are left out, so the script runs each of its at most
+//     maxSimpleSource bytes once; at most maxSimpleConcats string
+//     concatenations (+, += and template substitutions) can at most
+//     multiply the size of the input by 2^maxSimpleConcats, where
+//     repeated doubling would be unbounded; and without BigInt literals
+//     there are no BigInts, whose arithmetic is unbounded;
+//   - everything else is ordinary JavaScript that the timeout and the
+//     memory watchdog interrupt between two instructions.
 func isSimple(p *ast.Program) bool {
+	if hasBigInt(p) {
+		return false
+	}
+	concats := 0
 	for _, st := range p.Body {
 		if !simpleStatement(st) {
 			return false
+		}
+	}
+	walk(reflect.ValueOf(p.Body), func(n any) bool {
+		switch n := n.(type) {
+		case *ast.BinaryExpression:
+			if n.Operator == token.PLUS {
+				concats++
+			}
+		case *ast.AssignExpression:
+			if n.Operator == token.PLUS {
+				concats++
+			}
+		case *ast.TemplateLiteral:
+			concats += len(n.Expressions)
+		}
+		return true
+	})
+	return concats <= maxSimpleConcats
+}
+
+// Bounds of the in-process fast path; see isSimple.
+const (
+	maxSimpleSource  = 4 << 10
+	maxSimpleConcats = 4
+)
+
+// hasBigInt reports whether a script has a BigInt literal.
+func hasBigInt(p *ast.Program) bool {
+	found := false
+	walk(reflect.ValueOf(p.Body), func(n any) bool {
+		if l, ok := n.(*ast.NumberLiteral); ok {
+			if _, ok := l.Value.(*big.Int); ok {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+var astPackage = reflect.TypeFor[ast.Program]().PkgPath()
+
+// walk calls visit for every AST node reachable from v (goja's ast has no
+// walker), depth first, until visit returns false.
+func walk(v reflect.Value, visit func(any) bool) bool {
+	switch v.Kind() {
+	case reflect.Interface:
+		if v.IsNil() {
+			return true
+		}
+		return walk(v.Elem(), visit)
+	case reflect.Pointer:
+		if v.IsNil() {
+			return true
+		}
+		if _, ok := v.Interface().(ast.Node); ok && !visit(v.Interface()) {
+			return false
+		}
+		if v.Elem().Kind() != reflect.Struct || v.Elem().Type().PkgPath() != astPackage {
+			return true
+		}
+		return walk(v.Elem(), visit)
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if f := v.Type().Field(i); f.IsExported() && !walk(v.Field(i), visit) {
+				return false
+			}
+		}
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			if !walk(v.Index(i), visit) {
+				return false
+			}
 		}
 	}
 	return true

@@ -1,6 +1,9 @@
 package script
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestIsSimple(t *testing.T) {
 	tests := []struct {
@@ -35,6 +38,12 @@ func TestIsSimple(t *testing.T) {
 		{"o = {__proto__: a}", false},
 		{"o = {['__proto__']: a}", false},
 		{"o.toJSON = x", false},
+		// BigInts, repeated concatenation, long sources.
+		{"x = 1n + y", false},
+		{"s = s + s; s = s + s; s = s + s; s = s + s", true},
+		{"s = s + s; s = s + s; s = s + s; s = s + s; s += s", false},
+		{"s = `${s}${s}${s}${s}${s}`", false},
+		{"x = 1;" + strings.Repeat(" ", 5000), false},
 		// Names of removed globals take the full path, which removes them.
 		{"typeof ArrayBuffer", false},
 		{"globalThis.Uint8Array", false},
@@ -48,5 +57,21 @@ func TestIsSimple(t *testing.T) {
 		if s.simple != tt.want {
 			t.Errorf("isSimple(%q) = %v, want %v", tt.src, s.simple, tt.want)
 		}
+	}
+}
+
+// TestCompileLeavesBigIntsToTheRun: goja folds constant BigInt
+// expressions while compiling; Compile must not, or deploying this
+// script would take all memory.
+func TestCompileLeavesBigIntsToTheRun(t *testing.T) {
+	s, err := Compile("x = (1n << 10000000000n) > 0n")
+	if err != nil {
+		t.Fatalf("Compile error: %v", err)
+	}
+	if s.prog != nil || s.simple {
+		t.Errorf("a BigInt script was compiled (prog %v) or taken as simple (%v)", s.prog != nil, s.simple)
+	}
+	if _, err := Compile("x = 1n +"); err == nil {
+		t.Error("Compile of a BigInt script with a syntax error succeeded")
 	}
 }
