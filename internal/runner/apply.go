@@ -160,6 +160,9 @@ type StartRequest struct {
 	Actor        string
 	// InstanceID may be given for idempotent starts; default random.
 	InstanceID string
+	// Idempotency is the request's idempotency key, committed with the
+	// instance (starts.go).
+	Idempotency *store.IdempotencyClaim
 }
 
 // StartInstance starts an instance and commits its first transition.
@@ -183,9 +186,9 @@ func (r *Runner) startWith(ctx context.Context, req StartRequest, prepare func(*
 		return nil, store.InstanceRow{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	st, eff, inlined := r.runPure(ctx, d, st, eff, cmd)
-	row, err := r.commit(ctx, d, st, eff, 0, "", prepare, cmd, inlined...)
+	row, err := r.commit(ctx, d, st, eff, 0, "", startGuards(d, req, prepare), cmd, inlined...)
 	if err != nil {
-		return nil, row, err
+		return nil, row, r.startConflict(ctx, req, err)
 	}
 	return st, row, nil
 }
