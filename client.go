@@ -28,7 +28,7 @@ import (
 //
 // Requests that get no answer (the connection dropped, a timeout), or a
 // 502, 503 or 504, are sent again (see WithRetries). Every POST that
-// creates or changes something carries an Idempotency-Key, the same on
+// creates something or changes it once carries an Idempotency-Key, the same on
 // every attempt, so the server does the work once and answers a retry with
 // the first answer: a retried Start never makes a second instance.
 type Client struct {
@@ -263,9 +263,14 @@ func (c *Client) post(ctx context.Context, path string, in, out any) error {
 // maxAnswer bounds the body of an answer the client reads.
 const maxAnswer = 64 << 20
 
-// fetchAndLockPath takes no Idempotency-Key: a repeated fetch should lock
-// other tasks (the lost one's locks expire).
-const fetchAndLockPath = "/api/external-tasks/fetch-and-lock"
+// unkeyed tells the POSTs the server takes no Idempotency-Key for: a
+// repeated fetch should lock other tasks (the lost one's locks expire), a
+// repeated extend-lock only extends the lock again, and evaluating a
+// decision changes nothing.
+func unkeyed(path string) bool {
+	return path == "/api/external-tasks/fetch-and-lock" || strings.HasSuffix(path, "/extend-lock") ||
+		strings.HasPrefix(path, "/api/decisions/")
+}
 
 // Do sends a request to path (with its query) and decodes a 2xx answer
 // into out (when not nil); any other answer is a *Problem. It is what the
@@ -277,7 +282,7 @@ func (c *Client) Do(ctx context.Context, method, path, contentType string, body 
 		return c.err
 	}
 	key := ""
-	if method == http.MethodPost && path != fetchAndLockPath {
+	if method == http.MethodPost && !unkeyed(path) {
 		key, _ = ctx.Value(idempotencyKeyCtx{}).(string)
 		if key == "" {
 			key = newIdempotencyKey()

@@ -51,14 +51,15 @@ const (
 )
 
 // idempotentOps are the operations that accept an Idempotency-Key: every
-// POST that creates or changes something (docs/api.md lists them).
-// fetch-and-lock (a long poll whose repeat should lock other tasks) and
-// evaluate-decision (changes nothing) do not take one.
+// POST that creates or changes something (docs/api.md lists them). Not
+// fetch-and-lock (a long poll whose repeat should lock other tasks),
+// extend-lock (a repeat only extends the lock again; it is a worker's hot
+// path) and evaluate-decision (changes nothing).
 var idempotentOps = []string{
 	"start-instance", "complete-task", "correlate-message", "deploy-definition", "recover-instance",
 	"cancel-instance", "drain-dead-letters", "apply-advice", "resend-notification",
 	"claim-task", "unclaim-task", "delegate-task",
-	"complete-external-task", "fail-external-task", "external-task-bpmn-error", "extend-external-task-lock",
+	"complete-external-task", "fail-external-task", "external-task-bpmn-error",
 }
 
 // idemRequest is what the middleware tells a handler about the key of its
@@ -121,9 +122,9 @@ func (s *server) idempotent(api huma.API, next http.Handler) http.Handler {
 func documentIdempotency(op *huma.Operation) {
 	op.Parameters = append(op.Parameters, &huma.Param{
 		Name: IdempotencyHeader, In: "header", Schema: &huma.Schema{Type: "string", MinLength: new(1), MaxLength: new(maxIdempotencyKey)},
-		Description: "Makes the request safe to retry: a repeat with the same key and the same request within 24 hours gets the first answer " +
-			"(marked " + ReplayedHeader + ": true) instead of doing the work again. Keys are per caller; the same key with another request, " +
-			"or while the first is still running, is a 409.",
+		Description: "Makes the request safe to retry: a repeat with the same key and the same request gets the first success or conflict " +
+			"(marked " + ReplayedHeader + ": true) instead of doing the work again, for 24 hours by default. Keys are per caller; the same key " +
+			"with another request, or while the first is still running, is a 409. See docs/api.md, Idempotent requests.",
 	})
 	op.Errors = appendStatus(op.Errors, http.StatusConflict)
 	if _, ok := op.Responses["409"]; !ok {
@@ -167,8 +168,8 @@ func (m *idempotency) serve(w http.ResponseWriter, r *http.Request, pattern stri
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	caller := identity(ctx).User
 	hash := requestHash(r, caller, body)
-	clk := m.s.r.Clock()
-	wait := clk.Now().Add(m.s.cfg.IdempotencyLock + time.Second)
+	clk := m.s.r.Clock() // for the stored times; waiting is in real time
+	wait := time.Now().Add(m.s.cfg.IdempotencyLock + time.Second)
 	claim := func() (store.IdempotencyRow, bool, string, error) {
 		now := clk.Now()
 		row := store.IdempotencyRow{Caller: caller, Key: key, RequestHash: hash, Method: r.Method, Path: r.URL.Path,
@@ -195,7 +196,7 @@ func (m *idempotency) serve(w http.ResponseWriter, r *http.Request, pattern stri
 		}
 		// Another request with the key is running: wait for its answer,
 		// or for its lock to end (its server died) to take it over.
-		if !clk.Now().Before(wait) {
+		if !time.Now().Before(wait) {
 			w.Header().Set("Retry-After", "1")
 			fail(http.StatusConflict, "a request with %s %q is still in progress; retry later to get its answer", IdempotencyHeader, key)
 			return
@@ -263,15 +264,13 @@ func (m *idempotency) run(w http.ResponseWriter, r *http.Request, next http.Hand
 	_, _ = w.Write(rec.body.Bytes())
 }
 
-// remembered reports whether an answer is stored for repeats: successes
-// and refusals of the request itself, not server errors or refusals that
-// may pass on a later try (authentication, permission, rate, timeout).
+// remembered reports whether an answer is stored for repeats: a success
+// (the work is done) or a 409 (the request lost to the state it would
+// change: a repeat must not win later). Any other answer changed nothing
+// (a refused or invalid request, a server error), so the key is released
+// and a repeat, perhaps corrected, runs again.
 func remembered(status int) bool {
-	switch status {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestTimeout, http.StatusTooManyRequests:
-		return false
-	}
-	return status < 500
+	return status >= 200 && status < 300 || status == http.StatusConflict
 }
 
 // replayAnswer sends a stored answer again.

@@ -3,6 +3,7 @@ package rest_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -285,7 +286,7 @@ func TestIdempotencyKeyDocumented(t *testing.T) {
 			has = has || p.In == "header" && p.Name == rest.IdempotencyHeader
 		}
 		switch op.OperationID {
-		case "fetch-and-lock", "evaluate-decision":
+		case "fetch-and-lock", "evaluate-decision", "extend-external-task-lock":
 			if has {
 				t.Errorf("%s documents %s, which it does not take", op.OperationID, rest.IdempotencyHeader)
 			}
@@ -297,5 +298,25 @@ func TestIdempotencyKeyDocumented(t *testing.T) {
 		if !strings.Contains(section, "`POST "+path+"`") {
 			t.Errorf("docs/api.md does not list POST %s among the requests that take %s", path, rest.IdempotencyHeader)
 		}
+	}
+}
+
+// TestIdempotencyKeyReleasedWhenNothingChanged: an answer that changed
+// nothing (here a 404) is not remembered, so the same request with the
+// same key runs again once it can succeed.
+func TestIdempotencyKeyReleasedWhenNothingChanged(t *testing.T) {
+	srv := batontest.MustStartServer(t)
+	req := baton.StartRequest{DefinitionID: "order", BusinessKey: "o-1"}
+	if a := post(srv, "/api/runtime/start", "key-1", req); a.status != http.StatusNotFound {
+		t.Fatalf("start before deploy = %d %s, want 404", a.status, a.body)
+	}
+	if _, err := srv.Store.IdempotencyKey(t.Context(), "admin", "key-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("key after a 404: %v, want it released (ErrNotFound)", err)
+	}
+	if resp, data := srv.Do(t, http.MethodPost, "/api/definitions?name=order.json", orderWorkflow); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("deploy = %d %s", resp.StatusCode, data)
+	}
+	if a := post(srv, "/api/runtime/start", "key-1", req); a.status != http.StatusCreated || a.replayed {
+		t.Errorf("start after deploy with the same key = %d replayed=%v %s, want a fresh 201", a.status, a.replayed, a.body)
 	}
 }
