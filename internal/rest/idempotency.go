@@ -100,15 +100,14 @@ func (s *server) idempotent(api huma.API, next http.Handler) http.Handler {
 	m := &idempotency{s: s, st: s.r.Store(), ops: http.NewServeMux(), roles: map[string]auth.Role{},
 		maxLen: max(s.cfg.MaxBodyBytes, s.cfg.MaxDefinitionBytes) + 1, running: map[string]chan struct{}{}}
 	for path, item := range api.OpenAPI().Paths {
-		for method, op := range map[string]*huma.Operation{http.MethodPost: item.Post} {
-			if op == nil || !slices.Contains(idempotentOps, op.OperationID) {
-				continue
-			}
-			pattern := method + " " + path
-			m.ops.Handle(pattern, http.NotFoundHandler())
-			m.roles[pattern] = roleFor(op.OperationID, method)
-			documentIdempotency(op)
+		op := item.Post
+		if op == nil || !slices.Contains(idempotentOps, op.OperationID) {
+			continue
 		}
+		pattern := http.MethodPost + " " + path
+		m.ops.Handle(pattern, http.NotFoundHandler())
+		m.roles[pattern] = roleFor(op.OperationID, http.MethodPost)
+		documentIdempotency(op)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := m.ops.Handler(r); pattern != "" && len(r.Header.Values(IdempotencyHeader)) > 0 {
