@@ -88,12 +88,12 @@ func (s *stepper) agentAsk(id int64, n *model.Node) {
 	r := t.Agent
 	a := n.Agent
 	if a.MaxTokens > 0 && r.Tokens-r.BaseTokens >= a.MaxTokens {
-		s.incident(id, "agent", fmt.Sprintf("agent task %q spent %d tokens, its limit is %d, without finishing", n.ID, r.Tokens-r.BaseTokens, a.MaxTokens), JobAgent)
+		s.incident(id, IncidentAgent, fmt.Sprintf("agent task %q spent %d tokens, its limit is %d, without finishing", n.ID, r.Tokens-r.BaseTokens, a.MaxTokens), JobAgent)
 		return
 	}
 	if a.TimeLimit != "" {
 		if limit, err := model.ParseDuration(a.TimeLimit); err == nil && s.now.Sub(r.Started) >= limit {
-			s.incident(id, "agent", fmt.Sprintf("agent task %q ran for %s, its limit is %s, without finishing", n.ID, s.now.Sub(r.Started).Round(time.Second), a.TimeLimit), JobAgent)
+			s.incident(id, IncidentAgent, fmt.Sprintf("agent task %q ran for %s, its limit is %s, without finishing", n.ID, s.now.Sub(r.Started).Round(time.Second), a.TimeLimit), JobAgent)
 			return
 		}
 	}
@@ -112,7 +112,7 @@ func (s *stepper) agentAnswered(id int64, n *model.Node, out map[string]any) {
 	r := t.Agent
 	if r == nil {
 		// Only a state not written by Step lacks the agent's progress.
-		s.incident(id, "agent", fmt.Sprintf("agent task %q has no recorded progress", n.ID), JobAgent)
+		s.incident(id, IncidentAgent, fmt.Sprintf("agent task %q has no recorded progress", n.ID), JobAgent)
 		return
 	}
 	if k, ok := toInt(out["tokens"]); ok && k > 0 {
@@ -133,11 +133,11 @@ func (s *stepper) agentAnswered(id int64, n *model.Node, out map[string]any) {
 		name, _ := out["activity"].(string)
 		c := s.def.Node(name)
 		if c == nil || c.ParentNode() != n || !c.Type.IsActivity() {
-			s.incident(id, "agent", fmt.Sprintf("the agent chose %q, which is not an activity of agent task %q", name, n.ID), JobAgent)
+			s.incident(id, IncidentAgent, fmt.Sprintf("the agent chose %q, which is not an activity of agent task %q", name, n.ID), JobAgent)
 			return
 		}
 		if r.StepsLeft(n) <= 0 {
-			s.incident(id, "agent", fmt.Sprintf("agent task %q used its %d steps without finishing", n.ID, n.Agent.Steps()), JobAgent)
+			s.incident(id, IncidentAgent, fmt.Sprintf("agent task %q used its %d steps without finishing", n.ID, n.Agent.Steps()), JobAgent)
 			return
 		}
 		input, _ := out["input"].(map[string]any)
@@ -155,7 +155,7 @@ func (s *stepper) agentAnswered(id int64, n *model.Node, out map[string]any) {
 		if msg == "" {
 			msg = fmt.Sprintf("the agent's answer has no valid action (%q)", action)
 		}
-		s.incident(id, "agent", fmt.Sprintf("agent task %q stopped: %s", n.ID, msg), JobAgent)
+		s.incident(id, IncidentAgent, fmt.Sprintf("agent task %q stopped: %s", n.ID, msg), JobAgent)
 	}
 }
 

@@ -74,7 +74,7 @@ func (s *stepper) evalConditionsOnly(id int64, n *model.Node) (*model.Edge, bool
 		}
 		v, err := p.Bool(vars)
 		if err != nil {
-			s.incident(id, "expression", fmt.Sprintf("condition of flow %q: %v", e.ID, err), "")
+			s.incident(id, IncidentExpression, fmt.Sprintf("condition of flow %q: %v", e.ID, err), "")
 			return nil, false
 		}
 		if v {
@@ -107,7 +107,7 @@ func (s *stepper) gatewayDecided(id int64, n *model.Node, flow, outcome string, 
 				return
 			}
 		}
-		s.incident(id, "llm", fmt.Sprintf("the decision names flow %q, which does not leave gateway %q", flow, n.ID), JobLLMDecision)
+		s.incident(id, IncidentLLM, fmt.Sprintf("the decision names flow %q, which does not leave gateway %q", flow, n.ID), JobLLMDecision)
 		return
 	}
 	// Fallback: the gateway's own conditions, then its default flow, then
@@ -186,5 +186,5 @@ func (s *stepper) gatewayReviewed(id int64, n *model.Node, flow string) {
 			return
 		}
 	}
-	s.incident(id, "llm", fmt.Sprintf("the review chose %q, which is not a flow of gateway %q", flow, n.ID), "")
+	s.incident(id, IncidentLLM, fmt.Sprintf("the review chose %q, which is not a flow of gateway %q", flow, n.ID), "")
 }

@@ -19,7 +19,7 @@ func (s *stepper) runScript(id int64, n *model.Node) {
 		// result variable.
 		v, err := n.Expr("script").Eval(s.varsFor(t))
 		if err != nil {
-			s.incident(id, "script", err.Error(), "")
+			s.incident(id, IncidentScript, err.Error(), "")
 			return
 		}
 		var out map[string]any
@@ -31,7 +31,7 @@ func (s *stepper) runScript(id int64, n *model.Node) {
 	}
 	changed, result, err := script.Run(n.Script, s.varsFor(t), ScriptLimits)
 	if err != nil {
-		s.incident(id, "script", scriptMessage(err), "")
+		s.incident(id, IncidentScript, scriptMessage(err), "")
 		return
 	}
 	// Locals (multi-instance items, inputs) stay local.

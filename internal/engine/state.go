@@ -115,7 +115,7 @@ type Incident struct {
 	ID      string    `json:"id"`
 	NodeID  string    `json:"nodeId"`
 	Token   int64     `json:"token"`
-	Kind    string    `json:"kind"` // expression, script, gateway, job, error, ...
+	Kind    string    `json:"kind"` // an IncidentKind: expression, script, gateway, job, error, ...
 	Message string    `json:"message"`
 	Time    time.Time `json:"time"`
 	// Job is the job kind to recreate on retry ("" for nodes that run

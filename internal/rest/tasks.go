@@ -107,21 +107,24 @@ func (s *server) registerTasks(api huma.API) {
 	}, s.taskForm)
 	handle(s, api, huma.Operation{
 		OperationID: "claim-task", Method: http.MethodPost, Path: "/api/runtime/tasks/{id}/claim", Tags: tags,
-		Summary:     "Claim a user task",
-		Description: "Assigns an open, unassigned task to the caller and returns it. Claiming a task one already has is a no-op; a task assigned to someone else is a 409 (they or an operator must unclaim it first).",
-		Errors:      []int{404, 409},
+		Summary: "Claim a user task",
+		Description: "Assigns an open, unassigned task to the caller and returns it. Claiming a task one already has is a no-op; a task assigned to someone else is a 409 (they or an operator must unclaim it first). " +
+			"Of concurrent claims exactly one wins; the others get 409. The claim is recorded in the instance history (action claimed) with the caller as actor.",
+		Errors: []int{404, 409},
 	}, s.claim)
 	handle(s, api, huma.Operation{
 		OperationID: "unclaim-task", Method: http.MethodPost, Path: "/api/runtime/tasks/{id}/unclaim", Tags: tags,
-		Summary:     "Unclaim a user task",
-		Description: "Removes the assignee of an open task, so that its candidates see it again, and returns it.",
-		Errors:      []int{404, 409},
+		Summary: "Unclaim a user task",
+		Description: "Removes the assignee of an open task, so that its candidates see it again, and returns it. " +
+			"409 when the task was closed or reassigned meanwhile. Recorded in the instance history (action unclaimed) with the caller as actor.",
+		Errors: []int{404, 409},
 	}, s.unclaim)
 	handle(s, api, huma.Operation{
 		OperationID: "delegate-task", Method: http.MethodPost, Path: "/api/runtime/tasks/{id}/delegate", Tags: tags,
-		Summary:     "Delegate a user task",
-		Description: "Assigns an open task to another user and returns it.",
-		Errors:      []int{400, 404, 409, 413, 422},
+		Summary: "Delegate a user task",
+		Description: "Assigns an open task to another user and returns it. " +
+			"409 when the task was closed or reassigned meanwhile. Recorded in the instance history (action delegated) with the caller as actor.",
+		Errors: []int{400, 404, 409, 413, 422},
 	}, s.delegate)
 }
 
@@ -247,25 +250,59 @@ func (s *server) delegate(ctx context.Context, in *delegateInput) (*taskOutput, 
 	return s.assign(ctx, t, user, "delegate")
 }
 
-// assign sets the task's assignee (verb: claim, unclaim or delegate) and
-// returns the task as it is now.
+// assign changes the task's assignee (verb: claim, unclaim or delegate)
+// through the runner and returns the task as it is now. t is the task the
+// caller's permission was decided on: the change is compare-and-set on
+// its assignee, so whoever changed the task first wins and a later change
+// based on the old assignee is a 409.
 func (s *server) assign(ctx context.Context, t store.TaskRow, user, verb string) (*taskOutput, error) {
 	past := strings.TrimSuffix(verb, "e") + "ed"
-	if err := s.r.Store().UpdateTaskAssignment(ctx, t.ID, user); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			if now, lerr := s.loadTask(ctx, t.ID); lerr == nil && now.State != store.TaskOpen {
-				return nil, notOpen(now, past)
-			}
-		}
+	by := actor(ctx)
+	var err error
+	switch verb {
+	case "claim":
+		err = s.r.Claim(ctx, t.ID, user)
+	case "unclaim":
+		err = s.r.Unclaim(ctx, t.ID, t.Assignee, by)
+	default:
+		err = s.r.Delegate(ctx, t.ID, t.Assignee, user, by)
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return s.assignLost(ctx, t, user, verb, past, err)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%s task %q: %w", verb, t.ID, err)
 	}
 	s.log.InfoContext(ctx, "task "+past, "task", t.ID, "instance", t.InstanceID, "node", t.NodeID,
-		"by", actor(ctx), "from", t.Assignee, "to", user)
+		"by", by, "from", t.Assignee, "to", user)
 	now, err := s.loadTask(ctx, t.ID)
 	if err != nil {
 		return nil, err
 	}
 	return &taskOutput{Body: toTask(now)}, nil
+}
+
+// assignLost answers an assignment that lost its race: a 409 when the
+// task was closed or someone else changed its assignee first, and the
+// task as it is when a concurrent change already gave it the assignee
+// asked for (as a sequential repeat would be a no-op).
+func (s *server) assignLost(ctx context.Context, t store.TaskRow, user, verb, past string, err error) (*taskOutput, error) {
+	now, lerr := s.loadTask(ctx, t.ID)
+	switch {
+	case lerr != nil:
+		return nil, fmt.Errorf("%s task %q: %w", verb, t.ID, err)
+	case now.State != store.TaskOpen:
+		return nil, notOpen(now, past)
+	case now.Assignee == user:
+		return &taskOutput{Body: toTask(now)}, nil
+	case verb == "claim" && now.Assignee != "":
+		return nil, newProblem(http.StatusConflict, fmt.Sprintf("task %q is already claimed by %s: %s or an operator must unclaim it first", t.ID, now.Assignee, now.Assignee))
+	}
+	who := "nobody"
+	if now.Assignee != "" {
+		who = now.Assignee
+	}
+	return nil, newProblem(http.StatusConflict, fmt.Sprintf("task %q changed before it could be %s: it is now assigned to %s; read it again and retry", t.ID, past, who))
 }
 
 // taskForm is GET /api/runtime/tasks/{id}/form.

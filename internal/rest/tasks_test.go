@@ -1,17 +1,33 @@
 package rest_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/batonhq/baton"
+	"github.com/batonhq/baton/internal/auth"
 	"github.com/batonhq/baton/internal/batontest"
+	"github.com/batonhq/baton/internal/replay"
 	"github.com/batonhq/baton/internal/rest"
+	"github.com/batonhq/baton/internal/runner"
+	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/internal/store/postgres"
+	"github.com/batonhq/baton/internal/store/sqlite"
+	"github.com/batonhq/baton/test/proc"
 )
 
 // officeWorkflow opens five tasks at once: one for the managers (due in
@@ -119,7 +135,7 @@ func TestTaskListIdentityFilter(t *testing.T) {
 func TestClaimUnclaimDelegate(t *testing.T) {
 	srv := batontest.MustStartServer(t, batontest.WithStrictAuth())
 	srv.MustDo(t, http.MethodPost, "/api/definitions", officeWorkflow, nil, http.StatusCreated)
-	_, tasks := officeTasks(t, srv)
+	inst, tasks := officeTasks(t, srv)
 	ann, clerk, manager, admin := srv.As(batontest.AnnToken), srv.As(batontest.ClerkToken), srv.As(batontest.ManagerToken), srv.As(batontest.AdminToken)
 	id := tasks["managers"].ID
 	path := func(verb string) string { return "/api/runtime/tasks/" + id + "/" + verb }
@@ -182,6 +198,13 @@ func TestClaimUnclaimDelegate(t *testing.T) {
 	expect(clerk, "POST", path("unclaim"), nil, 403, "clerk may not unclaim")
 	expect(ann, "POST", path("claim"), nil, 200, "")
 	complete(ann, 200, "")
+	// Every change is in the instance's history with its actor; the
+	// no-ops (claiming again, unclaiming an unassigned task) are not.
+	want := []string{"claimed by ann to ann", "delegated by ann from ann to bob", "unclaimed by manager from bob",
+		"delegated by manager to ann", "unclaimed by ann from ann", "claimed by ann to ann"}
+	if got := assignments(t, admin, inst); !slices.Equal(got, want) {
+		t.Errorf("assignment history:\n got %q\nwant %q", got, want)
+	}
 	for _, verb := range []string{"claim", "unclaim"} {
 		expect(ann, "POST", path(verb), nil, 409, "already completed")
 	}
@@ -403,3 +426,321 @@ func TestGeneratedForms(t *testing.T) {
 }
 
 func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// assignment is a claim, unclaim or delegate entry of a history.
+type assignment struct{ action, actor, from, to string }
+
+// assignmentsOf reads an instance's assignment entries, oldest first.
+func assignmentsOf(t *testing.T, srv *batontest.Server, instanceID string) []assignment {
+	t.Helper()
+	var inst baton.Instance
+	srv.MustDo(t, http.MethodGet, "/api/runtime/instance/"+instanceID, nil, &inst, http.StatusOK)
+	var out []assignment
+	for _, h := range inst.ExecutionHistory {
+		switch h.Action {
+		case string(runner.ActClaimed), string(runner.ActUnclaimed), string(runner.ActDelegated):
+			res, _ := h.Result.(map[string]any)
+			from, _ := res["from"].(string)
+			to, _ := res["to"].(string)
+			out = append(out, assignment{h.Action, h.Actor, from, to})
+		}
+	}
+	return out
+}
+
+// assignments lists an instance's assignment entries as "claimed by ann
+// to ann".
+func assignments(t *testing.T, srv *batontest.Server, instanceID string) []string {
+	t.Helper()
+	var out []string
+	for _, a := range assignmentsOf(t, srv, instanceID) {
+		e := a.action + " by " + a.actor
+		if a.from != "" {
+			e += " from " + a.from
+		}
+		if a.to != "" {
+			e += " to " + a.to
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// raceWorkflow waits at one task offered to the group racers.
+const raceWorkflow = `{"id": "race", "nodes": [
+  {"id": "start", "type": "startEvent"},
+  {"id": "pick", "type": "userTask", "name": "Pick me", "candidateGroups": ["racers"]},
+  {"id": "end", "type": "endEvent"}],
+ "edges": [{"id": "f1", "source": "start", "target": "pick"}, {"id": "f2", "source": "pick", "target": "end"}]}`
+
+// racers is how many users race for the task.
+const racers = 20
+
+func racerToken(i int) string { return fmt.Sprintf("race-%02d", i) }
+func racerName(i int) string  { return fmt.Sprintf("racer%02d", i) }
+
+// TestClaimRace: twenty users claim one task at once over HTTP. Exactly
+// one gets 200 and the task; the nineteen others get 409, and the history
+// and the log hold one claim. Then the winner's unclaims, an operator's
+// delegations and others' claims race: every change is compare-and-set
+// on the assignee the caller saw, so the history is one unbroken chain of
+// assignments that ends at the task's assignee. On SQLite, and on
+// PostgreSQL when BATON_TEST_POSTGRES is set.
+func TestClaimRace(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) {
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "baton.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		claimRace(t, st)
+	})
+	t.Run("PostgreSQL", func(t *testing.T) {
+		url := os.Getenv("BATON_TEST_POSTGRES")
+		if url == "" {
+			t.Skip("BATON_TEST_POSTGRES is not set")
+		}
+		st, err := postgres.Open(context.Background(), proc.FreshSchemaURL(t, url, "rest_race"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		claimRace(t, st)
+	})
+}
+
+func claimRace(t *testing.T, st store.Store) {
+	srv, logs := raceServer(t, st)
+	srv.MustDo(t, http.MethodPost, "/api/definitions", raceWorkflow, nil, http.StatusCreated)
+	var inst baton.Instance
+	srv.MustDo(t, http.MethodPost, "/api/runtime/start", baton.StartRequest{DefinitionID: "race"}, &inst, http.StatusCreated)
+	var tl baton.TaskList
+	srv.MustDo(t, http.MethodGet, "/api/runtime/tasks?instanceId="+inst.InstanceID, nil, &tl, http.StatusOK)
+	if len(tl.Tasks) != 1 {
+		t.Fatalf("tasks = %+v", tl.Tasks)
+	}
+	task := tl.Tasks[0].ID
+	path := func(verb string) string { return "/api/runtime/tasks/" + task + "/" + verb }
+
+	// Round 1: every racer claims.
+	events, stop := srv.Runner.Subscribe()
+	defer stop()
+	var calls []raceCall
+	for i := range racers {
+		calls = append(calls, raceCall{token: racerToken(i), path: path("claim")})
+	}
+	race(t, srv, calls)
+	var winners, conflicts []string
+	for _, c := range calls {
+		switch c.status {
+		case http.StatusOK:
+			winners = append(winners, c.token)
+		case http.StatusConflict:
+			conflicts = append(conflicts, c.token)
+		default:
+			t.Errorf("claim as %s = %d, want 200 or 409", c.token, c.status)
+		}
+	}
+	t.Logf("%d concurrent claims: %d answered 200, %d answered 409", racers, len(winners), len(conflicts))
+	if len(winners) != 1 || len(conflicts) != racers-1 {
+		t.Fatalf("%d claims: winners %v and %d conflicts, want exactly one winner and %d conflicts", racers, winners, len(conflicts), racers-1)
+	}
+	var winner int
+	_, _ = fmt.Sscanf(winners[0], "race-%d", &winner)
+	got := assignments(t, srv, inst.InstanceID)
+	if want := []string{"claimed by " + racerName(winner) + " to " + racerName(winner)}; !slices.Equal(got, want) {
+		t.Errorf("history after the claims = %q, want %q", got, want)
+	}
+	if n := strings.Count(logs.String(), `msg="task claimed"`); n != 1 {
+		t.Errorf("the log shows %d claims, want 1", n)
+	}
+	// The runner published the claim (after its commit, before the 200).
+	claimed := 0
+	for len(events) > 0 {
+		if e := <-events; e.Type == runner.EventTaskClaimed && e.Ref == task && e.InstanceID == inst.InstanceID {
+			claimed++
+		}
+	}
+	if claimed != 1 {
+		t.Errorf("%d %s events, want 1", claimed, runner.EventTaskClaimed)
+	}
+
+	// Round 2: the winner unclaims, the operator delegates, others claim,
+	// all at once.
+	calls = calls[:0]
+	for i := range racers {
+		switch {
+		case i < 5:
+			calls = append(calls, raceCall{token: racerToken(winner), path: path("unclaim")})
+		case i < 10:
+			calls = append(calls, raceCall{token: "race-boss", path: path("delegate"), body: rest.DelegateRequest{User: racerName(i)}})
+		default:
+			if i == winner {
+				continue
+			}
+			calls = append(calls, raceCall{token: racerToken(i), path: path("claim")})
+		}
+	}
+	race(t, srv, calls)
+	ok, conflict, forbidden := 0, 0, 0
+	for _, c := range calls {
+		switch {
+		case c.status == http.StatusOK:
+			ok++
+		case c.status == http.StatusConflict:
+			conflict++
+		case c.status == http.StatusForbidden && strings.HasSuffix(c.path, "/unclaim"):
+			forbidden++ // someone else had the task by then: no longer the winner's to unclaim
+		default:
+			t.Errorf("POST %s as %s = %d, want 200 or 409", c.path, c.token, c.status)
+		}
+	}
+	var now baton.Task
+	srv.MustDo(t, http.MethodGet, "/api/runtime/tasks/"+task, nil, &now, http.StatusOK)
+	chain := assignmentChain(t, srv, inst.InstanceID)
+	changes := len(chain) - 2 // the chain starts with nobody and the first claim's winner
+	t.Logf("%d concurrent claims, unclaims and delegations: %d answered 200, %d answered 409, %d answered 403; %d changes in the history, assignee now %q",
+		len(calls), ok, conflict, forbidden, changes, now.Assignee)
+	if changes < 1 || changes > ok {
+		t.Errorf("%d changes recorded for %d answers of 200, want at least one and at most one per 200", changes, ok)
+	}
+	if len(chain) < 2 || chain[0] != "" || chain[1] != racerName(winner) || chain[len(chain)-1] != now.Assignee {
+		t.Errorf("assignment chain %q: want it to start with nobody, then %s, and end at the task's assignee %q", chain, racerName(winner), now.Assignee)
+	}
+
+	// The notes replay like any other command.
+	resp, data := srv.Do(t, http.MethodGet, "/api/runtime/instance/"+inst.InstanceID+"/record", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET record = %d %s", resp.StatusCode, data)
+	}
+	rec, err := replay.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, _, err := runner.ParseSource(rec.Definition.ID, []byte(rec.Definition.Source))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def.Version = rec.Definition.Version
+	if rep, err := replay.Replay(def, rec, replay.Options{}); err != nil || !rep.Identical {
+		t.Errorf("replay after the races: %v\n%s", err, rep.Text())
+	}
+}
+
+// assignmentChain reads the assignment entries of the history as the
+// assignees they went through, checking that each starts from the
+// assignee the one before it left ("" for nobody).
+func assignmentChain(t *testing.T, srv *batontest.Server, instanceID string) []string {
+	t.Helper()
+	var chain []string
+	for _, a := range assignmentsOf(t, srv, instanceID) {
+		switch {
+		case len(chain) == 0:
+			chain = append(chain, a.from)
+		case chain[len(chain)-1] != a.from:
+			t.Errorf("%s by %s from %q, but the task was assigned to %q: an update was lost", a.action, a.actor, a.from, chain[len(chain)-1])
+		}
+		chain = append(chain, a.to)
+	}
+	return chain
+}
+
+// raceCall is one request of a race and its answer.
+type raceCall struct {
+	token, path string
+	body        any
+	status      int
+}
+
+// race sends the calls at once (as far as a start signal can make it)
+// and records each status.
+func race(t *testing.T, srv *batontest.Server, calls []raceCall) {
+	t.Helper()
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range calls {
+		c := &calls[i]
+		var body []byte
+		if c.body != nil {
+			body, _ = json.Marshal(c.body)
+		}
+		req, err := http.NewRequest(http.MethodPost, srv.URL+c.path, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Content-Type", "application/json")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			resp, err := srv.Client.Do(req)
+			if err != nil {
+				c.status = -1
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			c.status = resp.StatusCode
+		}()
+	}
+	close(start)
+	wg.Wait()
+}
+
+// raceServer serves the API over st with the racers (viewers of group
+// racers, tokens race-00...), an operator (race-boss) and an admin; it
+// returns the server (as the admin) and its log.
+func raceServer(t *testing.T, st store.Store) (*batontest.Server, *syncBuffer) {
+	t.Helper()
+	entries := []auth.TokenEntry{
+		{User: "admin", Role: auth.Admin, TokenSHA256: auth.HashToken("race-admin")},
+		{User: "boss", Role: auth.Operator, TokenSHA256: auth.HashToken("race-boss")},
+	}
+	for i := range racers {
+		entries = append(entries, auth.TokenEntry{User: racerName(i), Groups: []string{"racers"}, Role: auth.Viewer,
+			TokenSHA256: auth.HashToken(racerToken(i))})
+	}
+	verifier, err := auth.NewTokens(entries...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	r := runner.New(runner.Config{Store: st, Logger: log, PollInterval: 50 * time.Millisecond, Workers: 2})
+	if err := r.Start(context.Background()); err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	hs := httptest.NewServer(rest.New(rest.Config{Runner: r, Logger: log, Auth: verifier, Done: done}))
+	t.Cleanup(func() {
+		close(done)
+		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.Stop(ctx); err != nil {
+			t.Errorf("stop runner: %v", err)
+		}
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return &batontest.Server{URL: hs.URL, Runner: r, Store: st, Client: hs.Client(), HTTP: hs, Token: "race-admin"}, logs
+}
+
+// syncBuffer is a log sink that concurrent requests may share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -225,8 +225,8 @@ func (r *Runner) Apply(ctx context.Context, instanceID string, cmd engine.Comman
 		if err == nil {
 			return st, nil
 		}
-		if !errors.Is(err, store.ErrConflict) {
-			return nil, err
+		if !errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrTaskChanged) {
+			return nil, err // a lost task assignment loses again on fresh state
 		}
 		lastErr = err
 		if prepare != nil && attempt >= 2 {

@@ -1,7 +1,10 @@
 // Package store is the persistence contract of Baton: the row types, the
 // Store interface that store/sqlite and store/postgres implement, and the
-// sentinel errors. It contains no SQL. store/storetest holds the
-// conformance suite both implementations pass.
+// sentinel errors. It contains no SQL statements: columns.go names the
+// columns both dialects' schemas share, and prepare.go applies the checks
+// and defaults of the contract that need no database (Prepare for a
+// Transition), so that implementations keep only SQL and dialect.
+// store/storetest holds the conformance suite both implementations pass.
 //
 // The central operation is Commit: one transition of one instance (new state
 // snapshot, history rows, jobs, user tasks, subscriptions, incidents, outbox
@@ -49,6 +52,12 @@ var (
 	// asked for it to be unique (Transition.UniqueBusinessKey). It wraps
 	// ErrConflict.
 	ErrBusinessKeyInUse = fmt.Errorf("business key in use: %w", ErrConflict)
+	// ErrTaskChanged: a task assignment's guard failed (Transition
+	// AssignTasks): the task is not open, or its assignee is no longer
+	// the one the caller saw. It wraps ErrConflict. Unlike a version
+	// conflict, reloading the instance cannot make it hold, so it is not
+	// worth a retry.
+	ErrTaskChanged = fmt.Errorf("task changed: %w", ErrConflict)
 )
 
 // DefinitionRow is one deployed version of a workflow. Source is kept
@@ -284,6 +293,16 @@ type TaskClose struct {
 	By    string
 }
 
+// TaskAssign changes the assignee of an open user task (claim, unclaim,
+// delegate) as a compare-and-set: the commit fails with ErrTaskChanged
+// (an ErrConflict) unless the task exists, is open and has the assignee
+// From. To "" unassigns.
+type TaskAssign struct {
+	ID   string
+	From string // the assignee the caller saw ("" unassigned)
+	To   string
+}
+
 // Transition is everything one engine step changes, committed atomically:
 // when any part fails, nothing of it is written.
 //
@@ -321,6 +340,9 @@ type Transition struct {
 
 	NewTasks   []TaskRow
 	CloseTasks []TaskClose
+	// AssignTasks are applied before CloseTasks, each guarded on its
+	// From (see TaskAssign).
+	AssignTasks []TaskAssign
 
 	NewSubs    []SubscriptionRow
 	DeleteSubs []string // unknown ids are ignored
@@ -508,8 +530,11 @@ type Store interface {
 
 	Task(ctx context.Context, id string) (TaskRow, error)
 	Tasks(ctx context.Context, f TaskFilter) ([]TaskRow, error)
-	// UpdateTaskAssignment sets assignee (claim, unclaim, delegate) of an
-	// open task; ErrConflict if the task is not open.
+	// UpdateTaskAssignment sets the assignee of an open task whoever has
+	// it now (an escalation's reassignment); ErrConflict if the task is
+	// not open. Users' claims, unclaims and delegations are
+	// compare-and-set instead, with a history entry: Transition
+	// AssignTasks.
 	UpdateTaskAssignment(ctx context.Context, id, assignee string) error
 
 	// Subscriptions finds open subscriptions by kind, name and key ("" key

@@ -16,7 +16,7 @@ import (
 // version guard also locks it, which serialises commits of one instance);
 // everything else follows in one pipelined batch.
 func (s *Store) Commit(ctx context.Context, t store.Transition) error {
-	if err := prepare(&t); err != nil {
+	if err := store.Prepare(&t); err != nil {
 		return err
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -31,130 +31,6 @@ func (s *Store) Commit(ctx context.Context, t store.Transition) error {
 	return nil
 }
 
-// prepare validates t and fills the defaults store.Transition documents.
-// It works on the caller's copy of t (slices are copied before they are
-// changed).
-func prepare(t *store.Transition) error {
-	in := &t.Instance
-	now := in.UpdatedAt
-	if in.ID == "" {
-		if len(t.History) > 0 {
-			return errors.New("commit: history without an instance")
-		}
-		if len(t.Command) > 0 {
-			return errors.New("commit: a command without an instance")
-		}
-	} else if in.Version < 1 {
-		return fmt.Errorf("commit instance %s: version %d, want >= 1", in.ID, in.Version)
-	}
-	if d := t.DoneJob; d != nil {
-		switch d.State {
-		case store.JobCompleted, store.JobDead, store.JobCancelled:
-		default:
-			return fmt.Errorf("commit: done job %s: state %q is not final", d.ID, d.State)
-		}
-	}
-	for _, c := range t.CloseTasks {
-		switch c.State {
-		case store.TaskCompleted, store.TaskCancelled:
-		default:
-			return fmt.Errorf("commit: close task %s: state %q is not final", c.ID, c.State)
-		}
-	}
-
-	t.History = append([]store.HistoryRow(nil), t.History...)
-	for i := range t.History {
-		h := &t.History[i]
-		h.InstanceID = in.ID
-		h.Checkpoint = in.Version
-		if h.Time.IsZero() {
-			h.Time = now
-		}
-	}
-	t.NewJobs = append([]store.JobRow(nil), t.NewJobs...)
-	for i := range t.NewJobs {
-		j := &t.NewJobs[i]
-		if j.ID == "" {
-			return errors.New("commit: new job without id")
-		}
-		if j.CreatedAt.IsZero() {
-			j.CreatedAt = now
-		}
-		if j.RunAt.IsZero() {
-			j.RunAt = j.CreatedAt
-		}
-		if j.RunAt.IsZero() {
-			return fmt.Errorf("commit: new job %s: no RunAt, CreatedAt or Instance.UpdatedAt", j.ID)
-		}
-		if j.State == "" {
-			j.State = store.JobAvailable
-		}
-	}
-	t.NewTasks = append([]store.TaskRow(nil), t.NewTasks...)
-	for i := range t.NewTasks {
-		k := &t.NewTasks[i]
-		if k.ID == "" {
-			return errors.New("commit: new task without id")
-		}
-		if k.CreatedAt.IsZero() {
-			k.CreatedAt = now
-		}
-		if k.State == "" {
-			k.State = store.TaskOpen
-		}
-	}
-	t.NewSubs = append([]store.SubscriptionRow(nil), t.NewSubs...)
-	for i := range t.NewSubs {
-		if t.NewSubs[i].CreatedAt.IsZero() {
-			t.NewSubs[i].CreatedAt = now
-		}
-	}
-	t.NewIncidents = append([]store.IncidentRow(nil), t.NewIncidents...)
-	for i := range t.NewIncidents {
-		n := &t.NewIncidents[i]
-		if n.CreatedAt.IsZero() {
-			n.CreatedAt = now
-		}
-		if n.State == "" {
-			n.State = store.IncidentOpen
-		}
-	}
-	t.Outbox = append([]store.OutboxRow(nil), t.Outbox...)
-	for i := range t.Outbox {
-		o := &t.Outbox[i]
-		if o.CreatedAt.IsZero() {
-			o.CreatedAt = now
-		}
-		if o.RunAt.IsZero() {
-			o.RunAt = o.CreatedAt
-		}
-		if o.RunAt.IsZero() {
-			return fmt.Errorf("commit: outbox %s: no RunAt, CreatedAt or Instance.UpdatedAt", o.ID)
-		}
-		if o.State == "" {
-			o.State = store.OutboxPending
-		}
-	}
-	t.Decisions = append([]store.DecisionRow(nil), t.Decisions...)
-	for i := range t.Decisions {
-		if t.Decisions[i].CreatedAt.IsZero() {
-			t.Decisions[i].CreatedAt = now
-		}
-	}
-	return nil
-}
-
-// resolver is the actor of the transition's last history row: the one who
-// resolves the incidents it closes.
-func resolver(t *store.Transition) string {
-	for i := len(t.History) - 1; i >= 0; i-- {
-		if a := t.History[i].Actor; a != "" {
-			return a
-		}
-	}
-	return ""
-}
-
 func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 	in := &t.Instance
 	now := in.UpdatedAt
@@ -163,8 +39,7 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 	if in.ID != "" {
 		n := int64(len(t.History))
 		if in.Version == 1 {
-			ct, err := tx.Exec(ctx, `INSERT INTO instances (`+instanceCols+`, last_seq)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+			ct, err := tx.Exec(ctx, insertInto("instances", store.InstanceColumns+", last_seq")+` ON CONFLICT (id) DO NOTHING`,
 				in.ID, in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State,
 				in.Version, tm(in.CreatedAt), tm(in.UpdatedAt), tm(in.EndedAt), n)
 			if err != nil {
@@ -209,13 +84,13 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 	for i := range t.History {
 		h := &t.History[i]
 		h.Seq = lastSeq + int64(i) + 1
-		b.Queue(`INSERT INTO history (`+historyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		b.Queue(insertInto("history", store.HistoryColumns),
 			h.InstanceID, h.Seq, h.NodeID, h.NodeType, h.Action, tm(h.Time), h.Result, h.Actor,
 			h.Checkpoint)
 	}
 
 	if len(t.Command) > 0 {
-		b.Queue(`INSERT INTO commands (`+commandCols+`) VALUES ($1, $2, $3, $4)`,
+		b.Queue(insertInto("commands", store.CommandColumns),
 			in.ID, in.Version, t.Command, tm(now))
 	}
 
@@ -237,21 +112,28 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 			WHERE id = ANY ($1) AND state NOT IN ('completed', 'cancelled')`, t.CancelJobs)
 	}
 	for _, j := range t.NewJobs {
-		b.Queue(`INSERT INTO jobs (`+jobCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		b.Queue(insertInto("jobs", store.JobColumns),
 			j.ID, j.InstanceID, j.Kind, j.NodeID, j.TaskType, j.State, j.Attempt, j.MaxAttempts,
 			tm(j.RunAt), j.LeaseOwner, tm(j.LeaseUntil), j.LastError, j.Payload, tm(j.CreatedAt),
 			tm(j.FirstFailureAt), tm(j.LastFailureAt))
 	}
 
+	for _, a := range t.AssignTasks {
+		b.Queue(`UPDATE tasks SET assignee = $1 WHERE id = $2 AND state = 'open' AND assignee = $3`,
+			a.To, a.ID, a.From).Exec(func(ct pgconn.CommandTag) error {
+			if ct.RowsAffected() == 0 {
+				return fmt.Errorf("assign task %s from %q to %q: %w", a.ID, a.From, a.To, store.ErrTaskChanged)
+			}
+			return nil
+		})
+	}
 	for _, c := range t.CloseTasks {
 		b.Queue(`UPDATE tasks SET state = $1, completed_at = $2, completed_by = $3
 			WHERE id = $4 AND state = 'open'`, c.State, tm(now), c.By, c.ID).
 			Exec(guard("close task " + c.ID))
 	}
 	for _, k := range t.NewTasks {
-		b.Queue(`INSERT INTO tasks (`+taskCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		b.Queue(insertInto("tasks", store.TaskColumns),
 			k.ID, k.InstanceID, k.DefinitionID, k.NodeID, k.Name, k.Assignee,
 			strs(k.CandidateUsers), strs(k.CandidateGroups), tm(k.DueAt), tm(k.FollowUpAt),
 			k.FormKey, k.State, k.Payload, tm(k.CreatedAt), tm(k.CompletedAt), k.CompletedBy)
@@ -261,25 +143,23 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 		b.Queue(`DELETE FROM subscriptions WHERE id = ANY ($1)`, t.DeleteSubs)
 	}
 	for _, sub := range t.NewSubs {
-		b.Queue(`INSERT INTO subscriptions (`+subscriptionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		b.Queue(insertInto("subscriptions", store.SubscriptionColumns),
 			sub.ID, sub.InstanceID, sub.NodeID, sub.Kind, sub.Name, sub.Key, tm(sub.CreatedAt))
 	}
 
 	if len(t.ResolveIncidents) > 0 {
 		b.Queue(`UPDATE incidents SET state = 'resolved', resolved_at = $1, resolved_by = $2
-			WHERE id = ANY ($3) AND state = 'open'`, tm(now), resolver(t), t.ResolveIncidents)
+			WHERE id = ANY ($3) AND state = 'open'`, tm(now), t.Resolver(), t.ResolveIncidents)
 	}
 	for _, n := range t.NewIncidents {
-		b.Queue(`INSERT INTO incidents (`+incidentCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		b.Queue(insertInto("incidents", store.IncidentColumns),
 			n.ID, n.InstanceID, n.DefinitionID, n.NodeID, n.JobID, n.Kind, n.Message, n.Attempts,
 			n.State, n.Advice, tm(n.CreatedAt), tm(n.FirstFailureAt), tm(n.LastFailureAt),
 			tm(n.ResolvedAt), n.ResolvedBy)
 	}
 
 	for _, o := range t.Outbox {
-		b.Queue(`INSERT INTO outbox (`+outboxCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		b.Queue(insertInto("outbox", store.OutboxColumns),
 			o.ID, o.InstanceID, o.Event, o.Channel, o.Target, o.Payload, o.State, o.Attempts,
 			tm(o.RunAt), o.LastError, tm(o.CreatedAt), tm(o.SentAt), o.LeaseOwner, tm(o.LeaseUntil))
 	}
@@ -306,8 +186,7 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 }
 
 func queueDecision(b *pgx.Batch, d store.DecisionRow) {
-	b.Queue(`INSERT INTO decisions (`+decisionCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+	b.Queue(insertInto("decisions", store.DecisionColumns),
 		d.ID, d.InstanceID, d.NodeID, d.JobID, d.Provider, d.Model, d.Request, d.Response,
 		d.Decision, d.InputTokens, d.OutputTokens, d.LatencyMS, d.CostMicros, tm(d.CreatedAt))
 }

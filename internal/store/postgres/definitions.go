@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -16,17 +14,9 @@ import (
 // the same hash. An empty Hash is computed from Source. A transaction-level
 // advisory lock on the id serialises concurrent deploys of one definition.
 func (s *Store) Deploy(ctx context.Context, d store.DefinitionRow) (store.DefinitionRow, bool, error) {
-	if d.ID == "" {
-		return store.DefinitionRow{}, false, errors.New("deploy: empty definition id")
+	if err := store.PrepareDefinition(&d); err != nil {
+		return store.DefinitionRow{}, false, err
 	}
-	if d.Hash == "" {
-		sum := sha256.Sum256(d.Source)
-		d.Hash = hex.EncodeToString(sum[:])
-	}
-	if d.Source == nil {
-		d.Source = []byte{}
-	}
-	d.DeployedAt = stored(d.DeployedAt)
 	var (
 		out     store.DefinitionRow
 		created bool
@@ -35,7 +25,7 @@ func (s *Store) Deploy(ctx context.Context, d store.DefinitionRow) (store.Defini
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('baton definition ' || $1, 0))`, d.ID); err != nil {
 			return err
 		}
-		latest, err := scanDefinition(tx.QueryRow(ctx, `SELECT `+definitionCols+`
+		latest, err := scanDefinition(tx.QueryRow(ctx, `SELECT `+store.DefinitionColumns+`
 			FROM definitions WHERE id = $1 ORDER BY version DESC LIMIT 1`, d.ID))
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
@@ -47,8 +37,7 @@ func (s *Store) Deploy(ctx context.Context, d store.DefinitionRow) (store.Defini
 		}
 		row := d
 		row.Version = latest.Version + 1
-		if _, err := tx.Exec(ctx, `INSERT INTO definitions (`+definitionCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		if _, err := tx.Exec(ctx, insertInto("definitions", store.DefinitionColumns),
 			row.ID, row.Version, row.Name, row.Format, row.Source, row.Hash, tm(row.DeployedAt),
 			row.DeployedBy); err != nil {
 			return err
@@ -66,10 +55,10 @@ func (s *Store) Deploy(ctx context.Context, d store.DefinitionRow) (store.Defini
 func (s *Store) Definition(ctx context.Context, id string, version int) (store.DefinitionRow, error) {
 	var row pgx.Row
 	if version == 0 {
-		row = s.pool.QueryRow(ctx, `SELECT `+definitionCols+` FROM definitions
+		row = s.pool.QueryRow(ctx, `SELECT `+store.DefinitionColumns+` FROM definitions
 			WHERE id = $1 ORDER BY version DESC LIMIT 1`, id)
 	} else {
-		row = s.pool.QueryRow(ctx, `SELECT `+definitionCols+` FROM definitions
+		row = s.pool.QueryRow(ctx, `SELECT `+store.DefinitionColumns+` FROM definitions
 			WHERE id = $1 AND version = $2`, id, version)
 	}
 	d, err := scanDefinition(row)
@@ -84,7 +73,7 @@ func (s *Store) Definition(ctx context.Context, id string, version int) (store.D
 
 // Definitions lists the latest version of every definition, ordered by id.
 func (s *Store) Definitions(ctx context.Context) ([]store.DefinitionRow, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (id) `+definitionCols+` FROM definitions
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (id) `+store.DefinitionColumns+` FROM definitions
 		ORDER BY id, version DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("definitions: %w", err)
@@ -98,7 +87,7 @@ func (s *Store) Definitions(ctx context.Context) ([]store.DefinitionRow, error) 
 
 // DefinitionVersions lists every version of one definition, oldest first.
 func (s *Store) DefinitionVersions(ctx context.Context, id string) ([]store.DefinitionRow, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+definitionCols+` FROM definitions
+	rows, err := s.pool.Query(ctx, `SELECT `+store.DefinitionColumns+` FROM definitions
 		WHERE id = $1 ORDER BY version`, id)
 	if err != nil {
 		return nil, fmt.Errorf("definition %s versions: %w", id, err)

@@ -30,7 +30,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, row store.IdempotencyRo
 		return store.IdempotencyRow{}, false, errors.New("claim idempotency key: key, token and expiry are required")
 	}
 	row.InstanceID, row.Status, row.ContentType, row.Body = "", 0, "", nil
-	row.LockedUntil, row.CreatedAt, row.ExpiresAt = stored(row.LockedUntil), stored(row.CreatedAt), stored(row.ExpiresAt)
+	row.LockedUntil, row.CreatedAt, row.ExpiresAt = store.Stored(row.LockedUntil), store.Stored(row.CreatedAt), store.Stored(row.ExpiresAt)
 	var out store.IdempotencyRow
 	var claimed bool
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

@@ -12,7 +12,7 @@ import (
 
 // Instance returns an instance's current checkpoint.
 func (s *Store) Instance(ctx context.Context, id string) (store.InstanceRow, error) {
-	i, err := scanInstance(s.pool.QueryRow(ctx, `SELECT `+instanceCols+`
+	i, err := scanInstance(s.pool.QueryRow(ctx, `SELECT `+store.InstanceColumns+`
 		FROM instances WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.InstanceRow{}, fmt.Errorf("instance %s: %w", id, store.ErrNotFound)
@@ -38,8 +38,8 @@ func (s *Store) Instances(ctx context.Context, f store.InstanceFilter) ([]store.
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
-	q := `SELECT ` + instanceCols + ` FROM instances` + w.String() + ` ORDER BY id LIMIT `
-	q += w.next(listLimit(f.Limit))
+	q := `SELECT ` + store.InstanceColumns + ` FROM instances` + w.String() + ` ORDER BY id LIMIT `
+	q += w.next(store.ListLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("instances: %w", err)
@@ -53,7 +53,7 @@ func (s *Store) Instances(ctx context.Context, f store.InstanceFilter) ([]store.
 
 // History returns an instance's history by seq.
 func (s *Store) History(ctx context.Context, instanceID string) ([]store.HistoryRow, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+historyCols+` FROM history
+	rows, err := s.pool.Query(ctx, `SELECT `+store.HistoryColumns+` FROM history
 		WHERE instance_id = $1 ORDER BY seq`, instanceID)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", instanceID, err)
@@ -67,7 +67,7 @@ func (s *Store) History(ctx context.Context, instanceID string) ([]store.History
 
 // Commands returns the commands recorded for an instance, by seq.
 func (s *Store) Commands(ctx context.Context, instanceID string) ([]store.CommandRow, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+commandCols+` FROM commands
+	rows, err := s.pool.Query(ctx, `SELECT `+store.CommandColumns+` FROM commands
 		WHERE instance_id = $1 ORDER BY seq`, instanceID)
 	if err != nil {
 		return nil, fmt.Errorf("commands of %s: %w", instanceID, err)

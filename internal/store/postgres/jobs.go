@@ -15,16 +15,10 @@ import (
 // rows are locked with FOR UPDATE SKIP LOCKED, so concurrent fetchers (on
 // any node) never get the same job and never wait for each other.
 func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.JobRow, error) {
-	if p.Owner == "" {
-		return nil, errors.New("fetch jobs: empty owner")
+	if err := p.Check("fetch jobs"); err != nil {
+		return nil, err
 	}
-	if p.LeaseFor <= 0 {
-		return nil, fmt.Errorf("fetch jobs: lease duration %v, want > 0", p.LeaseFor)
-	}
-	if p.Now.IsZero() {
-		return nil, errors.New("fetch jobs: zero Now")
-	}
-	args := []any{tm(p.Now), p.Owner, tm(p.Now.Add(p.LeaseFor)), fetchLimit(p.Limit)}
+	args := []any{tm(p.Now), p.Owner, tm(p.Now.Add(p.LeaseFor)), store.FetchLimit(p.Limit)}
 	kinds := ""
 	if len(p.Kinds) > 0 {
 		kinds = ` AND kind = ANY ($5)`
@@ -39,7 +33,7 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 		)
 		UPDATE jobs SET state = 'running', lease_owner = $2, lease_until = $3, attempt = attempt + 1
 		FROM picked WHERE id = picked.picked_id
-		RETURNING `+jobCols, args...)
+		RETURNING `+store.JobColumns, args...)
 	if err != nil {
 		return nil, fmt.Errorf("fetch jobs: %w", err)
 	}
@@ -47,7 +41,7 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 	if err != nil {
 		return nil, fmt.Errorf("fetch jobs: %w", dbErr(err))
 	}
-	sortByRunAt(out, func(j store.JobRow) time.Time { return j.RunAt }, func(j store.JobRow) string { return j.ID })
+	store.SortJobs(out)
 	return out, nil
 }
 
@@ -114,7 +108,7 @@ func (s *Store) RequeueJob(ctx context.Context, id string, runAt time.Time) erro
 
 // Job returns one job.
 func (s *Store) Job(ctx context.Context, id string) (store.JobRow, error) {
-	j, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = $1`, id))
+	j, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+store.JobColumns+` FROM jobs WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.JobRow{}, fmt.Errorf("job %s: %w", id, store.ErrNotFound)
 	}
@@ -139,8 +133,8 @@ func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRow, er
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
-	q := `SELECT ` + jobCols + ` FROM jobs` + w.String() + ` ORDER BY id LIMIT `
-	q += w.next(listLimit(f.Limit))
+	q := `SELECT ` + store.JobColumns + ` FROM jobs` + w.String() + ` ORDER BY id LIMIT `
+	q += w.next(store.ListLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)

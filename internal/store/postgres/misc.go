@@ -14,7 +14,7 @@ import (
 // Subscriptions finds open subscriptions by kind, name and key, oldest
 // first.
 func (s *Store) Subscriptions(ctx context.Context, kind, name, key string) ([]store.SubscriptionRow, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+subscriptionCols+` FROM subscriptions
+	rows, err := s.pool.Query(ctx, `SELECT `+store.SubscriptionColumns+` FROM subscriptions
 		WHERE kind = $1 AND name = $2 AND key = $3 ORDER BY created_at, id`, kind, name, key)
 	if err != nil {
 		return nil, fmt.Errorf("subscriptions %s %s: %w", kind, name, err)
@@ -28,7 +28,7 @@ func (s *Store) Subscriptions(ctx context.Context, kind, name, key string) ([]st
 
 // Incident returns one incident.
 func (s *Store) Incident(ctx context.Context, id string) (store.IncidentRow, error) {
-	i, err := scanIncident(s.pool.QueryRow(ctx, `SELECT `+incidentCols+`
+	i, err := scanIncident(s.pool.QueryRow(ctx, `SELECT `+store.IncidentColumns+`
 		FROM incidents WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.IncidentRow{}, fmt.Errorf("incident %s: %w", id, store.ErrNotFound)
@@ -57,8 +57,8 @@ func (s *Store) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
-	q := `SELECT ` + incidentCols + ` FROM incidents` + w.String() + ` ORDER BY id LIMIT `
-	q += w.next(listLimit(f.Limit))
+	q := `SELECT ` + store.IncidentColumns + ` FROM incidents` + w.String() + ` ORDER BY id LIMIT `
+	q += w.next(store.ListLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("incidents: %w", err)
@@ -82,16 +82,10 @@ func (s *Store) SetIncidentAdvice(ctx context.Context, id string, advice []byte)
 // FetchOutbox leases due pending outbox rows whose lease is free or
 // expired, with FOR UPDATE SKIP LOCKED; p.Kinds filters by channel.
 func (s *Store) FetchOutbox(ctx context.Context, p store.FetchParams) ([]store.OutboxRow, error) {
-	if p.Owner == "" {
-		return nil, errors.New("fetch outbox: empty owner")
+	if err := p.Check("fetch outbox"); err != nil {
+		return nil, err
 	}
-	if p.LeaseFor <= 0 {
-		return nil, fmt.Errorf("fetch outbox: lease duration %v, want > 0", p.LeaseFor)
-	}
-	if p.Now.IsZero() {
-		return nil, errors.New("fetch outbox: zero Now")
-	}
-	args := []any{tm(p.Now), p.Owner, tm(p.Now.Add(p.LeaseFor)), fetchLimit(p.Limit)}
+	args := []any{tm(p.Now), p.Owner, tm(p.Now.Add(p.LeaseFor)), store.FetchLimit(p.Limit)}
 	channels := ""
 	if len(p.Kinds) > 0 {
 		channels = ` AND channel = ANY ($5)`
@@ -106,7 +100,7 @@ func (s *Store) FetchOutbox(ctx context.Context, p store.FetchParams) ([]store.O
 		)
 		UPDATE outbox SET lease_owner = $2, lease_until = $3, attempts = attempts + 1
 		FROM picked WHERE id = picked.picked_id
-		RETURNING `+outboxCols, args...)
+		RETURNING `+store.OutboxColumns, args...)
 	if err != nil {
 		return nil, fmt.Errorf("fetch outbox: %w", err)
 	}
@@ -114,7 +108,7 @@ func (s *Store) FetchOutbox(ctx context.Context, p store.FetchParams) ([]store.O
 	if err != nil {
 		return nil, fmt.Errorf("fetch outbox: %w", dbErr(err))
 	}
-	sortByRunAt(out, func(o store.OutboxRow) time.Time { return o.RunAt }, func(o store.OutboxRow) string { return o.ID })
+	store.SortOutbox(out)
 	return out, nil
 }
 
@@ -161,8 +155,8 @@ func (s *Store) Outbox(ctx context.Context, f store.OutboxFilter) ([]store.Outbo
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
-	q := `SELECT ` + outboxCols + ` FROM outbox` + w.String() + ` ORDER BY id LIMIT `
-	q += w.next(listLimit(f.Limit))
+	q := `SELECT ` + store.OutboxColumns + ` FROM outbox` + w.String() + ` ORDER BY id LIMIT `
+	q += w.next(store.ListLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
@@ -188,7 +182,7 @@ func (s *Store) RequeueOutbox(ctx context.Context, id string, runAt time.Time) e
 
 // Decisions lists an instance's recorded LLM decisions, oldest first.
 func (s *Store) Decisions(ctx context.Context, instanceID string) ([]store.DecisionRow, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+decisionCols+` FROM decisions
+	rows, err := s.pool.Query(ctx, `SELECT `+store.DecisionColumns+` FROM decisions
 		WHERE instance_id = $1 ORDER BY created_at, id`, instanceID)
 	if err != nil {
 		return nil, fmt.Errorf("decisions of %s: %w", instanceID, err)
@@ -202,8 +196,8 @@ func (s *Store) Decisions(ctx context.Context, instanceID string) ([]store.Decis
 
 // DecisionsByNode lists the decisions recorded at a node, by id.
 func (s *Store) DecisionsByNode(ctx context.Context, nodeID, after string, limit int) ([]store.DecisionRow, error) {
-	limit = listLimit(limit)
-	rows, err := s.pool.Query(ctx, `SELECT `+decisionCols+` FROM decisions
+	limit = store.ListLimit(limit)
+	rows, err := s.pool.Query(ctx, `SELECT `+store.DecisionColumns+` FROM decisions
 		WHERE node_id = $1 AND id > $2 ORDER BY id LIMIT $3`, nodeID, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("decisions at %s: %w", nodeID, err)
@@ -231,8 +225,7 @@ func (s *Store) BufferMessage(ctx context.Context, m store.MessageRow) (bool, er
 	if m.ID == "" {
 		return false, errors.New("buffer message: empty id")
 	}
-	ct, err := s.pool.Exec(ctx, `INSERT INTO messages (`+messageCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+	ct, err := s.pool.Exec(ctx, insertInto("messages", store.MessageColumns)+` ON CONFLICT (id) DO NOTHING`,
 		m.ID, m.Name, m.Key, m.Variables, tm(m.CreatedAt), tm(m.ExpiresAt))
 	if err != nil {
 		return false, fmt.Errorf("buffer message %s: %w", m.ID, err)
@@ -243,7 +236,7 @@ func (s *Store) BufferMessage(ctx context.Context, m store.MessageRow) (bool, er
 // BufferedMessages returns the unconsumed, unexpired messages of name and
 // key, oldest first.
 func (s *Store) BufferedMessages(ctx context.Context, name, key string, now time.Time) ([]store.MessageRow, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+messageCols+` FROM messages
+	rows, err := s.pool.Query(ctx, `SELECT `+store.MessageColumns+` FROM messages
 		WHERE consumed_by IS NULL AND name = $1 AND key = $2
 			AND (expires_at IS NULL OR expires_at > $3)
 		ORDER BY created_at, id`, name, key, tm(now))

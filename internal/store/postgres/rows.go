@@ -6,9 +6,9 @@ import (
 	"github.com/batonhq/baton/internal/store"
 )
 
-type rowScanner = pgx.Row
+// The scanners read the columns of store.*Columns, in their order.
 
-const definitionCols = `id, version, name, format, source, hash, deployed_at, deployed_by`
+type rowScanner = pgx.Row
 
 func scanDefinition(r rowScanner) (store.DefinitionRow, error) {
 	var d store.DefinitionRow
@@ -17,17 +17,12 @@ func scanDefinition(r rowScanner) (store.DefinitionRow, error) {
 	return d, err
 }
 
-const instanceCols = `id, definition_id, definition_version, business_key, status, state,
-	version, created_at, updated_at, ended_at`
-
 func scanInstance(r rowScanner) (store.InstanceRow, error) {
 	var i store.InstanceRow
 	err := r.Scan(&i.ID, &i.DefinitionID, &i.DefinitionVersion, &i.BusinessKey, &i.Status,
 		&i.State, &i.Version, timeCol{&i.CreatedAt}, timeCol{&i.UpdatedAt}, timeCol{&i.EndedAt})
 	return i, err
 }
-
-const historyCols = `instance_id, seq, node_id, node_type, action, time, result, actor, checkpoint`
 
 func scanHistory(r rowScanner) (store.HistoryRow, error) {
 	var h store.HistoryRow
@@ -36,16 +31,11 @@ func scanHistory(r rowScanner) (store.HistoryRow, error) {
 	return h, err
 }
 
-const commandCols = `instance_id, seq, command, created_at`
-
 func scanCommand(r rowScanner) (store.CommandRow, error) {
 	var c store.CommandRow
 	err := r.Scan(&c.InstanceID, &c.Seq, &c.Command, timeCol{&c.CreatedAt})
 	return c, err
 }
-
-const jobCols = `id, instance_id, kind, node_id, task_type, state, attempt, max_attempts, run_at,
-	lease_owner, lease_until, last_error, payload, created_at, first_failure_at, last_failure_at`
 
 func scanJob(r rowScanner) (store.JobRow, error) {
 	var j store.JobRow
@@ -54,10 +44,6 @@ func scanJob(r rowScanner) (store.JobRow, error) {
 		&j.Payload, timeCol{&j.CreatedAt}, timeCol{&j.FirstFailureAt}, timeCol{&j.LastFailureAt})
 	return j, err
 }
-
-const taskCols = `id, instance_id, definition_id, node_id, name, assignee, candidate_users,
-	candidate_groups, due_at, follow_up_at, form_key, state, payload, created_at, completed_at,
-	completed_by`
 
 func scanTask(r rowScanner) (store.TaskRow, error) {
 	var t store.TaskRow
@@ -74,16 +60,11 @@ func scanTask(r rowScanner) (store.TaskRow, error) {
 	return t, err
 }
 
-const subscriptionCols = `id, instance_id, node_id, kind, name, key, created_at`
-
 func scanSubscription(r rowScanner) (store.SubscriptionRow, error) {
 	var s store.SubscriptionRow
 	err := r.Scan(&s.ID, &s.InstanceID, &s.NodeID, &s.Kind, &s.Name, &s.Key, timeCol{&s.CreatedAt})
 	return s, err
 }
-
-const incidentCols = `id, instance_id, definition_id, node_id, job_id, kind, message, attempts,
-	state, advice, created_at, first_failure_at, last_failure_at, resolved_at, resolved_by`
 
 func scanIncident(r rowScanner) (store.IncidentRow, error) {
 	var i store.IncidentRow
@@ -93,9 +74,6 @@ func scanIncident(r rowScanner) (store.IncidentRow, error) {
 	return i, err
 }
 
-const outboxCols = `id, instance_id, event, channel, target, payload, state, attempts, run_at,
-	last_error, created_at, sent_at, lease_owner, lease_until`
-
 func scanOutbox(r rowScanner) (store.OutboxRow, error) {
 	var o store.OutboxRow
 	err := r.Scan(&o.ID, &o.InstanceID, &o.Event, &o.Channel, &o.Target, &o.Payload,
@@ -104,9 +82,6 @@ func scanOutbox(r rowScanner) (store.OutboxRow, error) {
 	return o, err
 }
 
-const decisionCols = `id, instance_id, node_id, job_id, provider, model, request, response,
-	decision, input_tokens, output_tokens, latency_ms, cost_micros, created_at`
-
 func scanDecision(r rowScanner) (store.DecisionRow, error) {
 	var d store.DecisionRow
 	err := r.Scan(&d.ID, &d.InstanceID, &d.NodeID, &d.JobID, &d.Provider, &d.Model,
@@ -114,8 +89,6 @@ func scanDecision(r rowScanner) (store.DecisionRow, error) {
 		&d.OutputTokens, &d.LatencyMS, &d.CostMicros, timeCol{&d.CreatedAt})
 	return d, err
 }
-
-const messageCols = `id, name, key, variables, created_at, expires_at`
 
 func scanMessage(r rowScanner) (store.MessageRow, error) {
 	var m store.MessageRow

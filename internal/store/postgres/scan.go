@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,43 +15,13 @@ import (
 	"github.com/batonhq/baton/internal/store"
 )
 
-// List limits.
-const (
-	defaultLimit = 100
-	maxLimit     = 1000
-)
-
-func listLimit(n int) int {
-	switch {
-	case n <= 0:
-		return defaultLimit
-	case n > maxLimit:
-		return maxLimit
-	}
-	return n
-}
-
-// fetchLimit applies FetchParams.Limit's bounds: at least 1, at most
-// maxLimit.
-func fetchLimit(n int) int {
-	return min(max(n, 1), maxLimit)
-}
-
 // tm is a time's stored form: UTC truncated to the microsecond (what
 // timestamptz keeps), NULL for the zero time.
 func tm(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
-	return stored(t)
-}
-
-// stored returns t as it reads back from the database.
-func stored(t time.Time) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	return time.UnixMicro(t.UnixMicro()).UTC()
+	return store.Stored(t)
 }
 
 // strs is a list's stored form: never NULL.
@@ -137,6 +106,23 @@ func scanAll[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 	return out, nil
 }
 
+// insertInto is the INSERT of one row of table with the columns cols (a
+// store.*Columns list), one placeholder each ($1, $2, ...): a new column
+// needs no placeholder counted by hand.
+func insertInto(table, cols string) string {
+	n := strings.Count(cols, ",") + 1
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES (")
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(i))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
 // where builds a conjunction of conditions; each "?" in a condition becomes
 // the next $n placeholder.
 type where struct {
@@ -169,13 +155,4 @@ func (w *where) String() string {
 		return ""
 	}
 	return " WHERE " + strings.Join(w.conds, " AND ")
-}
-
-func sortByRunAt[T any](xs []T, runAt func(T) time.Time, id func(T) string) {
-	slices.SortFunc(xs, func(a, b T) int {
-		if c := runAt(a).Compare(runAt(b)); c != 0 {
-			return c
-		}
-		return strings.Compare(id(a), id(b))
-	})
 }

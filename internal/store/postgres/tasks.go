@@ -12,7 +12,7 @@ import (
 
 // Task returns one user task.
 func (s *Store) Task(ctx context.Context, id string) (store.TaskRow, error) {
-	t, err := scanTask(s.pool.QueryRow(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = $1`, id))
+	t, err := scanTask(s.pool.QueryRow(ctx, `SELECT `+store.TaskColumns+` FROM tasks WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.TaskRow{}, fmt.Errorf("task %s: %w", id, store.ErrNotFound)
 	}
@@ -58,8 +58,8 @@ func (s *Store) Tasks(ctx context.Context, f store.TaskFilter) ([]store.TaskRow,
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
-	q := `SELECT ` + taskCols + ` FROM tasks` + w.String() + ` ORDER BY id LIMIT `
-	q += w.next(listLimit(f.Limit))
+	q := `SELECT ` + store.TaskColumns + ` FROM tasks` + w.String() + ` ORDER BY id LIMIT `
+	q += w.next(store.ListLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("tasks: %w", err)

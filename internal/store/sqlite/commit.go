@@ -13,7 +13,7 @@ import (
 // store.Transition for the rules. Concurrent Commits share one group
 // commit.
 func (s *Store) Commit(ctx context.Context, t store.Transition) error {
-	if err := prepare(&t); err != nil {
+	if err := store.Prepare(&t); err != nil {
 		return err
 	}
 	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
@@ -28,130 +28,6 @@ func (s *Store) Commit(ctx context.Context, t store.Transition) error {
 	return nil
 }
 
-// prepare validates t and fills the defaults store.Transition documents.
-// It works on the caller's copy of t (slices are copied before they are
-// changed).
-func prepare(t *store.Transition) error {
-	in := &t.Instance
-	now := in.UpdatedAt
-	if in.ID == "" {
-		if len(t.History) > 0 {
-			return errors.New("commit: history without an instance")
-		}
-		if len(t.Command) > 0 {
-			return errors.New("commit: a command without an instance")
-		}
-	} else if in.Version < 1 {
-		return fmt.Errorf("commit instance %s: version %d, want >= 1", in.ID, in.Version)
-	}
-	if d := t.DoneJob; d != nil {
-		switch d.State {
-		case store.JobCompleted, store.JobDead, store.JobCancelled:
-		default:
-			return fmt.Errorf("commit: done job %s: state %q is not final", d.ID, d.State)
-		}
-	}
-	for _, c := range t.CloseTasks {
-		switch c.State {
-		case store.TaskCompleted, store.TaskCancelled:
-		default:
-			return fmt.Errorf("commit: close task %s: state %q is not final", c.ID, c.State)
-		}
-	}
-
-	t.History = append([]store.HistoryRow(nil), t.History...)
-	for i := range t.History {
-		h := &t.History[i]
-		h.InstanceID = in.ID
-		h.Checkpoint = in.Version
-		if h.Time.IsZero() {
-			h.Time = now
-		}
-	}
-	t.NewJobs = append([]store.JobRow(nil), t.NewJobs...)
-	for i := range t.NewJobs {
-		j := &t.NewJobs[i]
-		if j.ID == "" {
-			return errors.New("commit: new job without id")
-		}
-		if j.CreatedAt.IsZero() {
-			j.CreatedAt = now
-		}
-		if j.RunAt.IsZero() {
-			j.RunAt = j.CreatedAt
-		}
-		if j.RunAt.IsZero() {
-			return fmt.Errorf("commit: new job %s: no RunAt, CreatedAt or Instance.UpdatedAt", j.ID)
-		}
-		if j.State == "" {
-			j.State = store.JobAvailable
-		}
-	}
-	t.NewTasks = append([]store.TaskRow(nil), t.NewTasks...)
-	for i := range t.NewTasks {
-		k := &t.NewTasks[i]
-		if k.ID == "" {
-			return errors.New("commit: new task without id")
-		}
-		if k.CreatedAt.IsZero() {
-			k.CreatedAt = now
-		}
-		if k.State == "" {
-			k.State = store.TaskOpen
-		}
-	}
-	t.NewSubs = append([]store.SubscriptionRow(nil), t.NewSubs...)
-	for i := range t.NewSubs {
-		if t.NewSubs[i].CreatedAt.IsZero() {
-			t.NewSubs[i].CreatedAt = now
-		}
-	}
-	t.NewIncidents = append([]store.IncidentRow(nil), t.NewIncidents...)
-	for i := range t.NewIncidents {
-		n := &t.NewIncidents[i]
-		if n.CreatedAt.IsZero() {
-			n.CreatedAt = now
-		}
-		if n.State == "" {
-			n.State = store.IncidentOpen
-		}
-	}
-	t.Outbox = append([]store.OutboxRow(nil), t.Outbox...)
-	for i := range t.Outbox {
-		o := &t.Outbox[i]
-		if o.CreatedAt.IsZero() {
-			o.CreatedAt = now
-		}
-		if o.RunAt.IsZero() {
-			o.RunAt = o.CreatedAt
-		}
-		if o.RunAt.IsZero() {
-			return fmt.Errorf("commit: outbox %s: no RunAt, CreatedAt or Instance.UpdatedAt", o.ID)
-		}
-		if o.State == "" {
-			o.State = store.OutboxPending
-		}
-	}
-	t.Decisions = append([]store.DecisionRow(nil), t.Decisions...)
-	for i := range t.Decisions {
-		if t.Decisions[i].CreatedAt.IsZero() {
-			t.Decisions[i].CreatedAt = now
-		}
-	}
-	return nil
-}
-
-// resolver is the actor of the transition's last history row: the one who
-// resolves the incidents it closes.
-func resolver(t *store.Transition) string {
-	for i := len(t.History) - 1; i >= 0; i-- {
-		if a := t.History[i].Actor; a != "" {
-			return a
-		}
-	}
-	return ""
-}
-
 func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 	in := &t.Instance
 	now := in.UpdatedAt
@@ -160,8 +36,7 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 	if in.ID != "" {
 		n := int64(len(t.History))
 		if in.Version == 1 {
-			res, err := tx.ExecContext(ctx, `INSERT INTO instances (`+instanceCols+`, last_seq)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			res, err := tx.ExecContext(ctx, insertInto("instances", store.InstanceColumns+", last_seq")+` ON CONFLICT (id) DO NOTHING`,
 				in.ID, in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State,
 				in.Version, tm(in.CreatedAt), tm(in.UpdatedAt), tm(in.EndedAt), n)
 			if err != nil {
@@ -198,8 +73,7 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 	for i := range t.History {
 		h := &t.History[i]
 		h.Seq = lastSeq + int64(i) + 1
-		if _, err := tx.ExecContext(ctx, `INSERT INTO history (`+historyCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, insertInto("history", store.HistoryColumns),
 			h.InstanceID, h.Seq, h.NodeID, h.NodeType, h.Action, tm(h.Time), h.Result, h.Actor,
 			h.Checkpoint); err != nil {
 			return fmt.Errorf("insert history %d: %w", h.Seq, dbErr(err))
@@ -207,7 +81,7 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 	}
 
 	if len(t.Command) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO commands (`+commandCols+`) VALUES (?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, insertInto("commands", store.CommandColumns),
 			in.ID, in.Version, t.Command, tm(now)); err != nil {
 			return fmt.Errorf("insert command %d: %w", in.Version, dbErr(err))
 		}
@@ -243,6 +117,13 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 		}
 	}
 
+	for _, a := range t.AssignTasks {
+		res, err := tx.ExecContext(ctx, `UPDATE tasks SET assignee = ?
+			WHERE id = ? AND state = 'open' AND assignee = ?`, a.To, a.ID, a.From)
+		if err := expectOne(res, err); err != nil {
+			return fmt.Errorf("assign task %s from %q to %q: %w", a.ID, a.From, a.To, taskChanged(err))
+		}
+	}
 	for _, c := range t.CloseTasks {
 		res, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, completed_at = ?, completed_by = ?
 			WHERE id = ? AND state = 'open'`, c.State, tm(now), c.By, c.ID)
@@ -263,15 +144,14 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 		}
 	}
 	for _, sub := range t.NewSubs {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, insertInto("subscriptions", store.SubscriptionColumns),
 			sub.ID, sub.InstanceID, sub.NodeID, sub.Kind, sub.Name, sub.Key, tm(sub.CreatedAt)); err != nil {
 			return fmt.Errorf("insert subscription %s: %w", sub.ID, dbErr(err))
 		}
 	}
 
 	if len(t.ResolveIncidents) > 0 {
-		args := append([]any{tm(now), resolver(t)}, anys(t.ResolveIncidents)...)
+		args := append([]any{tm(now), t.Resolver()}, anys(t.ResolveIncidents)...)
 		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET state = 'resolved', resolved_at = ?,
 			resolved_by = ? WHERE id IN (`+placeholders(len(t.ResolveIncidents))+`) AND state = 'open'`,
 			args...); err != nil {
@@ -279,8 +159,7 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 		}
 	}
 	for _, n := range t.NewIncidents {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, insertInto("incidents", store.IncidentColumns),
 			n.ID, n.InstanceID, n.DefinitionID, n.NodeID, n.JobID, n.Kind, n.Message, n.Attempts,
 			n.State, n.Advice, tm(n.CreatedAt), tm(n.FirstFailureAt), tm(n.LastFailureAt),
 			tm(n.ResolvedAt), n.ResolvedBy); err != nil {
@@ -289,8 +168,7 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 	}
 
 	for _, o := range t.Outbox {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (`+outboxCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, insertInto("outbox", store.OutboxColumns),
 			o.ID, o.InstanceID, o.Event, o.Channel, o.Target, o.Payload, o.State, o.Attempts,
 			tm(o.RunAt), o.LastError, tm(o.CreatedAt), tm(o.SentAt), o.LeaseOwner,
 			tm(o.LeaseUntil)); err != nil {
@@ -333,9 +211,17 @@ func expectOne(res sql.Result, err error) error {
 	return nil
 }
 
+// taskChanged tells a task assignment's lost guard (ErrTaskChanged) from
+// the statement's own error.
+func taskChanged(err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		return store.ErrTaskChanged
+	}
+	return err
+}
+
 func insertJob(ctx context.Context, tx *wtx, j *store.JobRow) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+jobCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, insertInto("jobs", store.JobColumns),
 		j.ID, j.InstanceID, j.Kind, j.NodeID, j.TaskType, j.State, j.Attempt, j.MaxAttempts,
 		tm(j.RunAt), j.LeaseOwner, tm(j.LeaseUntil), j.LastError, j.Payload, tm(j.CreatedAt),
 		tm(j.FirstFailureAt), tm(j.LastFailureAt)); err != nil {
@@ -345,8 +231,7 @@ func insertJob(ctx context.Context, tx *wtx, j *store.JobRow) error {
 }
 
 func insertTask(ctx context.Context, tx *wtx, k *store.TaskRow) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO tasks (`+taskCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, insertInto("tasks", store.TaskColumns),
 		k.ID, k.InstanceID, k.DefinitionID, k.NodeID, k.Name, k.Assignee,
 		jsonList(k.CandidateUsers), jsonList(k.CandidateGroups), tm(k.DueAt), tm(k.FollowUpAt),
 		k.FormKey, k.State, k.Payload, tm(k.CreatedAt), tm(k.CompletedAt), k.CompletedBy); err != nil {
@@ -364,8 +249,7 @@ func insertTask(ctx context.Context, tx *wtx, k *store.TaskRow) error {
 }
 
 func insertDecision(ctx context.Context, tx *wtx, d *store.DecisionRow) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO decisions (`+decisionCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, insertInto("decisions", store.DecisionColumns),
 		d.ID, d.InstanceID, d.NodeID, d.JobID, d.Provider, d.Model, d.Request, d.Response,
 		d.Decision, d.InputTokens, d.OutputTokens, d.LatencyMS, d.CostMicros,
 		tm(d.CreatedAt)); err != nil {

@@ -2,45 +2,25 @@ package sqlite
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/batonhq/baton/internal/store"
 )
 
-// stored returns t as it reads back from the database: UTC, truncated to the
-// microsecond.
-func stored(t time.Time) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	return time.UnixMicro(t.UnixMicro()).UTC()
-}
-
 // Deploy stores a new version of a definition unless the latest version has
 // the same hash. An empty Hash is computed from Source.
 func (s *Store) Deploy(ctx context.Context, d store.DefinitionRow) (store.DefinitionRow, bool, error) {
-	if d.ID == "" {
-		return store.DefinitionRow{}, false, errors.New("deploy: empty definition id")
+	if err := store.PrepareDefinition(&d); err != nil {
+		return store.DefinitionRow{}, false, err
 	}
-	if d.Hash == "" {
-		sum := sha256.Sum256(d.Source)
-		d.Hash = hex.EncodeToString(sum[:])
-	}
-	if d.Source == nil {
-		d.Source = []byte{}
-	}
-	d.DeployedAt = stored(d.DeployedAt)
 	var (
 		out     store.DefinitionRow
 		created bool
 	)
 	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
-		latest, err := scanDefinition(tx.QueryRowContext(ctx, `SELECT `+definitionCols+`
+		latest, err := scanDefinition(tx.QueryRowContext(ctx, `SELECT `+store.DefinitionColumns+`
 			FROM definitions WHERE id = ? ORDER BY version DESC LIMIT 1`, d.ID))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -52,8 +32,7 @@ func (s *Store) Deploy(ctx context.Context, d store.DefinitionRow) (store.Defini
 		}
 		row := d
 		row.Version = latest.Version + 1
-		if _, err := tx.ExecContext(ctx, `INSERT INTO definitions (`+definitionCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, insertInto("definitions", store.DefinitionColumns),
 			row.ID, row.Version, row.Name, row.Format, row.Source, row.Hash, tm(row.DeployedAt),
 			row.DeployedBy); err != nil {
 			return dbErr(err)
@@ -71,10 +50,10 @@ func (s *Store) Deploy(ctx context.Context, d store.DefinitionRow) (store.Defini
 func (s *Store) Definition(ctx context.Context, id string, version int) (store.DefinitionRow, error) {
 	var row *sql.Row
 	if version == 0 {
-		row = s.rdb.QueryRowContext(ctx, `SELECT `+definitionCols+` FROM definitions
+		row = s.rdb.QueryRowContext(ctx, `SELECT `+store.DefinitionColumns+` FROM definitions
 			WHERE id = ? ORDER BY version DESC LIMIT 1`, id)
 	} else {
-		row = s.rdb.QueryRowContext(ctx, `SELECT `+definitionCols+` FROM definitions
+		row = s.rdb.QueryRowContext(ctx, `SELECT `+store.DefinitionColumns+` FROM definitions
 			WHERE id = ? AND version = ?`, id, version)
 	}
 	d, err := scanDefinition(row)
@@ -89,7 +68,7 @@ func (s *Store) Definition(ctx context.Context, id string, version int) (store.D
 
 // Definitions lists the latest version of every definition, ordered by id.
 func (s *Store) Definitions(ctx context.Context) ([]store.DefinitionRow, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+definitionCols+` FROM definitions d
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.DefinitionColumns+` FROM definitions d
 		WHERE version = (SELECT max(version) FROM definitions WHERE id = d.id)
 		ORDER BY id`)
 	if err != nil {
@@ -104,7 +83,7 @@ func (s *Store) Definitions(ctx context.Context) ([]store.DefinitionRow, error) 
 
 // DefinitionVersions lists every version of one definition, oldest first.
 func (s *Store) DefinitionVersions(ctx context.Context, id string) ([]store.DefinitionRow, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+definitionCols+` FROM definitions
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.DefinitionColumns+` FROM definitions
 		WHERE id = ? ORDER BY version`, id)
 	if err != nil {
 		return nil, fmt.Errorf("definition %s versions: %w", id, err)

@@ -57,16 +57,8 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, row store.IdempotencyRo
 	if err != nil {
 		return store.IdempotencyRow{}, false, fmt.Errorf("claim idempotency key %q: %w", row.Key, err)
 	}
-	out.LockedUntil, out.CreatedAt, out.ExpiresAt = us(out.LockedUntil), us(out.CreatedAt), us(out.ExpiresAt)
+	out.LockedUntil, out.CreatedAt, out.ExpiresAt = store.Stored(out.LockedUntil), store.Stored(out.CreatedAt), store.Stored(out.ExpiresAt)
 	return out, claimed, nil
-}
-
-// us is a time as it reads back: UTC microseconds (the zero time stays).
-func us(t time.Time) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	return time.UnixMicro(t.UnixMicro()).UTC()
 }
 
 // AnswerIdempotencyKey records the answer of the claiming request.

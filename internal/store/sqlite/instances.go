@@ -11,7 +11,7 @@ import (
 
 // Instance returns an instance's current checkpoint.
 func (s *Store) Instance(ctx context.Context, id string) (store.InstanceRow, error) {
-	i, err := scanInstance(s.rdb.QueryRowContext(ctx, `SELECT `+instanceCols+`
+	i, err := scanInstance(s.rdb.QueryRowContext(ctx, `SELECT `+store.InstanceColumns+`
 		FROM instances WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.InstanceRow{}, fmt.Errorf("instance %s: %w", id, store.ErrNotFound)
@@ -37,8 +37,8 @@ func (s *Store) Instances(ctx context.Context, f store.InstanceFilter) ([]store.
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+instanceCols+` FROM instances`+w.String()+
-		` ORDER BY id LIMIT ?`, append(w.args, listLimit(f.Limit))...)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.InstanceColumns+` FROM instances`+w.String()+
+		` ORDER BY id LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("instances: %w", err)
 	}
@@ -51,7 +51,7 @@ func (s *Store) Instances(ctx context.Context, f store.InstanceFilter) ([]store.
 
 // History returns an instance's history by seq.
 func (s *Store) History(ctx context.Context, instanceID string) ([]store.HistoryRow, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+historyCols+` FROM history
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.HistoryColumns+` FROM history
 		WHERE instance_id = ? ORDER BY seq`, instanceID)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", instanceID, err)
@@ -65,7 +65,7 @@ func (s *Store) History(ctx context.Context, instanceID string) ([]store.History
 
 // Commands returns the commands recorded for an instance, by seq.
 func (s *Store) Commands(ctx context.Context, instanceID string) ([]store.CommandRow, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+commandCols+` FROM commands
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.CommandColumns+` FROM commands
 		WHERE instance_id = ? ORDER BY seq`, instanceID)
 	if err != nil {
 		return nil, fmt.Errorf("commands of %s: %w", instanceID, err)

@@ -5,40 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/batonhq/baton/internal/store"
 )
 
-// fetchLimit applies FetchParams.Limit's bounds: at least 1, at most
-// maxLimit.
-func fetchLimit(n int) int {
-	return min(max(n, 1), maxLimit)
-}
-
-func sortByRunAt[T any](xs []T, runAt func(T) time.Time, id func(T) string) {
-	slices.SortFunc(xs, func(a, b T) int {
-		if c := runAt(a).Compare(runAt(b)); c != 0 {
-			return c
-		}
-		return strings.Compare(id(a), id(b))
-	})
-}
-
 // FetchJobs leases due jobs and jobs whose lease expired. The select and the
 // update run as one statement in the writer's transaction, so concurrent
 // fetchers never get the same job.
 func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.JobRow, error) {
-	if p.Owner == "" {
-		return nil, errors.New("fetch jobs: empty owner")
-	}
-	if p.LeaseFor <= 0 {
-		return nil, fmt.Errorf("fetch jobs: lease duration %v, want > 0", p.LeaseFor)
-	}
-	if p.Now.IsZero() {
-		return nil, errors.New("fetch jobs: zero Now")
+	if err := p.Check("fetch jobs"); err != nil {
+		return nil, err
 	}
 	now := tm(p.Now)
 	args := []any{p.Owner, tm(p.Now.Add(p.LeaseFor)), now, now}
@@ -47,7 +24,7 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 		kinds = ` AND kind IN (` + placeholders(len(p.Kinds)) + `)`
 		args = append(args, anys(p.Kinds)...)
 	}
-	args = append(args, fetchLimit(p.Limit))
+	args = append(args, store.FetchLimit(p.Limit))
 	var out []store.JobRow
 	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET state = 'running', lease_owner = ?,
@@ -56,7 +33,7 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 				SELECT id FROM jobs
 				WHERE ((state = 'available' AND run_at <= ?) OR (state = 'running' AND lease_until < ?))`+kinds+`
 				ORDER BY run_at, id LIMIT ?)
-			RETURNING `+jobCols, args...)
+			RETURNING `+store.JobColumns, args...)
 		if err != nil {
 			return err
 		}
@@ -66,7 +43,7 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 	if err != nil {
 		return nil, fmt.Errorf("fetch jobs: %w", err)
 	}
-	sortByRunAt(out, func(j store.JobRow) time.Time { return j.RunAt }, func(j store.JobRow) string { return j.ID })
+	store.SortJobs(out)
 	return out, nil
 }
 
@@ -139,7 +116,7 @@ func (s *Store) RequeueJob(ctx context.Context, id string, runAt time.Time) erro
 
 // Job returns one job.
 func (s *Store) Job(ctx context.Context, id string) (store.JobRow, error) {
-	j, err := scanJob(s.rdb.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
+	j, err := scanJob(s.rdb.QueryRowContext(ctx, `SELECT `+store.JobColumns+` FROM jobs WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.JobRow{}, fmt.Errorf("job %s: %w", id, store.ErrNotFound)
 	}
@@ -164,8 +141,8 @@ func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRow, er
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+jobCols+` FROM jobs`+w.String()+
-		` ORDER BY id LIMIT ?`, append(w.args, listLimit(f.Limit))...)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.JobColumns+` FROM jobs`+w.String()+
+		` ORDER BY id LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}

@@ -13,7 +13,7 @@ import (
 // Subscriptions finds open subscriptions by kind, name and key, oldest
 // first.
 func (s *Store) Subscriptions(ctx context.Context, kind, name, key string) ([]store.SubscriptionRow, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+subscriptionCols+` FROM subscriptions
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.SubscriptionColumns+` FROM subscriptions
 		WHERE kind = ? AND name = ? AND key = ? ORDER BY created_at, id`, kind, name, key)
 	if err != nil {
 		return nil, fmt.Errorf("subscriptions %s %s: %w", kind, name, err)
@@ -27,7 +27,7 @@ func (s *Store) Subscriptions(ctx context.Context, kind, name, key string) ([]st
 
 // Incident returns one incident.
 func (s *Store) Incident(ctx context.Context, id string) (store.IncidentRow, error) {
-	i, err := scanIncident(s.rdb.QueryRowContext(ctx, `SELECT `+incidentCols+`
+	i, err := scanIncident(s.rdb.QueryRowContext(ctx, `SELECT `+store.IncidentColumns+`
 		FROM incidents WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.IncidentRow{}, fmt.Errorf("incident %s: %w", id, store.ErrNotFound)
@@ -56,8 +56,8 @@ func (s *Store) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+incidentCols+` FROM incidents`+w.String()+
-		` ORDER BY id LIMIT ?`, append(w.args, listLimit(f.Limit))...)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.IncidentColumns+` FROM incidents`+w.String()+
+		` ORDER BY id LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("incidents: %w", err)
 	}
@@ -80,14 +80,8 @@ func (s *Store) SetIncidentAdvice(ctx context.Context, id string, advice []byte)
 // FetchOutbox leases due pending outbox rows whose lease is free or
 // expired; p.Kinds filters by channel.
 func (s *Store) FetchOutbox(ctx context.Context, p store.FetchParams) ([]store.OutboxRow, error) {
-	if p.Owner == "" {
-		return nil, errors.New("fetch outbox: empty owner")
-	}
-	if p.LeaseFor <= 0 {
-		return nil, fmt.Errorf("fetch outbox: lease duration %v, want > 0", p.LeaseFor)
-	}
-	if p.Now.IsZero() {
-		return nil, errors.New("fetch outbox: zero Now")
+	if err := p.Check("fetch outbox"); err != nil {
+		return nil, err
 	}
 	now := tm(p.Now)
 	args := []any{p.Owner, tm(p.Now.Add(p.LeaseFor)), now, now}
@@ -96,7 +90,7 @@ func (s *Store) FetchOutbox(ctx context.Context, p store.FetchParams) ([]store.O
 		channels = ` AND channel IN (` + placeholders(len(p.Kinds)) + `)`
 		args = append(args, anys(p.Kinds)...)
 	}
-	args = append(args, fetchLimit(p.Limit))
+	args = append(args, store.FetchLimit(p.Limit))
 	var out []store.OutboxRow
 	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET lease_owner = ?, lease_until = ?,
@@ -105,7 +99,7 @@ func (s *Store) FetchOutbox(ctx context.Context, p store.FetchParams) ([]store.O
 				SELECT id FROM outbox
 				WHERE state = 'pending' AND run_at <= ? AND (lease_until IS NULL OR lease_until < ?)`+channels+`
 				ORDER BY run_at, id LIMIT ?)
-			RETURNING `+outboxCols, args...)
+			RETURNING `+store.OutboxColumns, args...)
 		if err != nil {
 			return err
 		}
@@ -115,7 +109,7 @@ func (s *Store) FetchOutbox(ctx context.Context, p store.FetchParams) ([]store.O
 	if err != nil {
 		return nil, fmt.Errorf("fetch outbox: %w", err)
 	}
-	sortByRunAt(out, func(o store.OutboxRow) time.Time { return o.RunAt }, func(o store.OutboxRow) string { return o.ID })
+	store.SortOutbox(out)
 	return out, nil
 }
 
@@ -162,8 +156,8 @@ func (s *Store) Outbox(ctx context.Context, f store.OutboxFilter) ([]store.Outbo
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox`+w.String()+
-		` ORDER BY id LIMIT ?`, append(w.args, listLimit(f.Limit))...)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.OutboxColumns+` FROM outbox`+w.String()+
+		` ORDER BY id LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
@@ -188,7 +182,7 @@ func (s *Store) RequeueOutbox(ctx context.Context, id string, runAt time.Time) e
 
 // Decisions lists an instance's recorded LLM decisions, oldest first.
 func (s *Store) Decisions(ctx context.Context, instanceID string) ([]store.DecisionRow, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+decisionCols+` FROM decisions
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.DecisionColumns+` FROM decisions
 		WHERE instance_id = ? ORDER BY created_at, id`, instanceID)
 	if err != nil {
 		return nil, fmt.Errorf("decisions of %s: %w", instanceID, err)
@@ -202,8 +196,8 @@ func (s *Store) Decisions(ctx context.Context, instanceID string) ([]store.Decis
 
 // DecisionsByNode lists the decisions recorded at a node, by id.
 func (s *Store) DecisionsByNode(ctx context.Context, nodeID, after string, limit int) ([]store.DecisionRow, error) {
-	limit = listLimit(limit)
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+decisionCols+` FROM decisions
+	limit = store.ListLimit(limit)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.DecisionColumns+` FROM decisions
 		WHERE node_id = ? AND id > ? ORDER BY id LIMIT ?`, nodeID, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("decisions at %s: %w", nodeID, err)
@@ -234,8 +228,7 @@ func (s *Store) BufferMessage(ctx context.Context, m store.MessageRow) (bool, er
 	}
 	var created bool
 	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO messages (`+messageCols+`)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		res, err := tx.ExecContext(ctx, insertInto("messages", store.MessageColumns)+` ON CONFLICT (id) DO NOTHING`,
 			m.ID, m.Name, m.Key, m.Variables, tm(m.CreatedAt), tm(m.ExpiresAt))
 		if err != nil {
 			return err
@@ -253,7 +246,7 @@ func (s *Store) BufferMessage(ctx context.Context, m store.MessageRow) (bool, er
 // BufferedMessages returns the unconsumed, unexpired messages of name and
 // key, oldest first.
 func (s *Store) BufferedMessages(ctx context.Context, name, key string, now time.Time) ([]store.MessageRow, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+messageCols+` FROM messages
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.MessageColumns+` FROM messages
 		WHERE consumed_by IS NULL AND name = ? AND key = ?
 			AND (expires_at IS NULL OR expires_at > ?)
 		ORDER BY created_at, id`, name, key, tm(now))

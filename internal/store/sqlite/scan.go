@@ -15,22 +15,6 @@ import (
 	"github.com/batonhq/baton/internal/store"
 )
 
-// List limits.
-const (
-	defaultLimit = 100
-	maxLimit     = 1000
-)
-
-func listLimit(n int) int {
-	switch {
-	case n <= 0:
-		return defaultLimit
-	case n > maxLimit:
-		return maxLimit
-	}
-	return n
-}
-
 // tm is a time's stored form: UTC unix microseconds, NULL for the zero time.
 func tm(t time.Time) any {
 	if t.IsZero() {
@@ -145,6 +129,13 @@ func dbErr(err error) error {
 		return fmt.Errorf("%w: %v", store.ErrConflict, err)
 	}
 	return err
+}
+
+// insertInto is the INSERT of one row of table with the columns cols (a
+// store.*Columns list), one placeholder each: a new column needs no
+// placeholder counted by hand.
+func insertInto(table, cols string) string {
+	return "INSERT INTO " + table + " (" + cols + ") VALUES (" + placeholders(strings.Count(cols, ",")+1) + ")"
 }
 
 // placeholders returns "?, ?, ..." for n arguments.

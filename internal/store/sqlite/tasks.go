@@ -11,7 +11,7 @@ import (
 
 // Task returns one user task.
 func (s *Store) Task(ctx context.Context, id string) (store.TaskRow, error) {
-	t, err := scanTask(s.rdb.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = ?`, id))
+	t, err := scanTask(s.rdb.QueryRowContext(ctx, `SELECT `+store.TaskColumns+` FROM tasks WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.TaskRow{}, fmt.Errorf("task %s: %w", id, store.ErrNotFound)
 	}
@@ -76,8 +76,8 @@ func (s *Store) Tasks(ctx context.Context, f store.TaskFilter) ([]store.TaskRow,
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+taskCols+` FROM tasks`+w.String()+
-		` ORDER BY id LIMIT ?`, append(w.args, listLimit(f.Limit))...)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.TaskColumns+` FROM tasks`+w.String()+
+		` ORDER BY id LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("tasks: %w", err)
 	}

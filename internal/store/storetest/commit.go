@@ -344,6 +344,15 @@ func testCommit(t *testing.T, newStore NewStore) {
 			{"TaskMissing", func(t *testing.T, s store.Store, tr *store.Transition) {
 				tr.CloseTasks = append(tr.CloseTasks, store.TaskClose{ID: "nope", State: store.TaskCancelled})
 			}},
+			{"AssignTaskOtherAssignee", func(t *testing.T, s store.Store, tr *store.Transition) {
+				tr.AssignTasks = append(tr.AssignTasks, store.TaskAssign{ID: "i1-task-1", From: "zed", To: "ann"})
+			}},
+			{"AssignTaskClosed", func(t *testing.T, s store.Store, tr *store.Transition) {
+				tr.AssignTasks = append(tr.AssignTasks, store.TaskAssign{ID: "i1-task-0", To: "ann"})
+			}},
+			{"AssignTaskMissing", func(t *testing.T, s store.Store, tr *store.Transition) {
+				tr.AssignTasks = append(tr.AssignTasks, store.TaskAssign{ID: "nope", To: "ann"})
+			}},
 			{"MessageAlreadyConsumed", func(t *testing.T, s store.Store, tr *store.Transition) {
 				mustCommit(t, s, store.Transition{Instance: instance("other", 1), ConsumeMessage: "i1-msg-1"})
 			}},
@@ -366,6 +375,9 @@ func testCommit(t *testing.T, newStore NewStore) {
 				before := snapshot(t, s, "i1")
 				err := s.Commit(ctxFor(t), tr)
 				wantErr(t, "Commit()", err, store.ErrConflict)
+				if assign := len(tr.AssignTasks) > 0; assign != errors.Is(err, store.ErrTaskChanged) {
+					t.Errorf("Commit() = %v: ErrTaskChanged %v, want it exactly when an assignment's guard fails", err, !assign)
+				}
 				after := snapshot(t, s, "i1")
 				if d := diff(before, after); d != "" {
 					t.Errorf("a failed Commit changed the store (-before +after):\n%s", d)
@@ -647,6 +659,8 @@ func fixtureTransitionAgain(tr store.Transition, broken string) store.Transition
 	switch broken {
 	case "DoneJobWrongOwner", "DoneJobNotRunning", "DoneJobMissing":
 		tr.DoneJob = &store.JobDone{ID: "i1-job-1", Owner: "w1", State: store.JobCompleted}
+	case "AssignTaskOtherAssignee", "AssignTaskClosed", "AssignTaskMissing":
+		tr.AssignTasks = nil
 	case "TaskAlreadyClosed", "TaskMissing":
 		tr.CloseTasks = tr.CloseTasks[:1]
 	case "DuplicateJobID":

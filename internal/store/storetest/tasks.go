@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,5 +131,95 @@ func testTasks(t *testing.T, newStore NewStore) {
 		}
 		wantErr(t, "UpdateTaskAssignment(completed)", s.UpdateTaskAssignment(ctxFor(t), "t7", "x"), store.ErrConflict)
 		wantErr(t, "UpdateTaskAssignment(missing)", s.UpdateTaskAssignment(ctxFor(t), "nope", "x"), store.ErrNotFound)
+	})
+
+	t.Run("AssignTasks", func(t *testing.T) {
+		t.Parallel()
+		// Claim, unclaim and delegate: each a compare-and-set of the
+		// assignee committed with its history entry and actor.
+		steps := []struct {
+			action   string
+			actor    string
+			from, to string
+		}{
+			{"claimed", "bob", "", "bob"},
+			{"delegated", "bob", "bob", "carl"},
+			{"unclaimed", "manager", "carl", ""},
+		}
+		s := newStore(t)
+		tasks(t, s) // instance i1 is at version 2
+		for i, st := range steps {
+			v := int64(3 + i)
+			tr := store.Transition{
+				Instance:    instance("i1", v),
+				History:     []store.HistoryRow{{NodeID: "n-t2", NodeType: "userTask", Action: st.action, Actor: st.actor}},
+				AssignTasks: []store.TaskAssign{{ID: "t2", From: st.from, To: st.to}},
+			}
+			mustCommit(t, s, tr)
+			got, err := s.Task(ctxFor(t), "t2")
+			if err != nil {
+				t.Fatalf("Task(t2) = %v", err)
+			}
+			if got.Assignee != st.to || got.State != store.TaskOpen {
+				t.Errorf("%s: task t2 assignee %q state %s, want %q and open", st.action, got.Assignee, got.State, st.to)
+			}
+			h, err := s.History(ctxFor(t), "i1")
+			if err != nil {
+				t.Fatalf("History(i1) = %v", err)
+			}
+			if last := h[len(h)-1]; last.Action != st.action || last.Actor != st.actor || last.Checkpoint != v || last.NodeID != "n-t2" {
+				t.Errorf("%s: last history entry %+v, want %s by %s at checkpoint %d", st.action, last, st.action, st.actor, v)
+			}
+
+			// The same change again lost its race: the assignee is no
+			// longer the one it expects, and nothing is written.
+			before := snapshot(t, s, "i1")
+			stale := tr
+			stale.Instance = instance("i1", v+1)
+			stale.AssignTasks = []store.TaskAssign{{ID: "t2", From: st.from, To: "zed"}}
+			err = s.Commit(ctxFor(t), stale)
+			wantErr(t, st.action+" again", err, store.ErrTaskChanged)
+			wantErr(t, st.action+" again", err, store.ErrConflict)
+			if d := diff(before, snapshot(t, s, "i1")); d != "" {
+				t.Errorf("%s again: a lost assignment changed the store (-before +after):\n%s", st.action, d)
+			}
+		}
+		// A completed task cannot be claimed.
+		err := s.Commit(ctxFor(t), store.Transition{Instance: instance("i1", 6), AssignTasks: []store.TaskAssign{{ID: "t7", To: "bob"}}})
+		wantErr(t, "claim a completed task", err, store.ErrTaskChanged)
+	})
+
+	t.Run("AssignTasksRace", func(t *testing.T) {
+		t.Parallel()
+		// Twenty claims of one task at once: the guard lets exactly one
+		// through, on either database.
+		s := newStore(t)
+		tasks(t, s)
+		const n = 20
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- s.Commit(ctxFor(t), store.Transition{AssignTasks: []store.TaskAssign{{ID: "t3", To: fmt.Sprintf("user%02d", i)}}})
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		won, lost := 0, 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, store.ErrTaskChanged):
+				lost++
+			default:
+				t.Errorf("Commit(claim) = %v, want nil or ErrTaskChanged", err)
+			}
+		}
+		if won != 1 || lost != n-1 {
+			t.Errorf("%d claims: %d won, %d lost; want 1 and %d", n, won, lost, n-1)
+		}
 	})
 }

@@ -1,0 +1,166 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/batonhq/baton/internal/model"
+)
+
+func jobType(n *model.Node) string {
+	switch n.Type {
+	case model.SendTask:
+		return JobSend
+	case model.BusinessRuleTask:
+		if n.Rules != "" {
+			return JobLLMRule
+		}
+		return JobBusinessRule
+	case model.CallActivity:
+		return JobCall
+	}
+	return JobService
+}
+
+func (s *stepper) activate(id int64, n *model.Node) {
+	t := s.tok(id)
+	if s.st.Simulate {
+		// Token simulation: every task completes at once, untouched;
+		// sub-processes run their contents.
+		if n.Type == model.SubProcess {
+			if s.boundaries(id, n) {
+				s.enterScope(id, n)
+			}
+			return
+		}
+		if n.Type == model.CallActivity && n.CalledElement != "" {
+			// The simulation driver runs the called process, then
+			// completes this job.
+			ref := s.st.refID(s.st.next())
+			t.Wait, t.Ref = WaitJob, ref
+			s.effect(Effect{Kind: EffJob, ID: ref, NodeID: n.ID, Type: JobCall, Name: n.CalledElement})
+			return
+		}
+		s.completeActivity(id, nil)
+		return
+	}
+	if n.MultiInstance != nil && t.Loop == nil && !s.isIteration(t) {
+		s.startLoop(id, n)
+		return
+	}
+	// Input mappings become the activity's locals.
+	if len(n.Inputs) > 0 {
+		vars := s.varsFor(t)
+		locals := make(map[string]any, len(n.Inputs)+len(t.Locals))
+		for k, v := range t.Locals {
+			locals[k] = v
+		}
+		for i, m := range n.Inputs {
+			v, err := n.Expr(fmt.Sprintf("input:%d", i)).Eval(vars)
+			if err != nil {
+				s.incident(id, IncidentExpression, fmt.Sprintf("input mapping %q: %v", m.Target, err), "")
+				return
+			}
+			locals[m.Target] = v
+		}
+		t.Locals = locals
+	}
+	if !s.boundaries(id, n) {
+		return
+	}
+	t = s.tok(id)
+	switch n.Type {
+	case model.Task, model.ManualTask:
+		s.completeActivity(id, nil)
+	case model.ScriptTask:
+		s.runScript(id, n)
+	case model.UserTask:
+		s.createTask(id, n)
+	case model.ReceiveTask:
+		s.waitEvent(t, n)
+	case model.SubProcess:
+		s.enterScope(id, n)
+	case model.AgentTask:
+		s.agentStart(id, n)
+	default: // service, send, business rule, call activity
+		ref := s.st.refID(s.st.next())
+		t.Wait, t.Ref = WaitJob, ref
+		s.history(n.ID, string(n.Type), ActWaiting, nil)
+		s.effect(Effect{Kind: EffJob, ID: ref, NodeID: n.ID, Type: jobType(n), TaskType: n.TaskType, Locals: t.Locals})
+	}
+}
+
+// boundaries opens the timer, message and signal subscriptions of the
+// activity's boundary events. It reports false if an incident stopped the
+// token.
+func (s *stepper) boundaries(id int64, n *model.Node) bool {
+	for _, b := range n.Boundaries() {
+		switch b.EventKind() {
+		case model.EventTimer, model.EventMessage, model.EventSignal, model.EventConditional:
+			if !s.subscribe(id, b) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// completeActivity finishes an activity token: output mappings, boundary
+// subscriptions closed, then on along its outgoing flows.
+func (s *stepper) completeActivity(id int64, result map[string]any) {
+	t := s.tok(id)
+	n := s.def.Node(t.Node)
+	if len(n.Outputs) > 0 && !s.st.Simulate {
+		vars := s.varsFor(t)
+		if len(result) > 0 {
+			m := make(map[string]any, len(vars)+len(result))
+			for k, v := range vars {
+				m[k] = v
+			}
+			for k, v := range result {
+				m[k] = v
+			}
+			vars = m
+		}
+		out := make(map[string]any, len(n.Outputs))
+		for i, m := range n.Outputs {
+			v, err := n.Expr(fmt.Sprintf("output:%d", i)).Eval(vars)
+			if err != nil {
+				t.Wait, t.Ref = "", ""
+				s.incident(id, IncidentExpression, fmt.Sprintf("output mapping %q: %v", m.Target, err), "")
+				return
+			}
+			out[m.Target] = v
+		}
+		s.mergeVars(out)
+		result = out
+	} else {
+		s.mergeVars(result)
+	}
+	if h := s.agentHolder(t); h != nil {
+		s.agentStepEnded(h, result, "")
+	}
+	s.closeSubs(id)
+	t = s.tok(id)
+	t.Wait, t.Ref, t.Locals, t.Agent = "", "", nil, nil
+	if s.isIteration(t) {
+		s.history(n.ID, string(n.Type), ActIteration, nil)
+		s.iterationDone(id)
+		return
+	}
+	t.Loop = nil
+	s.completed(n)
+	s.leave(id, n)
+}
+
+// skip completes the token's node without running it (operator recovery).
+func (s *stepper) skip(id int64) {
+	t := s.tok(id)
+	n := s.def.Node(t.Node)
+	s.history(n.ID, string(n.Type), ActResolved, map[string]any{"skipped": true})
+	if n.Type.IsActivity() {
+		s.completeActivity(id, nil)
+		return
+	}
+	s.completed(n)
+	s.leave(id, n)
+}
