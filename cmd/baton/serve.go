@@ -46,6 +46,8 @@ type serveCommand struct {
 	logLevel        string
 	httpEnv         string
 	shutdownTimeout time.Duration
+	leaseFor        time.Duration
+	maxCrashes      int
 
 	st store.Store
 }
@@ -92,6 +94,8 @@ BATON_TOKENS, BATON_LOG_FORMAT, BATON_LOG_LEVEL and BATON_HTTP_ENV.`)
 	fs.StringVar(&c.logLevel, "log-level", envOr("BATON_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
 	fs.StringVar(&c.httpEnv, "http-env", envOr("BATON_HTTP_ENV", "PAYMENTS_URL"), "comma-separated environment `NAMES` visible to HTTP service task templates as env.NAME")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for requests and jobs")
+	fs.DurationVar(&c.leaseFor, "lease", 30*time.Second, "how long a job lease lasts before another node (or this one, restarted) takes the job over")
+	fs.IntVar(&c.maxCrashes, "max-job-crashes", 3, "dead-letter a job after the process ended `N` times while running it")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -101,6 +105,9 @@ BATON_TOKENS, BATON_LOG_FORMAT, BATON_LOG_LEVEL and BATON_HTTP_ENV.`)
 	}
 	if c.workers <= 0 {
 		return usageErrorf("--workers must be positive")
+	}
+	if c.leaseFor <= 0 || c.maxCrashes <= 0 {
+		return usageErrorf("--lease and --max-job-crashes must be positive")
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return usageErrorf("--log-format must be text or json")
@@ -213,7 +220,8 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	lcfg.OnRecord = func(kind string, row store.DecisionRow) {
 		m.LLMCall(row.Provider, row.Model, kind, row.InputTokens, row.OutputTokens, row.CostMicros)
 	}
-	cfg := runner.Config{Store: st, Logger: log, Workers: c.workers, Observer: m, Deliver: senders.Deliver}
+	cfg := runner.Config{Store: st, Logger: log, Workers: c.workers, Observer: m, SendNotification: senders.Deliver,
+		LeaseFor: c.leaseFor, MaxCrashes: c.maxCrashes}
 	if subs != nil {
 		cfg.Outbox = subs.OutboxRows
 	}

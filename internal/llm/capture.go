@@ -2,14 +2,29 @@ package llm
 
 import (
 	"bytes"
-	"fmt"
+	"errors"
 	"io"
 	"net/http"
 	"time"
 )
 
-// MaxResponseBytes bounds the response body a provider reads (and records).
-const MaxResponseBytes = 32 << 20
+// ErrRedirect is the cause of a call answered with a redirect. Providers
+// do not follow redirects: a model API has no reason to send one, and
+// following it would carry the request, and an API key in a header such
+// as x-api-key, to another host. It is not retryable.
+var ErrRedirect = errors.New("llm: the provider answered with a redirect, which is not followed")
+
+// NoRedirects returns a copy of c (a new client when c is nil) that
+// refuses redirects with [ErrRedirect]. Providers wrap their HTTP client
+// with it.
+func NoRedirects(c *http.Client) *http.Client {
+	var out http.Client
+	if c != nil {
+		out = *c
+	}
+	out.CheckRedirect = func(*http.Request, []*http.Request) error { return ErrRedirect }
+	return &out
+}
 
 // Capture records the last HTTP response of a provider call: its body for
 // [Response.Raw], and its status and headers to classify a failure. A
@@ -35,7 +50,7 @@ func (c *Capture) Middleware(req *http.Request, next func(*http.Request) (*http.
 		return nil, err
 	}
 	if len(body) > MaxResponseBytes {
-		return nil, fmt.Errorf("response body exceeds %d bytes", MaxResponseBytes)
+		return nil, ErrResponseTooLarge
 	}
 	c.Status, c.Header, c.Body = res.StatusCode, res.Header.Clone(), body
 	res.Body = io.NopCloser(bytes.NewReader(body))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -15,10 +16,10 @@ import (
 // schema. It is how an agent picks its next activity.
 //
 // req.ToolChoice is set to [ToolChoiceAny]. An answer that calls no tool,
-// an undeclared tool, or a tool with input that is malformed or against
-// its schema is asked for once more, with the problem named; a second bad
-// answer is an [*InvalidAnswerError]. When the model calls several tools,
-// the first is taken. Provider errors are returned as they are.
+// an undeclared tool, several tools at once, or a tool with input that is
+// malformed, larger than [MaxAnswerBytes] or against its schema is asked
+// for once more, with the problem named; a second bad answer is an
+// [*InvalidAnswerError]. Provider errors are returned as they are.
 //
 // As with [Structured], the returned Response (non-nil whenever a call
 // succeeded) carries rejected attempts in Earlier and must be recorded.
@@ -47,7 +48,7 @@ func Choose(ctx context.Context, p Provider, req Request) (ToolCall, *Response, 
 	case err != nil:
 		return ToolCall{}, resp, err
 	case problem != "":
-		return ToolCall{}, resp, &InvalidAnswerError{Provider: p.Name(), Attempts: correctionAttempts, Problem: problem, Answer: echo}
+		return ToolCall{}, resp, &InvalidAnswerError{Provider: p.Name(), Attempts: correctionAttempts, Problem: clipText(problem, maxEcho), Answer: clipText(echo, maxEcho)}
 	}
 	return call, resp, nil
 }
@@ -66,7 +67,7 @@ func compileToolSchema(t Tool) (*jsonschema.Schema, error) {
 	return c.Compile(loc)
 }
 
-// checkChoice returns the first tool call of resp if it names a declared
+// checkChoice returns the one tool call of resp if it names a declared
 // tool with valid input, else the text to echo and the problem.
 func checkChoice(resp *Response, schemas map[string]*jsonschema.Schema) (ToolCall, string, string) {
 	if len(resp.ToolCalls) == 0 {
@@ -76,12 +77,18 @@ func checkChoice(resp *Response, schemas map[string]*jsonschema.Schema) (ToolCal
 		}
 		return ToolCall{}, resp.Text, problem
 	}
+	if len(resp.ToolCalls) > 1 {
+		return ToolCall{}, clipText(resp.Text, maxEcho), manyCalls(resp.ToolCalls) + "; call exactly one tool per answer"
+	}
 	call := resp.ToolCalls[0]
 	input := bytes.TrimSpace(call.Input)
 	echo := string(input)
 	s, ok := schemas[call.Name]
 	if !ok {
-		return ToolCall{}, echo, fmt.Sprintf("the answer calls %q, which is not one of the offered tools", call.Name)
+		return ToolCall{}, clipText(echo, maxEcho), fmt.Sprintf("the answer calls %q, which is not one of the offered tools", clipText(call.Name, maxName))
+	}
+	if len(input) > MaxAnswerBytes {
+		return ToolCall{}, clipText(echo, maxEcho), tooLarge(strconv.Quote(call.Name), len(input))
 	}
 	var str string
 	if json.Unmarshal(input, &str) == nil {

@@ -34,15 +34,17 @@ func (p Pricing) Lookup(model string) (Price, bool) {
 }
 
 // Cost returns what usage of model cost in micro-dollars, rounded up. A
-// model without a price (a local model, say) costs 0.
+// model without a price (a local model, say) costs 0. Negative figures
+// count as 0 and the result saturates at math.MaxInt64.
 func (p Pricing) Cost(model string, u Usage) int64 {
 	pr, ok := p.Lookup(model)
 	if !ok {
 		return 0
 	}
+	// Saturating: no usage figure, however absurd, turns a cost negative.
 	const perMillion = 1_000_000
-	total := int64(max(u.InputTokens, 0))*pr.InputPerMTok + int64(max(u.OutputTokens, 0))*pr.OutputPerMTok
-	return (total + perMillion - 1) / perMillion
+	total := AddSat(MulSat(int64(max(u.InputTokens, 0)), pr.InputPerMTok), MulSat(int64(max(u.OutputTokens, 0)), pr.OutputPerMTok))
+	return total/perMillion + min(total%perMillion, 1)
 }
 
 // ExamplePricing returns a small table of EXAMPLE list prices (USD, per

@@ -162,10 +162,15 @@ type Usage struct {
 	OutputTokens int `json:"output_tokens"`
 }
 
-// Add returns the sum of u and v.
+// Add returns the sum of u and v, saturating instead of overflowing.
 func (u Usage) Add(v Usage) Usage {
-	return Usage{InputTokens: u.InputTokens + v.InputTokens, OutputTokens: u.OutputTokens + v.OutputTokens}
+	return Usage{InputTokens: addSatInt(u.InputTokens, v.InputTokens), OutputTokens: addSatInt(u.OutputTokens, v.OutputTokens)}
 }
+
+// Total is input plus output tokens, saturating.
+func (u Usage) Total() int { return addSatInt(u.InputTokens, u.OutputTokens) }
+
+func addSatInt(a, b int) int { return int(AddSat(int64(a), int64(b))) }
 
 // Stop reasons. Providers map their own vocabulary onto these; a reason
 // with no equivalent is passed on as the provider spelled it.
@@ -222,10 +227,12 @@ func (r *Response) ToolCall(name string) (ToolCall, bool) {
 // Provider is a model behind an API. Implementations are safe for
 // concurrent use.
 //
-// Complete sends one request and returns the answer. It does not retry: a
-// failed call returns an [*Error] (see [IsRetryable]) and the caller, the
-// runner's job retry, decides when to try again. A provider that is not
-// configured returns [ErrNotConfigured].
+// Complete sends one request and returns the answer. It does not retry
+// (the SDKs' own retries are off): a failed call returns an [*Error] (see
+// [IsRetryable], [RateLimit]) and the caller, the runner's job retry,
+// decides when to try again. A provider that is not configured returns
+// [ErrNotConfigured]. When an answer arrived but cannot be used (see
+// [CheckResponse]), Complete returns it with the error, to be recorded.
 type Provider interface {
 	// Name is a short lower-case name: "anthropic", "openai", "none".
 	Name() string

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"reflect"
@@ -105,6 +106,19 @@ func TestParseRetryAfter(t *testing.T) {
 		{map[string]string{"retry-after-ms": "250", "Retry-After": "30"}, 250 * time.Millisecond},
 		{map[string]string{"Retry-After": "soon"}, 0},
 		{map[string]string{"Retry-After": "-5"}, 0},
+		{map[string]string{"Retry-After": "99999999999999999999"}, 7 * 24 * time.Hour},
+		// Anthropic: RFC 3339 reset times of used-up limits.
+		{map[string]string{"anthropic-ratelimit-tokens-reset": now.Add(45 * time.Second).Format(time.RFC3339), "anthropic-ratelimit-tokens-remaining": "0"}, 45 * time.Second},
+		{map[string]string{"anthropic-ratelimit-requests-reset": now.Add(2 * time.Minute).Format(time.RFC3339)}, 2 * time.Minute},
+		{map[string]string{"anthropic-ratelimit-input-tokens-reset": now.Add(time.Hour).Format(time.RFC3339), "anthropic-ratelimit-input-tokens-remaining": "5000",
+			"Retry-After": "3"}, 3 * time.Second},
+		{map[string]string{"anthropic-ratelimit-output-tokens-reset": now.Add(10 * time.Second).Format(time.RFC3339), "Retry-After": "3"}, 10 * time.Second},
+		// OpenAI: durations.
+		{map[string]string{"x-ratelimit-reset-requests": "6m0s", "x-ratelimit-remaining-requests": "0"}, 6 * time.Minute},
+		{map[string]string{"x-ratelimit-reset-tokens": "1s"}, time.Second},
+		{map[string]string{"x-ratelimit-reset-tokens": "20ms", "x-ratelimit-remaining-tokens": "0"}, 20 * time.Millisecond},
+		{map[string]string{"x-ratelimit-reset-tokens": "1m30.5s", "x-ratelimit-reset-requests": "2s"}, 90*time.Second + 500*time.Millisecond},
+		{map[string]string{"x-ratelimit-reset-tokens": "6m0s", "x-ratelimit-remaining-tokens": "12", "retry-after": "2"}, 2 * time.Second},
 		{nil, 0},
 	} {
 		h := http.Header{}
@@ -114,6 +128,84 @@ func TestParseRetryAfter(t *testing.T) {
 		if got := llm.ParseRetryAfter(h, now); got != tc.want {
 			t.Errorf("ParseRetryAfter(%v) = %s, want %s", tc.header, got, tc.want)
 		}
+	}
+}
+
+// A rate limit becomes the earliest next attempt, not an error attempt;
+// past the cap it gives up, naming the wait and the cap.
+func TestRateLimit(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	limited := func(h http.Header) error { return fmt.Errorf("call: %w", llm.HTTPError("anthropic", 429, h, nil, now)) }
+
+	var rl *llm.RateLimitedError
+	err := llm.RateLimit(limited(http.Header{"Retry-After": {"30"}}), now, 0)
+	if !errors.As(err, &rl) || rl.Wait != 30*time.Second || !rl.SnoozeUntil().Equal(now.Add(30*time.Second)) {
+		t.Fatalf("retry-after 30: %#v", err)
+	}
+	// The runner finds the time without importing llm.
+	var snoozer interface{ SnoozeUntil() time.Time }
+	if !errors.As(fmt.Errorf("job: %w", err), &snoozer) || !snoozer.SnoozeUntil().Equal(now.Add(30*time.Second)) {
+		t.Error("SnoozeUntil not found through wrapping")
+	}
+	if err := llm.RateLimit(limited(nil), now, 0); !errors.As(err, &rl) || rl.Wait != llm.DefaultRateLimitWait {
+		t.Errorf("no header: %v", err)
+	}
+	var long *llm.WaitTooLongError
+	err = llm.RateLimit(limited(http.Header{"Retry-After": {"3600"}}), now, 0)
+	if !errors.As(err, &long) || !strings.Contains(err.Error(), "wait 1h0m0s, longer than the 10m0s cap") {
+		t.Errorf("past the cap: %v", err)
+	}
+	if err := llm.RateLimit(limited(http.Header{"Retry-After": {"3600"}}), now, 2*time.Hour); !errors.As(err, &rl) {
+		t.Errorf("configured cap: %v", err)
+	}
+	var delayer interface{ RetryDelay() time.Duration }
+	overloaded := fmt.Errorf("job: %w", llm.HTTPError("anthropic", 529, http.Header{"Retry-After": {"5"}}, nil, now))
+	if !errors.As(overloaded, &delayer) || delayer.RetryDelay() != 5*time.Second {
+		t.Error("RetryDelay of a 529 with retry-after 5 not found through wrapping")
+	}
+	for _, notLimit := range []error{
+		llm.HTTPError("openai", 429, http.Header{"X-Should-Retry": {"false"}}, nil, now), // quota exhausted
+		llm.HTTPError("openai", 503, http.Header{"Retry-After": {"5"}}, nil, now),
+		errors.New("other"),
+	} {
+		if err := llm.RateLimit(notLimit, now, 0); err != nil {
+			t.Errorf("RateLimit(%v) = %v, want nil", notLimit, err)
+		}
+	}
+}
+
+// Usage figures are checked and clamped; sums and costs saturate.
+func TestUsageBounds(t *testing.T) {
+	for _, tc := range []struct {
+		in, out int
+		bad     bool
+	}{{10, 5, false}, {0, 0, false}, {llm.MaxUsageTokens, llm.MaxUsageTokens, false},
+		{-1, 5, true}, {10, -1, true}, {llm.MaxUsageTokens + 1, 0, true}, {9_000_000_000_000_000_000, 0, true}} {
+		resp := &llm.Response{Usage: llm.Usage{InputTokens: tc.in, OutputTokens: tc.out}, Model: strings.Repeat("m", 1000)}
+		err := llm.CheckResponse("p", resp)
+		if (err != nil) != tc.bad || (tc.bad && (!errors.Is(err, llm.ErrImplausibleUsage) || llm.IsRetryable(err))) {
+			t.Errorf("CheckResponse(%d, %d) = %v", tc.in, tc.out, err)
+		}
+		if u := resp.Usage; u.InputTokens < 0 || u.OutputTokens < 0 || u.InputTokens > llm.MaxUsageTokens || u.OutputTokens > llm.MaxUsageTokens {
+			t.Errorf("usage %+v not clamped", u)
+		}
+		if len(resp.Model) > llm.MaxModelName+len("…") {
+			t.Errorf("model name of %d bytes kept", len(resp.Model))
+		}
+	}
+	huge := llm.Usage{InputTokens: math.MaxInt64 - 1, OutputTokens: math.MaxInt64 - 1}
+	if got := huge.Add(huge); got.InputTokens != math.MaxInt64 || got.Total() != math.MaxInt64 {
+		t.Errorf("Add overflowed: %+v", got)
+	}
+	p := llm.Pricing{"m": {InputPerMTok: 15_000_000, OutputPerMTok: 75_000_000}}
+	if c := p.Cost("m", llm.Usage{InputTokens: 9_000_000_000_000_000_000}); c <= 0 {
+		t.Errorf("cost of 9e18 tokens = %d", c)
+	}
+	if c := p.Cost("m", llm.Usage{InputTokens: -1_000_000}); c != 0 {
+		t.Errorf("cost of negative tokens = %d", c)
+	}
+	if c := p.Cost("m", llm.Usage{InputTokens: 1, OutputTokens: 0}); c != 15 {
+		t.Errorf("cost of one token = %d, want 15", c)
 	}
 }
 

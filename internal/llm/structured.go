@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -81,7 +82,7 @@ func Structured(ctx context.Context, p Provider, req Request, schema json.RawMes
 	case err != nil:
 		return nil, resp, err
 	case problem != "":
-		return nil, resp, &InvalidAnswerError{Provider: p.Name(), Attempts: correctionAttempts, Problem: problem, Answer: echo}
+		return nil, resp, &InvalidAnswerError{Provider: p.Name(), Attempts: correctionAttempts, Problem: clipText(problem, maxEcho), Answer: clipText(echo, maxEcho)}
 	}
 	return answer, resp, nil
 }
@@ -101,13 +102,18 @@ func askWithCorrection(ctx context.Context, p Provider, req Request, check func(
 	var last *Response
 	for attempt := 1; ; attempt++ {
 		resp, err := p.Complete(ctx, req)
-		if err != nil {
+		if err != nil && resp == nil {
 			return last, "", "", err
 		}
 		if last != nil {
 			resp.Earlier = append(append(resp.Earlier, last.Earlier...), withoutEarlier(last))
 		}
 		last = resp
+		if err != nil {
+			// An answer that cannot be used (implausible usage): recorded
+			// with the error, never acted on.
+			return resp, "", "", err
+		}
 		echo, problem := check(resp)
 		if problem == "" || attempt == correctionAttempts {
 			return resp, echo, problem, nil
@@ -227,9 +233,15 @@ func (as *answerSchema) check(resp *Response, validate func(json.RawMessage) err
 // extractAnswer finds the answer in resp: the input of the first call to
 // the respond tool, or a JSON object in the text.
 func extractAnswer(resp *Response) (json.RawMessage, string, string) {
+	if n := len(resp.ToolCalls); n > 1 {
+		return nil, clipText(resp.Text, maxEcho), manyCalls(resp.ToolCalls) + "; call the " + RespondTool + " tool exactly once"
+	}
 	if call, ok := resp.ToolCall(RespondTool); ok {
 		input := bytes.TrimSpace(call.Input)
 		echo := string(input)
+		if len(input) > MaxAnswerBytes {
+			return nil, clipText(echo, maxEcho), tooLarge(RespondTool, len(input))
+		}
 		var s string
 		if json.Unmarshal(input, &s) == nil {
 			// Arguments that did not parse arrive as a JSON string; a model
@@ -250,7 +262,10 @@ func extractAnswer(resp *Response) (json.RawMessage, string, string) {
 		return input, echo, ""
 	}
 	if len(resp.ToolCalls) > 0 {
-		return nil, resp.Text, fmt.Sprintf("the answer called tool %q instead of %q", resp.ToolCalls[0].Name, RespondTool)
+		return nil, resp.Text, fmt.Sprintf("the answer called tool %q instead of %q", clipText(resp.ToolCalls[0].Name, maxName), RespondTool)
+	}
+	if len(resp.Text) > MaxAnswerBytes {
+		return nil, clipText(resp.Text, maxEcho), tooLarge("text", len(resp.Text))
 	}
 	if obj, ok := jsonObjectFromText(resp.Text); ok {
 		return obj, resp.Text, ""
@@ -260,6 +275,27 @@ func extractAnswer(resp *Response) (json.RawMessage, string, string) {
 		problem += " (it was cut off at the token limit)"
 	}
 	return nil, resp.Text, problem
+}
+
+// maxName bounds a tool name quoted in a problem.
+const maxName = 80
+
+// manyCalls names the problem of an answer with several tool calls.
+func manyCalls(calls []ToolCall) string {
+	names := make([]string, 0, min(len(calls), 5))
+	for _, c := range calls[:min(len(calls), 5)] {
+		names = append(names, strconv.Quote(clipText(c.Name, maxName)))
+	}
+	more := ""
+	if len(calls) > 5 {
+		more = ", ..."
+	}
+	return fmt.Sprintf("the answer makes %d tool calls (%s%s) where one was asked for", len(calls), strings.Join(names, ", "), more)
+}
+
+// tooLarge names the problem of an answer past MaxAnswerBytes.
+func tooLarge(what string, n int) string {
+	return fmt.Sprintf("the %s input is %d bytes, more than the %d allowed", what, n, MaxAnswerBytes)
 }
 
 // isAnswerObject reports whether input is {"answer": ...} and nothing else.

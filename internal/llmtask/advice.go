@@ -95,6 +95,7 @@ func advise(ctx context.Context, cfg Config, inc store.IncidentRow) error {
 	if err != nil || json.Unmarshal(answer, &a) != nil {
 		a = Advice{Action: "escalate", Reason: "the model gave no usable advice"}
 	}
+	a.Reason = llm.Clip(a.Reason, MaxReason)
 	if resp != nil {
 		a.Model = resp.Model
 	}

@@ -14,10 +14,6 @@ import (
 	"github.com/batonhq/baton/internal/store"
 )
 
-// maxReason bounds the reason kept from a model's text beside its tool
-// call.
-const maxReason = 500
-
 // Agent handles jobs of kind "agent": one step of an agent task. It offers
 // the model the task's activities as tools (plus "finish") and returns the
 // step for the engine: {"action":"run","activity","input"}, or
@@ -77,30 +73,31 @@ func Agent(cfg Config) runner.Handler {
 		var invalid *llm.InvalidAnswerError
 		switch {
 		case errors.As(err, &invalid):
-			out := stop("the model gave no valid step: " + invalid.Problem)
+			out := stop(clip("the model gave no valid step: "+invalid.Problem, MaxReason))
 			out["tokens"] = tokens(resp)
 			return record(out, &req, resp, p.Name())
 		case err != nil && llm.IsRetryable(err):
 			// Rate limits, overloads, timeouts: the job layer retries with
-			// backoff; nothing is recorded until there is an answer.
-			return nil, err
+			// backoff (a rate limit at the provider's time); nothing is
+			// recorded until there is an answer.
+			return nil, cfg.retryLater(err)
 		case err != nil && resp == nil:
-			return record(stop("the provider failed: "+err.Error()), &req, nil, p.Name())
+			return record(stop(clip("the provider failed: "+err.Error(), MaxReason)), &req, nil, p.Name())
 		case err != nil:
-			out := stop("the provider failed: " + err.Error())
+			out := stop(clip("the provider failed: "+err.Error(), MaxReason))
 			out["tokens"] = tokens(resp)
 			return record(out, &req, resp, p.Name())
 		}
 		var input map[string]any
 		_ = json.Unmarshal(call.Input, &input)
-		out := map[string]any{"reason": clip(strings.TrimSpace(resp.Text), maxReason), "tokens": tokens(resp)}
+		out := map[string]any{"reason": clip(strings.TrimSpace(resp.Text), MaxReason), "tokens": tokens(resp)}
 		if call.Name == model.AgentFinishTool {
 			out["action"] = engine.AgentActionFinish
 			if r, ok := input["result"].(map[string]any); ok {
 				out["result"] = r
 			}
 			if s, ok := input["summary"].(string); ok && out["reason"] == "" {
-				out["reason"] = clip(s, maxReason)
+				out["reason"] = clip(s, MaxReason)
 			}
 		} else {
 			out["action"], out["activity"], out["input"] = engine.AgentActionRun, call.Name, input
@@ -133,19 +130,10 @@ func tokens(resp *llm.Response) int {
 	if resp == nil {
 		return 0
 	}
-	u := resp.TotalUsage()
-	return u.InputTokens + u.OutputTokens
+	return resp.TotalUsage().Total()
 }
 
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && (s[n]&0xC0) == 0x80 {
-		n-- // do not cut a UTF-8 sequence
-	}
-	return s[:n] + "…"
-}
+func clip(s string, n int) string { return llm.Clip(s, n) }
 
 // agentPrompt builds one step's request: the activities as tools, the
 // goal and process as instructions, the variables and the steps so far as

@@ -213,7 +213,7 @@ func TestAgentFallbacks(t *testing.T) {
 		srv := llmtest.NewAnthropic(t,
 			llmtest.Status(429, "").WithHeader("retry-after", "0"),
 			llmtest.ToolUse("finish", map[string]any{"result": map[string]any{"answer": "ok"}}))
-		p, _ := anthropic.New(anthropic.Options{BaseURL: srv.URL, APIKey: "k", Model: "claude-test", MaxRetries: 0})
+		p, _ := anthropic.New(anthropic.Options{BaseURL: srv.URL, APIKey: "k", Model: "claude-test"})
 		b := agentSetup(t, p)
 		st := b.runUntil(t, nil)
 		if st.Status != engine.StatusCompleted || len(srv.Requests()) != 2 {

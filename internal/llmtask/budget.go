@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/batonhq/baton/internal/llm"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
 )
@@ -40,11 +41,14 @@ func (c Config) overBudget(ctx context.Context, j *runner.Job, rows []store.Deci
 		daily = d.LLM.DailyBudget
 	}
 	if instance > 0 {
-		spent := 0
+		// Saturating, and a negative figure (a record from before usage
+		// was validated) counts as nothing rather than as a refund.
+		var spent int64
 		for _, r := range rows {
-			spent += r.InputTokens + r.OutputTokens
+			spent = llm.AddSat(spent, int64(max(r.InputTokens, 0)))
+			spent = llm.AddSat(spent, int64(max(r.OutputTokens, 0)))
 		}
-		if spent >= instance {
+		if spent >= int64(instance) {
 			return true, fmt.Sprintf("budget: the instance spent %d tokens, its budget is %d", spent, instance), nil
 		}
 	}

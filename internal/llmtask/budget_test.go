@@ -1,6 +1,7 @@
 package llmtask_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -8,7 +9,9 @@ import (
 	"github.com/batonhq/baton/internal/llm"
 	"github.com/batonhq/baton/internal/llm/anthropic"
 	"github.com/batonhq/baton/internal/llm/llmtest"
+	"github.com/batonhq/baton/internal/llmtask"
 	"github.com/batonhq/baton/internal/runner"
+	"github.com/batonhq/baton/internal/store"
 )
 
 // A definition's daily budget counts the tokens of all its instances:
@@ -57,5 +60,29 @@ func TestDefinitionInstanceBudget(t *testing.T) {
 	st := b.runUntil(t, nil)
 	if st.Status != engine.StatusFailed || !strings.Contains(st.Incidents[0].Message, "its budget is 1") || len(srv.Requests()) != 1 {
 		t.Fatalf("%s %+v after %d requests", st.Status, st.Incidents, len(srv.Requests()))
+	}
+}
+
+// A negative figure recorded before usage was validated counts as
+// nothing, not as a refund: it cannot switch the instance budget off.
+func TestBudgetIgnoresNegativeRecords(t *testing.T) {
+	for _, format := range []string{"anthropic", "openai"} {
+		t.Run(format, func(t *testing.T) {
+			h := newHostileHarness(t)
+			p, srv := h.provider(t, format, nil, 0)
+			for i, tokens := range []int{1200, -1_000_000_000} {
+				if err := h.st.InsertDecision(h.ctx, store.DecisionRow{ID: fmt.Sprintf("old-%d", i), InstanceID: "i1", JobID: "old", NodeID: "risk",
+					Decision: []byte(`{}`), InputTokens: tokens, CreatedAt: h.now}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg := llmtask.Config{Provider: p, Store: h.st, InstanceBudget: 1000}
+			job := &runner.Job{JobRow: store.JobRow{ID: "i1-job", InstanceID: "i1", NodeID: "risk", Kind: "llm"},
+				Definition: h.loan, Node: h.loan.Node("risk"), Variables: map[string]any{"amount": 1.0}}
+			_, err := llmtask.Gateway(cfg).Work(h.ctx, job)
+			if d, _ := recordedDecision(h, "i1", job.ID); d.Fallback != "budget" || len(srv.Requests()) != 0 {
+				t.Fatalf("decision %+v, err %v, %d requests", d, err, len(srv.Requests()))
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@
 package llmtask
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,10 @@ type Config struct {
 	// spend on decisions; past it the gateway falls back without asking.
 	// 0: no cap. A definition's llm.instanceBudget overrides it.
 	InstanceBudget int
+	// MaxRateLimitWait caps how long a rate-limited call waits for the
+	// time the provider names (default llm.DefaultMaxRateLimitWait, 10
+	// minutes); a longer wait gives up with an incident naming both.
+	MaxRateLimitWait time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// OnRecord, if set, is told about every recorded call (metrics):
@@ -67,7 +72,7 @@ func (c Config) record(ctx context.Context, kind string, row store.DecisionRow, 
 	}
 	if resp != nil {
 		u := resp.TotalUsage()
-		row.Model, row.Response = resp.Model, resp.Raw
+		row.Model, row.Response = llm.Clip(resp.Model, llm.MaxModelName), rawResponses(resp)
 		row.InputTokens, row.OutputTokens = u.InputTokens, u.OutputTokens
 		row.LatencyMS = resp.Latency.Milliseconds()
 		if c.Pricing != nil {
@@ -83,6 +88,50 @@ func (c Config) record(ctx context.Context, kind string, row store.DecisionRow, 
 	return nil
 }
 
+// Bounds on what a model's answer puts into history, variables and
+// decision records (docs/llm.md, "Limits and hostile providers").
+const (
+	// MaxReason bounds a free-text reason or summary (bytes, cut on a
+	// UTF-8 boundary with "…").
+	MaxReason = 2000
+	// MaxRecordedResponse bounds the raw response kept in a decision
+	// record; a longer one is cut with a marker giving its full length.
+	MaxRecordedResponse = 256 << 10
+)
+
+// rawResponses is what a record keeps of resp's raw bodies: every
+// attempt's, oldest first, one per line, bounded by MaxRecordedResponse.
+func rawResponses(resp *llm.Response) []byte {
+	if len(resp.Earlier) == 0 {
+		return llm.ClipRaw(resp.Raw, MaxRecordedResponse)
+	}
+	var all []byte
+	for _, r := range append(append([]*llm.Response(nil), resp.Earlier...), resp) {
+		if len(all) > MaxRecordedResponse {
+			break
+		}
+		all = append(all, bytes.TrimSpace(r.Raw)...)
+		all = append(all, '\n')
+	}
+	return llm.ClipRaw(all, MaxRecordedResponse)
+}
+
+// retryLater is what a handler returns for a provider error worth trying
+// again: for a rate limit, an *llm.RateLimitedError naming the earliest
+// next attempt (the runner reschedules the job then without counting an
+// attempt), or an incident when the wait is longer than the cap; any
+// other retryable error as it is, for the job's retry policy.
+func (c Config) retryLater(err error) error {
+	switch rl := llm.RateLimit(err, c.now(), c.MaxRateLimitWait).(type) {
+	case nil:
+		return err
+	case *llm.WaitTooLongError:
+		return runner.Permanent(rl)
+	default:
+		return rl
+	}
+}
+
 // Decision is what a gateway decision records (store.DecisionRow.Decision).
 type Decision struct {
 	Flow       string  `json:"flow,omitempty"`
@@ -91,6 +140,9 @@ type Decision struct {
 	// Fallback says why the model's answer was not used: "no provider",
 	// "budget", "invalid answer", "provider error".
 	Fallback string `json:"fallback,omitempty"`
+	// Problem says what was wrong with a "provider error" or an "invalid
+	// answer" (bounded by MaxReason).
+	Problem string `json:"problem,omitempty"`
 	// Shadow decisions: the flow the conditions took, and whether the
 	// model agreed.
 	Shadow bool   `json:"shadow,omitempty"`
@@ -99,22 +151,19 @@ type Decision struct {
 }
 
 // Gateway handles jobs of kind "llm": it asks the model to choose one of
-// the gateway's outgoing flows and returns the choice to the runner
-// ("$flow", and "$review" when a person must confirm).
+// the gateway's outgoing flows and hands the choice to the runner as a
+// *runner.TakeFlow (with Review when a person must confirm it).
 func Gateway(cfg Config) runner.Handler {
 	return runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
 		d, err := decide(ctx, cfg, j, false)
 		if err != nil {
 			return nil, err
 		}
-		out := map[string]any{"$flow": d.Flow, "reason": d.Reason, "confidence": d.Confidence}
 		if d.Fallback != "" {
-			out = map[string]any{"$flow": "", "fallback": d.Fallback}
+			return nil, &runner.TakeFlow{Details: map[string]any{"fallback": d.Fallback}}
 		}
-		if d.Fallback == "" && j.Node != nil && j.Node.LLM != nil && d.Confidence < j.Node.LLM.MinConfidence {
-			out["$review"] = true
-		}
-		return out, nil
+		review := j.Node != nil && j.Node.LLM != nil && d.Confidence < j.Node.LLM.MinConfidence
+		return nil, &runner.TakeFlow{Flow: d.Flow, Review: review, Details: map[string]any{"reason": d.Reason, "confidence": d.Confidence}}
 	})
 }
 
@@ -185,17 +234,20 @@ func decide(ctx context.Context, cfg Config, j *runner.Job, shadow bool) (Decisi
 	var invalid *llm.InvalidAnswerError
 	switch {
 	case errors.As(err, &invalid):
-		d := Decision{Fallback: "invalid answer"}
+		d := Decision{Fallback: "invalid answer", Problem: llm.Clip(invalid.Problem, MaxReason)}
 		return d, record(d, &req, resp, p.Name())
 	case err != nil && llm.IsRetryable(err):
 		// Rate limits, overloads, timeouts: the job layer retries with
-		// backoff; nothing is recorded until there is an answer.
-		return Decision{}, err
+		// backoff (a rate limit at the provider's time); nothing is
+		// recorded until there is an answer.
+		return Decision{}, cfg.retryLater(err)
 	case errors.Is(err, llm.ErrNotConfigured):
 		d := Decision{Fallback: "no provider"}
 		return d, record(d, &req, resp, p.Name())
 	case err != nil:
-		d := Decision{Fallback: "provider error"}
+		// Includes an answer with implausible usage: recorded (usage
+		// clamped), never routed on.
+		d := Decision{Fallback: "provider error", Problem: llm.Clip(err.Error(), MaxReason)}
 		if rerr := record(d, &req, resp, p.Name()); rerr != nil {
 			return d, rerr
 		}
@@ -205,6 +257,7 @@ func decide(ctx context.Context, cfg Config, j *runner.Job, shadow bool) (Decisi
 	if err := json.Unmarshal(answer, &d); err != nil {
 		d = Decision{Fallback: "invalid answer"}
 	}
+	d.Reason = llm.Clip(d.Reason, MaxReason)
 	return d, record(d, &req, resp, p.Name())
 }
 

@@ -3,6 +3,7 @@ package llmtask_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -251,7 +252,7 @@ func TestGatewayFallbacks(t *testing.T) {
 	t.Run("rate limited then answered", func(t *testing.T) {
 		srv := llmtest.NewAnthropic(t, llmtest.Status(429, `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`),
 			llmtest.ToolUse(llm.RespondTool, map[string]any{"flow": "auto", "reason": "small", "confidence": 0.99}))
-		p, _ := anthropic.New(anthropic.Options{BaseURL: srv.URL, APIKey: "k", Model: "claude-test", MaxRetries: 0})
+		p, _ := anthropic.New(anthropic.Options{BaseURL: srv.URL, APIKey: "k", Model: "claude-test"})
 		b := setup(t, p, 0)
 		st := b.run(t, map[string]any{"amount": 1.0})
 		if st.Status != engine.StatusCompleted || len(srv.Requests()) != 2 {
@@ -283,16 +284,15 @@ func TestRecordedDecisionIsNotAskedAgain(t *testing.T) {
 	}
 	job := &runner.Job{JobRow: store.JobRow{ID: "i1-2", InstanceID: "i1", NodeID: "risk", Kind: "llm"}, Definition: d, Node: d.Node("risk"),
 		Variables: map[string]any{"amount": 3.0}}
-	first, err := h.Work(ctx, job)
-	if err != nil {
-		t.Fatal(err)
+	var first, second *runner.TakeFlow
+	if _, err := h.Work(ctx, job); !errors.As(err, &first) {
+		t.Fatalf("Work = %v, want a *runner.TakeFlow", err)
 	}
-	second, err := h.Work(ctx, job) // the retry after a crash
-	if err != nil {
-		t.Fatal(err)
+	if _, err := h.Work(ctx, job); !errors.As(err, &second) { // the retry after a crash
+		t.Fatalf("Work (again) = %v, want a *runner.TakeFlow", err)
 	}
-	if len(srv.Requests()) != 1 || first["$flow"] != "auto" || second["$flow"] != "auto" {
-		t.Fatalf("requests %d, first %v, second %v", len(srv.Requests()), first, second)
+	if len(srv.Requests()) != 1 || first.Flow != "auto" || second.Flow != "auto" {
+		t.Fatalf("requests %d, first %+v, second %+v", len(srv.Requests()), first, second)
 	}
 }
 

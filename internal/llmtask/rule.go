@@ -59,7 +59,7 @@ func Rule(cfg Config) runner.Handler {
 			ans, resp, err := llm.Structured(ctx, p, req, n.OutputSchema, nil)
 			switch {
 			case err != nil && llm.IsRetryable(err):
-				return nil, err
+				return nil, cfg.retryLater(err)
 			case err != nil && resp == nil:
 				return nil, runner.Permanent(fmt.Errorf("rules of %s: %w", n.ID, err))
 			}
@@ -67,7 +67,7 @@ func Rule(cfg Config) runner.Handler {
 			if err != nil {
 				// The tokens were spent: record the failed answer, then open
 				// an incident.
-				row.Decision, _ = json.Marshal(map[string]any{"invalid": true, "problem": fmt.Sprint(err)})
+				row.Decision, _ = json.Marshal(map[string]any{"invalid": true, "problem": llm.Clip(err.Error(), MaxReason)})
 				_ = cfg.record(ctx, "rule", row, &req, resp)
 				return nil, runner.Permanent(fmt.Errorf("rules of %s: the model's answer does not match the output schema: %w", n.ID, err))
 			}

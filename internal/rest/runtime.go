@@ -417,7 +417,7 @@ func (s *server) message(ctx context.Context, in *messageInput) (*messageOutput,
 		}
 		ttl = d
 	}
-	st, buf, err := s.r.Deliver(ctx, runner.Message{Name: m.Name, Key: m.CorrelationKey, ID: m.MessageID, Variables: m.Variables, TTL: ttl, Actor: actor(ctx)})
+	st, buf, err := s.r.PublishMessage(ctx, runner.Message{Name: m.Name, Key: m.CorrelationKey, ID: m.MessageID, Variables: m.Variables, TTL: ttl, Actor: actor(ctx)})
 	if err == nil && buf != nil {
 		return &messageOutput{Status: http.StatusAccepted, Body: &baton.MessageResult{Buffered: true, MessageID: buf.ID, ExpiresAt: buf.ExpiresAt}}, nil
 	}

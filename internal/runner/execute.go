@@ -21,7 +21,7 @@ import (
 func (r *Runner) fetchLoop(ctx context.Context) {
 	dueRetries := 0 // consecutive re-fetches for a job due now that none returned
 	slots := make(chan struct{}, r.cfg.Workers)
-	kinds := r.internalKinds()
+	kinds := r.fetchKinds()
 	for {
 		if ctx.Err() != nil {
 			return
@@ -75,11 +75,6 @@ func (r *Runner) fetchLoop(ctx context.Context) {
 	}
 }
 
-// internalKinds are the job kinds this node runs (everything but external).
-func (r *Runner) internalKinds() []string {
-	return []string{KindTimer, KindSLA, KindTimerStart, engine.JobLLMDecision, engine.JobLLMShadow, engine.JobLLMRule, engine.JobAgent, engine.JobService, engine.JobSend, engine.JobBusinessRule, engine.JobCall, engine.JobReceive, "llm", "notify"}
-}
-
 // execute runs one leased job to its end: complete, retry, dead-letter.
 func (r *Runner) execute(j store.JobRow) {
 	ctx, cancel := context.WithCancel(r.workCtx)
@@ -91,12 +86,22 @@ func (r *Runner) execute(j store.JobRow) {
 			r.cfg.Observer.JobDone(j.Kind, r.clk.Now().Sub(start), err)
 		}
 	}()
-	switch j.Kind {
-	case KindTimer:
-		err = r.fireTimer(ctx, j)
+	if j.LeaseExpiries >= r.cfg.MaxCrashes {
+		err = r.quarantine(ctx, j)
 		return
-	case KindSLA:
-		err = r.overdue(ctx, j)
+	}
+	switch j.Kind {
+	case KindTimer, KindSLA:
+		fire := r.fireTimer
+		if j.Kind == KindSLA {
+			fire = r.overdue
+		}
+		if err = fire(ctx, j); err != nil && !errors.Is(err, engine.ErrStale) && !errors.Is(err, engine.ErrEnded) {
+			// Never dead-lettered (there is no incident to open for a
+			// timer), but not left leased either: a lease that expires
+			// counts as a crash.
+			r.retryLater(ctx, j, r.retry, err)
+		}
 		return
 	case KindTimerStart:
 		if err = r.timerStart(ctx, j); err != nil {
@@ -104,10 +109,17 @@ func (r *Runner) execute(j store.JobRow) {
 		}
 		return
 	}
-	// Renew the lease while the handler runs.
-	renewDone := make(chan struct{})
-	go r.renew(ctx, j, renewDone, cancel)
-	defer close(renewDone)
+	// Renew the lease while the handler runs; the renewal has ended when
+	// execute returns.
+	renewDone, renewEnded := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(renewEnded)
+		r.renew(ctx, j, renewDone, cancel)
+	}()
+	defer func() {
+		close(renewDone)
+		<-renewEnded
+	}()
 
 	job, err := r.loadJob(ctx, j)
 	if err != nil {
@@ -127,40 +139,19 @@ func (r *Runner) execute(j store.JobRow) {
 	}
 	var out map[string]any
 	out, err = safeWork(ctx, h, job)
-	if err != nil {
-		var be *BPMNError
-		if errors.As(err, &be) {
-			_, aerr := r.Apply(ctx, j.InstanceID, engine.Command{Kind: engine.CmdThrowError, Ref: j.ID, ErrorCode: be.Code, ErrorMessage: be.Message, Actor: r.cfg.Owner},
-				doneJob(j, r.cfg.Owner, store.JobCompleted, be.Error()))
-			r.logApply(j, aerr)
-			return
-		}
-		r.fail(ctx, j, err)
-		return
+	o := outcomeOf(j, out, err, r.cfg.Owner)
+	if o.failed == nil && o.note == "" {
+		err = nil // a decision (TakeFlow) is no failure for the observer
 	}
-	if j.Kind == engine.JobLLMShadow {
-		// Nothing waits for a shadow decision: the handler recorded it.
+	switch {
+	case o.failed != nil:
+		r.fail(ctx, j, o.failed)
+	case o.cmd == nil:
 		r.closeJob(ctx, j, r.cfg.Owner, store.JobCompleted)
-		return
+	default:
+		_, aerr := r.Apply(ctx, j.InstanceID, *o.cmd, doneJob(j, r.cfg.Owner, store.JobCompleted, o.note))
+		r.logApply(j, aerr)
 	}
-	cmd := engine.Command{Kind: engine.CmdCompleteJob, Ref: j.ID, Variables: out, Actor: r.cfg.Owner}
-	if j.Kind == engine.JobLLMDecision {
-		// A gateway decision: "$flow" is the chosen flow ("" falls back),
-		// "$review" asks a person; the rest is recorded, not merged.
-		cmd.Target, _ = out["$flow"].(string)
-		if rv, _ := out["$review"].(bool); rv {
-			cmd.Name = engine.DecisionReview
-		}
-		vars := make(map[string]any, len(out))
-		for k, v := range out {
-			if !strings.HasPrefix(k, "$") {
-				vars[k] = v
-			}
-		}
-		cmd.Variables = vars
-	}
-	_, aerr := r.Apply(ctx, j.InstanceID, cmd, doneJob(j, r.cfg.Owner, store.JobCompleted, ""))
-	r.logApply(j, aerr)
 }
 
 // closeJob ends a job that no instance waits for (a shadow decision, a
@@ -168,7 +159,12 @@ func (r *Runner) execute(j store.JobRow) {
 // owner's lease. The job's own guard is enough: the instance is not
 // touched, so no instance transition races with it.
 func (r *Runner) closeJob(ctx context.Context, j store.JobRow, owner, state string) {
-	if err := r.st.Commit(ctx, store.Transition{DoneJob: &store.JobDone{ID: j.ID, Owner: owner, State: state}}); err != nil {
+	r.closeJobWith(ctx, j, owner, state, "")
+}
+
+// closeJobWith is closeJob keeping msg as the job's last error.
+func (r *Runner) closeJobWith(ctx context.Context, j store.JobRow, owner, state, msg string) {
+	if err := r.st.Commit(ctx, store.Transition{DoneJob: &store.JobDone{ID: j.ID, Owner: owner, State: state, Error: msg}}); err != nil {
 		r.log.Warn("close job", "job", j.ID, "state", state, "err", err)
 	}
 }
@@ -291,9 +287,7 @@ func (r *Runner) policy(n *model.Node, j store.JobRow) RetryPolicy {
 // fail retries the job with backoff, or dead-letters it and opens an
 // incident when its attempts are used up (or the error is permanent).
 func (r *Runner) fail(ctx context.Context, j store.JobRow, cause error) {
-	if errors.Is(cause, context.Canceled) || ctx.Err() != nil {
-		// Lease lost or shutting down: leave the job for its next owner.
-		_ = r.st.ReleaseJob(context.Background(), j.ID, r.cfg.Owner)
+	if r.releaseIfCancelled(ctx, j, cause) {
 		return
 	}
 	var n *model.Node
@@ -303,44 +297,87 @@ func (r *Runner) fail(ctx context.Context, j store.JobRow, cause error) {
 		}
 	}
 	p := r.policy(n, j)
-	msg := trimErr(cause.Error())
 	var perm *PermanentError
-	now := r.clk.Now()
 	if !errors.As(cause, &perm) && j.Attempt < p.MaxAttempts {
-		runAt := now.Add(p.Backoff(j.Attempt, rand.Float64()))
-		if err := r.st.RetryJob(ctx, j.ID, r.cfg.Owner, runAt, msg, now); err != nil {
-			r.log.Error("schedule retry", "job", j.ID, "err", err)
-		}
-		r.log.Info("job failed; retrying", "job", j.ID, "attempt", j.Attempt, "next", runAt, "err", msg)
+		r.retryLater(ctx, j, p, cause)
 		return
 	}
+	msg := trimErr(cause.Error())
+	err := r.deadLetter(ctx, j, r.cfg.Owner, msg)
+	r.log.Warn("job dead-lettered; incident opened", "job", j.ID, "instance", j.InstanceID, "attempts", j.Attempt, "err", msg)
+	r.logApply(j, err)
+	if err == nil {
+		r.advise(ctx, j)
+	}
+}
+
+// retryLater makes a job available again after p's backoff, recording
+// cause. When the job's context ended (its lease was lost, or the runner
+// is stopping) the job is released for its next owner instead.
+func (r *Runner) retryLater(ctx context.Context, j store.JobRow, p RetryPolicy, cause error) {
+	if r.releaseIfCancelled(ctx, j, cause) {
+		return
+	}
+	now := r.clk.Now()
+	msg := trimErr(cause.Error())
+	runAt := now.Add(p.Backoff(j.Attempt, rand.Float64()))
+	if err := r.st.RetryJob(ctx, j.ID, r.cfg.Owner, runAt, msg, now); err != nil {
+		r.log.Error("schedule retry", "job", j.ID, "err", err)
+	}
+	r.log.Info("job failed; retrying", "job", j.ID, "attempt", j.Attempt, "next", runAt, "err", msg)
+}
+
+// releaseIfCancelled gives a job back to its next owner, without
+// counting the attempt, when it failed because its context ended (its
+// lease was lost, or the runner is stopping).
+func (r *Runner) releaseIfCancelled(ctx context.Context, j store.JobRow, cause error) bool {
+	if !errors.Is(cause, context.Canceled) && ctx.Err() == nil {
+		return false
+	}
+	_ = r.st.ReleaseJob(context.Background(), j.ID, r.cfg.Owner)
+	return true
+}
+
+// deadLetter ends a job leased to owner for good. The instance waiting
+// for it gets an incident carrying the job's attempts and failure times;
+// a job of no instance is just closed as dead.
+func (r *Runner) deadLetter(ctx context.Context, j store.JobRow, owner, msg string) error {
+	if j.InstanceID == "" {
+		return r.st.Commit(ctx, store.Transition{DoneJob: &store.JobDone{ID: j.ID, Owner: owner, State: store.JobDead, Error: msg}})
+	}
+	now := r.clk.Now()
 	first := j.FirstFailureAt
 	if first.IsZero() {
 		first = now
 	}
-	_, err := r.Apply(ctx, j.InstanceID, engine.Command{Kind: engine.CmdFailJob, Ref: j.ID, ErrorMessage: msg, Actor: r.cfg.Owner},
+	_, err := r.Apply(ctx, j.InstanceID, engine.Command{Kind: engine.CmdFailJob, Ref: j.ID, ErrorMessage: msg, Actor: owner},
 		func(t *store.Transition) {
-			t.DoneJob = &store.JobDone{ID: j.ID, Owner: r.cfg.Owner, State: store.JobDead, Error: msg}
+			t.DoneJob = &store.JobDone{ID: j.ID, Owner: owner, State: store.JobDead, Error: msg}
 			for i := range t.NewIncidents {
-				t.NewIncidents[i].JobID = j.ID
-				t.NewIncidents[i].Attempts = j.Attempt
-				t.NewIncidents[i].FirstFailureAt = first
-				t.NewIncidents[i].LastFailureAt = now
+				t.NewIncidents[i].JobID, t.NewIncidents[i].Attempts = j.ID, j.Attempt
+				t.NewIncidents[i].FirstFailureAt, t.NewIncidents[i].LastFailureAt = first, now
 			}
 		})
-	r.log.Warn("job dead-lettered; incident opened", "job", j.ID, "instance", j.InstanceID, "attempts", j.Attempt, "err", msg)
-	r.logApply(j, err)
-	if err == nil && r.cfg.OnDeadLetter != nil {
-		if incs, ierr := r.st.Incidents(ctx, store.IncidentFilter{State: store.IncidentOpen, InstanceID: j.InstanceID}); ierr == nil {
-			for _, inc := range incs {
-				if inc.JobID == j.ID {
-					r.running.Add(1)
-					go func(inc store.IncidentRow) {
-						defer r.running.Done()
-						r.cfg.OnDeadLetter(r.workCtx, inc)
-					}(inc)
-				}
-			}
+	return err
+}
+
+// advise hands the incidents a dead-lettered job opened to OnDeadLetter,
+// each in its own goroutine that Stop joins.
+func (r *Runner) advise(ctx context.Context, j store.JobRow) {
+	if r.cfg.OnDeadLetter == nil {
+		return
+	}
+	incs, err := r.st.Incidents(ctx, store.IncidentFilter{State: store.IncidentOpen, InstanceID: j.InstanceID})
+	if err != nil {
+		return
+	}
+	for _, inc := range incs {
+		if inc.JobID == j.ID {
+			r.running.Add(1)
+			go func(inc store.IncidentRow) {
+				defer r.running.Done()
+				r.cfg.OnDeadLetter(r.workCtx, inc)
+			}(inc)
 		}
 	}
 }
@@ -376,7 +413,7 @@ func (r *Runner) overdue(ctx context.Context, j store.JobRow) error {
 		r.logApply(j, err)
 		return err
 	}
-	r.publish([]Event{{Type: EventTaskOverdue, InstanceID: j.InstanceID, NodeID: j.NodeID, Ref: taskID, Time: r.clk.Now()}})
+	r.broadcast([]Event{{Type: EventTaskOverdue, InstanceID: j.InstanceID, NodeID: j.NodeID, Ref: taskID, Time: r.clk.Now()}})
 	return nil
 }
 
@@ -391,4 +428,13 @@ func (r *Runner) fireTimer(ctx context.Context, j store.JobRow) error {
 		r.logApply(j, err)
 	}
 	return err
+}
+
+// trimErr bounds an error message kept in a row.
+func trimErr(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 2000 {
+		s = s[:2000] + "…"
+	}
+	return s
 }

@@ -109,19 +109,7 @@ func (r *Runner) FailExternal(ctx context.Context, jobID, worker, errMsg string,
 		}
 		return r.st.RetryJob(ctx, j.ID, worker, now.Add(wait), trimErr(errMsg), now)
 	}
-	first := j.FirstFailureAt
-	if first.IsZero() {
-		first = now
-	}
-	_, err = r.Apply(ctx, j.InstanceID, engine.Command{Kind: engine.CmdFailJob, Ref: j.ID, ErrorMessage: trimErr(errMsg), Actor: worker},
-		func(t *store.Transition) {
-			t.DoneJob = &store.JobDone{ID: j.ID, Owner: worker, State: store.JobDead, Error: trimErr(errMsg)}
-			for i := range t.NewIncidents {
-				t.NewIncidents[i].JobID, t.NewIncidents[i].Attempts = j.ID, j.Attempt
-				t.NewIncidents[i].FirstFailureAt, t.NewIncidents[i].LastFailureAt = first, now
-			}
-		})
-	return err
+	return r.deadLetter(ctx, j, worker, trimErr(errMsg))
 }
 
 // ExtendExternal moves a leased job's lock to now+lockFor.

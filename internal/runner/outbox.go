@@ -54,15 +54,21 @@ func (r *Runner) outboxRows(events []Event, st *engine.State, eff []engine.Effec
 	return rows
 }
 
-// outboxLoop delivers pending notifications until ctx ends.
+// outboxLoop sends pending notifications until ctx ends.
 func (r *Runner) outboxLoop(ctx context.Context) {
 	for {
 		rows, err := r.st.FetchOutbox(ctx, store.FetchParams{Owner: r.cfg.Owner, Now: r.clk.Now(), Limit: 32, LeaseFor: r.cfg.LeaseFor})
 		if err != nil && ctx.Err() == nil {
 			r.log.Error("fetch outbox", "err", err)
 		}
-		for _, row := range rows {
-			r.deliver(ctx, row)
+		for i, row := range rows {
+			if ctx.Err() != nil {
+				// Stopping: the rows not sent yet go back at once rather
+				// than when their lease expires.
+				r.unsend(rows[i:])
+				return
+			}
+			r.sendOutboxRow(row)
 		}
 		if len(rows) > 0 {
 			continue
@@ -75,9 +81,11 @@ func (r *Runner) outboxLoop(ctx context.Context) {
 	}
 }
 
-func (r *Runner) deliver(ctx context.Context, row store.OutboxRow) {
-	dctx, cancel := context.WithTimeout(ctx, r.cfg.LeaseFor)
-	err := r.cfg.Deliver(dctx, row)
+// sendOutboxRow sends one notification and records how it went. The send
+// runs under the work context: Stop lets it finish until its deadline.
+func (r *Runner) sendOutboxRow(row store.OutboxRow) {
+	sctx, cancel := context.WithTimeout(r.workCtx, r.cfg.LeaseFor)
+	err := r.cfg.SendNotification(sctx, row)
 	cancel()
 	now := r.clk.Now()
 	state, runAt, msg := store.OutboxSent, time.Time{}, ""
@@ -91,8 +99,18 @@ func (r *Runner) deliver(ctx context.Context, row store.OutboxRow) {
 			state, runAt = store.OutboxPending, now.Add(r.retry.Backoff(row.Attempts, rand.Float64()))
 		}
 	}
-	if merr := r.st.MarkOutbox(context.WithoutCancel(ctx), row.ID, r.cfg.Owner, state, runAt, msg, now); merr != nil {
+	if merr := r.st.MarkOutbox(context.Background(), row.ID, r.cfg.Owner, state, runAt, msg, now); merr != nil {
 		r.log.Error("mark outbox", "id", row.ID, "err", merr)
+	}
+}
+
+// unsend makes leased rows pending again now.
+func (r *Runner) unsend(rows []store.OutboxRow) {
+	now := r.clk.Now()
+	for _, row := range rows {
+		if err := r.st.MarkOutbox(context.Background(), row.ID, r.cfg.Owner, store.OutboxPending, now, row.LastError, now); err != nil {
+			r.log.Error("mark outbox", "id", row.ID, "err", err)
+		}
 	}
 }
 

@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"encoding/json"
-	"errors"
 
 	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/model"
@@ -44,16 +43,16 @@ func (r *Runner) runPure(ctx context.Context, d *model.Definition, st *engine.St
 			break
 		}
 		e := eff[i]
-		out, err := safeWork(ctx, h, r.pureJob(d, st, e))
-		next := engine.Command{Kind: engine.CmdCompleteJob, Ref: e.ID, Variables: out, Time: cmd.Time, Actor: r.cfg.Owner}
-		var be *BPMNError
-		switch {
-		case errors.As(err, &be):
-			next = engine.Command{Kind: engine.CmdThrowError, Ref: e.ID, ErrorCode: be.Code, ErrorMessage: be.Message, Time: cmd.Time, Actor: r.cfg.Owner}
-		case err != nil:
+		job := r.pureJob(d, st, e)
+		out, err := safeWork(ctx, h, job)
+		o := outcomeOf(job.JobRow, out, err, r.cfg.Owner)
+		if o.cmd == nil {
+			// A failure (or a job nothing waits for) is left to the job loop.
 			skip[e.ID] = true
 			continue
 		}
+		next := *o.cmd
+		next.Time = cmd.Time
 		st2, eff2, err := engine.Step(d, st, next)
 		if err != nil {
 			skip[e.ID] = true

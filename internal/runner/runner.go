@@ -13,7 +13,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,9 +39,11 @@ type Job struct {
 // it to de-duplicate retried side effects.
 func (j *Job) IdempotencyKey() string { return "baton-" + j.ID }
 
-// Handler executes jobs of one kind. Returning an error schedules a retry
-// (unless it is Permanent); returning a *BPMNError ends the job with a BPMN
-// error that error boundary events can catch.
+// Handler executes jobs of one kind. It returns the job's output
+// variables, or an error that steers the job's outcome: a *BPMNError ends
+// it with a BPMN error that error boundary events catch, a *TakeFlow
+// chooses a gateway's flow, a *PermanentError (see Permanent)
+// dead-letters it at once, and any other error schedules a retry.
 type Handler interface {
 	Work(ctx context.Context, job *Job) (map[string]any, error)
 }
@@ -49,24 +53,6 @@ type HandlerFunc func(ctx context.Context, job *Job) (map[string]any, error)
 
 // Work calls f.
 func (f HandlerFunc) Work(ctx context.Context, job *Job) (map[string]any, error) { return f(ctx, job) }
-
-// BPMNError ends a job with a BPMN error code.
-type BPMNError struct {
-	Code    string
-	Message string
-}
-
-func (e *BPMNError) Error() string { return fmt.Sprintf("BPMN error %s: %s", e.Code, e.Message) }
-
-// PermanentError marks a failure that retrying cannot fix: the job is
-// dead-lettered at once.
-type PermanentError struct{ Err error }
-
-func (e *PermanentError) Error() string { return e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
-
-// Permanent wraps err as a PermanentError.
-func Permanent(err error) error { return &PermanentError{Err: err} }
 
 // Event is published after a transition commits (for the live event stream
 // and notifications).
@@ -141,14 +127,21 @@ type Config struct {
 	// "task" or "incident" details. A rendering error is logged; the rows
 	// that rendered are kept.
 	Outbox func(event, definitionID string, vars map[string]any, instanceID string, now time.Time) ([]store.OutboxRow, error)
-	// Deliver sends one outbox row; an error wrapping *PermanentError
-	// dead-letters it, any other is retried with backoff.
-	Deliver func(ctx context.Context, row store.OutboxRow) error
+	// SendNotification sends one outbox row; an error wrapping
+	// *PermanentError dead-letters it, any other is retried with backoff.
+	SendNotification func(ctx context.Context, row store.OutboxRow) error
 	// OnDeadLetter, if set, is called (in its own goroutine) after a job
 	// is dead-lettered and its incident opened — for LLM incident advice.
 	OnDeadLetter func(ctx context.Context, inc store.IncidentRow)
 	// OutboxAttempts bounds deliveries of one row (default 8).
 	OutboxAttempts int
+	// MaxCrashes is how many times the process may end while running one
+	// job (the job's lease expired while it ran) before the job is
+	// dead-lettered, with an incident saying so, instead of being run
+	// again: a poison job would otherwise end every process that takes
+	// it over. Default 3. Each of those attempts also counts against the
+	// job's retry policy.
+	MaxCrashes int
 	// MaintainEvery is how often the watchdog looks for stuck instances
 	// and expired buffered messages are removed (default 1m).
 	MaintainEvery time.Duration
@@ -187,13 +180,18 @@ type Runner struct {
 	local    []store.JobRow
 	stopping bool
 
-	// workCtx is handed to running jobs; Stop cancels it when its deadline
-	// passes so handlers return and their leases are released.
+	// workCtx is handed to running jobs and notification sends; Stop
+	// cancels it when its deadline passes so that they return (and job
+	// leases are released).
 	workCtx    context.Context
 	workCancel context.CancelFunc
 
+	// cancel ends the loops that Start launched; loops joins them (the
+	// fetch loop, upkeep, the outbox), running joins the work they
+	// started (jobs, dead-letter advice). Stop waits for both, as river's
+	// startstop services do.
 	cancel  context.CancelFunc
-	done    chan struct{}
+	loops   sync.WaitGroup
 	running sync.WaitGroup
 	started bool
 }
@@ -222,6 +220,9 @@ func New(cfg Config) *Runner {
 	if cfg.OutboxAttempts <= 0 {
 		cfg.OutboxAttempts = 8
 	}
+	if cfg.MaxCrashes <= 0 {
+		cfg.MaxCrashes = 3
+	}
 	if cfg.MaintainEvery <= 0 {
 		cfg.MaintainEvery = time.Minute
 	}
@@ -245,8 +246,10 @@ func (r *Runner) Owner() string { return r.cfg.Owner }
 func (r *Runner) Clock() clock.Clock { return r.clk }
 
 // Register installs a handler. key is a job kind ("service", "send",
-// "businessRule", "call", "llm", ...), or
-// "service:TYPE" for service tasks of one task type. Register before Start.
+// "businessRule", engine.JobLLMDecision, or any other kind), or
+// "KIND:TYPE" for jobs of that kind and one task type ("service:pay").
+// The runner leases jobs of every kind a handler is registered for.
+// Register before Start.
 func (r *Runner) Register(key string, h Handler) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -263,6 +266,34 @@ func (r *Runner) handlerFor(kind, taskType string) Handler {
 		}
 	}
 	return r.handlers[kind]
+}
+
+// registered reports whether a handler is registered under exactly key.
+func (r *Runner) registered(key string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.handlers[key] != nil
+}
+
+// fetchKinds are the job kinds this node leases: those the runner runs
+// itself (timers, SLA watches, timer starts) and every kind a handler is
+// registered for. External kinds are left to external workers.
+func (r *Runner) fetchKinds() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	seen := map[string]bool{KindTimer: true, KindSLA: true, KindTimerStart: true}
+	for key := range r.handlers {
+		kind, _, _ := strings.Cut(key, ":")
+		if !IsExternal(kind) {
+			seen[kind] = true
+		}
+	}
+	kinds := make([]string, 0, len(seen))
+	for k := range seen {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	return kinds
 }
 
 // Subscribe returns a channel of committed events and a function that
@@ -288,7 +319,8 @@ func (r *Runner) SubscribeBuffer(n int) (<-chan Event, func()) {
 	}
 }
 
-func (r *Runner) publish(evs []Event) {
+// broadcast hands committed events to every subscriber.
+func (r *Runner) broadcast(evs []Event) {
 	if len(evs) == 0 {
 		return
 	}
@@ -304,29 +336,41 @@ func (r *Runner) publish(evs []Event) {
 	}
 }
 
-// Start launches the job loop. It returns at once; Stop ends it.
+// Start launches the job loop, the upkeep loop and, with a
+// SendNotification, the outbox loop. It returns at once; Stop ends them.
 func (r *Runner) Start(ctx context.Context) error {
 	if r.started {
 		return errors.New("runner already started")
 	}
 	r.started = true
 	r.workCtx, r.workCancel = context.WithCancel(context.WithoutCancel(ctx))
-	ctx, cancel := context.WithCancel(ctx)
-	r.cancel = cancel
-	r.done = make(chan struct{})
-	go func() {
-		defer close(r.done)
-		go r.maintain(ctx, r.cfg.MaintainEvery)
-		if r.cfg.Deliver != nil {
-			go r.outboxLoop(ctx)
-		}
-		r.fetchLoop(ctx)
-	}()
+	ctx, r.cancel = context.WithCancel(ctx)
+	r.goLoop(func() { r.fetchLoop(ctx) })
+	r.goLoop(func() { r.maintain(ctx, r.cfg.MaintainEvery) })
+	if r.cfg.SendNotification != nil {
+		r.goLoop(func() { r.outboxLoop(ctx) })
+	}
 	return nil
 }
 
-// Stop stops fetching new jobs, lets running jobs finish until ctx ends,
-// then releases the leases of those still running, and returns.
+func (r *Runner) goLoop(loop func()) {
+	r.loops.Add(1)
+	go func() {
+		defer r.loops.Done()
+		loop()
+	}()
+}
+
+// stopGrace is how long Stop waits, once its context is done and the
+// work was cancelled, for handlers and sends to return.
+const stopGrace = 2 * time.Second
+
+// Stop stops fetching new jobs and every loop Start launched, lets running
+// jobs and notification sends finish until ctx ends, then cancels them
+// (each releases its job's lease) and waits up to stopGrace for them to
+// return. It returns once every loop and every piece of work it joined
+// has returned, or with an error naming what still runs: only a handler
+// that ignores its context keeps running past Stop.
 func (r *Runner) Stop(ctx context.Context) error {
 	if !r.started {
 		return nil
@@ -337,25 +381,32 @@ func (r *Runner) Stop(ctx context.Context) error {
 	r.local = nil
 	r.localMu.Unlock()
 	r.cancel()
-	<-r.done
-	for _, j := range pending {
-		_ = r.st.ReleaseJob(context.Background(), j.ID, r.cfg.Owner)
-	}
 	finished := make(chan struct{})
-	go func() { r.running.Wait(); close(finished) }()
+	go func() {
+		r.loops.Wait()
+		r.running.Wait()
+		close(finished)
+	}()
+	var err error
 	select {
 	case <-finished:
-		r.workCancel()
-		return nil
 	case <-ctx.Done():
-		// Out of time: cancel the handlers; each releases its lease.
+		// Out of time: cancel the work; each job releases its lease.
 		r.workCancel()
 		select {
 		case <-finished:
-		case <-time.After(2 * time.Second):
+			err = fmt.Errorf("stop: work was still running and was cancelled; job leases were released: %w", ctx.Err())
+		case <-time.After(stopGrace):
+			err = fmt.Errorf("stop: a handler or sender ignored cancellation and still runs: %w", ctx.Err())
 		}
-		return fmt.Errorf("stop: jobs were still running; their leases were released: %w", ctx.Err())
 	}
+	r.workCancel()
+	// The fetch loop has ended, so nothing takes jobs from the local
+	// queue any more: give back those it never started.
+	for _, j := range pending {
+		_ = r.st.ReleaseJob(context.Background(), j.ID, r.cfg.Owner)
+	}
+	return err
 }
 
 // leaseInline reports whether new jobs may be leased to this node at

@@ -268,47 +268,6 @@ func TestConcurrentCompletionsCommitOnce(t *testing.T) {
 	}
 }
 
-// Stop with a deadline cancels running handlers and releases their leases
-// so another node can take the jobs at once.
-func TestStopReleasesRunningJobs(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	started := make(chan struct{})
-	r := runner.New(runner.Config{Store: st, PollInterval: 20 * time.Millisecond, LeaseFor: 30 * time.Second})
-	r.Register("service:pay", runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
-		close(started)
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}))
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := r.Deploy(ctx, "svc.json", []byte(service), ""); err != nil {
-		t.Fatal(err)
-	}
-	inst, _, err := r.StartInstance(ctx, runner.StartRequest{DefinitionID: "svc"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-started
-	sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	defer cancel()
-	if err := r.Stop(sctx); err == nil {
-		t.Fatal("Stop reported no running jobs")
-	}
-	jobs, err := st.Jobs(ctx, store.JobFilter{InstanceID: inst.InstanceID})
-	if err != nil || len(jobs) != 1 {
-		t.Fatalf("jobs %+v %v", jobs, err)
-	}
-	if jobs[0].State != store.JobAvailable || jobs[0].LeaseOwner != "" {
-		t.Fatalf("job after Stop: state %s owner %q", jobs[0].State, jobs[0].LeaseOwner)
-	}
-}
-
 const msgFlow = `{"id":"msg","nodes":[
  {"id":"start","type":"startEvent"},
  {"id":"work","type":"userTask"},
@@ -326,14 +285,14 @@ func TestMessageBufferedUntilCatchEventOpens(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Nothing waits yet: without a TTL it is refused, with one it is kept.
-	if _, _, err := b.r.Deliver(b.ctx, runner.Message{Name: "payment", Key: "o-1"}); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := b.r.PublishMessage(b.ctx, runner.Message{Name: "payment", Key: "o-1"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("no TTL: %v", err)
 	}
-	_, buf, err := b.r.Deliver(b.ctx, runner.Message{Name: "payment", Key: "o-1", ID: "psp-1", Variables: map[string]any{"paid": 10.0}, TTL: time.Hour})
+	_, buf, err := b.r.PublishMessage(b.ctx, runner.Message{Name: "payment", Key: "o-1", ID: "psp-1", Variables: map[string]any{"paid": 10.0}, TTL: time.Hour})
 	if err != nil || buf == nil {
 		t.Fatalf("buffer: %v %v", buf, err)
 	}
-	if _, _, err := b.r.Deliver(b.ctx, runner.Message{Name: "payment", Key: "o-1", ID: "psp-1", TTL: time.Hour}); !errors.Is(err, runner.ErrDuplicateMessage) {
+	if _, _, err := b.r.PublishMessage(b.ctx, runner.Message{Name: "payment", Key: "o-1", ID: "psp-1", TTL: time.Hour}); !errors.Is(err, runner.ErrDuplicateMessage) {
 		t.Fatalf("same id again: %v", err)
 	}
 	tasks, _ := b.st.Tasks(b.ctx, store.TaskFilter{InstanceID: inst.InstanceID})
@@ -387,14 +346,14 @@ func TestTimerStartCycleAndMessageStart(t *testing.T) {
 
 	b.deploy(t, `{"id":"orders","nodes":[{"id":"received","type":"startEvent","event":{"kind":"message","name":"order"}},{"id":"end","type":"endEvent"}],
 	 "edges":[{"id":"f1","source":"received","target":"end"}]}`)
-	st, _, err := b.r.Deliver(b.ctx, runner.Message{Name: "order", Key: "o-1", ID: "m-1", Variables: map[string]any{"qty": 2.0}})
+	st, _, err := b.r.PublishMessage(b.ctx, runner.Message{Name: "order", Key: "o-1", ID: "m-1", Variables: map[string]any{"qty": 2.0}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Status != engine.StatusCompleted || st.Variables["qty"] != 2.0 || st.BusinessKey != "o-1" {
 		t.Fatalf("message start: %+v", st)
 	}
-	if _, _, err := b.r.Deliver(b.ctx, runner.Message{Name: "order", Key: "o-1", ID: "m-1"}); !errors.Is(err, runner.ErrDuplicateMessage) {
+	if _, _, err := b.r.PublishMessage(b.ctx, runner.Message{Name: "order", Key: "o-1", ID: "m-1"}); !errors.Is(err, runner.ErrDuplicateMessage) {
 		t.Fatalf("same message id: %v", err)
 	}
 }

@@ -73,7 +73,7 @@ func (r *Runner) assign(ctx context.Context, taskID, from, to, actor string, act
 	if err != nil {
 		return fmt.Errorf("%s task %s: %w", act, taskID, err)
 	}
-	r.publish([]Event{{Type: event, InstanceID: task.InstanceID, NodeID: task.NodeID, Ref: taskID,
+	r.broadcast([]Event{{Type: event, InstanceID: task.InstanceID, NodeID: task.NodeID, Ref: taskID,
 		Status: string(st.Status), Time: r.clk.Now()}})
 	return nil
 }

@@ -135,7 +135,17 @@ type JobRow struct {
 	CreatedAt      time.Time
 	FirstFailureAt time.Time
 	LastFailureAt  time.Time
+
+	// LeaseExpiries counts the attempts whose lease expired while the job
+	// was running: its process ended (or stalled) before it finished.
+	// FetchJobs increments it when it takes such a job over; RequeueJob
+	// resets it. A new job has none (NewJobs ignore it).
+	LeaseExpiries int
 }
+
+// LeaseExpiredError is the LastError FetchJobs records on a job it takes
+// over from an expired lease.
+const LeaseExpiredError = "lease expired while running: the process running the job ended or stalled"
 
 // Task states.
 const (
@@ -505,6 +515,10 @@ type Store interface {
 	// FetchJobs leases up to Limit jobs that are available with RunAt <=
 	// Now, or running with an expired lease, oldest RunAt first: it sets
 	// them running under Owner until Now+LeaseFor and increments Attempt.
+	// Taking over an expired lease records the attempt that never
+	// finished: LeaseExpiries is incremented, LastError becomes
+	// LeaseExpiredError and the failure times are set to Now
+	// (FirstFailureAt only if it was zero).
 	// On PostgreSQL concurrent fetchers never get the same job.
 	FetchJobs(ctx context.Context, p FetchParams) ([]JobRow, error)
 	// ExtendLease moves a running job's lease; ErrConflict if lost.
@@ -516,8 +530,9 @@ type Store interface {
 	// attempt (graceful shutdown); ErrConflict if the lease was lost.
 	ReleaseJob(ctx context.Context, id, owner string) error
 	// RequeueJob makes a dead or cancelled job available again at runAt
-	// with Attempt reset to 0 (operator retry); ErrConflict for a job in
-	// another state. LastError and the failure times are kept.
+	// with Attempt and LeaseExpiries reset to 0 (operator retry);
+	// ErrConflict for a job in another state. LastError and the failure
+	// times are kept.
 	RequeueJob(ctx context.Context, id string, runAt time.Time) error
 	Job(ctx context.Context, id string) (JobRow, error)
 	Jobs(ctx context.Context, f JobFilter) ([]JobRow, error)

@@ -162,7 +162,7 @@ func TestLoanApprovalWithNotifications(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := runner.New(runner.Config{Store: st, PollInterval: 20 * time.Millisecond, Outbox: subs.OutboxRows, Deliver: senders.Deliver,
+	r := runner.New(runner.Config{Store: st, PollInterval: 20 * time.Millisecond, Outbox: subs.OutboxRows, SendNotification: senders.Deliver,
 		Retry: runner.RetryPolicy{MaxAttempts: 3, Initial: 20 * time.Millisecond, Factor: 2, Max: time.Second}})
 	r.Register("service", &httpcall.Handler{Client: client, Env: map[string]string{"PAYMENTS_URL": payments.URL}})
 	r.Register("send", notify.NewHandler(senders, tpl))

@@ -59,7 +59,14 @@ func Start(t *testing.T, bin, db, deployDir string, workers int) *Node {
 // StartEnv is Start with extra environment variables (KEY=value).
 func StartEnv(t *testing.T, bin, db, deployDir string, workers int, env []string) *Node {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--db", db, "--addr", "127.0.0.1:0", "--deploy", deployDir, "--dev", "--workers", strconv.Itoa(workers))
+	return StartArgs(t, bin, db, deployDir, workers, env)
+}
+
+// StartArgs is StartEnv with extra serve flags.
+func StartArgs(t *testing.T, bin, db, deployDir string, workers int, env []string, flags ...string) *Node {
+	t.Helper()
+	args := append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0", "--deploy", deployDir, "--dev", "--workers", strconv.Itoa(workers)}, flags...)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(append(os.Environ(), "BATON_EGRESS_ALLOW_LOOPBACK=true"), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

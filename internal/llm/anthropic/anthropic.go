@@ -47,12 +47,9 @@ type Options struct {
 	// Timeout bounds a call when the request sets none (default 60s).
 	Timeout time.Duration
 	// HTTPClient sends the requests, for example with the egress guard's
-	// transport; nil means a client of its own.
+	// transport; nil means a client of its own. Redirects are never
+	// followed (llm.NoRedirects).
 	HTTPClient *http.Client
-	// MaxRetries is how often the SDK itself retries a failed call. The
-	// default, 0, leaves retries to the caller (the runner retries jobs
-	// durably, with backoff, honouring RetryAfter).
-	MaxRetries int
 }
 
 // Provider calls the Anthropic Messages API. It is safe for concurrent use.
@@ -68,8 +65,8 @@ func New(opts Options) (*Provider, error) {
 	if opts.APIKey == "" && opts.BaseURL == "" {
 		return nil, errors.New("anthropic: an API key is required")
 	}
-	if opts.MaxTokens < 0 || opts.Timeout < 0 || opts.MaxRetries < 0 {
-		return nil, errors.New("anthropic: MaxTokens, Timeout and MaxRetries must not be negative")
+	if opts.MaxTokens < 0 || opts.Timeout < 0 {
+		return nil, errors.New("anthropic: MaxTokens and Timeout must not be negative")
 	}
 	if opts.BaseURL == "" {
 		opts.BaseURL = DefaultBaseURL
@@ -80,16 +77,17 @@ func New(opts Options) (*Provider, error) {
 	if opts.Timeout == 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{}
-	}
+	opts.HTTPClient = llm.NoRedirects(opts.HTTPClient)
 	clientOpts := []option.RequestOption{
 		// Nothing from ANTHROPIC_* variables or profile files: only
 		// cmd/baton reads configuration.
 		option.WithoutEnvironmentDefaults(),
 		option.WithBaseURL(opts.BaseURL),
 		option.WithHTTPClient(opts.HTTPClient),
-		option.WithMaxRetries(opts.MaxRetries),
+		// The SDK's own retries (429 and 5xx, with its own backoff) are
+		// off: Baton retries jobs durably and honours Retry-After once,
+		// itself (llm.RateLimit).
+		option.WithMaxRetries(0),
 	}
 	if opts.APIKey != "" {
 		clientOpts = append(clientOpts, option.WithHeader("x-api-key", opts.APIKey))
@@ -123,7 +121,12 @@ func (p *Provider) Complete(ctx context.Context, req llm.Request) (*llm.Response
 	if err != nil {
 		return nil, capture.Failure(Name, err, timeout, time.Now())
 	}
-	return response(msg, string(params.Model), capture.Body, latency), nil
+	if msg == nil {
+		// A body of JSON null decodes to no answer at all.
+		return nil, &llm.Error{Provider: Name, Status: capture.Status, Msg: "the provider's answer is empty (JSON null)"}
+	}
+	resp := response(msg, string(params.Model), capture.Body, latency)
+	return resp, llm.CheckResponse(Name, resp)
 }
 
 // params translates req into the SDK's request.
@@ -168,10 +171,15 @@ func (p *Provider) params(req *llm.Request) (sdk.MessageNewParams, error) {
 		}
 		params.Tools = append(params.Tools, sdk.ToolUnionParam{OfTool: tool})
 	}
+	// One tool call per answer, whatever the choice: several calls in one
+	// answer are treated as invalid (llm.Structured, llm.Choose).
 	switch req.ToolChoice {
 	case llm.ToolChoiceAuto:
+		if len(req.Tools) > 0 {
+			params.ToolChoice = sdk.ToolChoiceUnionParam{OfAuto: &sdk.ToolChoiceAutoParam{DisableParallelToolUse: sdk.Bool(true)}}
+		}
 	case llm.ToolChoiceAny:
-		params.ToolChoice = sdk.ToolChoiceUnionParam{OfAny: &sdk.ToolChoiceAnyParam{}}
+		params.ToolChoice = sdk.ToolChoiceUnionParam{OfAny: &sdk.ToolChoiceAnyParam{DisableParallelToolUse: sdk.Bool(true)}}
 	default:
 		params.ToolChoice = sdk.ToolChoiceUnionParam{OfTool: &sdk.ToolChoiceToolParam{
 			Name:                   req.ToolChoice,

@@ -278,13 +278,27 @@ func renderAnthropic(w http.ResponseWriter, doc map[string]any, rep Reply, n int
 		if rep.kind == kindMalformedToolUse {
 			input = rep.rawInput
 		}
+		if rep.alsoText != "" {
+			content = append(content, map[string]any{"type": "text", "text": rep.alsoText})
+		}
 		content = append(content, map[string]any{
 			"type":  "tool_use",
 			"id":    fmt.Sprintf("toolu_llmtest_%03d", n),
 			"name":  rep.name,
 			"input": input,
 		})
+		for i, c := range rep.extra {
+			content = append(content, map[string]any{
+				"type":  "tool_use",
+				"id":    fmt.Sprintf("toolu_llmtest_%03d_%d", n, i+2),
+				"name":  c.name,
+				"input": c.input,
+			})
+		}
 		stop = "tool_use"
+	}
+	if rep.empty {
+		content = []any{}
 	}
 	if rep.truncated {
 		stop = "max_tokens"
@@ -293,11 +307,15 @@ func renderAnthropic(w http.ResponseWriter, doc map[string]any, rep Reply, n int
 		stop = rep.stopReason
 	}
 	in, out := rep.tokens()
+	model := doc["model"]
+	if rep.model != nil {
+		model = *rep.model
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id":            fmt.Sprintf("msg_llmtest_%03d", n),
 		"type":          "message",
 		"role":          "assistant",
-		"model":         doc["model"],
+		"model":         model,
 		"content":       content,
 		"stop_reason":   stop,
 		"stop_sequence": nil,

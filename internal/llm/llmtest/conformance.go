@@ -389,6 +389,8 @@ func Conformance(t *testing.T, h Harness) {
 			t.Errorf("got %s, %v, %v; want a retryable error with retry-after 3s", answer, resp, err)
 		}
 	})
+
+	hostileConformance(t, setup, ask, pick)
 }
 
 func jsonEqual(got json.RawMessage, want string) bool {

@@ -37,11 +37,12 @@ const (
 	kindToolUse
 	kindMalformedToolUse
 	kindStatus
+	kindRaw
 )
 
 // Reply is one scripted answer. Build it with [ToolUse],
-// [MalformedToolUse], [Text], [Status] or [Delay]; the With methods return
-// modified copies.
+// [MalformedToolUse], [Text], [Status], [Raw] or [Delay]; the With and And
+// methods return modified copies.
 type Reply struct {
 	kind       replyKind
 	text       string          // kindText: the text; kindStatus: the body
@@ -54,6 +55,17 @@ type Reply struct {
 	usage      *[2]int         // input, output tokens
 	stopReason string          // overrides the natural stop reason
 	truncated  bool            // stopped at the token limit
+	extra      []extraCall     // further tool calls in the same answer
+	alsoText   string          // text beside the tool calls
+	model      *string         // overrides the model reported
+	empty      bool            // no content blocks / no choices
+	stall      time.Duration   // pause after half the body was sent
+	rawType    string          // kindRaw: the content type ("" sends none)
+}
+
+type extraCall struct {
+	name  string
+	input json.RawMessage
 }
 
 // ToolUse answers with one call to the named tool. input is marshalled to
@@ -93,6 +105,48 @@ func Text(s string) Reply { return Reply{kind: kindText, text: s} }
 // the provider's own error document for that status (for example
 // Anthropic's overloaded_error for 529).
 func Status(code int, body string) Reply { return Reply{kind: kindStatus, status: code, text: body} }
+
+// Raw answers with the body exactly as given, with status and content
+// type ("" sends no Content-Type): for bodies no provider should send
+// (invalid JSON, HTML from a proxy, a redirect with a Location header).
+func Raw(status int, contentType, body string) Reply {
+	return Reply{kind: kindRaw, status: status, rawType: contentType, text: body}
+}
+
+// AndToolUse adds one more tool call to the same answer, as a model that
+// ignores the request for one call per turn does.
+func (r Reply) AndToolUse(name string, input any) Reply {
+	c := ToolUse(name, input)
+	r.extra = append(append([]extraCall(nil), r.extra...), extraCall{name: name, input: c.input})
+	return r
+}
+
+// WithText adds text beside the tool calls of the answer.
+func (r Reply) WithText(s string) Reply {
+	r.alsoText = s
+	return r
+}
+
+// WithModel reports model as the model that answered.
+func (r Reply) WithModel(model string) Reply {
+	r.model = &model
+	return r
+}
+
+// Empty answers with no content blocks (Anthropic) or no choices
+// (OpenAI).
+func (r Reply) Empty() Reply {
+	r.empty = true
+	return r
+}
+
+// WithStall sends the first half of the body, then pauses d before the
+// rest (a slow or stuck body); a client that gives up first gets half a
+// body.
+func (r Reply) WithStall(d time.Duration) Reply {
+	r.stall = d
+	return r
+}
 
 // Delay waits d before answering with r; a client that gives up first
 // gets nothing.
@@ -223,6 +277,21 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.reqs...)
 }
 
+// ParallelToolCallsAllowed reports whether r, a request this server
+// received, offers tools without asking for one call per turn (Anthropic:
+// tool_choice.disable_parallel_tool_use true; OpenAI:
+// parallel_tool_calls false).
+func (s *Server) ParallelToolCallsAllowed(r Request) bool {
+	if _, tools := r.JSON["tools"]; !tools {
+		return false
+	}
+	if s.flavor.name == "anthropic" {
+		tc, _ := r.JSON["tool_choice"].(map[string]any)
+		return tc == nil || tc["disable_parallel_tool_use"] != true
+	}
+	return r.JSON["parallel_tool_calls"] != false
+}
+
 // Pending returns how many scripted replies have not been used.
 func (s *Server) Pending() int {
 	s.mu.Lock()
@@ -289,7 +358,48 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add(k, v)
 		}
 	}
+	if rep.stall > 0 {
+		w = &stallWriter{ResponseWriter: w, stall: rep.stall, done: r.Context().Done()}
+	}
+	if rep.kind == kindRaw {
+		if rep.rawType != "" {
+			w.Header().Set("Content-Type", rep.rawType)
+		} else {
+			w.Header()["Content-Type"] = nil // no sniffing either
+		}
+		w.WriteHeader(rep.status)
+		_, _ = io.WriteString(w, rep.text)
+		return
+	}
 	s.flavor.render(w, rec.JSON, rep, n)
+}
+
+// stallWriter sends the first half of the body, flushes it, and waits
+// before sending the rest.
+type stallWriter struct {
+	http.ResponseWriter
+	stall time.Duration
+	done  <-chan struct{}
+}
+
+func (sw *stallWriter) Write(b []byte) (int, error) {
+	half := len(b) / 2
+	n, err := sw.ResponseWriter.Write(b[:half])
+	if err != nil {
+		return n, err
+	}
+	if f, ok := sw.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+	timer := time.NewTimer(sw.stall)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-sw.done:
+		return n, io.ErrClosedPipe
+	}
+	m, err := sw.ResponseWriter.Write(b[half:])
+	return n + m, err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -262,11 +262,22 @@ func renderOpenAI(w http.ResponseWriter, doc map[string]any, rep Reply, n int) {
 		if rep.kind == kindMalformedToolUse {
 			args = rep.rawInput
 		}
-		message["tool_calls"] = []any{map[string]any{
+		calls := []any{map[string]any{
 			"id":       fmt.Sprintf("call_llmtest_%03d", n),
 			"type":     "function",
 			"function": map[string]any{"name": rep.name, "arguments": args},
 		}}
+		for i, c := range rep.extra {
+			calls = append(calls, map[string]any{
+				"id":       fmt.Sprintf("call_llmtest_%03d_%d", n, i+2),
+				"type":     "function",
+				"function": map[string]any{"name": c.name, "arguments": string(c.input)},
+			})
+		}
+		message["tool_calls"] = calls
+		if rep.alsoText != "" {
+			message["content"] = rep.alsoText
+		}
 		finish = "tool_calls"
 	}
 	if rep.truncated {
@@ -276,17 +287,25 @@ func renderOpenAI(w http.ResponseWriter, doc map[string]any, rep Reply, n int) {
 		finish = rep.stopReason
 	}
 	in, out := rep.tokens()
+	model := doc["model"]
+	if rep.model != nil {
+		model = *rep.model
+	}
+	choices := []any{map[string]any{
+		"index":         0,
+		"message":       message,
+		"logprobs":      nil,
+		"finish_reason": finish,
+	}}
+	if rep.empty {
+		choices = []any{}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id":      fmt.Sprintf("chatcmpl-llmtest-%03d", n),
 		"object":  "chat.completion",
 		"created": 1767225600,
-		"model":   doc["model"],
-		"choices": []any{map[string]any{
-			"index":         0,
-			"message":       message,
-			"logprobs":      nil,
-			"finish_reason": finish,
-		}},
+		"model":   model,
+		"choices": choices,
 		"usage": map[string]any{
 			"prompt_tokens":     in,
 			"completion_tokens": out,

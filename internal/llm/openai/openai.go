@@ -57,11 +57,9 @@ type Options struct {
 	// Timeout bounds a call when the request sets none (default 60s).
 	Timeout time.Duration
 	// HTTPClient sends the requests, for example with the egress guard's
-	// transport; nil means a client of its own.
+	// transport; nil means a client of its own. Redirects are never
+	// followed (llm.NoRedirects).
 	HTTPClient *http.Client
-	// MaxRetries is how often the SDK itself retries a failed call. The
-	// default, 0, leaves retries to the caller.
-	MaxRetries int
 }
 
 // Provider calls a Chat Completions endpoint. It is safe for concurrent use.
@@ -80,22 +78,23 @@ func New(opts Options) (*Provider, error) {
 		}
 		opts.BaseURL = DefaultBaseURL
 	}
-	if opts.MaxTokens < 0 || opts.Timeout < 0 || opts.MaxRetries < 0 {
-		return nil, errors.New("openai: MaxTokens, Timeout and MaxRetries must not be negative")
+	if opts.MaxTokens < 0 || opts.Timeout < 0 {
+		return nil, errors.New("openai: MaxTokens and Timeout must not be negative")
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{}
-	}
+	opts.HTTPClient = llm.NoRedirects(opts.HTTPClient)
 	// The service is built directly rather than through openai.NewClient,
 	// which would read OPENAI_API_KEY, OPENAI_BASE_URL and more from the
 	// environment (and could send an OpenAI key to a local server).
 	clientOpts := []option.RequestOption{
 		option.WithBaseURL(opts.BaseURL),
 		option.WithHTTPClient(opts.HTTPClient),
-		option.WithMaxRetries(opts.MaxRetries),
+		// The SDK's own retries (429 and 5xx, with its own backoff) are
+		// off: Baton retries jobs durably and honours Retry-After once,
+		// itself (llm.RateLimit).
+		option.WithMaxRetries(0),
 	}
 	if opts.APIKey != "" {
 		clientOpts = append(clientOpts, option.WithAPIKey(opts.APIKey))
@@ -129,7 +128,12 @@ func (p *Provider) Complete(ctx context.Context, req llm.Request) (*llm.Response
 	if err != nil {
 		return nil, capture.Failure(Name, err, timeout, time.Now())
 	}
-	return response(cc, params.Model, emulated, capture.Body, latency), nil
+	if cc == nil {
+		// A body of JSON null decodes to no answer at all.
+		return nil, &llm.Error{Provider: Name, Status: capture.Status, Msg: "the provider's answer is empty (JSON null)"}
+	}
+	resp := response(cc, params.Model, emulated, capture.Body, latency)
+	return resp, llm.CheckResponse(Name, resp)
 }
 
 // params translates req into the SDK's request. emulated is the tool whose
@@ -194,6 +198,11 @@ func (p *Provider) params(req *llm.Request) (params sdk.ChatCompletionNewParams,
 				fn.Description = sdk.String(t.Description)
 			}
 			params.Tools = append(params.Tools, sdk.ChatCompletionFunctionTool(fn))
+		}
+		if len(params.Tools) > 0 {
+			// One tool call per answer: several calls in one answer are
+			// treated as invalid (llm.Structured, llm.Choose).
+			params.ParallelToolCalls = sdk.Bool(false)
 		}
 		switch req.ToolChoice {
 		case llm.ToolChoiceAuto:

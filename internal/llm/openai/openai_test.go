@@ -231,8 +231,8 @@ func TestNew(t *testing.T) {
 	if _, err := openai.New(openai.Options{}); err == nil {
 		t.Error("New for the OpenAI API without a key succeeded")
 	}
-	if _, err := openai.New(openai.Options{BaseURL: "http://127.0.0.1:11434/v1", MaxRetries: -1}); err == nil {
-		t.Error("New with negative retries succeeded")
+	if _, err := openai.New(openai.Options{BaseURL: "http://127.0.0.1:11434/v1", Timeout: -1}); err == nil {
+		t.Error("New with a negative timeout succeeded")
 	}
 	p, err := openai.New(openai.Options{BaseURL: "http://127.0.0.1:11434/v1"})
 	if err != nil {

@@ -11,6 +11,26 @@ import (
 	"github.com/batonhq/baton/internal/store"
 )
 
+// leasedJobCols are the job columns with the lease count that the job
+// methods here read.
+const leasedJobCols = store.JobColumns + `, lease_expiries`
+
+// scanLeasedJob scans leasedJobCols.
+func scanLeasedJob(r rowScanner) (store.JobRow, error) {
+	var n int
+	j, err := scanJob(scanAlso{r, []any{&n}})
+	j.LeaseExpiries = n
+	return j, err
+}
+
+// scanAlso scans the columns of a row scanner and then more.
+type scanAlso struct {
+	rowScanner
+	more []any
+}
+
+func (s scanAlso) Scan(dest ...any) error { return s.rowScanner.Scan(append(dest, s.more...)...) }
+
 // FetchJobs leases due jobs and jobs whose lease expired. The candidate
 // rows are locked with FOR UPDATE SKIP LOCKED, so concurrent fetchers (on
 // any node) never get the same job and never wait for each other.
@@ -18,12 +38,20 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 	if err := p.Check("fetch jobs"); err != nil {
 		return nil, err
 	}
-	args := []any{tm(p.Now), p.Owner, tm(p.Now.Add(p.LeaseFor)), store.FetchLimit(p.Limit)}
+	if p.LeaseFor <= 0 {
+		return nil, fmt.Errorf("fetch jobs: lease duration %v, want > 0", p.LeaseFor)
+	}
+	if p.Now.IsZero() {
+		return nil, errors.New("fetch jobs: zero Now")
+	}
+	args := []any{tm(p.Now), p.Owner, tm(p.Now.Add(p.LeaseFor)), store.FetchLimit(p.Limit), store.LeaseExpiredError}
 	kinds := ""
 	if len(p.Kinds) > 0 {
-		kinds = ` AND kind = ANY ($5)`
+		kinds = ` AND kind = ANY ($6)`
 		args = append(args, p.Kinds)
 	}
+	// SET sees the row as it was: state = 'running' means the job is taken
+	// over from an expired lease, its attempt never finished.
 	rows, err := s.pool.Query(ctx, `WITH picked AS (
 			SELECT id AS picked_id FROM jobs
 			WHERE ((state = 'available' AND run_at <= $1) OR (state = 'running' AND lease_until < $1))`+kinds+`
@@ -31,13 +59,17 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 			LIMIT $4
 			FOR UPDATE SKIP LOCKED
 		)
-		UPDATE jobs SET state = 'running', lease_owner = $2, lease_until = $3, attempt = attempt + 1
+		UPDATE jobs SET state = 'running', lease_owner = $2, lease_until = $3, attempt = attempt + 1,
+			lease_expiries = lease_expiries + CASE WHEN state = 'running' THEN 1 ELSE 0 END,
+			last_error = CASE WHEN state = 'running' THEN $5 ELSE last_error END,
+			first_failure_at = CASE WHEN state = 'running' THEN coalesce(first_failure_at, $1) ELSE first_failure_at END,
+			last_failure_at = CASE WHEN state = 'running' THEN $1 ELSE last_failure_at END
 		FROM picked WHERE id = picked.picked_id
-		RETURNING `+store.JobColumns, args...)
+		RETURNING `+leasedJobCols, args...)
 	if err != nil {
 		return nil, fmt.Errorf("fetch jobs: %w", err)
 	}
-	out, err := scanAll(rows, scanJob)
+	out, err := scanAll(rows, scanLeasedJob)
 	if err != nil {
 		return nil, fmt.Errorf("fetch jobs: %w", dbErr(err))
 	}
@@ -98,7 +130,7 @@ func (s *Store) ReleaseJob(ctx context.Context, id, owner string) error {
 // attempt count.
 func (s *Store) RequeueJob(ctx context.Context, id string, runAt time.Time) error {
 	err := s.guardedUpdate(ctx, "jobs", id, `UPDATE jobs SET state = 'available', run_at = $1,
-		attempt = 0, lease_owner = '', lease_until = NULL
+		attempt = 0, lease_expiries = 0, lease_owner = '', lease_until = NULL
 		WHERE id = $2 AND state IN ('dead', 'cancelled')`, tm(runAt), id)
 	if err != nil {
 		return fmt.Errorf("requeue job %s: %w", id, err)
@@ -108,7 +140,7 @@ func (s *Store) RequeueJob(ctx context.Context, id string, runAt time.Time) erro
 
 // Job returns one job.
 func (s *Store) Job(ctx context.Context, id string) (store.JobRow, error) {
-	j, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+store.JobColumns+` FROM jobs WHERE id = $1`, id))
+	j, err := scanLeasedJob(s.pool.QueryRow(ctx, `SELECT `+leasedJobCols+` FROM jobs WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.JobRow{}, fmt.Errorf("job %s: %w", id, store.ErrNotFound)
 	}
@@ -133,13 +165,13 @@ func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRow, er
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
-	q := `SELECT ` + store.JobColumns + ` FROM jobs` + w.String() + ` ORDER BY id LIMIT `
+	q := `SELECT ` + leasedJobCols + ` FROM jobs` + w.String() + ` ORDER BY id LIMIT `
 	q += w.next(store.ListLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	out, err := scanAll(rows, scanJob)
+	out, err := scanAll(rows, scanLeasedJob)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}

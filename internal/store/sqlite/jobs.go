@@ -10,6 +10,26 @@ import (
 	"github.com/batonhq/baton/internal/store"
 )
 
+// leasedJobCols are the job columns with the lease count that the job
+// methods here read.
+const leasedJobCols = store.JobColumns + `, lease_expiries`
+
+// scanLeasedJob scans leasedJobCols.
+func scanLeasedJob(r rowScanner) (store.JobRow, error) {
+	var n int
+	j, err := scanJob(scanAlso{r, []any{&n}})
+	j.LeaseExpiries = n
+	return j, err
+}
+
+// scanAlso scans the columns of a row scanner and then more.
+type scanAlso struct {
+	rowScanner
+	more []any
+}
+
+func (s scanAlso) Scan(dest ...any) error { return s.rowScanner.Scan(append(dest, s.more...)...) }
+
 // FetchJobs leases due jobs and jobs whose lease expired. The select and the
 // update run as one statement in the writer's transaction, so concurrent
 // fetchers never get the same job.
@@ -18,7 +38,7 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 		return nil, err
 	}
 	now := tm(p.Now)
-	args := []any{p.Owner, tm(p.Now.Add(p.LeaseFor)), now, now}
+	args := []any{p.Owner, tm(p.Now.Add(p.LeaseFor)), store.LeaseExpiredError, now, now, now, now}
 	kinds := ""
 	if len(p.Kinds) > 0 {
 		kinds = ` AND kind IN (` + placeholders(len(p.Kinds)) + `)`
@@ -27,17 +47,23 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 	args = append(args, store.FetchLimit(p.Limit))
 	var out []store.JobRow
 	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+		// SET sees the row as it was: state = 'running' means the job is
+		// taken over from an expired lease, its attempt never finished.
 		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET state = 'running', lease_owner = ?,
-			lease_until = ?, attempt = attempt + 1
+			lease_until = ?, attempt = attempt + 1,
+			lease_expiries = lease_expiries + (state = 'running'),
+			last_error = CASE WHEN state = 'running' THEN ? ELSE last_error END,
+			first_failure_at = CASE WHEN state = 'running' THEN coalesce(first_failure_at, ?) ELSE first_failure_at END,
+			last_failure_at = CASE WHEN state = 'running' THEN ? ELSE last_failure_at END
 			WHERE id IN (
 				SELECT id FROM jobs
 				WHERE ((state = 'available' AND run_at <= ?) OR (state = 'running' AND lease_until < ?))`+kinds+`
 				ORDER BY run_at, id LIMIT ?)
-			RETURNING `+store.JobColumns, args...)
+			RETURNING `+leasedJobCols, args...)
 		if err != nil {
 			return err
 		}
-		out, err = scanAll(rows, scanJob)
+		out, err = scanAll(rows, scanLeasedJob)
 		return err
 	})
 	if err != nil {
@@ -106,7 +132,7 @@ func (s *Store) ReleaseJob(ctx context.Context, id, owner string) error {
 // attempt count.
 func (s *Store) RequeueJob(ctx context.Context, id string, runAt time.Time) error {
 	err := s.guardedUpdate(ctx, "jobs", id, `UPDATE jobs SET state = 'available', run_at = ?,
-		attempt = 0, lease_owner = '', lease_until = NULL
+		attempt = 0, lease_expiries = 0, lease_owner = '', lease_until = NULL
 		WHERE id = ? AND state IN ('dead', 'cancelled')`, tm(runAt), id)
 	if err != nil {
 		return fmt.Errorf("requeue job %s: %w", id, err)
@@ -116,7 +142,7 @@ func (s *Store) RequeueJob(ctx context.Context, id string, runAt time.Time) erro
 
 // Job returns one job.
 func (s *Store) Job(ctx context.Context, id string) (store.JobRow, error) {
-	j, err := scanJob(s.rdb.QueryRowContext(ctx, `SELECT `+store.JobColumns+` FROM jobs WHERE id = ?`, id))
+	j, err := scanLeasedJob(s.rdb.QueryRowContext(ctx, `SELECT `+leasedJobCols+` FROM jobs WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.JobRow{}, fmt.Errorf("job %s: %w", id, store.ErrNotFound)
 	}
@@ -141,12 +167,12 @@ func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRow, er
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.JobColumns+` FROM jobs`+w.String()+
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+leasedJobCols+` FROM jobs`+w.String()+
 		` ORDER BY id LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	out, err := scanAll(rows, scanJob)
+	out, err := scanAll(rows, scanLeasedJob)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}

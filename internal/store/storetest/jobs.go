@@ -98,6 +98,11 @@ func testJobs(t *testing.T, newStore NewStore) {
 		if len(got) != 1 || got[0].LeaseOwner != "w2" || got[0].Attempt != 2 {
 			t.Fatalf("FetchJobs(after expiry) = %+v, want x under w2, attempt 2", got)
 		}
+		// The takeover records the attempt that never finished.
+		if j := got[0]; j.LeaseExpiries != 1 || j.LastError != store.LeaseExpiredError ||
+			!j.FirstFailureAt.Equal(at(11*time.Second)) || !j.LastFailureAt.Equal(at(11*time.Second)) {
+			t.Errorf("taken-over job = %+v, want 1 lease expiry recorded as a failure at +11s", j)
+		}
 		wantErr(t, "ExtendLease(old owner)", s.ExtendLease(ctxFor(t), "x", "w1", at(time.Hour)), store.ErrConflict)
 		wantErr(t, "RetryJob(old owner)", s.RetryJob(ctxFor(t), "x", "w1", at(time.Hour), "late", at(12*time.Second)), store.ErrConflict)
 		wantErr(t, "ReleaseJob(old owner)", s.ReleaseJob(ctxFor(t), "x", "w1"), store.ErrConflict)
@@ -125,8 +130,58 @@ func testJobs(t *testing.T, newStore NewStore) {
 		}
 		mustCommit(t, s, store.Transition{Instance: instance("i1", 2), DoneJob: &store.JobDone{ID: "done", Owner: "r1", State: store.JobCompleted}})
 		got := mustFetch(t, s, store.FetchParams{Owner: "w2", Now: at(61 * time.Second), Limit: 10, LeaseFor: time.Minute})
-		if len(got) != 1 || got[0].ID != "orphan" || got[0].LeaseOwner != "w2" || got[0].Attempt != 2 {
-			t.Errorf("FetchJobs(after the lease expired) = %+v, want orphan under w2 at attempt 2", got)
+		if len(got) != 1 || got[0].ID != "orphan" || got[0].LeaseOwner != "w2" || got[0].Attempt != 2 || got[0].LeaseExpiries != 1 {
+			t.Errorf("FetchJobs(after the lease expired) = %+v, want orphan under w2 at attempt 2 after 1 lease expiry", got)
+		}
+	})
+
+	t.Run("AttemptsCountAtLeaseExpiriesAtTakeover", func(t *testing.T) {
+		// Every lease counts one attempt, whatever ends it; only a lease
+		// that expired while the job ran counts a lease expiry. A normal
+		// failure counts once, a release not at all.
+		t.Parallel()
+		s := newStore(t)
+		addJobs(t, s, job("x", "", t0))
+		fetch := func(owner string, now time.Time, attempt, expiries int) store.JobRow {
+			t.Helper()
+			got := mustFetch(t, s, store.FetchParams{Owner: owner, Now: now, Limit: 1, LeaseFor: 10 * time.Second})
+			if len(got) != 1 || got[0].Attempt != attempt || got[0].LeaseExpiries != expiries {
+				t.Fatalf("FetchJobs(%s at %v) = %+v, want x at attempt %d after %d lease expiries", owner, now, got, attempt, expiries)
+			}
+			if d := diff(got[0], mustJob(t, s, "x")); d != "" {
+				t.Errorf("fetched row differs from the stored one (-fetched +stored):\n%s", d)
+			}
+			return got[0]
+		}
+		fetch("w1", t0, 1, 0)
+		if err := s.RetryJob(ctxFor(t), "x", "w1", at(time.Second), "boom", at(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if j := fetch("w1", at(time.Second), 2, 0); j.LastError != "boom" {
+			t.Errorf("after a normal failure LastError = %q, want boom", j.LastError)
+		}
+		if err := s.ReleaseJob(ctxFor(t), "x", "w1"); err != nil {
+			t.Fatal(err)
+		}
+		fetch("w1", at(time.Second), 2, 0) // a release gives the attempt back
+		j := fetch("w2", at(12*time.Second), 3, 1)
+		if j.LastError != store.LeaseExpiredError || !j.FirstFailureAt.Equal(at(time.Second)) || !j.LastFailureAt.Equal(at(12*time.Second)) {
+			t.Errorf("after a takeover = %+v, want the expiry recorded, the first failure kept", j)
+		}
+		fetch("w3", at(23*time.Second), 4, 2)
+		if err := s.RetryJob(ctxFor(t), "x", "w3", at(30*time.Second), "boom again", at(24*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		fetch("w3", at(30*time.Second), 5, 2) // a normal retry keeps the count
+		if list, err := s.Jobs(ctxFor(t), store.JobFilter{}); err != nil || len(list) != 1 || list[0].LeaseExpiries != 2 {
+			t.Errorf("Jobs() = %+v, %v; want x with 2 lease expiries", list, err)
+		}
+		mustCommit(t, s, store.Transition{DoneJob: &store.JobDone{ID: "x", Owner: "w3", State: store.JobDead, Error: "poison"}})
+		if err := s.RequeueJob(ctxFor(t), "x", at(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustJob(t, s, "x"); got.Attempt != 0 || got.LeaseExpiries != 0 {
+			t.Errorf("requeued job = %+v, want attempt and lease expiries reset", got)
 		}
 	})
 
