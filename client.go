@@ -3,6 +3,7 @@ package baton
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,11 +25,40 @@ import (
 //
 // Other errors (the server cannot be reached, the context ended) are
 // returned as they are, wrapped with the request they belong to.
+//
+// Requests that get no answer (the connection dropped, a timeout), or a
+// 502, 503 or 504, are sent again (see WithRetries). Every POST that
+// creates something or changes it once carries an Idempotency-Key, the same on
+// every attempt, so the server does the work once and answers a retry with
+// the first answer: a retried Start never makes a second instance.
 type Client struct {
-	base  *url.URL
-	err   error // from parsing the base URL; returned by every call
-	token string
-	http  *http.Client
+	base    *url.URL
+	err     error // from parsing the base URL; returned by every call
+	token   string
+	http    *http.Client
+	retries int
+}
+
+// DefaultRetries is how often a client sends a request again by default.
+const DefaultRetries = 3
+
+// WithRetries sets how often a request that got no answer, a 502, 503 or
+// 504, or a 409 saying that the same request is still in progress, is sent
+// again (default DefaultRetries; 0 never), after 0.2s, 0.4s, 0.8s... (or
+// the server's Retry-After, up to 5s).
+func WithRetries(n int) ClientOption {
+	return func(c *Client) { c.retries = max(n, 0) }
+}
+
+type idempotencyKeyCtx struct{}
+
+// WithIdempotencyKey returns a context whose POST requests carry key as
+// their Idempotency-Key instead of one the client makes up per call. Use
+// it when the caller itself may send the request again (after its own
+// restart, say): the server then answers every send with the first answer.
+// A key is 1 to 255 printable ASCII characters; a UUID is a good one.
+func WithIdempotencyKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, idempotencyKeyCtx{}, key)
 }
 
 // ClientOption configures a Client.
@@ -55,7 +85,7 @@ func WithHTTPClient(hc *http.Client) ClientOption {
 // ("http://localhost:8080"). A baseURL that is not an absolute http(s) URL
 // makes every call fail with an error that says so.
 func NewClient(baseURL string, opts ...ClientOption) *Client {
-	c := &Client{http: &http.Client{Timeout: 2 * time.Minute}}
+	c := &Client{http: &http.Client{Timeout: 2 * time.Minute}, retries: DefaultRetries}
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
 	switch {
 	case err != nil:
@@ -85,7 +115,7 @@ func (c *Client) Deploy(ctx context.Context, name string, body []byte) (*DeployR
 		path += "?" + url.Values{"name": {name}}.Encode()
 	}
 	var out DeployResult
-	if err := c.do(ctx, http.MethodPost, path, ct, body, &out); err != nil {
+	if err := c.Do(ctx, http.MethodPost, path, ct, body, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -103,7 +133,7 @@ func (c *Client) Start(ctx context.Context, req StartRequest) (*Instance, error)
 // Instance returns an instance with its variables, history and checkpoints.
 func (c *Client) Instance(ctx context.Context, id string) (*Instance, error) {
 	var out Instance
-	if err := c.do(ctx, http.MethodGet, "/api/runtime/instance/"+url.PathEscape(id), "", nil, &out); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/api/runtime/instance/"+url.PathEscape(id), "", nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -152,7 +182,7 @@ func (f TaskFilter) query() string {
 // Tasks lists user tasks, one page at a time (see TaskList.Next).
 func (c *Client) Tasks(ctx context.Context, f TaskFilter) (*TaskList, error) {
 	var out TaskList
-	if err := c.do(ctx, http.MethodGet, "/api/runtime/tasks"+f.query(), "", nil, &out); err != nil {
+	if err := c.Do(ctx, http.MethodGet, "/api/runtime/tasks"+f.query(), "", nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -227,25 +257,102 @@ func (c *Client) post(ctx context.Context, path string, in, out any) error {
 	if err != nil {
 		return fmt.Errorf("baton: POST %s: encode the request: %w", path, err)
 	}
-	return c.do(ctx, http.MethodPost, path, "application/json", body, out)
+	return c.Do(ctx, http.MethodPost, path, "application/json", body, out)
 }
 
 // maxAnswer bounds the body of an answer the client reads.
 const maxAnswer = 64 << 20
 
-// do sends a request and decodes a 2xx answer into out (when not nil).
-// Any other answer is a *Problem.
-func (c *Client) do(ctx context.Context, method, path, contentType string, body []byte, out any) error {
+// unkeyed tells the POSTs the server takes no Idempotency-Key for: a
+// repeated fetch should lock other tasks (the lost one's locks expire), a
+// repeated extend-lock only extends the lock again, and evaluating a
+// decision changes nothing.
+func unkeyed(path string) bool {
+	return path == "/api/external-tasks/fetch-and-lock" || strings.HasSuffix(path, "/extend-lock") ||
+		strings.HasPrefix(path, "/api/decisions/")
+}
+
+// Do sends a request to path (with its query) and decodes a 2xx answer
+// into out (when not nil); any other answer is a *Problem. It is what the
+// typed calls use, for endpoints they do not cover: requests are retried,
+// and a POST carries an Idempotency-Key (the context's, see
+// WithIdempotencyKey, or a new one), the same on every attempt.
+func (c *Client) Do(ctx context.Context, method, path, contentType string, body []byte, out any) error {
 	if c.err != nil {
 		return c.err
 	}
+	key := ""
+	if method == http.MethodPost && !unkeyed(path) {
+		key, _ = ctx.Value(idempotencyKeyCtx{}).(string)
+		if key == "" {
+			key = newIdempotencyKey()
+		}
+	}
+	wait := 200 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		retryAfter, err := c.once(ctx, method, path, contentType, body, key, out)
+		if err == nil || attempt >= c.retries || ctx.Err() != nil || !retryable(err, retryAfter) {
+			return err
+		}
+		d := wait
+		if retryAfter > 0 {
+			d = min(retryAfter, 5*time.Second)
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// retryable reports whether a failed attempt may succeed when sent again:
+// no answer at all, a gateway or availability error, or the server saying
+// that the same request is still in progress (409 with Retry-After).
+func retryable(err error, retryAfter time.Duration) bool {
+	var p *Problem
+	if !errors.As(err, &p) {
+		var na *noAnswerError
+		return errors.As(err, &na)
+	}
+	switch p.Status {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	case http.StatusConflict:
+		return retryAfter > 0
+	}
+	return false
+}
+
+// newIdempotencyKey returns a random UUID (version 4).
+func newIdempotencyKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// noAnswerError is a request that got no (whole) answer: it may or may
+// not have been carried out.
+type noAnswerError struct{ err error }
+
+func (e *noAnswerError) Error() string { return e.err.Error() }
+func (e *noAnswerError) Unwrap() error { return e.err }
+
+// once sends one attempt. retryAfter is the answer's Retry-After (0 when
+// there is none).
+func (c *Client) once(ctx context.Context, method, path, contentType string, body []byte, key string, out any) (retryAfter time.Duration, err error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, rd)
 	if err != nil {
-		return fmt.Errorf("baton: %s %s: %w", method, path, err)
+		return 0, fmt.Errorf("baton: %s %s: %w", method, path, err)
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -254,25 +361,31 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("baton: %s %s: %w", method, path, err)
+		return 0, fmt.Errorf("baton: %s %s: %w", method, path, &noAnswerError{err})
 	}
 	defer resp.Body.Close()
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+		retryAfter = max(time.Duration(s)*time.Second, time.Millisecond)
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return fmt.Errorf("baton: %s %s: read the answer: %w", method, path, err)
+		return 0, fmt.Errorf("baton: %s %s: read the answer: %w", method, path, &noAnswerError{err})
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return answerProblem(resp, path, data)
+		return retryAfter, answerProblem(resp, path, data)
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
+		return 0, nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("baton: %s %s: the server answered %s with unexpected JSON: %w", method, path, resp.Status, err)
+		return 0, fmt.Errorf("baton: %s %s: the server answered %s with unexpected JSON: %w", method, path, resp.Status, err)
 	}
-	return nil
+	return 0, nil
 }
 
 // answerProblem makes an error answer a *Problem: the server's problem

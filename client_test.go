@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"github.com/batonhq/baton"
 	"github.com/batonhq/baton/internal/batontest"
 	"github.com/batonhq/baton/internal/runner"
+	"github.com/batonhq/baton/internal/store"
 )
 
 const loanExample = "examples/loan-approval.json"
@@ -274,4 +277,143 @@ func (w *logWriter) Write(p []byte) (int, error) {
 		w.t.Log(strings.TrimRight(string(p), "\n"))
 	}
 	return len(p), nil
+}
+
+// TestClientRetriesLostStart: the server starts the instance but the answer
+// never reaches the client (the connection drops after the commit). The
+// client sends the start again with the same Idempotency-Key and gets the
+// instance that was started; there is no second one.
+func TestClientRetriesLostStart(t *testing.T) {
+	ctx := context.Background()
+	srv := batontest.MustStartServer(t)
+	if resp, data := srv.Do(t, http.MethodPost, "/api/definitions?name=charge.json", chargeWorkflow); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("deploy = %d %s", resp.StatusCode, data)
+	}
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	target, _ := url.Parse(srv.URL)
+	forward := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/runtime/start" {
+			forward.ServeHTTP(w, r)
+			return
+		}
+		mu.Lock()
+		keys = append(keys, r.Header.Get("Idempotency-Key"))
+		first := len(keys) == 1
+		mu.Unlock()
+		if !first {
+			forward.ServeHTTP(w, r)
+			return
+		}
+		// The server does the work and answers; the answer is lost.
+		rec := httptest.NewRecorder()
+		forward.ServeHTTP(rec, r)
+		if rec.Code != http.StatusCreated {
+			t.Errorf("first start through the proxy = %d %s", rec.Code, rec.Body)
+		}
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("hijack: %v", err)
+			return
+		}
+		conn.Close()
+	}))
+	defer proxy.Close()
+
+	c := baton.NewClient(proxy.URL, baton.WithToken(batontest.AdminToken))
+	inst, err := c.Start(ctx, baton.StartRequest{DefinitionID: "charge", BusinessKey: "order-9"})
+	if err != nil {
+		t.Fatalf("Start through a connection that drops the first answer = %v", err)
+	}
+	rows, err := srv.Store.Instances(ctx, store.InstanceFilter{DefinitionID: "charge"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("start sent %d times with keys %q: %d instance(s)", len(keys), keys, len(rows))
+	if len(keys) != 2 || keys[0] == "" || keys[0] != keys[1] {
+		t.Errorf("Idempotency-Keys sent = %q, want the same key twice", keys)
+	}
+	if len(rows) != 1 || rows[0].ID != inst.InstanceID {
+		t.Errorf("instances = %d, Start returned %s; want the one instance (duplicates: %d)", len(rows), inst.InstanceID, len(rows)-1)
+	}
+}
+
+func TestClientIdempotencyKeysAndRetries(t *testing.T) {
+	type call struct{ method, path, key string }
+	var (
+		mu    sync.Mutex
+		calls []call
+		// answers are the statuses the server gives, in order, then 200.
+		answers []int
+	)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls = append(calls, call{r.Method, r.URL.Path, r.Header.Get("Idempotency-Key")})
+		status := http.StatusOK
+		if len(answers) > 0 {
+			status, answers = answers[0], answers[1:]
+		}
+		mu.Unlock()
+		if status == http.StatusConflict {
+			w.Header().Set("Retry-After", "0")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(`{"instanceId":"i1","tasks":[]}`))
+	}))
+	defer hs.Close()
+	reset := func(statuses ...int) []call {
+		mu.Lock()
+		defer mu.Unlock()
+		out := calls
+		calls, answers = nil, statuses
+		return out
+	}
+	ctx := context.Background()
+	c := baton.NewClient(hs.URL)
+
+	// Each logical POST gets its own key; GETs and fetch-and-lock none.
+	_, _ = c.Start(ctx, baton.StartRequest{DefinitionID: "a"})
+	_, _ = c.Start(ctx, baton.StartRequest{DefinitionID: "a"})
+	_, _ = c.Tasks(ctx, baton.TaskFilter{})
+	_, _ = c.FetchAndLock(ctx, baton.FetchAndLockRequest{WorkerID: "w"})
+	got := reset()
+	if len(got) != 4 || got[0].key == "" || got[0].key == got[1].key || got[2].key != "" || got[3].key != "" {
+		t.Errorf("keys = %+v, want a new key per start and none for GET and fetch-and-lock", got)
+	}
+	// The caller's own key.
+	_, _ = c.Start(baton.WithIdempotencyKey(ctx, "order-9-start"), baton.StartRequest{DefinitionID: "a"})
+	if got := reset(); len(got) != 1 || got[0].key != "order-9-start" {
+		t.Errorf("keys = %+v, want the caller's", got)
+	}
+
+	// Retried with the same key: 503, 502, and a 409 saying the request is
+	// in progress (Retry-After). Not retried: a 422 or a plain 409.
+	reset(http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusConflict)
+	if _, err := c.Start(ctx, baton.StartRequest{DefinitionID: "a"}); err != nil {
+		t.Errorf("Start after 503, 502, 409 in progress = %v, want the fourth answer", err)
+	}
+	got = reset(http.StatusUnprocessableEntity)
+	if len(got) != 4 || got[0].key != got[3].key {
+		t.Errorf("attempts = %+v, want 4 with one key", got)
+	}
+	if _, err := c.Start(ctx, baton.StartRequest{DefinitionID: "a"}); !baton.IsStatus(err, http.StatusUnprocessableEntity) {
+		t.Errorf("Start after 422 = %v, want the 422", err)
+	}
+	if got := reset(); len(got) != 1 {
+		t.Errorf("a 422 was sent %d times, want once", len(got))
+	}
+	// WithRetries(0) sends once.
+	reset(http.StatusServiceUnavailable)
+	if _, err := baton.NewClient(hs.URL, baton.WithRetries(0)).Start(ctx, baton.StartRequest{DefinitionID: "a"}); !baton.IsStatus(err, http.StatusServiceUnavailable) {
+		t.Errorf("WithRetries(0) after 503 = %v, want the 503", err)
+	}
+	if got := reset(); len(got) != 1 {
+		t.Errorf("WithRetries(0) sent %d requests, want 1", len(got))
+	}
 }

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,11 +24,13 @@ import (
 
 const defaultServer = "http://localhost:8080"
 
-// apiClient sends requests to a Baton server.
+// apiClient sends requests to a Baton server through baton.Client, which
+// retries a request that got no answer (or a 502, 503, 504) and sends
+// every POST with an Idempotency-Key, the same on every attempt, so that a
+// retried start or complete is done once.
 type apiClient struct {
-	base  string
-	token string
-	http  *http.Client
+	base string
+	c    *baton.Client
 }
 
 // conn is where a client command sends its requests: --server and
@@ -53,46 +55,29 @@ func newAPIClient(c conn) (*apiClient, error) {
 	if strings.ContainsAny(tok, " \t\r\n") {
 		return nil, usageErrorf("--token must be one word (the token itself, without \"Bearer\")")
 	}
-	return &apiClient{base: strings.TrimRight(c.server, "/"), token: tok, http: &http.Client{Timeout: time.Minute}}, nil
+	base := strings.TrimRight(c.server, "/")
+	return &apiClient{base: base, c: baton.NewClient(base, baton.WithToken(tok),
+		baton.WithHTTPClient(&http.Client{Timeout: time.Minute}))}, nil
 }
 
 // do sends a request and decodes a 2xx answer into out. Any other answer
 // is returned as an error carrying the server's problem document.
 func (c *apiClient) do(ctx context.Context, method, path, contentType string, body []byte, out any) error {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
+	err := c.c.Do(ctx, method, path, contentType, body, out)
+	var (
+		p  *baton.Problem
+		se *json.SyntaxError
+		te *json.UnmarshalTypeError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &p):
+		return problemError(p)
+	case ctx.Err() != nil, errors.As(err, &se), errors.As(err, &te):
 		return err
 	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	req.Header.Set("Accept", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return &exitError{code: ExitFailed, err: fmt.Errorf("cannot reach the Baton server at %s: %w", c.base, err)}
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return problemError(resp, data)
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s %s: the server answered %s that is not the expected JSON: %w", method, path, resp.Status, err)
-	}
-	return nil
+	return &exitError{code: ExitFailed, err: fmt.Errorf("cannot reach the Baton server at %s: %w", c.base, err)}
 }
 
 func (c *apiClient) postJSON(ctx context.Context, path string, in, out any) error {
@@ -105,19 +90,12 @@ func (c *apiClient) postJSON(ctx context.Context, path string, in, out any) erro
 
 // problemError turns an error answer into an exit error: 422 (an invalid
 // definition or request) exits 3, anything else 1.
-func problemError(resp *http.Response, data []byte) error {
-	p := &baton.Problem{}
-	if json.Unmarshal(data, p) != nil || (p.Detail == "" && p.Title == "") {
-		p = &baton.Problem{Status: resp.StatusCode, Detail: fmt.Sprintf("the server answered %s", resp.Status)}
-		if s := strings.TrimSpace(string(data)); s != "" && len(s) < 500 {
-			p.Detail += ": " + s
-		}
-	}
+func problemError(p *baton.Problem) error {
 	code := ExitFailed
-	if resp.StatusCode == http.StatusUnprocessableEntity {
+	if p.Status == http.StatusUnprocessableEntity {
 		code = ExitInvalid
 	}
-	if resp.StatusCode == http.StatusUnauthorized {
+	if p.Status == http.StatusUnauthorized {
 		p.Detail += " (pass a token with --token or BATON_TOKEN)"
 	}
 	return &exitError{code: code, err: p}
@@ -202,6 +180,7 @@ type startCommand struct {
 	definition  string
 	version     int
 	businessKey string
+	key         string
 	vars        []varFlagEntry
 	varsFile    string
 }
@@ -211,12 +190,19 @@ func (c *startCommand) ParseFlags(ctx context.Context, args []string) error {
 Start an instance of a deployed definition (its latest version unless
 --version) and print the instance. --var values are JSON when they parse as
 JSON (20000, true, {"a":1}), strings otherwise; --vars reads a JSON object
-of variables, and --var overrides it.`)
+of variables, and --var overrides it.
+
+The start is sent with an Idempotency-Key and sent again with the same key
+when no answer comes, so it starts one instance however often it is sent.
+--idempotency-key sets the key, for a script that may run the command
+again: the server then answers every run with the first run's instance
+(for 24 hours).`)
 	serverFlag(fs, &c.conn)
 	fs.Var((*varFlag)(&c.vars), "var", "set variable `key=value` (repeatable)")
 	fs.StringVar(&c.varsFile, "vars", "", "read variables from a JSON object in `FILE`")
 	fs.StringVar(&c.businessKey, "business-key", "", "the instance's business `KEY`")
 	fs.IntVar(&c.version, "version", 0, "definition `VERSION` (default: the latest)")
+	fs.StringVar(&c.key, "idempotency-key", "", "the start's Idempotency-Key `KEY` (default: a new one per command)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -239,6 +225,9 @@ func (c *startCommand) Run(ctx context.Context) error {
 	}
 	var out baton.Instance
 	req := baton.StartRequest{DefinitionID: c.definition, Version: c.version, BusinessKey: c.businessKey, Variables: vars}
+	if c.key != "" {
+		ctx = baton.WithIdempotencyKey(ctx, c.key)
+	}
 	if err := cl.postJSON(ctx, "/api/runtime/start", req, &out); err != nil {
 		return err
 	}

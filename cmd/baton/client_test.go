@@ -81,3 +81,57 @@ func TestClientToken(t *testing.T) {
 	}
 	run(ExitUsage, "instance", "i1", "--token", "Bearer tok-1")
 }
+
+// TestStartSendsIdempotencyKey: baton start sends an Idempotency-Key (its
+// own, or --idempotency-key) and sends the start again with the same key
+// when the answer is a 503 or never comes.
+func TestStartSendsIdempotencyKey(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Header.Get("Idempotency-Key"))
+		n := len(keys)
+		mu.Unlock()
+		switch n {
+		case 1: // the connection drops before the answer
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		case 2:
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"status":503,"detail":"busy"}`))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"instanceId":"i1","status":"WAITING"}`))
+	}))
+	defer srv.Close()
+	run := func(args ...string) []string {
+		t.Helper()
+		mu.Lock()
+		keys = nil
+		mu.Unlock()
+		m, stdout, stderr := newServeTestMain()
+		if code := m.Exec(context.Background(), append(args, "--server", srv.URL, "--token", "t")); code != ExitOK || !strings.Contains(stdout.String(), `"i1"`) {
+			t.Fatalf("baton %v: exit %d; stdout %s stderr %s", args, code, stdout, stderr)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return keys
+	}
+	got := run("start", "order")
+	if len(got) != 3 || got[0] == "" || got[0] != got[1] || got[1] != got[2] {
+		t.Errorf("baton start sent keys %q, want one key three times", got)
+	}
+	got = run("start", "order", "--idempotency-key", "order-9-start")
+	if len(got) != 3 || got[0] != "order-9-start" || got[2] != "order-9-start" {
+		t.Errorf("baton start --idempotency-key sent %q, want order-9-start each time", got)
+	}
+}

@@ -5,7 +5,8 @@ import "maps"
 // Unbuilt returns a deep copy of d's exported fields, not yet built, so a
 // caller can change it (substitute conditions, add a node) and Build again.
 func (d *Definition) Unbuilt() *Definition {
-	c := &Definition{ID: d.ID, Name: d.Name, Description: d.Description, Version: d.Version, Source: d.Source}
+	c := &Definition{ID: d.ID, Name: d.Name, Description: d.Description, Version: d.Version, Source: d.Source,
+		UniqueBusinessKey: d.UniqueBusinessKey}
 	if d.LLM != nil {
 		x := *d.LLM
 		c.LLM = &x

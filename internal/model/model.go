@@ -411,6 +411,10 @@ type Definition struct {
 	// LLM sets the definition's language-model policy: budgets and which
 	// incident advice applies itself.
 	LLM *ProcessLLM `json:"llm,omitempty"`
+	// UniqueBusinessKey makes an instance's business key unique among
+	// the definition's instances that have not ended: a second start with
+	// a key a running, waiting or failed instance holds is refused.
+	UniqueBusinessKey bool `json:"uniqueBusinessKey,omitempty"`
 
 	Nodes []*Node `json:"nodes"`
 	Edges []*Edge `json:"edges"`

@@ -61,6 +61,12 @@ type Config struct {
 	Done <-chan struct{}
 	// Version is the API version in the OpenAPI document (default "dev").
 	Version string
+	// IdempotencyTTL is how long an Idempotency-Key and its answer are
+	// kept (default 24h); IdempotencyLock is how long a request holds its
+	// key before a repeat may take it over (default 15s): a repeat waits
+	// up to that long for the first request's answer (idempotency.go).
+	IdempotencyTTL  time.Duration
+	IdempotencyLock time.Duration
 }
 
 type server struct {
@@ -95,6 +101,12 @@ func New(cfg Config) http.Handler {
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
+	if cfg.IdempotencyTTL <= 0 {
+		cfg.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	if cfg.IdempotencyLock <= 0 {
+		cfg.IdempotencyLock = DefaultIdempotencyLock
+	}
 	installErrors()
 	s := &server{cfg: cfg, r: cfg.Runner, log: cfg.Logger}
 
@@ -123,7 +135,7 @@ func New(cfg Config) http.Handler {
 	s.registerHealth(api)
 	s.registerEvents(api, mux)
 	mux.HandleFunc("/", s.notFound)
-	return s.authenticate(mux)
+	return s.authenticate(s.idempotent(api, mux))
 }
 
 // handle registers a huma operation whose errors go through toProblem.

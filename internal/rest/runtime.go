@@ -106,10 +106,12 @@ func (s *server) registerRuntime(api huma.API) {
 	tags := []string{"Runtime"}
 	handle(s, api, huma.Operation{
 		OperationID: "start-instance", Method: http.MethodPost, Path: "/api/runtime/start", Tags: tags,
-		Summary:       "Start an instance",
-		Description:   "Starts an instance of a deployed definition (the latest version unless version is given) and returns it after its first transition committed.",
+		Summary: "Start an instance",
+		Description: "Starts an instance of a deployed definition (the latest version unless version is given) and returns it after its first transition committed. " +
+			"Send an Idempotency-Key to make a retry safe: the key is written with the instance, so a repeat gets this instance even when the first answer was lost. " +
+			"When the definition declares uniqueBusinessKey, a start with a business key that a running, waiting or failed instance holds is a 409 naming that instance.",
 		DefaultStatus: http.StatusCreated,
-		Errors:        []int{400, 404, 413, 422},
+		Errors:        []int{400, 404, 409, 413, 422},
 	}, s.start)
 	handle(s, api, huma.Operation{
 		OperationID: "complete-task", Method: http.MethodPost, Path: "/api/runtime/complete-task", Tags: tags,
@@ -303,10 +305,25 @@ func (s *server) drainDeadLetters(ctx context.Context, in *drainInput) (*drainOu
 
 func (s *server) start(ctx context.Context, in *startInput) (*instanceOutput, error) {
 	req := in.Body
-	st, _, err := s.r.StartInstance(ctx, runner.StartRequest{
+	sr := runner.StartRequest{
 		DefinitionID: req.DefinitionID, Version: req.Version, Variables: req.Variables, BusinessKey: req.BusinessKey,
 		Actor: actor(ctx),
-	})
+	}
+	if idem := idempotencyFrom(ctx); idem != nil {
+		if idem.instanceID != "" {
+			// A start under this key committed, and its answer was lost
+			// (the server died before it was stored): answer for that
+			// instance instead of starting another.
+			idem.replayed = true
+			return s.instanceOut(ctx, idem.instanceID)
+		}
+		sr.Idempotency = &idem.claim
+	}
+	st, _, err := s.r.StartInstance(ctx, sr)
+	var inUse *runner.BusinessKeyInUseError
+	if errors.As(err, &inUse) {
+		return nil, newProblem(http.StatusConflict, inUse.Error())
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		if req.Version > 0 {
 			return nil, fmt.Errorf("definition %q version %d is not deployed: %w", req.DefinitionID, req.Version, store.ErrNotFound)

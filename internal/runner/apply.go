@@ -35,6 +35,9 @@ type StartRequest struct {
 	Actor        string
 	// InstanceID may be given for idempotent starts; default random.
 	InstanceID string
+	// Idempotency is the request's idempotency key, committed with the
+	// instance (starts.go).
+	Idempotency *store.IdempotencyClaim
 }
 
 // StartInstance starts an instance and commits its first transition.
@@ -58,9 +61,9 @@ func (r *Runner) startWith(ctx context.Context, req StartRequest, prepare func(*
 		return nil, store.InstanceRow{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	st, eff, inlined := r.runPure(ctx, d, st, eff, cmd)
-	row, err := r.commit(ctx, stepResult{def: d, state: st, effects: eff, cmd: cmd, inlined: inlined}, prepare)
+	row, err := r.commit(ctx, stepResult{def: d, state: st, effects: eff, cmd: cmd, inlined: inlined}, startGuards(d, req, prepare))
 	if err != nil {
-		return nil, row, err
+		return nil, row, r.startConflict(ctx, req, err)
 	}
 	return st, row, nil
 }

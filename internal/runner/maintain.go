@@ -129,7 +129,7 @@ func (r *Runner) Watchdog(ctx context.Context) (int, error) {
 }
 
 // maintain runs periodic upkeep until ctx ends: the watchdog and the
-// removal of expired buffered messages.
+// removal of expired buffered messages and idempotency keys.
 func (r *Runner) maintain(ctx context.Context, every time.Duration) {
 	for {
 		select {
@@ -143,5 +143,6 @@ func (r *Runner) maintain(ctx context.Context, every time.Duration) {
 		if _, err := r.st.DeleteExpiredMessages(ctx, r.clk.Now()); err != nil && ctx.Err() == nil {
 			r.log.Error("delete expired messages", "err", err)
 		}
+		r.pruneIdempotencyKeys(ctx)
 	}
 }

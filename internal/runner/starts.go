@@ -167,11 +167,76 @@ func (r *Runner) startByMessage(ctx context.Context, name, key, messageID string
 					t.ConsumeMessage = messageID
 				}
 			})
-			if errors.Is(err, store.ErrConflict) && messageID != "" {
+			if errors.Is(err, store.ErrConflict) && messageID != "" && !errors.Is(err, store.ErrBusinessKeyInUse) {
 				return nil, fmt.Errorf("%w: message %s was already correlated", ErrDuplicateMessage, messageID)
 			}
 			return st, err
 		}
 	}
 	return nil, fmt.Errorf("no instance or message start event waits for message %q with key %q: %w", name, key, store.ErrNotFound)
+}
+
+// BusinessKeyInUseError refuses a start because an instance of the same
+// definition that has not ended holds its business key, and the
+// definition declares the key unique (model.Definition.UniqueBusinessKey).
+// It wraps store.ErrBusinessKeyInUse (and so store.ErrConflict).
+type BusinessKeyInUseError struct {
+	DefinitionID string
+	BusinessKey  string
+	// InstanceID is the instance that holds the key; "" when it ended
+	// before it could be looked up.
+	InstanceID string
+}
+
+func (e *BusinessKeyInUseError) Error() string {
+	holder := "an instance that has not ended"
+	if e.InstanceID != "" {
+		holder = "instance " + e.InstanceID
+	}
+	return fmt.Sprintf("business key %q is already used by %s of %s, and %s declares business keys unique among its running instances",
+		e.BusinessKey, holder, e.DefinitionID, e.DefinitionID)
+}
+
+func (e *BusinessKeyInUseError) Unwrap() error { return store.ErrBusinessKeyInUse }
+
+// startGuards adds to a start's transition the idempotency key of the
+// request and, when the definition declares it, the claim of the business
+// key; the store checks both in the transaction that inserts the instance.
+func startGuards(d *model.Definition, req StartRequest, prepare func(*store.Transition)) func(*store.Transition) {
+	unique := d.UniqueBusinessKey && req.BusinessKey != ""
+	if !unique && req.Idempotency == nil {
+		return prepare
+	}
+	return func(t *store.Transition) {
+		if prepare != nil {
+			prepare(t)
+		}
+		t.UniqueBusinessKey = unique
+		t.Idempotency = req.Idempotency
+	}
+}
+
+// startConflict turns a start refused for its business key into a
+// *BusinessKeyInUseError that names the instance holding the key.
+func (r *Runner) startConflict(ctx context.Context, req StartRequest, err error) error {
+	if !errors.Is(err, store.ErrBusinessKeyInUse) {
+		return err
+	}
+	e := &BusinessKeyInUseError{DefinitionID: req.DefinitionID, BusinessKey: req.BusinessKey}
+	for _, status := range []engine.Status{engine.StatusRunning, engine.StatusWaiting, engine.StatusFailed} {
+		rows, lerr := r.st.Instances(ctx, store.InstanceFilter{DefinitionID: req.DefinitionID, BusinessKey: req.BusinessKey,
+			Status: string(status), Limit: 1})
+		if lerr == nil && len(rows) > 0 {
+			e.InstanceID = rows[0].ID
+			break
+		}
+	}
+	return e
+}
+
+// pruneIdempotencyKeys removes the idempotency keys past their expiry.
+func (r *Runner) pruneIdempotencyKeys(ctx context.Context) {
+	if _, err := r.st.DeleteExpiredIdempotencyKeys(ctx, r.clk.Now()); err != nil && ctx.Err() == nil {
+		r.log.Error("delete expired idempotency keys", "err", err)
+	}
 }

@@ -47,6 +47,11 @@ var (
 	// lease lost, task already closed). The caller reloads and retries or
 	// gives up.
 	ErrConflict = errors.New("conflict")
+	// ErrBusinessKeyInUse: a new instance's business key is held by an
+	// instance of the same definition that has not ended, and the start
+	// asked for it to be unique (Transition.UniqueBusinessKey). It wraps
+	// ErrConflict.
+	ErrBusinessKeyInUse = fmt.Errorf("business key in use: %w", ErrConflict)
 	// ErrTaskChanged: a task assignment's guard failed (Transition
 	// AssignTasks): the task is not open, or its assignee is no longer
 	// the one the caller saw. It wraps ErrConflict. Unlike a version
@@ -367,6 +372,50 @@ type Transition struct {
 	// BufferedMessages, and BufferMessage with its id reports
 	// created=false.
 	ConsumeMessage string
+
+	// Idempotency, with an instance, records Instance.ID on the
+	// idempotency key claimed under Token (see IdempotencyRow), in the
+	// transaction that writes the instance: a request whose answer is lost
+	// after the commit finds its instance by the key. ErrConflict unless
+	// the key is claimed by Token, has no answer and no instance yet.
+	Idempotency *IdempotencyClaim
+	// UniqueBusinessKey, with a new instance (Version 1) that has a
+	// BusinessKey, makes that key exclusive among the instances of
+	// Instance.DefinitionID that have not ended (RUNNING, WAITING,
+	// FAILED): the commit fails with ErrBusinessKeyInUse when another
+	// holds it. The claim ends when the instance completes or is
+	// cancelled.
+	UniqueBusinessKey bool
+}
+
+// IdempotencyRow is a request sent with an Idempotency-Key, kept until
+// ExpiresAt so that a repeat gets the first answer. (Caller, Key) is the
+// primary key: keys are scoped per caller. A row is in flight (Status 0)
+// while the request that claimed it (Token, until LockedUntil) works on
+// it, and answered once Status and Body are set.
+type IdempotencyRow struct {
+	Caller      string
+	Key         string
+	RequestHash string // hex SHA-256 of method, path, caller and canonical body
+	Method      string
+	Path        string
+	Token       string    // the claim of the request working on it
+	LockedUntil time.Time // after it, another request may take the claim over
+	// InstanceID is the instance a start committed under the key
+	// (Transition.Idempotency); "" until then.
+	InstanceID  string
+	Status      int // the answer's HTTP status; 0 while in flight
+	ContentType string
+	Body        []byte
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// IdempotencyClaim names the idempotency key a transition commits with.
+type IdempotencyClaim struct {
+	Caller string
+	Key    string
+	Token  string
 }
 
 // FetchParams selects jobs (or outbox rows) to lease. Owner, Now and a
@@ -550,6 +599,33 @@ type Store interface {
 	// at or before now and returns how many. Consumed ids are kept, so a
 	// late duplicate can never be correlated again.
 	DeleteExpiredMessages(ctx context.Context, now time.Time) (int, error)
+
+	// ClaimIdempotencyKey claims the key (Caller, Key) of row for the
+	// request whose Token, LockedUntil, RequestHash, CreatedAt and
+	// ExpiresAt it carries (ExpiresAt is required; Status, Body and
+	// InstanceID are ignored). It inserts row when the key is unknown or
+	// its stored row expired (ExpiresAt <= now), and takes the stored row
+	// over (Token and LockedUntil; the rest is kept, InstanceID too) when
+	// that row has the same RequestHash, no answer and LockedUntil <= now.
+	// It returns the stored row after the call and whether the caller now
+	// holds the claim; claimed=false leaves the row as it was (answered,
+	// in flight under another claim, or another request's key).
+	ClaimIdempotencyKey(ctx context.Context, row IdempotencyRow, now time.Time) (stored IdempotencyRow, claimed bool, err error)
+	// AnswerIdempotencyKey records the answer of the request that holds
+	// the claim token; ErrNotFound for an unknown key, ErrConflict unless
+	// the key is in flight under token.
+	AnswerIdempotencyKey(ctx context.Context, caller, key, token string, status int, contentType string, body []byte) error
+	// ReleaseIdempotencyKey gives up the claim token without an answer:
+	// the row is deleted, unless a start committed an instance under it;
+	// then only the lock ends (LockedUntil becomes the zero time) so that
+	// the next request with the key takes it over at once. ErrNotFound
+	// for an unknown key, ErrConflict unless it is in flight under token.
+	ReleaseIdempotencyKey(ctx context.Context, caller, key, token string) error
+	// IdempotencyKey returns the row of (caller, key), expired or not.
+	IdempotencyKey(ctx context.Context, caller, key string) (IdempotencyRow, error)
+	// DeleteExpiredIdempotencyKeys removes the rows whose ExpiresAt is at
+	// or before now and returns how many.
+	DeleteExpiredIdempotencyKeys(ctx context.Context, now time.Time) (int, error)
 
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error

@@ -290,6 +290,14 @@ func (p *process) read() error {
 	p.def = d
 	d.Description = documentation(p.el)
 	p.processLLM(d)
+	if v := p.el.nsAttr(nsBaton, "uniqueBusinessKey"); v != "" {
+		switch strings.TrimSpace(v) {
+		case "true", "false", "1", "0":
+			d.UniqueBusinessKey = xmlBool(v, false)
+		default:
+			p.problem(p.el.line, "", "baton:uniqueBusinessKey %q is not a boolean (true or false)", v)
+		}
+	}
 	return p.container(p.el, nil)
 }
 

@@ -195,6 +195,9 @@ func (x *exporter) export() ([]byte, error) {
 			pattrs = append(pattrs, "baton:autoRetryAdvice", "true")
 		}
 	}
+	if d.UniqueBusinessKey {
+		pattrs = append(pattrs, "baton:uniqueBusinessKey", "true")
+	}
 	w.open("bpmn:process", pattrs...)
 	if d.Description != "" {
 		w.text("bpmn:documentation", d.Description)

@@ -66,6 +66,11 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 		}
 	}
 
+	// Start guards: the idempotency key, the unique business key.
+	if err := commitStartGuards(ctx, tx, t); err != nil {
+		return err
+	}
+
 	b := &pgx.Batch{}
 	guard := func(what string) func(pgconn.CommandTag) error {
 		return func(ct pgconn.CommandTag) error {

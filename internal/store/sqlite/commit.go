@@ -65,6 +65,11 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 		}
 	}
 
+	// Start guards: the idempotency key, the unique business key.
+	if err := commitStartGuards(ctx, tx, t); err != nil {
+		return err
+	}
+
 	for i := range t.History {
 		h := &t.History[i]
 		h.Seq = lastSeq + int64(i) + 1

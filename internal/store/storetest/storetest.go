@@ -11,6 +11,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Outbox", testOutbox},
 		{"Decisions", testDecisions},
 		{"Messages", testMessages},
+		{"Idempotency", testIdempotency},
 		{"Times", testTimes},
 		{"Ping", testPing},
 	}
@@ -212,4 +217,22 @@ func testTimes(t *testing.T, newStore NewStore) {
 			t.Errorf("CreatedAt = %v, want %v", got.CreatedAt, in.CreatedAt)
 		}
 	})
+}
+
+// LatestMigration returns the version of the last migration in fsys
+// (files migrations/NNNNN_name.sql): the schema version a store has after
+// Open.
+func LatestMigration(t *testing.T, fsys fs.FS) int64 {
+	t.Helper()
+	names, err := fs.Glob(fsys, "migrations/*.sql")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("migrations: %v %v", names, err)
+	}
+	last := path.Base(names[len(names)-1])
+	num, _, _ := strings.Cut(last, "_")
+	v, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		t.Fatalf("migration %s: %v", last, err)
+	}
+	return v
 }
