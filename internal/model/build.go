@@ -727,6 +727,7 @@ func (b *builder) compile() {
 			b.errf(n.Line, n.ID, "http.url", "HTTP call has no URL")
 		}
 		if n.HTTP != nil {
+			b.httpTemplates(n)
 			for i, m := range n.HTTP.Response {
 				if m.Target == "" {
 					b.errf(n.Line, n.ID, fmt.Sprintf("http.response[%d].target", i), "mapping has no target")
