@@ -11,26 +11,41 @@ import (
 )
 
 // Problem is one finding of validation, located as precisely as the source
-// allows.
+// allows: a file, a line and column (1-based), and for workflow JSON the
+// JSON path of the offending value ("nodes[2].script").
 type Problem struct {
 	File    string `json:"file,omitempty"`
 	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Path    string `json:"path,omitempty"`
 	NodeID  string `json:"nodeId,omitempty"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
 	Warning bool   `json:"warning,omitempty"`
 }
 
+// Position says where the problem is: "line 3, column 7", "line 3", or ""
+// when the source gives no position.
+func (p Problem) Position() string {
+	switch {
+	case p.Line > 0 && p.Column > 0:
+		return fmt.Sprintf("line %d, column %d", p.Line, p.Column)
+	case p.Line > 0:
+		return fmt.Sprintf("line %d", p.Line)
+	}
+	return ""
+}
+
 func (p Problem) String() string {
 	var b strings.Builder
-	if p.File != "" {
-		b.WriteString(p.File)
-		if p.Line > 0 {
-			fmt.Fprintf(&b, ":%d", p.Line)
-		}
-		b.WriteString(": ")
-	} else if p.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", p.Line)
+	pos := p.Position()
+	switch {
+	case p.File != "" && pos != "":
+		b.WriteString(p.File + ": " + pos + ": ")
+	case p.File != "":
+		b.WriteString(p.File + ": ")
+	case pos != "":
+		b.WriteString(pos + ": ")
 	}
 	if p.Warning {
 		b.WriteString("warning: ")
@@ -38,8 +53,12 @@ func (p Problem) String() string {
 	if p.NodeID != "" {
 		fmt.Fprintf(&b, "%q: ", p.NodeID)
 	}
-	if p.Field != "" {
+	switch {
+	case p.Field != "":
 		b.WriteString(p.Field)
+		b.WriteString(": ")
+	case p.Path != "" && p.NodeID == "":
+		b.WriteString(p.Path)
 		b.WriteString(": ")
 	}
 	b.WriteString(p.Message)
@@ -105,6 +124,8 @@ func (d *Definition) Build(opts Options) error {
 	if len(b.probs) == 0 {
 		b.reachability(opts)
 	}
+	b.locate(b.probs)
+	b.locate(b.warns)
 	d.Warnings = b.warns
 	if len(b.probs) == 0 {
 		d.starts = computeStarts(d.top, opts.ImplicitStart)
@@ -115,7 +136,12 @@ func (d *Definition) Build(opts Options) error {
 		}
 	}
 	if len(b.probs) > 0 {
-		sort.SliceStable(b.probs, func(i, j int) bool { return b.probs[i].Line < b.probs[j].Line })
+		sort.SliceStable(b.probs, func(i, j int) bool {
+			if b.probs[i].Line != b.probs[j].Line {
+				return b.probs[i].Line < b.probs[j].Line
+			}
+			return b.probs[i].Column < b.probs[j].Column
+		})
 		return &ValidationError{Problems: b.probs}
 	}
 	d.built = true
@@ -126,7 +152,10 @@ func (b *builder) index() {
 	d := b.d
 	if strings.TrimSpace(d.ID) == "" {
 		b.errf(0, "", "id", "definition has no id")
+	} else {
+		b.checkID(0, "", "id", d.ID)
 	}
+	b.checkTexts(0, "", d.Name, d.Description)
 	if l := d.LLM; l != nil {
 		switch {
 		case l.InstanceBudget < 0:
@@ -151,9 +180,12 @@ func (b *builder) index() {
 		}
 		if _, dup := d.nodeByID[n.ID]; dup {
 			b.errf(n.Line, n.ID, "id", "duplicate id")
+			b.probs[len(b.probs)-1].Column, b.probs[len(b.probs)-1].Path = n.Column, fmt.Sprintf("nodes[%d].id", i)
 			continue
 		}
 		d.nodeByID[n.ID] = n
+		b.checkID(n.Line, n.ID, "id", n.ID)
+		b.checkTexts(n.Line, n.ID, n.Name, n.Description)
 		if !KnownType(n.Type) {
 			if n.Type == "" {
 				b.errf(n.Line, n.ID, "type", "node has no type")
@@ -178,9 +210,12 @@ func (b *builder) index() {
 		}
 		if _, dup := d.edgeByID[e.ID]; dup {
 			b.errf(e.Line, e.ID, "id", "duplicate id")
+			b.probs[len(b.probs)-1].Column, b.probs[len(b.probs)-1].Path = e.Column, fmt.Sprintf("edges[%d].id", i)
 			continue
 		}
 		d.edgeByID[e.ID] = e
+		b.checkID(e.Line, e.ID, "id", e.ID)
+		b.checkTexts(e.Line, e.ID, e.Name, e.Description)
 	}
 }
 
@@ -316,6 +351,10 @@ func (b *builder) node(n *Node, links map[*Node]map[string]int) {
 	if n.Event != nil {
 		kind = n.Event.Kind
 	}
+	if why := UnsupportedEventKinds[kind]; why != "" {
+		b.errf(n.Line, n.ID, "event.kind", "%s event: %s", kind, why)
+		return
+	}
 	switch n.Type {
 	case StartEvent:
 		if len(n.incoming) > 0 {
@@ -405,6 +444,8 @@ func (b *builder) node(n *Node, links map[*Node]map[string]int) {
 		}
 		if !scriptLanguages[strings.ToLower(n.ScriptLanguage)] {
 			b.errf(n.Line, n.ID, "scriptLanguage", "script language %q is not supported (only JavaScript)", n.ScriptLanguage)
+		} else if n.ScriptLanguage != "feel" && strings.TrimSpace(n.Script) != "" {
+			b.compileScript(n.Line, n.ID, "script", n.Script)
 		}
 	case ExclusiveGateway, InclusiveGateway:
 		b.gateway(n)
@@ -620,6 +661,10 @@ func (b *builder) compileExpr(n *Node, line int, id, field, src string) *expr.Pr
 		b.errf(line, id, field, "%v", err)
 		return nil
 	}
+	if name, col := unknownFunction(src); name != "" {
+		b.errf(line, id, field, "unknown function %q (column %d of the expression %q): Baton expressions have no function of that name", name, col, src)
+		return nil
+	}
 	return p
 }
 
@@ -646,6 +691,7 @@ func (b *builder) compile() {
 		case "", "feel", "expr", "${}", "juel", "http://www.omg.org/spec/feel/20140401":
 		case "javascript", "js", "ecmascript", "text/javascript", "application/javascript":
 			e.js = true
+			b.compileScript(e.Line, e.ID, "condition", e.Condition)
 			continue
 		default:
 			b.errf(e.Line, e.ID, "language", "condition language %q is not supported (use a Baton expression or javascript)", e.Language)
@@ -782,7 +828,7 @@ func (b *builder) retry(n *Node) {
 	}
 }
 
-// reachability warns about nodes no token can reach and precomputes, for
+// reachability refuses nodes no token can reach and precomputes, for
 // every inclusive gateway, which nodes can still reach it (for its join).
 func (b *builder) reachability(opts Options) {
 	d := b.d
@@ -833,9 +879,23 @@ func (b *builder) reachability(opts Options) {
 			}
 		}
 	}
+	flowNodes := 0
+	for _, n := range d.top {
+		if !n.Type.IsArtifact() && n.Type != BoundaryEvent {
+			flowNodes++
+		}
+	}
+	if len(d.Edges) == 0 && flowNodes > 1 {
+		b.errf(0, "", "edges", "the nodes are not connected: the definition has no edges (sequence flows from node to node)")
+		return
+	}
 	for _, n := range d.Nodes {
 		if !seen[n.idx] && !n.Type.IsArtifact() {
-			b.warnf(n.Line, n.ID, "", "unreachable: no path from a start event leads here")
+			what := "node"
+			if n.Type == EndEvent {
+				what = "end event"
+			}
+			b.errf(n.Line, n.ID, "", "unreachable %s: no path from a start event leads here (every node must be connected to the flow)", what)
 		}
 	}
 	// Upstream sets for inclusive joins.

@@ -353,8 +353,10 @@ type Node struct {
 	// interpret (namespace-prefixed key → value), so export keeps them.
 	Extensions map[string]string `json:"extensions,omitempty"`
 
-	// Line is the source line (XML only; 0 for JSON).
-	Line int `json:"-"`
+	// Line and Column locate the node in its source (1-based; 0 when
+	// unknown).
+	Line   int `json:"-"`
+	Column int `json:"-"`
 
 	// Filled by Build.
 	idx        int
@@ -383,7 +385,8 @@ type Edge struct {
 	// value of the last expression, or of next(err, value), is the result).
 	Language string `json:"language,omitempty"`
 
-	Line int `json:"-"`
+	Line   int `json:"-"`
+	Column int `json:"-"`
 
 	// Filled by Build.
 	idx    int
@@ -412,6 +415,7 @@ type Definition struct {
 	Warnings []Problem `json:"-"`
 
 	built    bool
+	fromJSON bool // read by ParseJSON: problems carry JSON paths
 	nodeByID map[string]*Node
 	edgeByID map[string]*Edge
 	top      []*Node // process-level nodes

@@ -200,26 +200,28 @@ func firstError(ve *model.ValidationError) string {
 	return ""
 }
 
-// location formats a definition problem's place as "file:line nodeId field",
-// leaving out the parts that are unknown.
+// location formats a definition problem's place as "file nodeId field
+// (path, line N, column M)", leaving out the parts that are unknown:
+// "loan.json payout http.url (nodes[4].http.url, line 12, column 9)",
+// "loan.bpmn gw default (line 30, column 5)".
 func location(p model.Problem) string {
-	var parts []string
-	if p.File != "" {
-		f := p.File
-		if p.Line > 0 {
-			f += ":" + strconv.Itoa(p.Line)
+	var parts, where []string
+	for _, s := range []string{p.File, p.NodeID, p.Field} {
+		if s != "" {
+			parts = append(parts, s)
 		}
-		parts = append(parts, f)
-	} else if p.Line > 0 {
-		parts = append(parts, "line "+strconv.Itoa(p.Line))
 	}
-	if p.NodeID != "" {
-		parts = append(parts, p.NodeID)
+	if p.Path != "" && p.Path != p.Field {
+		where = append(where, p.Path)
 	}
-	if p.Field != "" {
-		parts = append(parts, p.Field)
+	if pos := p.Position(); pos != "" {
+		where = append(where, pos)
 	}
-	return strings.Join(parts, " ")
+	loc := strings.Join(parts, " ")
+	if len(where) > 0 {
+		loc += " (" + strings.Join(where, ", ") + ")"
+	}
+	return strings.TrimSpace(loc)
 }
 
 type ctxKey int

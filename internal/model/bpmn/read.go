@@ -60,13 +60,13 @@ func read(name string, data []byte, opts Options) (*reader, error) {
 	if err != nil {
 		var se *syntaxError
 		if errors.As(err, &se) {
-			return nil, verr([]model.Problem{{File: name, Line: se.line, Message: se.msg}})
+			return nil, verr([]model.Problem{{File: name, Line: se.line, Column: se.col, Message: se.msg}})
 		}
 		return nil, verr([]model.Problem{{File: name, Message: err.Error()}})
 	}
 	root := doc.root
 	if root.name.Local != "definitions" || root.name.Space != nsBPMN {
-		return nil, verr([]model.Problem{{File: name, Line: root.line, Message: rootMessage(root)}})
+		return nil, verr([]model.Problem{{File: name, Line: root.line, Column: root.col, Message: rootMessage(root)}})
 	}
 	r := &reader{
 		file: name, opts: opts, doc: doc,
@@ -116,7 +116,7 @@ func read(name string, data []byte, opts Options) (*reader, error) {
 		}
 		r.procs = append(r.procs, p)
 		if err := p.read(); err != nil {
-			return nil, verr([]model.Problem{{File: name, Line: el.line, Message: fmt.Sprintf("the file has more than %d flow elements and sequence flows", model.MaxNodes)}})
+			return nil, verr([]model.Problem{{File: name, Line: el.line, Column: el.col, Message: fmt.Sprintf("the file has more than %d flow elements and sequence flows", model.MaxNodes)}})
 		}
 	}
 	anyExec := false
@@ -179,12 +179,12 @@ func (p *process) failures() []model.Problem {
 	return out
 }
 
-func (p *process) problem(line int, node, format string, args ...any) {
-	p.problems = append(p.problems, model.Problem{File: p.r.file, Line: line, NodeID: node, Message: fmt.Sprintf(format, args...)})
+func (p *process) problem(at *element, node, format string, args ...any) {
+	p.problems = append(p.problems, model.Problem{File: p.r.file, Line: at.line, Column: at.col, NodeID: node, Message: fmt.Sprintf(format, args...)})
 }
 
-func (p *process) warn(line int, node, format string, args ...any) {
-	p.warnings = append(p.warnings, model.Problem{File: p.r.file, Line: line, NodeID: node, Message: fmt.Sprintf(format, args...), Warning: true})
+func (p *process) warn(at *element, node, format string, args ...any) {
+	p.warnings = append(p.warnings, model.Problem{File: p.r.file, Line: at.line, Column: at.col, NodeID: node, Message: fmt.Sprintf(format, args...), Warning: true})
 }
 
 // unsupportedElement records an element Baton does not support. The
@@ -205,7 +205,7 @@ func (p *process) unsupportedElement(e *element, in *model.Node, why string) {
 	if why != "" {
 		msg += ": " + why
 	}
-	p.unsupported = append(p.unsupported, model.Problem{File: p.r.file, Line: e.line, NodeID: node, Message: msg})
+	p.unsupported = append(p.unsupported, model.Problem{File: p.r.file, Line: e.line, Column: e.col, NodeID: node, Message: msg})
 }
 
 // build builds the definition, so that its problems join the reading
@@ -220,7 +220,7 @@ func (p *process) build() {
 		if errors.As(err, &ve) {
 			p.buildErr = ve.Problems
 		} else {
-			p.buildErr = []model.Problem{{File: p.r.file, Line: p.el.line, NodeID: p.id, Message: err.Error()}}
+			p.buildErr = []model.Problem{{File: p.r.file, Line: p.el.line, Column: p.el.col, NodeID: p.id, Message: err.Error()}}
 		}
 		return
 	}
@@ -364,6 +364,7 @@ func (p *process) edge(e *element) {
 		Source:      e.attr("sourceRef"),
 		Target:      e.attr("targetRef"),
 		Line:        e.line,
+		Column:      e.col,
 	}
 	if c := e.child(nsBPMN, "conditionExpression"); c != nil {
 		ed.Condition = strings.TrimSpace(c.allText())
@@ -381,12 +382,17 @@ func (p *process) node(e *element, parent *model.Node) error {
 		Name:        e.attr("name"),
 		Description: documentation(e),
 		Line:        e.line,
+		Column:      e.col,
 	}
 	if parent != nil {
 		n.Parent = parent.ID
 	}
 	if local == "subProcess" && xmlBool(e.attr("triggeredByEvent"), false) {
 		p.unsupportedElement(e, parent, `event sub-processes (triggeredByEvent="true") are not supported`)
+		return nil
+	}
+	if why := notExecuted(e, n.Type); why != "" {
+		p.unsupportedElement(e, parent, why)
 		return nil
 	}
 	p.def.Nodes = append(p.def.Nodes, n)
@@ -438,7 +444,7 @@ func (p *process) node(e *element, parent *model.Node) error {
 			if d := p.r.eventDefs[ref]; d != nil && isEvent(n.Type) {
 				defs = append(defs, d)
 			} else {
-				p.problem(k.line, n.ID, "eventDefinitionRef %q does not name an event definition of the file", ref)
+				p.problem(k, n.ID, "eventDefinitionRef %q does not name an event definition of the file", ref)
 			}
 		case "extensionElements":
 			exts = append(exts, k)
@@ -470,7 +476,7 @@ func (p *process) node(e *element, parent *model.Node) error {
 		for i, d := range defs {
 			names[i] = d.name.Local
 		}
-		p.unsupported = append(p.unsupported, model.Problem{File: p.r.file, Line: e.line, NodeID: n.ID,
+		p.unsupported = append(p.unsupported, model.Problem{File: p.r.file, Line: e.line, Column: e.col, NodeID: n.ID,
 			Message: fmt.Sprintf("unsupported element %s %q: multiple event definitions (%s) are not supported", local, n.ID, strings.Join(names, ", "))})
 	} else if len(defs) == 1 {
 		p.eventDefinition(n, defs[0])
@@ -506,6 +512,10 @@ func (p *process) eventDefinition(n *model.Node, d *element) {
 		p.unsupportedElement(d, n, "")
 		return
 	}
+	if why := model.UnsupportedEventKinds[kind]; why != "" {
+		p.unsupportedElement(d, n, why)
+		return
+	}
 	ev := &model.Event{Kind: kind}
 	n.Event = ev
 	switch kind {
@@ -529,7 +539,7 @@ func (p *process) eventDefinition(n *model.Node, d *element) {
 		if ref := d.attr("signalRef"); ref != "" {
 			s := p.r.signals[ref]
 			if s == nil {
-				p.problem(d.line, n.ID, "signalRef %q does not name a signal of the file", ref)
+				p.problem(d, n.ID, "signalRef %q does not name a signal of the file", ref)
 				return
 			}
 			ev.Name = firstNonEmpty(s.attr("name"), ref)
@@ -538,7 +548,7 @@ func (p *process) eventDefinition(n *model.Node, d *element) {
 		if ref := d.attr("errorRef"); ref != "" {
 			er := p.r.errs[ref]
 			if er == nil {
-				p.problem(d.line, n.ID, "errorRef %q does not name an error of the file", ref)
+				p.problem(d, n.ID, "errorRef %q does not name an error of the file", ref)
 				return
 			}
 			ev.ErrorCode = er.attr("errorCode")
@@ -547,7 +557,7 @@ func (p *process) eventDefinition(n *model.Node, d *element) {
 		if ref := d.attr("escalationRef"); ref != "" {
 			es := p.r.escalations[ref]
 			if es == nil {
-				p.problem(d.line, n.ID, "escalationRef %q does not name an escalation of the file", ref)
+				p.problem(d, n.ID, "escalationRef %q does not name an escalation of the file", ref)
 				return
 			}
 			ev.Name = firstNonEmpty(es.attr("escalationCode"), es.attr("name"), ref)
@@ -573,7 +583,7 @@ func (p *process) eventDefinition(n *model.Node, d *element) {
 func (p *process) message(n *model.Node, at *element, ref string) {
 	m := p.r.messages[ref]
 	if m == nil {
-		p.problem(at.line, n.ID, "messageRef %q does not name a message of the file", ref)
+		p.problem(at, n.ID, "messageRef %q does not name a message of the file", ref)
 		return
 	}
 	n.Event.Name = firstNonEmpty(m.attr("name"), ref)
@@ -609,7 +619,9 @@ func (p *process) multiInstance(n *model.Node, e *element) {
 		if k.bpmn() {
 			switch k.name.Local {
 			case "loopCardinality", "loopDataInputRef", "inputDataItem", "completionCondition",
-				"extensionElements", "documentation", "loopDataOutputRef", "outputDataItem":
+				"extensionElements", "documentation":
+			case "loopDataOutputRef", "outputDataItem":
+				p.unsupportedElement(k, n, "collecting multi-instance outputs is not implemented (Baton would drop them)")
 			case "complexBehaviorDefinition":
 				p.unsupportedElement(k, n, "")
 			default:
@@ -734,7 +746,7 @@ func (p *process) processLLM(d *model.Definition) {
 		if v := p.el.nsAttr(nsBaton, f.attr); v != "" {
 			k, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil {
-				p.problem(p.el.line, "", "baton:%s %q is not a whole number", f.attr, v)
+				p.problem(p.el, "", "baton:%s %q is not a whole number", f.attr, v)
 			}
 			*f.to, set = k, true
 		}
