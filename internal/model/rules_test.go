@@ -84,3 +84,35 @@ func TestKnownFunctionsStillCompile(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryMaxZero: "max": 0 is one attempt (no retry), not the default;
+// it survives a JSON round trip.
+func TestRetryMaxZero(t *testing.T) {
+	for _, tc := range []struct {
+		retry string
+		want  int
+	}{{`{"max": 0}`, 1}, {`{"max": 2}`, 3}, {`{"backoff": "PT1S"}`, 0}} {
+		d, err := ParseJSON("w.json", []byte(wfTask(`{"id": "t", "type": "serviceTask", "retry": `+tc.retry+`}`)))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.retry, err)
+		}
+		r := d.Node("t").Retry
+		if got := r.Attempts(); got != tc.want {
+			t.Errorf("%s: Attempts() = %d, want %d", tc.retry, got, tc.want)
+		}
+		data, err := d.JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParseJSON("again.json", data)
+		if err != nil {
+			t.Fatalf("%s: round trip: %v", tc.retry, err)
+		}
+		if got := again.Node("t").Retry.Attempts(); got != tc.want {
+			t.Errorf("%s: after a round trip Attempts() = %d, want %d", tc.retry, got, tc.want)
+		}
+	}
+	if _, err := ParseJSON("w.json", []byte(wfTask(`{"id": "t", "type": "serviceTask", "retry": {"max": 1, "tries": 2}}`))); err == nil || !strings.Contains(err.Error(), `unknown field "tries"`) {
+		t.Errorf("unknown retry field: error %v, want it named", err)
+	}
+}

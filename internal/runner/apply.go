@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -35,8 +34,7 @@ const maxConflictRetries = 50
 
 // ParseSource compiles a definition source (workflow JSON or BPMN XML).
 func ParseSource(name string, src []byte) (*model.Definition, string, error) {
-	trim := bytes.TrimLeft(src, " \t\r\n\xef\xbb\xbf")
-	if len(trim) > 0 && trim[0] == '<' {
+	if bpmn.IsXML(src) {
 		d, err := bpmn.ParseOne(name, src, "")
 		return d, "bpmn", err
 	}
@@ -300,8 +298,10 @@ func (r *Runner) commit(ctx context.Context, d *model.Definition, st *engine.Sta
 			n := d.Node(e.NodeID)
 			job := store.JobRow{ID: e.ID, InstanceID: st.InstanceID, Kind: r.jobKind(e, n), NodeID: e.NodeID,
 				TaskType: e.TaskType, State: store.JobAvailable, RunAt: now, CreatedAt: now}
-			if n != nil && n.Retry != nil && n.Retry.Max > 0 {
-				job.MaxAttempts = n.Retry.Max + 1
+			if n != nil {
+				if a := n.Retry.Attempts(); a > 0 {
+					job.MaxAttempts = a // "max": 0 is one attempt, no retry
+				}
 			}
 			if len(e.Locals) > 0 || e.Name != "" {
 				p := map[string]any{}

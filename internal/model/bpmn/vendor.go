@@ -189,7 +189,7 @@ func (p *process) camundaElement(n *model.Node, k *element) {
 		if c, err := model.ParseCycle(s); err == nil && c.Repeat >= 0 && !model.IsExpression(s) {
 			parts := strings.Split(s, "/")
 			r := retry(n)
-			r.Max = c.Repeat
+			r.SetMax(c.Repeat)
 			r.Backoff = parts[len(parts)-1]
 		} else if s != "" {
 			setExt(n, "camunda:failedJobRetryTimeCycle", s)
@@ -371,7 +371,7 @@ func (p *process) zeebeElement(n *model.Node, k *element) {
 		}
 		if v := strings.TrimSpace(k.attr("retries")); v != "" {
 			if i, err := strconv.Atoi(v); err == nil && i >= 0 {
-				retry(n).Max = i
+				retry(n).SetMax(i)
 			} else {
 				setExt(n, "zeebe:retries", v)
 			}
@@ -492,7 +492,7 @@ func (p *process) batonAttrs(n *model.Node, e *element, take func(string) string
 	}
 	if v := take("baton:retries"); v != "" {
 		if i, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-			retry(n).Max = i
+			retry(n).SetMax(i)
 		} else {
 			p.problem(e, n.ID, "baton:retries %q is not a whole number", v)
 		}
