@@ -168,11 +168,15 @@ func (b *builder) httpTemplates(n *Node) {
 	if strings.TrimSpace(h.URL) != "" {
 		if _, err := SplitURLTemplate(h.URL); err != nil {
 			b.errf(n.Line, n.ID, "http.url", "%v", err)
+		} else {
+			b.templateFunctions(n, "http.url", h.URL)
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(h.Query)) {
 		if _, err := expr.CompileTemplate(h.Query[k]); err != nil {
 			b.errf(n.Line, n.ID, "http.query."+k, "%v", err)
+		} else {
+			b.templateFunctions(n, "http.query."+k, h.Query[k])
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(h.Headers)) {
@@ -182,7 +186,7 @@ func (b *builder) httpTemplates(n *Node) {
 		}
 		if _, err := expr.CompileTemplate(h.Headers[k]); err != nil {
 			b.errf(n.Line, n.ID, "http.headers."+k, "%v", err)
-		} else if !ValidHeaderValue(h.Headers[k]) {
+		} else if b.templateFunctions(n, "http.headers."+k, h.Headers[k]); !ValidHeaderValue(h.Headers[k]) {
 			b.errf(n.Line, n.ID, "http.headers."+k, "header value holds a control character (CR, LF, NUL...)")
 		}
 	}
@@ -213,4 +217,19 @@ func ValidHeaderValue(s string) bool {
 		}
 	}
 	return true
+}
+
+// templateFunctions refuses a template placeholder that calls a function
+// that does not exist.
+func (b *builder) templateFunctions(n *Node, field, src string) {
+	for rest := 0; ; {
+		open, end := nextPlaceholder(src, rest)
+		if open < 0 {
+			return
+		}
+		if name, _ := unknownFunction(src[open+2 : end]); name != "" {
+			b.errf(n.Line, n.ID, field, "unknown function %q in placeholder {{%s}}: Baton expressions have no function of that name", name, strings.TrimSpace(src[open+2:end]))
+		}
+		rest = end + 2
+	}
 }

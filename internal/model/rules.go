@@ -108,9 +108,25 @@ func (v *callFinder) Visit(node *ast.Node) {
 	if !ok || v.name != "" {
 		return
 	}
-	if id, ok := c.Callee.(*ast.IdentifierNode); ok && !functions[id.Value] {
+	if id, ok := c.Callee.(*ast.IdentifierNode); ok && !knownFunction(id.Value) {
 		v.name, v.col = id.Value, id.Location().From+1
 	}
+}
+
+// knownFunction reports whether expressions may call name. Beyond the
+// known set it asks package expr itself (a function it defines runs or
+// complains about its arguments; an unknown one "is not defined"), so that
+// a function expr adds is never refused here.
+func knownFunction(name string) bool {
+	if functions[name] {
+		return true
+	}
+	p, err := expr.Compile(name + "()")
+	if err != nil {
+		return false
+	}
+	_, err = p.Eval(map[string]any{})
+	return err == nil || !strings.Contains(err.Error(), "is not defined")
 }
 
 // compileScript compiles a JavaScript script task or condition at deploy,

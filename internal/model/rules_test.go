@@ -43,6 +43,7 @@ var rulesCases = []struct {
 		seqEdges("s", "t", "e")+`, {"id": "x", "source": "b", "target": "e"}`), 1, "nodes[3].event.kind", "escalation events are not implemented"},
 	{"conditional start", `{"id": "w", "nodes": [{"id": "s", "type": "startEvent", "event": {"kind": "conditional"}}, {"id": "e", "type": "endEvent"}], "edges": [` + wfFlowSE + `]}`, 1, "nodes[0].event.kind", "conditional events are not implemented"},
 	{"URL host from a variable", wfTask(`{"id": "t", "type": "serviceTask", "http": {"url": "https://{{host}}/x"}}`), 1, "nodes[2].http.url", "scheme, host or port"},
+	{"unknown function in a URL placeholder", wfTask(`{"id": "t", "type": "serviceTask", "http": {"url": "https://x.example/{{sign(id)}}"}}`), 1, "nodes[2].http.url", `unknown function "sign"`},
 	{"header value with a newline", wfTask(`{"id": "t", "type": "serviceTask", "http": {"url": "https://x.example/", "headers": {"X-A": "a\r\nX-B: b"}}}`), 1, "nodes[2].http.headers.X-A", "control character"},
 }
 

@@ -219,6 +219,12 @@ func (p *process) build() {
 		var ve *model.ValidationError
 		if errors.As(err, &ve) {
 			p.buildErr = ve.Problems
+			for i := range p.buildErr {
+				// Problems of the whole process sit at its element.
+				if pr := &p.buildErr[i]; pr.Line == 0 {
+					pr.Line, pr.Column = p.el.line, p.el.col
+				}
+			}
 		} else {
 			p.buildErr = []model.Problem{{File: p.r.file, Line: p.el.line, Column: p.el.col, NodeID: p.id, Message: err.Error()}}
 		}
