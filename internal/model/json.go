@@ -91,7 +91,9 @@ func jsonProblem(name string, data []byte, err error) Problem {
 		p.Line, p.Column = positionAt(data, int(se.Offset)-1)
 		p.Message = "malformed JSON: " + se.Error()
 	case errors.As(err, &te):
-		p.Line, p.Column = positionAt(data, int(te.Offset))
+		if te.Offset > 0 {
+			p.Line, p.Column = positionAt(data, int(te.Offset))
+		}
 		p.Field, p.Path = te.Field, te.Field
 		p.Message = fmt.Sprintf("wrong type: got JSON %s, want %s", te.Value, te.Type)
 	case errors.Is(err, io.EOF):

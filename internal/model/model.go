@@ -12,6 +12,7 @@ package model
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 
 	"github.com/batonhq/baton/internal/expr"
 )
@@ -187,6 +188,10 @@ func (r *Retry) UnmarshalJSON(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			te.Offset = 0 // relative to the retry object: let the caller place it
+		}
 		return err
 	}
 	*r = Retry{Backoff: w.Backoff, Factor: w.Factor, MaxBackoff: w.MaxBackoff}
