@@ -283,13 +283,9 @@ func tooLarge(path string, size int64) error {
 	return &model.ValidationError{Problems: []model.Problem{{File: path, Message: msg}}}
 }
 
-// isXML reports whether a source is XML (BPMN) rather than workflow JSON:
-// its first non-space character, after any byte order mark, is '<'.
-func isXML(data []byte) bool {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	data = bytes.TrimLeft(data, " \t\r\n")
-	return len(data) > 0 && data[0] == '<'
-}
+// isXML reports whether a source is XML (BPMN) rather than workflow JSON
+// (UTF-16 with a byte order mark included).
+func isXML(data []byte) bool { return bpmn.IsXML(data) }
 
 // parseDefinition parses BPMN XML (the process processID, or the only
 // executable one) or workflow JSON, chosen by content.

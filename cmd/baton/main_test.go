@@ -477,20 +477,24 @@ func TestValidate(t *testing.T) {
   ]
 }`)
 	warn := writeFile(t, "warn.json", `{"id": "w", "nodes": [
+	  {"id": "start", "type": "startEvent"}, {"id": "end", "type": "endEvent"}, {"id": "fork", "type": "parallelGateway"}
+	], "edges": [{"id": "f1", "source": "start", "target": "fork"}, {"id": "f2", "source": "fork", "target": "end", "condition": "x"}]}`)
+	island := writeFile(t, "island.json", `{"id": "w", "nodes": [
 	  {"id": "start", "type": "startEvent"}, {"id": "end", "type": "endEvent"}, {"id": "island", "type": "task"}
 	], "edges": [{"id": "f", "source": "start", "target": "end"}]}`)
 	malformed := writeFile(t, "malformed.json", "{\n  \"id\": \"m\",\n  \"nodes\": [,]\n}")
 	brokenXML := writeFile(t, "broken.bpmn", "<?xml version=\"1.0\"?>\n<definitions>\n  <process id=\"p\">\n</definitions>\n")
 
-	r := runBaton(t, "", "validate", examples+"/loan-approval.json", bad, warn, malformed, brokenXML, examples+"/loan-approval.bpmn").mustCode(t, ExitInvalid)
+	r := runBaton(t, "", "validate", examples+"/loan-approval.json", bad, warn, island, malformed, brokenXML, examples+"/loan-approval.bpmn").mustCode(t, ExitInvalid)
 	for _, want := range []string{
 		examples + "/loan-approval.json: ok (9 nodes, 9 flows)",
 		examples + "/loan-approval.bpmn: ok (9 nodes, 9 flows)",
-		bad + `: "gw": default: default flow "nope" is not an outgoing flow of this node`,
-		warn + `: warning: "island": unreachable`,
-		warn + ": ok (3 nodes, 1 flow)",
-		malformed + ":3: malformed JSON",
-		brokenXML + ":",
+		bad + `: line 5, column 57: "gw": default: default flow "nope" is not an outgoing flow of this node`,
+		warn + `: line 3, column 127: warning: "f2": condition: condition on a flow out of parallel gateway "fork" is ignored`,
+		warn + ": ok (3 nodes, 2 flows)",
+		island + `: line 2, column 78: "island": unreachable node`,
+		malformed + ": line 3, column 13: malformed JSON",
+		brokenXML + ": line 4, column ",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, r.stdout)

@@ -219,13 +219,9 @@ func (h *Handler) Work(ctx context.Context, job *runner.Job) (map[string]any, er
 // whose values hold a secret and whether the body holds one.
 func (c *call) request(h *Handler, job *runner.Job, body any) (*http.Request, []string, bool, error) {
 	vars := h.scope(job.Variables, c.secrets)
-	target, err := render("http.url", c.spec.URL, vars)
+	u, err := renderURL(c.spec.URL, vars)
 	if err != nil {
 		return nil, nil, false, runner.Permanent(c.errorf(nil, "%v", err))
-	}
-	u, err := url.Parse(target)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, nil, false, runner.Permanent(c.errorf(nil, "http.url: %q is not an absolute http(s) URL", target))
 	}
 	if len(c.spec.Query) > 0 {
 		q := u.Query()
@@ -286,6 +282,12 @@ func (c *call) request(h *Handler, job *runner.Job, body any) (*http.Request, []
 		s, err := render("http.headers."+k, c.spec.Headers[k], vars)
 		if err != nil {
 			return nil, nil, false, runner.Permanent(c.errorf(nil, "%v", err))
+		}
+		if !model.ValidHeaderName(k) {
+			return nil, nil, false, runner.Permanent(c.errorf(nil, "http.headers: %q is not a valid HTTP header name", k))
+		}
+		if !model.ValidHeaderValue(s) {
+			return nil, nil, false, runner.Permanent(c.errorf(nil, "http.headers.%s: the value holds a control character (CR, LF, NUL...), which HTTP cannot carry", k))
 		}
 		req.Header.Set(k, s)
 		if c.holdsSecret(s) {
@@ -455,16 +457,16 @@ func (c *call) mapResponse(job *runner.Job, progs []*expr.Program, env map[strin
 }
 
 // scope returns the variables request templates see: the job's variables
-// plus env and the named secrets. "secrets" is always the handler's, so
-// that a variable of that name cannot stand in for a secret.
+// plus env and the named secrets. "env" and "secrets" are always the
+// handler's, so that a variable of either name cannot stand in for them.
 func (h *Handler) scope(vars map[string]any, secrets map[string]string) map[string]any {
 	out := make(map[string]any, len(vars)+2)
 	for k, v := range vars {
 		out[k] = v
 	}
-	if _, ok := out["env"]; !ok && h.Env != nil {
-		out["env"] = stringMap(h.Env)
-	}
+	// "env" is always the operator's, so that a variable of that name
+	// cannot stand in for the base of a URL.
+	out["env"] = stringMap(h.Env)
 	out["secrets"] = stringMap(secrets)
 	return out
 }

@@ -3,7 +3,6 @@ package model
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -11,26 +10,41 @@ import (
 )
 
 // Problem is one finding of validation, located as precisely as the source
-// allows.
+// allows: a file, a line and column (1-based), and for workflow JSON the
+// JSON path of the offending value ("nodes[2].script").
 type Problem struct {
 	File    string `json:"file,omitempty"`
 	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Path    string `json:"path,omitempty"`
 	NodeID  string `json:"nodeId,omitempty"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
 	Warning bool   `json:"warning,omitempty"`
 }
 
+// Position says where the problem is: "line 3, column 7", "line 3", or ""
+// when the source gives no position.
+func (p Problem) Position() string {
+	switch {
+	case p.Line > 0 && p.Column > 0:
+		return fmt.Sprintf("line %d, column %d", p.Line, p.Column)
+	case p.Line > 0:
+		return fmt.Sprintf("line %d", p.Line)
+	}
+	return ""
+}
+
 func (p Problem) String() string {
 	var b strings.Builder
-	if p.File != "" {
-		b.WriteString(p.File)
-		if p.Line > 0 {
-			fmt.Fprintf(&b, ":%d", p.Line)
-		}
-		b.WriteString(": ")
-	} else if p.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", p.Line)
+	pos := p.Position()
+	switch {
+	case p.File != "" && pos != "":
+		b.WriteString(p.File + ": " + pos + ": ")
+	case p.File != "":
+		b.WriteString(p.File + ": ")
+	case pos != "":
+		b.WriteString(pos + ": ")
 	}
 	if p.Warning {
 		b.WriteString("warning: ")
@@ -38,8 +52,12 @@ func (p Problem) String() string {
 	if p.NodeID != "" {
 		fmt.Fprintf(&b, "%q: ", p.NodeID)
 	}
-	if p.Field != "" {
+	switch {
+	case p.Field != "":
 		b.WriteString(p.Field)
+		b.WriteString(": ")
+	case p.Path != "" && p.NodeID == "":
+		b.WriteString(p.Path)
 		b.WriteString(": ")
 	}
 	b.WriteString(p.Message)
@@ -105,6 +123,8 @@ func (d *Definition) Build(opts Options) error {
 	if len(b.probs) == 0 {
 		b.reachability(opts)
 	}
+	b.locate(b.probs)
+	b.locate(b.warns)
 	d.Warnings = b.warns
 	if len(b.probs) == 0 {
 		d.starts = computeStarts(d.top, opts.ImplicitStart)
@@ -115,7 +135,12 @@ func (d *Definition) Build(opts Options) error {
 		}
 	}
 	if len(b.probs) > 0 {
-		sort.SliceStable(b.probs, func(i, j int) bool { return b.probs[i].Line < b.probs[j].Line })
+		sort.SliceStable(b.probs, func(i, j int) bool {
+			if b.probs[i].Line != b.probs[j].Line {
+				return b.probs[i].Line < b.probs[j].Line
+			}
+			return b.probs[i].Column < b.probs[j].Column
+		})
 		return &ValidationError{Problems: b.probs}
 	}
 	d.built = true
@@ -126,7 +151,10 @@ func (b *builder) index() {
 	d := b.d
 	if strings.TrimSpace(d.ID) == "" {
 		b.errf(0, "", "id", "definition has no id")
+	} else {
+		b.checkID(0, "", "id", d.ID)
 	}
+	b.checkTexts(0, "", d.Name, d.Description)
 	if l := d.LLM; l != nil {
 		switch {
 		case l.InstanceBudget < 0:
@@ -151,9 +179,12 @@ func (b *builder) index() {
 		}
 		if _, dup := d.nodeByID[n.ID]; dup {
 			b.errf(n.Line, n.ID, "id", "duplicate id")
+			b.probs[len(b.probs)-1].Column, b.probs[len(b.probs)-1].Path = n.Column, fmt.Sprintf("nodes[%d].id", i)
 			continue
 		}
 		d.nodeByID[n.ID] = n
+		b.checkID(n.Line, n.ID, "id", n.ID)
+		b.checkTexts(n.Line, n.ID, n.Name, n.Description)
 		if !KnownType(n.Type) {
 			if n.Type == "" {
 				b.errf(n.Line, n.ID, "type", "node has no type")
@@ -178,9 +209,12 @@ func (b *builder) index() {
 		}
 		if _, dup := d.edgeByID[e.ID]; dup {
 			b.errf(e.Line, e.ID, "id", "duplicate id")
+			b.probs[len(b.probs)-1].Column, b.probs[len(b.probs)-1].Path = e.Column, fmt.Sprintf("edges[%d].id", i)
 			continue
 		}
 		d.edgeByID[e.ID] = e
+		b.checkID(e.Line, e.ID, "id", e.ID)
+		b.checkTexts(e.Line, e.ID, e.Name, e.Description)
 	}
 }
 
@@ -319,6 +353,10 @@ func (b *builder) node(n *Node, links map[*Node]map[string]int) {
 	if n.Event != nil {
 		kind = n.Event.Kind
 	}
+	if why := UnsupportedEventKinds[kind]; why != "" {
+		b.errf(n.Line, n.ID, "event.kind", "%s event: %s", kind, why)
+		return
+	}
 	switch n.Type {
 	case StartEvent:
 		if len(n.incoming) > 0 {
@@ -412,6 +450,8 @@ func (b *builder) node(n *Node, links map[*Node]map[string]int) {
 		}
 		if !scriptLanguages[strings.ToLower(n.ScriptLanguage)] {
 			b.errf(n.Line, n.ID, "scriptLanguage", "script language %q is not supported (only JavaScript)", n.ScriptLanguage)
+		} else if n.ScriptLanguage != "feel" && strings.TrimSpace(n.Script) != "" {
+			b.compileScript(n.Line, n.ID, "script", n.Script)
 		}
 	case ExclusiveGateway, InclusiveGateway:
 		b.gateway(n)
@@ -627,6 +667,10 @@ func (b *builder) compileExpr(n *Node, line int, id, field, src string) *expr.Pr
 		b.errf(line, id, field, "%v", err)
 		return nil
 	}
+	if name, col := unknownFunction(src); name != "" {
+		b.errf(line, id, field, "unknown function %q (column %d of the expression %q): Baton expressions have no function of that name", name, col, src)
+		return nil
+	}
 	return p
 }
 
@@ -653,6 +697,7 @@ func (b *builder) compile() {
 		case "", "feel", "expr", "${}", "juel", "http://www.omg.org/spec/feel/20140401":
 		case "javascript", "js", "ecmascript", "text/javascript", "application/javascript":
 			e.js = true
+			b.compileScript(e.Line, e.ID, "condition", e.Condition)
 			continue
 		default:
 			b.errf(e.Line, e.ID, "language", "condition language %q is not supported (use a Baton expression or javascript)", e.Language)
@@ -737,6 +782,7 @@ func (b *builder) compile() {
 			b.errf(n.Line, n.ID, "http.url", "HTTP call has no URL")
 		}
 		if n.HTTP != nil {
+			b.httpTemplates(n)
 			for i, m := range n.HTTP.Response {
 				if m.Target == "" {
 					b.errf(n.Line, n.ID, fmt.Sprintf("http.response[%d].target", i), "mapping has no target")
@@ -789,196 +835,4 @@ func (b *builder) retry(n *Node) {
 			}
 		}
 	}
-}
-
-// reachability warns about nodes no token can reach and precomputes, for
-// every inclusive gateway, which nodes can still reach it (for its join).
-func (b *builder) reachability(opts Options) {
-	d := b.d
-	seen := make([]bool, len(d.Nodes))
-	var stack []*Node
-	push := func(n *Node) {
-		if !seen[n.idx] {
-			seen[n.idx] = true
-			stack = append(stack, n)
-		}
-	}
-	seed := func(nodes []*Node) {
-		for _, n := range nodes {
-			if n.Type == StartEvent || n.TriggeredByEvent || (opts.ImplicitStart && len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent &&
-				!(n.Type == IntermediateCatchEvent && n.EventKind() == EventLink)) {
-				push(n)
-			}
-		}
-	}
-	seed(d.top)
-	linkCatch := map[string]*Node{}
-	for _, n := range d.Nodes {
-		if n.Type == IntermediateCatchEvent && n.Event != nil && n.Event.Kind == EventLink {
-			linkCatch[scopeKey(n)+"\x00"+n.Event.Name] = n
-		}
-	}
-	for len(stack) > 0 {
-		n := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		for _, e := range n.outgoing {
-			push(e.target)
-		}
-		for _, bd := range n.boundaries {
-			push(bd)
-		}
-		switch n.Type {
-		case SubProcess:
-			seed(n.children)
-		case AgentTask:
-			// The agent may call any of its activities.
-			for _, c := range n.children {
-				push(c)
-			}
-		}
-		if n.Type == IntermediateThrowEvent && n.Event != nil && n.Event.Kind == EventLink {
-			if c := linkCatch[scopeKey(n)+"\x00"+n.Event.Name]; c != nil {
-				push(c)
-			}
-		}
-	}
-	for _, n := range d.Nodes {
-		if !seen[n.idx] && !n.Type.IsArtifact() {
-			b.warnf(n.Line, n.ID, "", "unreachable: no path from a start event leads here")
-		}
-	}
-	// Upstream sets for inclusive joins.
-	d.reach = make([][]bool, len(d.Nodes))
-	for _, g := range d.Nodes {
-		if g.Type != InclusiveGateway || len(g.incoming) < 2 {
-			continue
-		}
-		up := make([]bool, len(d.Nodes))
-		var st []*Node
-		for _, e := range g.incoming {
-			if !up[e.source.idx] {
-				up[e.source.idx] = true
-				st = append(st, e.source)
-			}
-		}
-		for len(st) > 0 {
-			n := st[len(st)-1]
-			st = st[:len(st)-1]
-			if n == g {
-				continue
-			}
-			preds := make([]*Node, 0, len(n.incoming)+1)
-			for _, e := range n.incoming {
-				preds = append(preds, e.source)
-			}
-			if n.Type == BoundaryEvent && n.attached != nil {
-				preds = append(preds, n.attached)
-			}
-			if n.Type == IntermediateCatchEvent && n.Event != nil && n.Event.Kind == EventLink {
-				for _, t := range d.Nodes {
-					if t.Type == IntermediateThrowEvent && t.Event != nil && t.Event.Kind == EventLink && t.Event.Name == n.Event.Name && t.parent == n.parent {
-						preds = append(preds, t)
-					}
-				}
-			}
-			for _, p := range preds {
-				if !up[p.idx] {
-					up[p.idx] = true
-					st = append(st, p)
-				}
-			}
-		}
-		d.reach[g.idx] = up
-	}
-}
-
-func scopeKey(n *Node) string {
-	if n.parent == nil {
-		return ""
-	}
-	return n.parent.ID
-}
-
-// agentToolName is what both providers accept as a tool name; an agent
-// task's activities are offered under their ids.
-var agentToolName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
-
-// AgentFinishTool is the tool an agent calls to declare its goal met; no
-// activity of an agent task may have this id.
-const AgentFinishTool = "finish"
-
-// agent checks an agent task and the activities inside it.
-func (b *builder) agent(n *Node) {
-	inAgent := n.parent != nil && n.parent.Type == AgentTask
-	if len(n.InputSchema) > 0 {
-		if !inAgent {
-			b.errf(n.Line, n.ID, "inputSchema", "only activities inside an agent task have an input schema")
-		} else if msg := objectSchemaProblem(n.InputSchema); msg != "" {
-			b.errf(n.Line, n.ID, "inputSchema", "%s", msg)
-		}
-	}
-	if inAgent {
-		switch {
-		case n.Type == BoundaryEvent:
-			b.errf(n.Line, n.ID, "", "boundary events inside agent task %q are not supported (attach them to the agent task)", n.parent.ID)
-		case !n.Type.IsActivity() && !n.Type.IsArtifact():
-			b.errf(n.Line, n.ID, "type", "agent task %q holds only activities (the agent's tools), not a %s", n.parent.ID, n.Type)
-		case len(n.incoming) > 0 || len(n.outgoing) > 0:
-			b.errf(n.Line, n.ID, "", "activities inside agent task %q are called by the agent and have no sequence flows", n.parent.ID)
-		case n.Type == AgentTask:
-			b.errf(n.Line, n.ID, "type", "agent tasks cannot be nested")
-		case !agentToolName.MatchString(n.ID):
-			b.errf(n.Line, n.ID, "id", "an agent's activity is offered as a tool under its id, which must be 1 to 64 letters, digits, _ or -")
-		case n.ID == AgentFinishTool:
-			b.errf(n.Line, n.ID, "id", "%q is the agent's own tool for finishing; rename the activity", AgentFinishTool)
-		}
-	}
-	if n.Type != AgentTask {
-		if n.Agent != nil {
-			b.errf(n.Line, n.ID, "agent", "only agent tasks have agent settings, not %s", n.Type)
-		}
-		return
-	}
-	a := n.Agent
-	switch {
-	case a == nil || strings.TrimSpace(a.Goal) == "":
-		b.errf(n.Line, n.ID, "agent.goal", "an agent task needs a goal")
-	case a.MaxSteps < 0:
-		b.errf(n.Line, n.ID, "agent.maxSteps", "must not be negative")
-	case a.MaxTokens < 0:
-		b.errf(n.Line, n.ID, "agent.maxTokens", "must not be negative")
-	case a.TimeLimit != "":
-		if d, err := ParseDuration(a.TimeLimit); err != nil || d <= 0 {
-			b.errf(n.Line, n.ID, "agent.timeLimit", "%q is not a positive ISO 8601 duration such as PT10M", a.TimeLimit)
-		}
-	}
-	if n.MultiInstance != nil {
-		b.errf(n.Line, n.ID, "multiInstance", "agent tasks cannot be multi-instance")
-	}
-	if len(n.OutputSchema) > 0 {
-		if msg := objectSchemaProblem(n.OutputSchema); msg != "" {
-			b.errf(n.Line, n.ID, "outputSchema", "%s", msg)
-		}
-	}
-	tools := 0
-	for _, c := range n.children {
-		if c.Type.IsActivity() {
-			tools++
-		}
-	}
-	if tools == 0 {
-		b.errf(n.Line, n.ID, "", "agent task has no activities for the agent to call")
-	}
-}
-
-// objectSchemaProblem says why raw is not a JSON Schema of an object, or "".
-func objectSchemaProblem(raw json.RawMessage) string {
-	var schema map[string]any
-	if json.Unmarshal(raw, &schema) != nil {
-		return "not a JSON object"
-	}
-	if schema["type"] != "object" {
-		return `must describe an object: "type": "object"`
-	}
-	return ""
 }

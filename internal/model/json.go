@@ -30,21 +30,55 @@ func ParseJSON(name string, data []byte) (*Definition, error) {
 	if err := dec.Decode(&d); err != nil {
 		p := jsonProblem(name, data, err)
 		if p.Line == 0 {
-			p.Line = lineAt(data, int(dec.InputOffset()))
+			p.Line, p.Column = positionAt(data, int(dec.InputOffset()))
 		}
 		return nil, &ValidationError{Problems: []Problem{p}}
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, &ValidationError{Problems: []Problem{{File: name, Line: lineAt(data, int(dec.InputOffset())), Message: "unexpected data after the workflow object"}}}
+		line, col := positionAt(data, int(dec.InputOffset()))
+		return nil, &ValidationError{Problems: []Problem{{File: name, Line: line, Column: col, Message: "unexpected data after the workflow object"}}}
 	}
 	if len(d.Nodes)+len(d.Edges) > MaxNodes {
 		return nil, &ValidationError{Problems: []Problem{{File: name, Message: fmt.Sprintf("definition has %d nodes and edges; the limit is %d", len(d.Nodes)+len(d.Edges), MaxNodes)}}}
 	}
-	d.Source = name
-	if err := d.Build(Options{}); err != nil {
+	ix, dup := scanJSON(name, data)
+	if dup != nil {
+		return nil, &ValidationError{Problems: []Problem{*dup}}
+	}
+	for i, n := range d.Nodes {
+		if n != nil {
+			n.Line, n.Column, _ = ix.at(fmt.Sprintf("nodes[%d]", i))
+		}
+	}
+	for i, e := range d.Edges {
+		if e != nil {
+			e.Line, e.Column, _ = ix.at(fmt.Sprintf("edges[%d]", i))
+		}
+	}
+	d.Source, d.fromJSON = name, true
+	err := d.Build(Options{})
+	ix.locate(d.Warnings)
+	if ve, ok := err.(*ValidationError); ok {
+		ix.locate(ve.Problems)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return &d, nil
+}
+
+// locate points each problem with a JSON path at the value it names (or
+// its nearest written parent).
+func (ix *jsonIndex) locate(probs []Problem) {
+	for i := range probs {
+		p := &probs[i]
+		if p.Path == "" {
+			continue
+		}
+		if line, col, ok := ix.at(p.Path); ok {
+			p.Line, p.Column = line, col
+		}
+	}
 }
 
 func jsonProblem(name string, data []byte, err error) Problem {
@@ -53,11 +87,14 @@ func jsonProblem(name string, data []byte, err error) Problem {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		p.Line = lineAt(data, int(se.Offset))
+		// The offset is just past the offending byte.
+		p.Line, p.Column = positionAt(data, int(se.Offset)-1)
 		p.Message = "malformed JSON: " + se.Error()
 	case errors.As(err, &te):
-		p.Line = lineAt(data, int(te.Offset))
-		p.Field = te.Field
+		if te.Offset > 0 {
+			p.Line, p.Column = positionAt(data, int(te.Offset))
+		}
+		p.Field, p.Path = te.Field, te.Field
 		p.Message = fmt.Sprintf("wrong type: got JSON %s, want %s", te.Value, te.Type)
 	case errors.Is(err, io.EOF):
 		p.Message = "empty document"
@@ -69,14 +106,9 @@ func jsonProblem(name string, data []byte, err error) Problem {
 	return p
 }
 
-func lineAt(data []byte, off int) int {
-	if off > len(data) {
-		off = len(data)
-	}
-	if off < 0 {
-		off = 0
-	}
-	return bytes.Count(data[:off], []byte("\n")) + 1
+// positionAt converts a byte offset of data to a 1-based line and column.
+func positionAt(data []byte, off int) (line, col int) {
+	return (&jsonIndex{data: data}).position(off)
 }
 
 // MarshalJSON-compatible encoding: Definition encodes with encoding/json

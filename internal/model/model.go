@@ -10,7 +10,9 @@
 package model
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 
 	"github.com/batonhq/baton/internal/expr"
 )
@@ -152,12 +154,64 @@ type Mapping struct {
 	Target string `json:"target"`
 }
 
-// Retry is a job's retry policy. Zero fields take the runner's defaults.
+// Retry is a job's retry policy. Zero fields take the runner's defaults,
+// but for Max: a written "max": 0 means no retry at all (see Attempts).
 type Retry struct {
 	Max        int     `json:"max,omitempty"`
 	Backoff    string  `json:"backoff,omitempty"`    // ISO 8601 duration of the first wait
 	Factor     float64 `json:"factor,omitempty"`     // multiplier per attempt
 	MaxBackoff string  `json:"maxBackoff,omitempty"` // cap on one wait
+
+	maxSet bool // Max was written, even as 0
+}
+
+// SetMax sets the number of retries; 0 means none.
+func (r *Retry) SetMax(n int) { r.Max, r.maxSet = n, true }
+
+// Attempts returns how many times the job may run in all (the first run
+// and its retries), or 0 when the policy leaves it to the runner.
+func (r *Retry) Attempts() int {
+	if r == nil || (!r.maxSet && r.Max <= 0) {
+		return 0
+	}
+	return r.Max + 1
+}
+
+// retryJSON is Retry on the wire, with Max present whenever it was set.
+type retryJSON struct {
+	Max        *int    `json:"max,omitempty"`
+	Backoff    string  `json:"backoff,omitempty"`
+	Factor     float64 `json:"factor,omitempty"`
+	MaxBackoff string  `json:"maxBackoff,omitempty"`
+}
+
+// UnmarshalJSON records whether max was written, so that "max": 0 means
+// no retry rather than the default.
+func (r *Retry) UnmarshalJSON(data []byte) error {
+	var w retryJSON
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			te.Offset = 0 // relative to the retry object: let the caller place it
+		}
+		return err
+	}
+	*r = Retry{Backoff: w.Backoff, Factor: w.Factor, MaxBackoff: w.MaxBackoff}
+	if w.Max != nil {
+		r.SetMax(*w.Max)
+	}
+	return nil
+}
+
+// MarshalJSON writes max when it was set, 0 included.
+func (r Retry) MarshalJSON() ([]byte, error) {
+	w := retryJSON{Backoff: r.Backoff, Factor: r.Factor, MaxBackoff: r.MaxBackoff}
+	if r.maxSet || r.Max != 0 {
+		w.Max = &r.Max
+	}
+	return json.Marshal(w)
 }
 
 // HTTPCall configures a service task that calls an HTTP endpoint.
@@ -361,8 +415,10 @@ type Node struct {
 	// interpret (namespace-prefixed key → value), so export keeps them.
 	Extensions map[string]string `json:"extensions,omitempty"`
 
-	// Line is the source line (XML only; 0 for JSON).
-	Line int `json:"-"`
+	// Line and Column locate the node in its source (1-based; 0 when
+	// unknown).
+	Line   int `json:"-"`
+	Column int `json:"-"`
 
 	// Filled by Build.
 	idx        int
@@ -392,7 +448,8 @@ type Edge struct {
 	// value of the last expression, or of next(err, value), is the result).
 	Language string `json:"language,omitempty"`
 
-	Line int `json:"-"`
+	Line   int `json:"-"`
+	Column int `json:"-"`
 
 	// Filled by Build.
 	idx    int
@@ -425,6 +482,7 @@ type Definition struct {
 	Warnings []Problem `json:"-"`
 
 	built     bool
+	fromJSON  bool // read by ParseJSON: problems carry JSON paths
 	nodeByID  map[string]*Node
 	edgeByID  map[string]*Edge
 	top       []*Node // process-level nodes

@@ -75,7 +75,7 @@ func (s *server) registerDefinitions(api huma.API) {
 		Description: "Deploys workflow JSON or BPMN 2.0 XML, a decision table (DMN XML or JSON), or a form-js form (a JSON object with type \"default\", " +
 			"an id and components; user tasks show it through their form key), sent as the raw body or as the file field of a multipart form. " +
 			"Returns 201 with the new version, or 200 when identical content is already the latest version. " +
-			"An invalid definition is a 422 whose errors list every problem with its location (\"file:line nodeId field\").",
+			"An invalid definition is a 422 whose errors list every problem with its location (\"file nodeId field (JSON path, line N, column M)\").",
 		MaxBodyBytes:  s.cfg.MaxDefinitionBytes,
 		DefaultStatus: http.StatusCreated,
 		// The body is read raw and parsed by the model; huma must not
@@ -305,7 +305,7 @@ func isFormSource(src []byte) bool {
 func (s *server) deployForm(ctx context.Context, name string, src []byte) (store.DefinitionRow, bool, error) {
 	f, err := form.Parse(src)
 	if err != nil {
-		return store.DefinitionRow{}, false, formProblem(name, "", 0, "", err)
+		return store.DefinitionRow{}, false, formProblem(name, "", 0, 0, "", err)
 	}
 	if strings.TrimSpace(f.ID) == "" {
 		return store.DefinitionRow{}, false, &model.ValidationError{Problems: []model.Problem{{File: name, Field: "id",
@@ -341,7 +341,7 @@ func (s *server) checkWorkflow(ctx context.Context, name string, src []byte) err
 		}
 		if _, err := form.Parse(n.Form); err != nil {
 			var ve *model.ValidationError
-			if errors.As(formProblem(name, n.ID, n.Line, "form", err), &ve) {
+			if errors.As(formProblem(name, n.ID, n.Line, n.Column, "form", err), &ve) {
 				problems = append(problems, ve.Problems...)
 			}
 		}
@@ -372,10 +372,10 @@ func (s *server) checkKind(ctx context.Context, id, format string) error {
 }
 
 // formProblem turns a form's parse error into a located validation error.
-func formProblem(file, nodeID string, line int, field string, err error) error {
+func formProblem(file, nodeID string, line, col int, field string, err error) error {
 	var se *form.SchemaError
 	if !errors.As(err, &se) {
-		return &model.ValidationError{Problems: []model.Problem{{File: file, Line: line, NodeID: nodeID, Field: field, Message: err.Error()}}}
+		return &model.ValidationError{Problems: []model.Problem{{File: file, Line: line, Column: col, NodeID: nodeID, Field: field, Message: err.Error()}}}
 	}
 	ve := &model.ValidationError{}
 	for _, p := range se.Problems {
@@ -391,7 +391,7 @@ func formProblem(file, nodeID string, line int, field string, err error) error {
 		if p.Key != "" {
 			msg = fmt.Sprintf("(key %q) %s", p.Key, msg)
 		}
-		ve.Problems = append(ve.Problems, model.Problem{File: file, Line: line, NodeID: nodeID, Field: f, Message: msg})
+		ve.Problems = append(ve.Problems, model.Problem{File: file, Line: line, Column: col, NodeID: nodeID, Field: f, Message: msg})
 	}
 	return ve
 }

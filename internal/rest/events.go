@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,6 +62,7 @@ func (s *server) registerEvents(api huma.API, mux *http.ServeMux) {
 			}},
 			"401": {Description: "No token, or an invalid one"},
 			"403": {Description: "The role is too low"},
+			"429": {Description: "The token already holds the most event streams it may (8 by default)"},
 		},
 	}
 	describeRole(op, roleFor(op.OperationID, op.Method))
@@ -87,6 +89,14 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	instanceID := q.Get("instanceId")
+	release, ok := s.openStream(r)
+	if !ok {
+		w.Header().Set("Retry-After", "5")
+		writeProblem(w, r, newProblem(http.StatusTooManyRequests, fmt.Sprintf(
+			"this token already holds %d open event streams, the limit: close one before opening another", s.cfg.MaxStreamsPerToken)))
+		return
+	}
+	defer release()
 	rc := http.NewResponseController(w)
 	// The stream outlives any server write timeout.
 	_ = rc.SetWriteDeadline(time.Time{})
@@ -140,4 +150,24 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// openStream counts an event stream against the caller's token. It
+// reports false when the token already holds MaxStreamsPerToken streams;
+// otherwise release must be called when the stream ends.
+func (s *server) openStream(r *http.Request) (release func(), ok bool) {
+	key := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+	s.streamsMu.Lock()
+	defer s.streamsMu.Unlock()
+	if s.streams[key] >= s.cfg.MaxStreamsPerToken {
+		return nil, false
+	}
+	s.streams[key]++
+	return func() {
+		s.streamsMu.Lock()
+		defer s.streamsMu.Unlock()
+		if s.streams[key]--; s.streams[key] <= 0 {
+			delete(s.streams, key)
+		}
+	}, true
 }

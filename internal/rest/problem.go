@@ -12,6 +12,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/batonhq/baton"
+	"github.com/batonhq/baton/internal/dmn"
 	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/runner"
@@ -128,6 +129,7 @@ func summarize(errs []baton.ProblemError) string {
 //
 //	*problem, huma.StatusError           as they are
 //	*model.ValidationError               422, errors lists every located problem
+//	dmn.ErrorList, *dmn.Error            422, the same for decision tables
 //	store.ErrNotFound, ErrNoSubscription 404
 //	store.ErrConflict, engine.ErrStale,
 //	engine.ErrEnded, runner.ErrNotFailed 409
@@ -139,6 +141,8 @@ func (s *server) toProblem(ctx context.Context, err error) *problem {
 	var p *problem
 	var se huma.StatusError
 	var ve *model.ValidationError
+	var dl dmn.ErrorList
+	var de *dmn.Error
 	switch {
 	case errors.As(err, &p):
 		if p.Instance == "" {
@@ -160,6 +164,17 @@ func (s *server) toProblem(ctx context.Context, err error) *problem {
 			p.Detail = "invalid definition: " + ve.Problems[0].String()
 		default:
 			p.Detail = fmt.Sprintf("invalid definition: %d problems; the first: %s", n, firstError(ve))
+		}
+	case errors.As(err, &dl) || errors.As(err, &de):
+		if len(dl) == 0 {
+			dl = dmn.ErrorList{de}
+		}
+		p = newProblem(http.StatusUnprocessableEntity, "invalid decision table: "+dl[0].Error())
+		if len(dl) > 1 {
+			p.Detail = fmt.Sprintf("invalid decision table: %d problems; the first: %s", len(dl), dl[0].Error())
+		}
+		for _, e := range dl {
+			p.Errors = append(p.Errors, baton.ProblemError{Location: dmnLocation(e), Message: e.Msg})
 		}
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, engine.ErrNoSubscription):
 		p = newProblem(http.StatusNotFound, err.Error())
@@ -200,26 +215,49 @@ func firstError(ve *model.ValidationError) string {
 	return ""
 }
 
-// location formats a definition problem's place as "file:line nodeId field",
-// leaving out the parts that are unknown.
+// location formats a definition problem's place as "file nodeId field
+// (path, line N, column M)", leaving out the parts that are unknown:
+// "loan.json payout http.url (nodes[4].http.url, line 12, column 9)",
+// "loan.bpmn gw default (line 30, column 5)".
 func location(p model.Problem) string {
-	var parts []string
-	if p.File != "" {
-		f := p.File
-		if p.Line > 0 {
-			f += ":" + strconv.Itoa(p.Line)
+	var parts, where []string
+	for _, s := range []string{p.File, p.NodeID, p.Field} {
+		if s != "" {
+			parts = append(parts, s)
 		}
-		parts = append(parts, f)
-	} else if p.Line > 0 {
-		parts = append(parts, "line "+strconv.Itoa(p.Line))
 	}
-	if p.NodeID != "" {
-		parts = append(parts, p.NodeID)
+	if p.Path != "" && p.Path != p.Field {
+		where = append(where, p.Path)
 	}
-	if p.Field != "" {
-		parts = append(parts, p.Field)
+	if pos := p.Position(); pos != "" {
+		where = append(where, pos)
 	}
-	return strings.Join(parts, " ")
+	loc := strings.Join(parts, " ")
+	if len(where) > 0 {
+		loc += " (" + strings.Join(where, ", ") + ")"
+	}
+	return strings.TrimSpace(loc)
+}
+
+// dmnLocation formats a decision table problem's place as "file decision
+// rule N input M (line L)", leaving out the parts that are unknown.
+func dmnLocation(e *dmn.Error) string {
+	var parts []string
+	add := func(format string, v any, ok bool) {
+		if ok {
+			parts = append(parts, fmt.Sprintf(format, v))
+		}
+	}
+	add("%s", e.File, e.File != "")
+	add("%s", e.Decision, e.Decision != "")
+	add("rule %d", e.Rule, e.Rule > 0)
+	add("input %d", e.Input, e.Input > 0)
+	add("output %d", e.Output, e.Output > 0)
+	loc := strings.Join(parts, " ")
+	if e.Line > 0 {
+		loc += fmt.Sprintf(" (line %d)", e.Line)
+	}
+	return strings.TrimSpace(loc)
 }
 
 type ctxKey int

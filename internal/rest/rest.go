@@ -16,9 +16,13 @@ package rest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -67,13 +71,23 @@ type Config struct {
 	// up to that long for the first request's answer (idempotency.go).
 	IdempotencyTTL  time.Duration
 	IdempotencyLock time.Duration
+	// MaxStreamsPerToken bounds the event streams one bearer token may
+	// hold open at once (default DefaultMaxStreamsPerToken); one more is
+	// refused with 429.
+	MaxStreamsPerToken int
 }
+
+// DefaultMaxStreamsPerToken is Config.MaxStreamsPerToken's default.
+const DefaultMaxStreamsPerToken = 8
 
 type server struct {
 	cfg    Config
 	r      *runner.Runner
 	log    *slog.Logger
 	errSeq atomic.Uint64
+
+	streamsMu sync.Mutex
+	streams   map[[32]byte]int // open event streams per token hash
 }
 
 // New returns the API handler. It serves /api/..., /healthz and /readyz;
@@ -107,8 +121,11 @@ func New(cfg Config) http.Handler {
 	if cfg.IdempotencyLock <= 0 {
 		cfg.IdempotencyLock = DefaultIdempotencyLock
 	}
+	if cfg.MaxStreamsPerToken <= 0 {
+		cfg.MaxStreamsPerToken = DefaultMaxStreamsPerToken
+	}
 	installErrors()
-	s := &server{cfg: cfg, r: cfg.Runner, log: cfg.Logger}
+	s := &server{cfg: cfg, r: cfg.Runner, log: cfg.Logger, streams: map[[32]byte]int{}}
 
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("Baton API", cfg.Version)
@@ -122,6 +139,7 @@ func New(cfg Config) http.Handler {
 	api.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
 		next(huma.WithValue(ctx, pathKey, ctx.URL().Path))
 	})
+	api.UseMiddleware(requireJSON(api))
 
 	securityScheme(api)
 	s.registerRuntime(api)
@@ -134,6 +152,7 @@ func New(cfg Config) http.Handler {
 	s.registerExternal(api)
 	s.registerHealth(api)
 	s.registerEvents(api, mux)
+	jsonOnlyWithRawBody(api)
 	mux.HandleFunc("/", s.notFound)
 	return s.authenticate(s.idempotent(api, mux))
 }
@@ -195,4 +214,56 @@ func page(limit int) int {
 		return defaultPageSize
 	}
 	return min(limit, maxPageSize)
+}
+
+// requireJSON refuses, with 415, a request body sent to a JSON endpoint
+// without a JSON Content-Type (application/json or any +json type): huma
+// would read a body without one as JSON, and a form or text body is a
+// client mistake best named at once. Operations that declare other media
+// types (deploying BPMN XML or a multipart upload) check their own.
+func requireJSON(api huma.API) func(huma.Context, func(huma.Context)) {
+	return func(ctx huma.Context, next func(huma.Context)) {
+		op := ctx.Operation()
+		if op == nil || op.RequestBody == nil || len(op.RequestBody.Content) > 1 || !hasBody(ctx) {
+			next(ctx)
+			return
+		}
+		ct := ctx.Header("Content-Type")
+		mt, _, err := mime.ParseMediaType(ct)
+		if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+			next(ctx)
+			return
+		}
+		var errs []error
+		if ct != "" {
+			errs = append(errs, fmt.Errorf("unknown content type: %s", ct))
+		} else {
+			errs = append(errs, fmt.Errorf("no Content-Type header"))
+		}
+		_ = huma.WriteErr(api, ctx, http.StatusUnsupportedMediaType, "unsupported media type", errs...)
+	}
+}
+
+// jsonOnlyWithRawBody drops the application/octet-stream body that huma
+// documents for an operation whose input also keeps its RawBody (start
+// reads it to name a misplaced field): the operation still takes JSON
+// only, which its OpenAPI description and requireJSON must both say.
+func jsonOnlyWithRawBody(api huma.API) {
+	for _, item := range api.OpenAPI().Paths {
+		for _, op := range []*huma.Operation{item.Post, item.Put, item.Patch} {
+			if op == nil || op.RequestBody == nil {
+				continue
+			}
+			c := op.RequestBody.Content
+			if _, ok := c["application/json"]; ok && len(c) == 2 {
+				delete(c, "application/octet-stream")
+			}
+		}
+	}
+}
+
+// hasBody reports whether a request carries a body.
+func hasBody(ctx huma.Context) bool {
+	cl, te := ctx.Header("Content-Length"), ctx.Header("Transfer-Encoding")
+	return (cl != "" && cl != "0") || te != ""
 }

@@ -174,8 +174,10 @@ func transitionOf(s stepResult, kindOf func(engine.Effect, *model.Node) string) 
 func jobRow(st *engine.State, e engine.Effect, n *model.Node, kindOf func(engine.Effect, *model.Node) string, now time.Time) store.JobRow {
 	job := store.JobRow{ID: e.ID, InstanceID: st.InstanceID, Kind: kindOf(e, n), NodeID: e.NodeID,
 		TaskType: e.TaskType, State: store.JobAvailable, RunAt: now, CreatedAt: now}
-	if n != nil && n.Retry != nil && n.Retry.Max > 0 {
-		job.MaxAttempts = n.Retry.Max + 1
+	if n != nil {
+		if a := n.Retry.Attempts(); a > 0 {
+			job.MaxAttempts = a // "max": 0 is one attempt, no retry
+		}
 	}
 	if len(e.Locals) > 0 || e.Name != "" {
 		p := map[string]any{}

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,8 +13,7 @@ import (
 
 // ParseSource compiles a definition source (workflow JSON or BPMN XML).
 func ParseSource(name string, src []byte) (*model.Definition, string, error) {
-	trim := bytes.TrimLeft(src, " \t\r\n\xef\xbb\xbf")
-	if len(trim) > 0 && trim[0] == '<' {
+	if bpmn.IsXML(src) {
 		d, err := bpmn.ParseOne(name, src, "")
 		return d, "bpmn", err
 	}

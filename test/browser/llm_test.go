@@ -13,8 +13,9 @@ import (
 )
 
 // llmTriage is a workflow whose gateway the model decides. The payout's
-// address is a variable: empty, the call fails for good (a dead letter,
-// so the model is asked for advice); the advice supplies it.
+// path is a variable (its host comes from the operator's env, never from
+// variables): empty, the call fails for good (a dead letter, so the model
+// is asked for advice); the advice supplies it.
 var llmTriage = map[string]any{
 	"id": "llm-triage", "name": "Loan triage by a model",
 	"description": "A model decides which applications a manager reviews.",
@@ -24,7 +25,7 @@ var llmTriage = map[string]any{
 			"llm": map[string]any{"question": "Does this application need a manager's review?"}},
 		map[string]any{"id": "review", "type": "userTask", "name": "Manager review", "candidateGroups": []any{"managers"}},
 		map[string]any{"id": "payout", "type": "serviceTask", "name": "Pay out",
-			"http": map[string]any{"method": "POST", "url": "{{paymentsUrl}}/payouts", "body": map[string]any{"amount": "=amount"}}},
+			"http": map[string]any{"method": "POST", "url": "{{env.PAYMENTS_URL}}/{{payoutPath}}", "body": map[string]any{"amount": "=amount"}}},
 		map[string]any{"id": "paid", "type": "endEvent", "name": "Paid"},
 		map[string]any{"id": "reviewed", "type": "endEvent", "name": "Reviewed"},
 	},
@@ -74,11 +75,11 @@ func TestOperatorPagesLLM(t *testing.T) {
 	model := llmtest.NewAnthropic(t,
 		llmtest.ToolUse("respond", map[string]any{"flow": "f_review", "reason": hostileReason, "confidence": 0.9}).WithUsage(1200, 80),
 		llmtest.ToolUse("respond", map[string]any{"flow": "f_auto", "reason": "A small amount: no review needed.", "confidence": 0.95}).WithUsage(1100, 60),
-		llmtest.ToolUse("respond", map[string]any{"action": "retry_with_changes", "variables": map[string]any{"paymentsUrl": pay.URL},
-			"reason": "The payments address is empty; set it and retry.", "confidence": 0.8}).WithUsage(900, 70),
+		llmtest.ToolUse("respond", map[string]any{"action": "retry_with_changes", "variables": map[string]any{"payoutPath": "payouts"},
+			"reason": "The payout path is empty; set it and retry.", "confidence": 0.8}).WithUsage(900, 70),
 	)
 	srv := startServe(t, "BATON_LLM_PROVIDER=anthropic", "BATON_LLM_BASE_URL="+model.URL, "ANTHROPIC_API_KEY=test-key",
-		"BATON_LLM_MODEL=claude-sonnet-4-5", "BATON_EGRESS_ALLOW_LOOPBACK=true")
+		"BATON_LLM_MODEL=claude-sonnet-4-5", "BATON_EGRESS_ALLOW_LOOPBACK=true", "PAYMENTS_URL="+pay.URL)
 	admin := srv.token(t, "admin")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -106,14 +107,14 @@ func TestOperatorPagesLLM(t *testing.T) {
 	// One at a time, so that the script's answers go to the right calls.
 	var large, small instance
 	if err := srv.call(ctx, admin, "POST", "/api/runtime/start", map[string]any{"definitionId": "llm-triage", "businessKey": "triage-large",
-		"variables": map[string]any{"amount": 20000, "paymentsUrl": ""}}, &large); err != nil {
+		"variables": map[string]any{"amount": 20000, "payoutPath": ""}}, &large); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(large.InstanceID, "WAITING at review", func(i instance) bool {
 		return i.Status == "WAITING" && len(i.CurrentNodeIDs) == 1 && i.CurrentNodeIDs[0] == "review"
 	})
 	if err := srv.call(ctx, admin, "POST", "/api/runtime/start", map[string]any{"definitionId": "llm-triage", "businessKey": "triage-small",
-		"variables": map[string]any{"amount": 500, "paymentsUrl": ""}}, &small); err != nil {
+		"variables": map[string]any{"amount": 500, "payoutPath": ""}}, &small); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(small.InstanceID, "FAILED", func(i instance) bool { return i.Status == "FAILED" })
@@ -188,8 +189,8 @@ func TestOperatorPagesLLM(t *testing.T) {
 	u.do("open the failed instance", chromedp.Navigate(srv.url+"/#/instances/"+small.InstanceID))
 	advice := fmt.Sprintf(`.incident[data-incident=%q] .advice`, incidents.Incidents[0].ID)
 	u.waitJS("the advice on the incident", fmt.Sprintf(`!!document.querySelector(%q)`, advice))
-	if text := u.text(advice); !strings.Contains(text, "Retry with changes") || !strings.Contains(text, "payments address is empty") ||
-		!strings.Contains(text, "paymentsUrl") || !strings.Contains(text, pay.URL) {
+	if text := u.text(advice); !strings.Contains(text, "Retry with changes") || !strings.Contains(text, "payout path is empty") ||
+		!strings.Contains(text, "payoutPath") || !strings.Contains(text, "payouts") {
 		t.Errorf("advice %q, want the action, the reason and the proposed variable", text)
 	}
 	var hasButton bool
@@ -205,7 +206,7 @@ func TestOperatorPagesLLM(t *testing.T) {
 		t.Errorf("decision kinds %v, want gateway then advice", kinds)
 	}
 
-	// An operator applies it: the payout runs with the proposed address.
+	// An operator applies it: the payout runs with the proposed path.
 	u.signIn(srv.token(t, "manager"))
 	u.do("open the failed instance as an operator", chromedp.Navigate(srv.url+"/#/instances/"+small.InstanceID))
 	u.waitJS("the Apply advice button", `!!document.querySelector('button.apply-advice')`)
@@ -214,8 +215,8 @@ func TestOperatorPagesLLM(t *testing.T) {
 	u.do("apply the advice", chromedp.Click(chromedp.CSS("button.apply-advice")))
 	u.waitJS("the instance completed", `document.querySelector('#instance-status')?.dataset.status === 'COMPLETED' && !document.querySelector('.incident')`)
 	final := waitFor(small.InstanceID, "COMPLETED", func(i instance) bool { return i.Status == "COMPLETED" })
-	if final.ProcessData["paymentsUrl"] != pay.URL || final.ProcessData["payoutId"] != "pay-browser-1" {
-		t.Errorf("variables after the advice %v, want the proposed paymentsUrl and the payout's answer", final.ProcessData)
+	if final.ProcessData["payoutPath"] != "payouts" || final.ProcessData["payoutId"] != "pay-browser-1" {
+		t.Errorf("variables after the advice %v, want the proposed payoutPath and the payout's answer", final.ProcessData)
 	}
 	if n := len(model.Requests()); n != 3 {
 		t.Errorf("the model was asked %d times, want 3 (applying advice asks nothing)", n)

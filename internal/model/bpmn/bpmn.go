@@ -41,6 +41,7 @@
 package bpmn
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -200,4 +201,15 @@ func Import(name string, data []byte) (*Document, error) {
 func verr(probs []model.Problem) *model.ValidationError {
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
 	return &model.ValidationError{Problems: probs}
+}
+
+// IsXML reports whether a definition source is XML (BPMN) rather than
+// workflow JSON: it starts with a UTF-16 byte order mark, or its first
+// non-space character after any UTF-8 byte order mark is '<'.
+func IsXML(data []byte) bool {
+	if bytes.HasPrefix(data, []byte("\xfe\xff")) || bytes.HasPrefix(data, []byte("\xff\xfe")) {
+		return true
+	}
+	data = bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), " \t\r\n")
+	return len(data) > 0 && data[0] == '<'
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/batonhq/baton/internal/model"
 )
@@ -87,6 +88,26 @@ func TestParseRejects(t *testing.T) {
     <bpmn:endEvent id="cancel"><bpmn:cancelEventDefinition /></bpmn:endEvent>
     <bpmn:sequenceFlow id="f" sourceRef="s" targetRef="cancel" />`),
 			want: []string{`unsupported element cancelEventDefinition in endEvent "cancel"`}, marker: `<bpmn:cancelEventDefinition`},
+		{name: "compensation boundary event", src: doc(straight + `
+    <bpmn:boundaryEvent id="undo" attachedToRef="work"><bpmn:compensateEventDefinition /></bpmn:boundaryEvent>`),
+			want: []string{`unsupported element compensateEventDefinition in boundaryEvent "undo"`, "compensation is not implemented"}, marker: `<bpmn:compensateEventDefinition`},
+		{name: "compensation throw event", src: doc(straight + `
+    <bpmn:intermediateThrowEvent id="comp"><bpmn:compensateEventDefinition /></bpmn:intermediateThrowEvent>`),
+			want: []string{`unsupported element compensateEventDefinition in intermediateThrowEvent "comp"`}, marker: `<bpmn:compensateEventDefinition`},
+		{name: "compensation handler", src: doc(straight + `
+    <bpmn:serviceTask id="refund" isForCompensation="true" />`),
+			want: []string{`unsupported element serviceTask "refund"`, "isForCompensation"}, marker: `<bpmn:serviceTask id="refund"`},
+		{name: "parallel event-based gateway", src: doc(straight + `
+    <bpmn:eventBasedGateway id="egw" eventGatewayType="Parallel" />`),
+			want: []string{`unsupported element eventBasedGateway "egw"`, "Parallel"}, marker: `<bpmn:eventBasedGateway`},
+		{name: "start quantity", src: doc(straight + `
+    <bpmn:task id="twice" startQuantity="2" />`),
+			want: []string{`unsupported element task "twice"`, "startQuantity"}, marker: `<bpmn:task id="twice"`},
+		{name: "instantiating receive task", src: doc(straight + `
+    <bpmn:receiveTask id="rcv" instantiate="true" />`),
+			want: []string{`unsupported element receiveTask "rcv"`, "instantiate"}, marker: `<bpmn:receiveTask`},
+		{name: "multi-instance outputs", src: doc(`    <bpmn:task id="mi"><bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>2</bpmn:loopCardinality><bpmn:loopDataOutputRef>out</bpmn:loopDataOutputRef></bpmn:multiInstanceLoopCharacteristics></bpmn:task>`),
+			want: []string{`unsupported element loopDataOutputRef in task "mi"`}, marker: `<bpmn:loopDataOutputRef`},
 		{name: "multiple event definitions", src: doc(`    <bpmn:startEvent id="multi"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1M</bpmn:timeDuration></bpmn:timerEventDefinition><bpmn:signalEventDefinition /></bpmn:startEvent>`),
 			want: []string{`unsupported element startEvent "multi"`, "multiple event definitions"}, marker: `<bpmn:startEvent id="multi"`},
 		{name: "dangling sourceRef", src: doc(straight + `
@@ -126,7 +147,7 @@ func TestParseRejects(t *testing.T) {
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"><bpmn:process id="p" name="&lol9;"/></bpmn:definitions>`,
 			want: []string{"DTD"}, marker: "<!DOCTYPE"},
 		{name: "undeclared entity", src: doc(`    <bpmn:task id="t" name="&xxe;" />`), want: []string{"not XML", "entity"}, marker: `&xxe;`},
-		{name: "UTF-16", src: "\xff\xfe<\x00?\x00", want: []string{"UTF-16"}, line: 1},
+		{name: "odd UTF-16", src: "\xff\xfe<\x00?", want: []string{"UTF-16", "odd number of bytes"}, line: 1},
 		{name: "unknown encoding", src: `<?xml version="1.0" encoding="EBCDIC"?><x/>`, want: []string{`unsupported encoding "EBCDIC"`}, line: 1},
 		{name: "invalid UTF-8", src: doc("    <bpmn:task id=\"t\" name=\"\xff\xfe\" />"), want: []string{"invalid UTF-8"}, marker: `<bpmn:task id="t"`},
 		{name: "no process", src: header + "</bpmn:definitions>\n", want: []string{"no executable process", "the file has no process"}},
@@ -237,7 +258,7 @@ func TestParseMapsElements(t *testing.T) {
     <bpmn:boundaryEvent id="slow" attachedToRef="charge" cancelActivity="false">
       <bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT10M</bpmn:timeDuration></bpmn:timerEventDefinition>
     </bpmn:boundaryEvent>
-    <bpmn:intermediateThrowEvent id="escalate"><bpmn:escalationEventDefinition escalationRef="Esc_1" /></bpmn:intermediateThrowEvent>
+    <bpmn:intermediateThrowEvent id="escalate"><bpmn:signalEventDefinition signalRef="Sig_1" /></bpmn:intermediateThrowEvent>
     <bpmn:intermediateCatchEvent id="paid"><bpmn:messageEventDefinition messageRef="Msg_1" /></bpmn:intermediateCatchEvent>
     <bpmn:userTask id="review" camunda:assignee="${initiator}" camunda:candidateGroups="sales, support" camunda:dueDate="PT4H" camunda:formKey="embedded:app:forms/review.html">
       <bpmn:extensionElements>
@@ -329,7 +350,7 @@ func TestParseMapsElements(t *testing.T) {
 	if p := n("paid"); p.Event.Name != "order-paid" || p.Event.CorrelationKey != "=orderId" {
 		t.Errorf("paid.Event = %+v", p.Event)
 	}
-	if e := n("escalate"); e.Event.Name != "LATE" {
+	if e := n("escalate"); e.Event.Kind != model.EventSignal || e.Event.Name != "stop-all" {
 		t.Errorf("escalate.Event = %+v", e.Event)
 	}
 	if s := n("stop"); s.Event.Kind != model.EventSignal || s.Event.Name != "stop-all" {
@@ -502,5 +523,39 @@ func TestImportCounts(t *testing.T) {
 	want := map[string]int{"StartEvent": 2, "Task": 1, "EndEvent": 2, "SubProcess": 1, "DataStoreReference": 1, "ExclusiveGateway": 1}
 	if !equalCounts(p.FlowElements, want) || p.SequenceFlows != 4 || !p.IsExecutable || p.ID != "p" {
 		t.Errorf("Import = %+v, want counts %v and 4 flows", p, want)
+	}
+}
+
+// TestParseUTF16: a document saved as UTF-16 with its byte order mark, in
+// either byte order, reads like its UTF-8 original, lines included.
+func TestParseUTF16(t *testing.T) {
+	src8 := strings.Replace(doc(straight), `<bpmn:task id="work"`, `<bpmn:task name="Wörk ✓" id="work"`, 1)
+	want, err := Parse("utf8.bpmn", []byte(src8))
+	if err != nil {
+		t.Fatalf("Parse(UTF-8): %v", err)
+	}
+	units := utf16.Encode([]rune(strings.Replace(src8, `encoding="UTF-8"`, `encoding="UTF-16"`, 1)))
+	for _, order := range []string{"big-endian", "little-endian"} {
+		var b []byte
+		if order == "big-endian" {
+			b = append(b, 0xfe, 0xff)
+		} else {
+			b = append(b, 0xff, 0xfe)
+		}
+		for _, u := range units {
+			if order == "big-endian" {
+				b = append(b, byte(u>>8), byte(u))
+			} else {
+				b = append(b, byte(u), byte(u>>8))
+			}
+		}
+		got, err := Parse("utf16.bpmn", b)
+		if err != nil {
+			t.Fatalf("Parse(UTF-16 %s): %v", order, err)
+		}
+		g, w := got[0].Node("work"), want[0].Node("work")
+		if g == nil || w == nil || g.Name != w.Name || g.Line != w.Line || g.Column != w.Column {
+			t.Errorf("UTF-16 %s: work = %+v, want %+v", order, g, w)
+		}
 	}
 }

@@ -75,8 +75,8 @@ var corpusGaps = map[string]string{}
 // invalidMentions are words the rejection of each invalid corpus model
 // must contain, so that the message names the problem.
 var invalidMentions = map[string][]string{
-	"bpmn-engine/service-task-operation":         {"http://schema.omg.org/spec/BPMN/2.0", ":2:"},
-	"bpmn-engine/bpmn-engine-not-xml":            {"not XML", ":1:"},
+	"bpmn-engine/service-task-operation":         {"http://schema.omg.org/spec/BPMN/2.0", "line 2, column "},
+	"bpmn-engine/bpmn-engine-not-xml":            {"not XML", "line 1, column "},
 	"bpmn-engine/bpmn-engine-invalid-timer-date": {"2023-01-32", "bound-timer-2"},
 	"lib-bpmn-engine/simple-link-event-broken":   {"Link-A", "Link-A-Throw"},
 }

@@ -60,13 +60,13 @@ func read(name string, data []byte, opts Options) (*reader, error) {
 	if err != nil {
 		var se *syntaxError
 		if errors.As(err, &se) {
-			return nil, verr([]model.Problem{{File: name, Line: se.line, Message: se.msg}})
+			return nil, verr([]model.Problem{{File: name, Line: se.line, Column: se.col, Message: se.msg}})
 		}
 		return nil, verr([]model.Problem{{File: name, Message: err.Error()}})
 	}
 	root := doc.root
 	if root.name.Local != "definitions" || root.name.Space != nsBPMN {
-		return nil, verr([]model.Problem{{File: name, Line: root.line, Message: rootMessage(root)}})
+		return nil, verr([]model.Problem{{File: name, Line: root.line, Column: root.col, Message: rootMessage(root)}})
 	}
 	r := &reader{
 		file: name, opts: opts, doc: doc,
@@ -116,7 +116,7 @@ func read(name string, data []byte, opts Options) (*reader, error) {
 		}
 		r.procs = append(r.procs, p)
 		if err := p.read(); err != nil {
-			return nil, verr([]model.Problem{{File: name, Line: el.line, Message: fmt.Sprintf("the file has more than %d flow elements and sequence flows", model.MaxNodes)}})
+			return nil, verr([]model.Problem{{File: name, Line: el.line, Column: el.col, Message: fmt.Sprintf("the file has more than %d flow elements and sequence flows", model.MaxNodes)}})
 		}
 	}
 	anyExec := false
@@ -179,12 +179,12 @@ func (p *process) failures() []model.Problem {
 	return out
 }
 
-func (p *process) problem(line int, node, format string, args ...any) {
-	p.problems = append(p.problems, model.Problem{File: p.r.file, Line: line, NodeID: node, Message: fmt.Sprintf(format, args...)})
+func (p *process) problem(at *element, node, format string, args ...any) {
+	p.problems = append(p.problems, model.Problem{File: p.r.file, Line: at.line, Column: at.col, NodeID: node, Message: fmt.Sprintf(format, args...)})
 }
 
-func (p *process) warn(line int, node, format string, args ...any) {
-	p.warnings = append(p.warnings, model.Problem{File: p.r.file, Line: line, NodeID: node, Message: fmt.Sprintf(format, args...), Warning: true})
+func (p *process) warn(at *element, node, format string, args ...any) {
+	p.warnings = append(p.warnings, model.Problem{File: p.r.file, Line: at.line, Column: at.col, NodeID: node, Message: fmt.Sprintf(format, args...), Warning: true})
 }
 
 // unsupportedElement records an element Baton does not support. The
@@ -205,7 +205,7 @@ func (p *process) unsupportedElement(e *element, in *model.Node, why string) {
 	if why != "" {
 		msg += ": " + why
 	}
-	p.unsupported = append(p.unsupported, model.Problem{File: p.r.file, Line: e.line, NodeID: node, Message: msg})
+	p.unsupported = append(p.unsupported, model.Problem{File: p.r.file, Line: e.line, Column: e.col, NodeID: node, Message: msg})
 }
 
 // build builds the definition, so that its problems join the reading
@@ -219,8 +219,14 @@ func (p *process) build() {
 		var ve *model.ValidationError
 		if errors.As(err, &ve) {
 			p.buildErr = ve.Problems
+			for i := range p.buildErr {
+				// Problems of the whole process sit at its element.
+				if pr := &p.buildErr[i]; pr.Line == 0 {
+					pr.Line, pr.Column = p.el.line, p.el.col
+				}
+			}
 		} else {
-			p.buildErr = []model.Problem{{File: p.r.file, Line: p.el.line, NodeID: p.id, Message: err.Error()}}
+			p.buildErr = []model.Problem{{File: p.r.file, Line: p.el.line, Column: p.el.col, NodeID: p.id, Message: err.Error()}}
 		}
 		return
 	}
@@ -295,7 +301,7 @@ func (p *process) read() error {
 		case "true", "false", "1", "0":
 			d.UniqueBusinessKey = xmlBool(v, false)
 		default:
-			p.problem(p.el.line, "", "baton:uniqueBusinessKey %q is not a boolean (true or false)", v)
+			p.problem(p.el, "", "baton:uniqueBusinessKey %q is not a boolean (true or false)", v)
 		}
 	}
 	return p.container(p.el, nil)
@@ -372,6 +378,7 @@ func (p *process) edge(e *element) {
 		Source:      e.attr("sourceRef"),
 		Target:      e.attr("targetRef"),
 		Line:        e.line,
+		Column:      e.col,
 	}
 	if c := e.child(nsBPMN, "conditionExpression"); c != nil {
 		ed.Condition = strings.TrimSpace(c.allText())
@@ -389,11 +396,16 @@ func (p *process) node(e *element, parent *model.Node) error {
 		Name:        e.attr("name"),
 		Description: documentation(e),
 		Line:        e.line,
+		Column:      e.col,
 	}
 	if parent != nil {
 		n.Parent = parent.ID
 	}
 	n.TriggeredByEvent = local == "subProcess" && xmlBool(e.attr("triggeredByEvent"), false)
+	if why := notExecuted(e, n.Type); why != "" {
+		p.unsupportedElement(e, parent, why)
+		return nil
+	}
 	p.def.Nodes = append(p.def.Nodes, n)
 
 	if n.Type.IsGateway() || n.Type.IsActivity() {
@@ -443,7 +455,7 @@ func (p *process) node(e *element, parent *model.Node) error {
 			if d := p.r.eventDefs[ref]; d != nil && isEvent(n.Type) {
 				defs = append(defs, d)
 			} else {
-				p.problem(k.line, n.ID, "eventDefinitionRef %q does not name an event definition of the file", ref)
+				p.problem(k, n.ID, "eventDefinitionRef %q does not name an event definition of the file", ref)
 			}
 		case "extensionElements":
 			exts = append(exts, k)
@@ -475,7 +487,7 @@ func (p *process) node(e *element, parent *model.Node) error {
 		for i, d := range defs {
 			names[i] = d.name.Local
 		}
-		p.unsupported = append(p.unsupported, model.Problem{File: p.r.file, Line: e.line, NodeID: n.ID,
+		p.unsupported = append(p.unsupported, model.Problem{File: p.r.file, Line: e.line, Column: e.col, NodeID: n.ID,
 			Message: fmt.Sprintf("unsupported element %s %q: multiple event definitions (%s) are not supported", local, n.ID, strings.Join(names, ", "))})
 	} else if len(defs) == 1 {
 		p.eventDefinition(n, defs[0])
@@ -511,6 +523,10 @@ func (p *process) eventDefinition(n *model.Node, d *element) {
 		p.unsupportedElement(d, n, "")
 		return
 	}
+	if why := model.UnsupportedEventKinds[kind]; why != "" {
+		p.unsupportedElement(d, n, why)
+		return
+	}
 	ev := &model.Event{Kind: kind}
 	n.Event = ev
 	switch kind {
@@ -534,7 +550,7 @@ func (p *process) eventDefinition(n *model.Node, d *element) {
 		if ref := d.attr("signalRef"); ref != "" {
 			s := p.r.signals[ref]
 			if s == nil {
-				p.problem(d.line, n.ID, "signalRef %q does not name a signal of the file", ref)
+				p.problem(d, n.ID, "signalRef %q does not name a signal of the file", ref)
 				return
 			}
 			ev.Name = firstNonEmpty(s.attr("name"), ref)
@@ -543,7 +559,7 @@ func (p *process) eventDefinition(n *model.Node, d *element) {
 		if ref := d.attr("errorRef"); ref != "" {
 			er := p.r.errs[ref]
 			if er == nil {
-				p.problem(d.line, n.ID, "errorRef %q does not name an error of the file", ref)
+				p.problem(d, n.ID, "errorRef %q does not name an error of the file", ref)
 				return
 			}
 			ev.ErrorCode = er.attr("errorCode")
@@ -552,7 +568,7 @@ func (p *process) eventDefinition(n *model.Node, d *element) {
 		if ref := d.attr("escalationRef"); ref != "" {
 			es := p.r.escalations[ref]
 			if es == nil {
-				p.problem(d.line, n.ID, "escalationRef %q does not name an escalation of the file", ref)
+				p.problem(d, n.ID, "escalationRef %q does not name an escalation of the file", ref)
 				return
 			}
 			ev.Name = firstNonEmpty(es.attr("escalationCode"), es.attr("name"), ref)
@@ -578,7 +594,7 @@ func (p *process) eventDefinition(n *model.Node, d *element) {
 func (p *process) message(n *model.Node, at *element, ref string) {
 	m := p.r.messages[ref]
 	if m == nil {
-		p.problem(at.line, n.ID, "messageRef %q does not name a message of the file", ref)
+		p.problem(at, n.ID, "messageRef %q does not name a message of the file", ref)
 		return
 	}
 	n.Event.Name = firstNonEmpty(m.attr("name"), ref)
@@ -614,7 +630,9 @@ func (p *process) multiInstance(n *model.Node, e *element) {
 		if k.bpmn() {
 			switch k.name.Local {
 			case "loopCardinality", "loopDataInputRef", "inputDataItem", "completionCondition",
-				"extensionElements", "documentation", "loopDataOutputRef", "outputDataItem":
+				"extensionElements", "documentation":
+			case "loopDataOutputRef", "outputDataItem":
+				p.unsupportedElement(k, n, "collecting multi-instance outputs is not implemented (Baton would drop them)")
 			case "complexBehaviorDefinition":
 				p.unsupportedElement(k, n, "")
 			default:
@@ -739,7 +757,7 @@ func (p *process) processLLM(d *model.Definition) {
 		if v := p.el.nsAttr(nsBaton, f.attr); v != "" {
 			k, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil {
-				p.problem(p.el.line, "", "baton:%s %q is not a whole number", f.attr, v)
+				p.problem(p.el, "", "baton:%s %q is not a whole number", f.attr, v)
 			}
 			*f.to, set = k, true
 		}

@@ -96,10 +96,10 @@ func (p *process) camundaAttrs(n *model.Node, e *element, take func(string) stri
 		n.CandidateGroups = splitList(v)
 	}
 	if v := take("camunda:dueDate"); v != "" {
-		p.due(n, &n.DueIn, v, "camunda:dueDate", e.line)
+		p.due(n, &n.DueIn, v, "camunda:dueDate", e)
 	}
 	if v := take("camunda:followUpDate"); v != "" {
-		p.due(n, &n.FollowUpIn, v, "camunda:followUpDate", e.line)
+		p.due(n, &n.FollowUpIn, v, "camunda:followUpDate", e)
 	}
 	if v := take("camunda:formKey"); v != "" {
 		n.FormKey = v
@@ -108,7 +108,7 @@ func (p *process) camundaAttrs(n *model.Node, e *element, take func(string) stri
 		take("camunda:type")
 		n.TaskType = take("camunda:topic")
 		if n.TaskType == "" {
-			p.problem(e.line, n.ID, "camunda:type=\"external\" needs a camunda:topic")
+			p.problem(e, n.ID, "camunda:type=\"external\" needs a camunda:topic")
 		}
 	}
 	if v := take("camunda:resultVariable"); v != "" {
@@ -135,7 +135,7 @@ func (p *process) camundaElement(n *model.Node, k *element) {
 			case "inputParameter", "outputParameter":
 				src, why := camundaValue(c, true)
 				if why != "" {
-					p.warn(c.line, n.ID, "camunda:%s %q uses %s, which Baton does not run; the mapping is ignored", c.name.Local, name, why)
+					p.warn(c, n.ID, "camunda:%s %q uses %s, which Baton does not run; the mapping is ignored", c.name.Local, name, why)
 					setExt(n, "camunda:"+c.name.Local+"."+name, strings.TrimSpace(c.allText()))
 					continue
 				}
@@ -189,7 +189,7 @@ func (p *process) camundaElement(n *model.Node, k *element) {
 		if c, err := model.ParseCycle(s); err == nil && c.Repeat >= 0 && !model.IsExpression(s) {
 			parts := strings.Split(s, "/")
 			r := retry(n)
-			r.Max = c.Repeat
+			r.SetMax(c.Repeat)
 			r.Backoff = parts[len(parts)-1]
 		} else if s != "" {
 			setExt(n, "camunda:failedJobRetryTimeCycle", s)
@@ -198,9 +198,9 @@ func (p *process) camundaElement(n *model.Node, k *element) {
 		if id := k.child(nsCamunda, "connectorId"); id != nil {
 			setExt(n, "camunda:connectorId", strings.TrimSpace(id.allText()))
 		}
-		p.warn(k.line, n.ID, "camunda:connector is not supported; Baton does not run it (use a service task with baton:url or a task type)")
+		p.warn(k, n.ID, "camunda:connector is not supported; Baton does not run it (use a service task with baton:url or a task type)")
 	case "executionListener", "taskListener":
-		p.warn(k.line, n.ID, "camunda:%s is not supported and is ignored", k.name.Local)
+		p.warn(k, n.ID, "camunda:%s is not supported and is ignored", k.name.Local)
 	}
 }
 
@@ -371,7 +371,7 @@ func (p *process) zeebeElement(n *model.Node, k *element) {
 		}
 		if v := strings.TrimSpace(k.attr("retries")); v != "" {
 			if i, err := strconv.Atoi(v); err == nil && i >= 0 {
-				retry(n).Max = i
+				retry(n).SetMax(i)
 			} else {
 				setExt(n, "zeebe:retries", v)
 			}
@@ -399,10 +399,10 @@ func (p *process) zeebeElement(n *model.Node, k *element) {
 		}
 	case "taskSchedule":
 		if v := k.attr("dueDate"); v != "" {
-			p.due(n, &n.DueIn, v, "zeebe:dueDate", k.line)
+			p.due(n, &n.DueIn, v, "zeebe:dueDate", k)
 		}
 		if v := k.attr("followUpDate"); v != "" {
-			p.due(n, &n.FollowUpIn, v, "zeebe:followUpDate", k.line)
+			p.due(n, &n.FollowUpIn, v, "zeebe:followUpDate", k)
 		}
 	case "ioMapping":
 		for _, c := range k.kids {
@@ -453,7 +453,7 @@ func (p *process) zeebeElement(n *model.Node, k *element) {
 			setExt(n, "zeebe:header."+c.attr("key"), c.attr("value"))
 		}
 	case "executionListeners", "taskListeners":
-		p.warn(k.line, n.ID, "zeebe:%s are not supported and are ignored", k.name.Local)
+		p.warn(k, n.ID, "zeebe:%s are not supported and are ignored", k.name.Local)
 	}
 }
 
@@ -481,7 +481,7 @@ func (p *process) batonAttrs(n *model.Node, e *element, take func(string) string
 		h := &model.HTTPCall{Method: method, URL: url, Timeout: timeout}
 		if body != "" {
 			if !json.Valid([]byte(body)) {
-				p.problem(e.line, n.ID, "baton:body is not valid JSON")
+				p.problem(e, n.ID, "baton:body is not valid JSON")
 			} else {
 				h.Body = json.RawMessage(body)
 			}
@@ -492,9 +492,9 @@ func (p *process) batonAttrs(n *model.Node, e *element, take func(string) string
 	}
 	if v := take("baton:retries"); v != "" {
 		if i, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-			retry(n).Max = i
+			retry(n).SetMax(i)
 		} else {
-			p.problem(e.line, n.ID, "baton:retries %q is not a whole number", v)
+			p.problem(e, n.ID, "baton:retries %q is not a whole number", v)
 		}
 	}
 	if v := take("baton:backoff"); v != "" {
@@ -504,7 +504,7 @@ func (p *process) batonAttrs(n *model.Node, e *element, take func(string) string
 		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
 			retry(n).Factor = f
 		} else {
-			p.problem(e.line, n.ID, "baton:factor %q is not a number", v)
+			p.problem(e, n.ID, "baton:factor %q is not a number", v)
 		}
 	}
 	if v := take("baton:maxBackoff"); v != "" {
@@ -523,7 +523,7 @@ func (p *process) batonAttrs(n *model.Node, e *element, take func(string) string
 		if v := take("baton:minConfidence"); v != "" {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
-				p.problem(e.line, n.ID, "baton:minConfidence %q is not a number", v)
+				p.problem(e, n.ID, "baton:minConfidence %q is not a number", v)
 			}
 			l.MinConfidence = f
 		}
@@ -544,7 +544,7 @@ func (p *process) batonAttrs(n *model.Node, e *element, take func(string) string
 			if v := take(f.attr); v != "" {
 				k, err := strconv.Atoi(strings.TrimSpace(v))
 				if err != nil {
-					p.problem(e.line, n.ID, "%s %q is not a whole number", f.attr, v)
+					p.problem(e, n.ID, "%s %q is not a whole number", f.attr, v)
 				}
 				*f.to = k
 			}
@@ -583,7 +583,7 @@ func (p *process) stringMap(n *model.Node, e *element, key, v string) map[string
 	}
 	var m map[string]string
 	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		p.problem(e.line, n.ID, "%s must be a JSON object of strings: %v", key, err)
+		p.problem(e, n.ID, "%s must be a JSON object of strings: %v", key, err)
 		return nil
 	}
 	return m
@@ -599,12 +599,12 @@ func (p *process) inlineForm(n *model.Node, e *element) {
 	id := strings.TrimPrefix(n.FormKey, prefix)
 	f := p.r.forms[id]
 	if f == nil {
-		p.problem(e.line, n.ID, "form key %q names no zeebe:userTaskForm of the file", n.FormKey)
+		p.problem(e, n.ID, "form key %q names no zeebe:userTaskForm of the file", n.FormKey)
 		return
 	}
 	body := strings.TrimSpace(f.allText())
 	if !json.Valid([]byte(body)) {
-		p.problem(f.line, n.ID, "zeebe:userTaskForm %q is not valid JSON", id)
+		p.problem(f, n.ID, "zeebe:userTaskForm %q is not valid JSON", id)
 		return
 	}
 	n.Form = json.RawMessage(body)
@@ -614,7 +614,7 @@ func (p *process) inlineForm(n *model.Node, e *element) {
 // due sets a due or follow-up field when v is a duration or an
 // expression. An absolute date has no place in the model; it is kept as
 // an extension with a warning.
-func (p *process) due(n *model.Node, field *string, v, key string, line int) {
+func (p *process) due(n *model.Node, field *string, v, key string, at *element) {
 	v = strings.TrimSpace(v)
 	if model.IsExpression(v) {
 		*field = v
@@ -625,7 +625,7 @@ func (p *process) due(n *model.Node, field *string, v, key string, line int) {
 		return
 	}
 	setExt(n, key, v)
-	p.warn(line, n.ID, "%s %q is neither an ISO 8601 duration nor an expression; it is kept as an extension only", key, v)
+	p.warn(at, n.ID, "%s %q is neither an ISO 8601 duration nor an expression; it is kept as an extension only", key, v)
 }
 
 func retry(n *model.Node) *model.Retry {

@@ -417,7 +417,10 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 		}
 	}
 	if r := n.Retry; r != nil {
-		attrs = append(attrs, "baton:retries", strconv.Itoa(r.Max), "baton:backoff", r.Backoff, "baton:maxBackoff", r.MaxBackoff)
+		if a := r.Attempts(); a > 0 {
+			attrs = append(attrs, "baton:retries", strconv.Itoa(a-1))
+		}
+		attrs = append(attrs, "baton:backoff", r.Backoff, "baton:maxBackoff", r.MaxBackoff)
 		if r.Factor != 0 {
 			attrs = append(attrs, "baton:factor", strconv.FormatFloat(r.Factor, 'g', -1, 64))
 		}

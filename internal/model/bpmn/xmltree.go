@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/batonhq/baton/internal/model"
@@ -46,6 +47,7 @@ type element struct {
 	kids  []*element
 	text  string // character data directly inside the element
 	line  int
+	col   int // 1-based column (in runes) of its "<"
 }
 
 // is reports whether e is the element space:local.
@@ -134,8 +136,8 @@ type document struct {
 
 // syntaxError is a document-level failure to read the XML.
 type syntaxError struct {
-	line int
-	msg  string
+	line, col int
+	msg       string
 }
 
 func (e *syntaxError) Error() string { return e.msg }
@@ -168,20 +170,12 @@ func readXML(data []byte) (*document, error) {
 		text     []*strings.Builder
 		skip     int // depth inside a skipped subtree (0: not skipping)
 		count    int
-		lineOff  int
-		line     = 1
 		rootDone bool
 	)
+	pos := newPositioner(data)
 	lineAt := func(off int64) int {
-		o := int(off)
-		if o > len(data) {
-			o = len(data)
-		}
-		if o > lineOff {
-			line += bytes.Count(data[lineOff:o], []byte{'\n'})
-			lineOff = o
-		}
-		return line
+		l, _ := pos.at(off)
+		return l
 	}
 	for {
 		off := dec.InputOffset()
@@ -190,25 +184,29 @@ func readXML(data []byte) (*document, error) {
 			break
 		}
 		if err != nil {
+			l, c := pos.at(dec.InputOffset())
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {
-				return nil, &syntaxError{line: se.Line, msg: "not XML: " + se.Msg}
+				if se.Line != l {
+					c = 0
+				}
+				return nil, &syntaxError{line: se.Line, col: c, msg: "not XML: " + se.Msg}
 			}
-			return nil, &syntaxError{line: lineAt(dec.InputOffset()), msg: "not XML: " + err.Error()}
+			return nil, &syntaxError{line: l, col: c, msg: "not XML: " + err.Error()}
 		}
-		ln := lineAt(off)
+		ln, col := pos.at(off)
 		switch t := tok.(type) {
 		case xml.StartElement:
 			count++
 			if count > maxElements {
-				return nil, &syntaxError{line: ln, msg: fmt.Sprintf("document has more than %d XML elements", maxElements)}
+				return nil, &syntaxError{line: ln, col: col, msg: fmt.Sprintf("document has more than %d XML elements", maxElements)}
 			}
 			depth := len(stack) + skip + 1
 			if depth > maxDepth {
-				return nil, &syntaxError{line: ln, msg: fmt.Sprintf("XML nesting is deeper than %d levels", maxDepth)}
+				return nil, &syntaxError{line: ln, col: col, msg: fmt.Sprintf("XML nesting is deeper than %d levels", maxDepth)}
 			}
 			if rootDone {
-				return nil, &syntaxError{line: ln, msg: fmt.Sprintf("not XML: element <%s> after the root element", t.Name.Local)}
+				return nil, &syntaxError{line: ln, col: col, msg: fmt.Sprintf("not XML: element <%s> after the root element", t.Name.Local)}
 			}
 			for _, a := range t.Attr {
 				if a.Name.Space == nsXMLNS {
@@ -221,7 +219,7 @@ func readXML(data []byte) (*document, error) {
 				skip++
 				continue
 			}
-			e := &element{name: t.Name, attrs: t.Attr, line: ln}
+			e := &element{name: t.Name, attrs: t.Attr, line: ln, col: col}
 			if len(stack) == 0 {
 				doc.root = e
 			} else {
@@ -237,7 +235,7 @@ func readXML(data []byte) (*document, error) {
 			}
 			if len(stack) == 0 {
 				// The decoder checks nesting; this cannot happen.
-				return nil, &syntaxError{line: ln, msg: "not XML: unexpected end element"}
+				return nil, &syntaxError{line: ln, col: col, msg: "not XML: unexpected end element"}
 			}
 			e := stack[len(stack)-1]
 			e.text = text[len(text)-1].String()
@@ -257,14 +255,14 @@ func readXML(data []byte) (*document, error) {
 						where = "after"
 					}
 					lead := len(t) - len(bytes.TrimLeft(t, " \t\r\n"))
-					ln += bytes.Count(t[:lead], []byte{'\n'})
-					return nil, &syntaxError{line: ln, msg: fmt.Sprintf("not XML: text %q %s the root element", clip(s, 20), where)}
+					ln, col = pos.at(off + int64(lead))
+					return nil, &syntaxError{line: ln, col: col, msg: fmt.Sprintf("not XML: text %q %s the root element", clip(s, 20), where)}
 				}
 				continue
 			}
 			text[len(text)-1].Write(t)
 		case xml.Directive:
-			return nil, &syntaxError{line: ln, msg: "DTDs and <!...> declarations are not allowed (no entity is ever expanded)"}
+			return nil, &syntaxError{line: ln, col: col, msg: "DTDs and <!...> declarations are not allowed (no entity is ever expanded)"}
 		case xml.ProcInst, xml.Comment:
 		}
 	}
@@ -280,7 +278,7 @@ func readXML(data []byte) (*document, error) {
 func toUTF8(data []byte) ([]byte, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if bytes.HasPrefix(data, []byte("\xfe\xff")) || bytes.HasPrefix(data, []byte("\xff\xfe")) {
-		return nil, &syntaxError{line: 1, msg: "not XML: UTF-16 documents are not supported; save the file as UTF-8"}
+		return fromUTF16(data)
 	}
 	enc := declaredEncoding(data)
 	switch strings.ToLower(enc) {
@@ -356,4 +354,69 @@ func clip(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n]) + "…"
+}
+
+// positioner turns increasing byte offsets into lines and columns in one
+// pass over the data.
+type positioner struct {
+	data      []byte
+	off       int // offset reached
+	line, col int // position at off
+}
+
+func newPositioner(data []byte) *positioner { return &positioner{data: data, line: 1, col: 1} }
+
+// at returns the 1-based line and rune column of offset o; offsets must
+// not decrease between calls (a smaller one answers the last position).
+func (p *positioner) at(o64 int64) (line, col int) {
+	o := min(int(o64), len(p.data))
+	if o > p.off {
+		seg := p.data[p.off:o]
+		if nl := bytes.LastIndexByte(seg, '\n'); nl >= 0 {
+			p.line += bytes.Count(seg, []byte{'\n'})
+			p.col = utf8.RuneCount(seg[nl+1:]) + 1
+		} else {
+			p.col += utf8.RuneCount(seg)
+		}
+		p.off = o
+	}
+	return p.line, p.col
+}
+
+// fromUTF16 converts a UTF-16 document that starts with its byte order
+// mark (FE FF big-endian, FF FE little-endian) to UTF-8. The declaration's
+// encoding="UTF-16" is then ignored: the bytes are UTF-8.
+func fromUTF16(data []byte) ([]byte, error) {
+	big := data[0] == 0xfe
+	data = data[2:]
+	if len(data)%2 != 0 {
+		return nil, &syntaxError{line: 1, msg: "not XML: a UTF-16 document has an odd number of bytes"}
+	}
+	units := make([]uint16, len(data)/2)
+	for i := range units {
+		if big {
+			units[i] = uint16(data[2*i])<<8 | uint16(data[2*i+1])
+		} else {
+			units[i] = uint16(data[2*i+1])<<8 | uint16(data[2*i])
+		}
+	}
+	out := make([]byte, 0, len(units))
+	line := 1
+	for i := 0; i < len(units); i++ {
+		r := rune(units[i])
+		switch {
+		case utf16.IsSurrogate(r) && i+1 < len(units) && r < 0xdc00:
+			r = utf16.DecodeRune(r, rune(units[i+1]))
+			i++
+			if r == utf8.RuneError {
+				return nil, &syntaxError{line: line, msg: "not XML: invalid UTF-16 (an unpaired surrogate)"}
+			}
+		case utf16.IsSurrogate(r):
+			return nil, &syntaxError{line: line, msg: "not XML: invalid UTF-16 (an unpaired surrogate)"}
+		case r == '\n':
+			line++
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out, nil
 }
