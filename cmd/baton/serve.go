@@ -236,6 +236,11 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return usageErrorf("%v", err)
 	}
 	lcfg := llmtask.Config{Provider: prov, Store: st, Model: llmModel, MaxTokens: maxTokens, InstanceBudget: budget, Pricing: llm.ExamplePricing()}
+	if v := os.Getenv("BATON_LLM_MAX_RATE_LIMIT_WAIT"); v != "" {
+		if lcfg.MaxRateLimitWait, err = time.ParseDuration(v); err != nil || lcfg.MaxRateLimitWait <= 0 {
+			return usageErrorf("BATON_LLM_MAX_RATE_LIMIT_WAIT: %q is not a positive Go duration", v)
+		}
+	}
 	m := metrics.New(st)
 	lcfg.OnRecord = func(kind string, row store.DecisionRow) {
 		m.LLMCall(row.Provider, row.Model, kind, row.InputTokens, row.OutputTokens, row.CostMicros)

@@ -142,6 +142,11 @@ type Config struct {
 	// it over. Default 3. Each of those attempts also counts against the
 	// job's retry policy.
 	MaxCrashes int
+	// MaxSnooze bounds how long a job may keep being deferred by errors
+	// that name their own next attempt (a provider's rate limit, see
+	// Snoozer), counted from its first failure (default 24h). Deferrals
+	// do not use up the job's retry attempts; past this bound they do.
+	MaxSnooze time.Duration
 	// MaintainEvery is how often the watchdog looks for stuck instances
 	// and expired buffered messages are removed (default 1m).
 	MaintainEvery time.Duration
@@ -222,6 +227,9 @@ func New(cfg Config) *Runner {
 	}
 	if cfg.MaxCrashes <= 0 {
 		cfg.MaxCrashes = 3
+	}
+	if cfg.MaxSnooze <= 0 {
+		cfg.MaxSnooze = 24 * time.Hour
 	}
 	if cfg.MaintainEvery <= 0 {
 		cfg.MaintainEvery = time.Minute

@@ -526,6 +526,11 @@ type Store interface {
 	// RetryJob puts a running job back to available at runAt, recording
 	// the error and failure times; ErrConflict if the lease was lost.
 	RetryJob(ctx context.Context, id, owner string, runAt time.Time, errMsg string, now time.Time) error
+	// SnoozeJob puts a running job back to available at runAt, like
+	// RetryJob, but gives back the attempt its lease counted: the work
+	// was not tried, only deferred (a rate limit named its own time).
+	// ErrConflict if the lease was lost.
+	SnoozeJob(ctx context.Context, id, owner string, runAt time.Time, errMsg string, now time.Time) error
 	// ReleaseJob returns a leased job to available without counting the
 	// attempt (graceful shutdown); ErrConflict if the lease was lost.
 	ReleaseJob(ctx context.Context, id, owner string) error
