@@ -24,6 +24,7 @@ func (s *stepper) cancelToken(id int64) {
 		return
 	}
 	s.cancelWait(t)
+	s.dropCompensable(id)
 	t = s.tok(id)
 	s.history(t.Node, "", ActCancelled, nil)
 	s.removeToken(id)
@@ -61,6 +62,7 @@ func (s *stepper) cancelAll() {
 		s.cancelSubEffect(sb)
 	}
 	s.st.Subs = nil
+	s.st.Compensable = nil
 	for len(s.st.Incidents) > 0 {
 		s.resolveIncident(0)
 	}
