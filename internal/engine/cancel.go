@@ -13,7 +13,10 @@ func (s *stepper) cancelWait(t *Token) {
 		}
 	}
 	s.closeSubs(id)
-	s.cancelChildren(id)
+	s.cancelChildren(id) // a compensation's running handler too
+	if t := s.tok(id); t != nil {
+		t.Comp = nil // what it had still to compensate is abandoned
+	}
 }
 
 // cancelToken cancels a token, everything it waits for and every token in

@@ -242,3 +242,33 @@ func TestCompensationSurvivesCheckpoint(t *testing.T) {
 		t.Errorf("handler jobs saw items %v, want [y x]", seen)
 	}
 }
+
+// TestCompensationMovedAway: an operator moving the token of a running
+// compensation cancels its handler job and abandons the rest.
+func TestCompensationMovedAway(t *testing.T) {
+	src := compModel([]string{sStart, compensable("a", "", ""), compensable("b", "", ""),
+		`{"id":"undoAll","type":"intermediateThrowEvent","event":{"kind":"compensate"}}`, sEnd},
+		chain("start", "a", "b", "undoAll", "end"))
+	src = strings.Replace(src, ","+undo("undo_b", ""), `,{"id":"undo_b","type":"serviceTask","taskType":"refund","isForCompensation":true}`, 1)
+	d := mustParse(t, src)
+	st, _ := start(t, d, map[string]any{"log": ""})
+	var driver int64
+	for _, tk := range st.Tokens {
+		if tk.Node == "undoAll" {
+			driver = tk.ID
+		}
+	}
+	if driver == 0 || st.Status != StatusRunning {
+		t.Fatalf("no token compensates: %s %+v", st.Status, st.Tokens)
+	}
+	st, eff := step(t, d, st, Command{Kind: CmdMove, Token: driver, Target: "end"})
+	if e := find(eff, EffCancel); e == nil {
+		t.Errorf("the handler job was not cancelled: %+v", eff)
+	}
+	if st.Status != StatusCompleted || st.Variables["log"] != "" {
+		t.Fatalf("status %s, log %q: want COMPLETED with a not compensated", st.Status, st.Variables["log"])
+	}
+	if got := actions(st, ActCompensated); got != nil {
+		t.Errorf("compensation completed for %v", got)
+	}
+}
