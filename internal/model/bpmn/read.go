@@ -40,6 +40,7 @@ type process struct {
 	def    *model.Definition
 	counts map[string]int
 	flows  int
+	assocs []*element // associations, for compensation handlers
 
 	unsupported []model.Problem // elements Baton does not support
 	problems    []model.Problem // other reading problems
@@ -304,7 +305,33 @@ func (p *process) read() error {
 			p.problem(p.el, "", "baton:uniqueBusinessKey %q is not a boolean (true or false)", v)
 		}
 	}
-	return p.container(p.el, nil)
+	if err := p.container(p.el, nil); err != nil {
+		return err
+	}
+	p.associations()
+	return nil
+}
+
+// associations link compensation boundary events to their handlers: an
+// association from a compensation boundary event to an activity marked
+// isForCompensation names the event's handler (BPMN 2.0, 10.6.x). Other
+// associations (to text annotations) mean nothing to execution.
+func (p *process) associations() {
+	byID := make(map[string]*model.Node, len(p.def.Nodes))
+	for _, n := range p.def.Nodes {
+		byID[n.ID] = n
+	}
+	for _, a := range p.assocs {
+		src, tgt := byID[a.attr("sourceRef")], byID[a.attr("targetRef")]
+		if src == nil || tgt == nil || src.Type != model.BoundaryEvent || src.EventKind() != model.EventCompensate {
+			continue
+		}
+		if src.Compensation != "" && src.Compensation != tgt.ID {
+			p.problem(a, src.ID, "compensation boundary event %q is associated with two handlers (%q and %q)", src.ID, src.Compensation, tgt.ID)
+			continue
+		}
+		src.Compensation = tgt.ID
+	}
 }
 
 // documentation joins an element's documentation children.
@@ -333,6 +360,8 @@ func (p *process) container(e *element, parent *model.Node) error {
 			}
 			p.flows++
 			p.edge(k)
+		case local == "association":
+			p.assocs = append(p.assocs, k)
 		case flowNodes[local] || (local == "adHocSubProcess" && k.nsAttr(nsBaton, "goal") != ""):
 			if err := p.count(); err != nil {
 				return err
@@ -402,6 +431,7 @@ func (p *process) node(e *element, parent *model.Node) error {
 		n.Parent = parent.ID
 	}
 	n.TriggeredByEvent = local == "subProcess" && xmlBool(e.attr("triggeredByEvent"), false)
+	n.ForCompensation = xmlBool(e.attr("isForCompensation"), false)
 	if why := notExecuted(e, n.Type); why != "" {
 		p.unsupportedElement(e, parent, why)
 		return nil
@@ -580,8 +610,10 @@ func (p *process) eventDefinition(n *model.Node, d *element) {
 			ev.Condition = strings.TrimSpace(c.allText())
 		}
 	case model.EventCompensate:
-		if ref := d.attr("activityRef"); ref != "" {
-			setExt(n, "activityRef", ref)
+		ev.ActivityRef = d.attr("activityRef")
+		if v := strings.TrimSpace(d.attr("waitForCompletion")); v != "" {
+			w := xmlBool(v, true)
+			ev.WaitForCompletion = &w
 		}
 	}
 	for k, v := range p.vendorAttrs(d) {

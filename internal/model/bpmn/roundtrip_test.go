@@ -32,7 +32,7 @@ func roundTripSources(t *testing.T) []string {
 	} else {
 		t.Logf("no corpus at %s: round trip without it", corpusDir)
 	}
-	for _, pattern := range []string{filepath.Join(benchDir, "*.bpmn"), "../../../examples/*.bpmn", "testdata/*.bpmn"} {
+	for _, pattern := range []string{filepath.Join(benchDir, "*.bpmn"), "../../../examples/*.bpmn", "testdata/*.bpmn", "../../conformance/testdata/*.bpmn"} {
 		m, _ := filepath.Glob(pattern)
 		files = append(files, m...)
 	}

@@ -27,7 +27,7 @@ func Export(d *model.Definition) ([]byte, error) {
 	if strings.TrimSpace(d.ID) == "" {
 		return nil, errors.New("bpmn: definition has no id")
 	}
-	x := &exporter{d: d, used: map[string]bool{d.ID: true}, prefixes: map[string]string{}}
+	x := &exporter{d: d, used: map[string]bool{d.ID: true}, prefixes: map[string]string{}, assocs: map[string]string{}}
 	return x.export()
 }
 
@@ -43,6 +43,18 @@ type exporter struct {
 	forms       []namedRef // zeebe:userTaskForm: id → node
 
 	prefixes map[string]string // unknown extension prefixes → namespace
+	assocs   map[string]string // compensation boundary event → its association's id
+}
+
+// association returns the id of the association from compensation
+// boundary event n to its handler.
+func (x *exporter) association(n *model.Node) string {
+	if id, ok := x.assocs[n.ID]; ok {
+		return id
+	}
+	id := x.fresh("Association_" + ncName(n.ID))
+	x.assocs[n.ID] = id
+	return id
 }
 
 // namedRef is a definitions-level element generated for the process.
@@ -223,6 +235,11 @@ func (x *exporter) export() ([]byte, error) {
 		for _, e := range edgesByScope[parent] {
 			x.edge(e)
 		}
+		for _, n := range byScope[parent] {
+			if n.Compensation != "" {
+				w.leaf("bpmn:association", "id", x.association(n), "associationDirection", "One", "sourceRef", n.ID, "targetRef", n.Compensation)
+			}
+		}
 	}
 	scope("")
 	if total := len(byID(d)); written < total {
@@ -297,6 +314,9 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 	}
 
 	attrs := []string{"id", n.ID, "name", n.Name}
+	if n.ForCompensation {
+		attrs = append(attrs, "isForCompensation", "true")
+	}
 	if n.Default != "" {
 		attrs = append(attrs, "default", n.Default)
 	}
@@ -430,6 +450,9 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 	condition, activityRef := take("condition"), take("activityRef")
 	if n.Event != nil && n.Event.Condition != "" {
 		condition = n.Event.Condition
+	}
+	if n.Event != nil && n.Event.ActivityRef != "" {
+		activityRef = n.Event.ActivityRef
 	}
 	completion := take("completionCondition")
 	if n.MultiInstance != nil && n.MultiInstance.CompletionCondition != "" {
@@ -688,7 +711,11 @@ func (x *exporter) eventDefinition(n *model.Node, ev *model.Event, condition, ac
 		w.text("bpmn:condition", condition, "xsi:type", "bpmn:tFormalExpression")
 		w.close("bpmn:conditionalEventDefinition")
 	case model.EventCompensate:
-		w.leaf("bpmn:compensateEventDefinition", "activityRef", activityRef)
+		wait := ""
+		if ev.WaitForCompletion != nil {
+			wait = strconv.FormatBool(*ev.WaitForCompletion)
+		}
+		w.leaf("bpmn:compensateEventDefinition", "activityRef", activityRef, "waitForCompletion", wait)
 	}
 }
 
