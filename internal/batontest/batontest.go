@@ -31,6 +31,7 @@ import (
 	"github.com/batonhq/baton"
 	"github.com/batonhq/baton/internal/auth"
 	"github.com/batonhq/baton/internal/metrics"
+	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/rest"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
@@ -275,7 +276,7 @@ func (s *Server) Deploy(t testing.TB, path string) baton.DeployResult {
 		t.Fatal(err)
 	}
 	ct := "application/json"
-	if strings.HasSuffix(path, ".bpmn") || strings.HasSuffix(path, ".xml") {
+	if model.IsXML(src) {
 		ct = "application/xml"
 	}
 	resp, data := s.Do(t, http.MethodPost, "/api/definitions?name="+filepath.Base(path), src, "Content-Type", ct)

@@ -125,7 +125,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 			if instanceID != "" && ev.InstanceID != instanceID {
 				continue
 			}
-			data, merr := json.Marshal(baton.Event{Type: ev.Type, InstanceID: ev.InstanceID, NodeID: ev.NodeID,
+			data, merr := json.Marshal(baton.Event{Type: string(ev.Type), InstanceID: ev.InstanceID, NodeID: ev.NodeID,
 				Status: ev.Status, Ref: ev.Ref, Time: ev.Time.UTC()})
 			if merr != nil {
 				continue

@@ -60,7 +60,7 @@ func (s *server) record(ctx context.Context, in *idPath) (*recordOutput, error) 
 		Format:      replay.Format,
 		InstanceID:  row.ID,
 		BusinessKey: row.BusinessKey,
-		Definition: replay.RecordDefinition{ID: def.ID, Version: def.Version, Name: def.Name, Format: def.Format,
+		Definition: replay.RecordDefinition{ID: def.ID, Version: def.Version, Name: def.Name, Format: string(def.Format),
 			Hash: def.Hash, Source: string(def.Source)},
 		Commands:  make([]replay.RecordCommand, 0, len(cmds)),
 		History:   make([]replay.RecordEntry, 0, len(hist)),

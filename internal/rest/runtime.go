@@ -299,8 +299,8 @@ func (s *server) start(ctx context.Context, in *startInput) (*instanceOutput, er
 		return nil, fmt.Errorf("definition %q is not deployed: %w", req.DefinitionID, store.ErrNotFound)
 	}
 	if err != nil {
-		if row, rerr := s.r.Store().Definition(ctx, req.DefinitionID, req.Version); rerr == nil && row.Format != "json" && row.Format != "bpmn" {
-			return nil, newProblem(http.StatusBadRequest, fmt.Sprintf("%q is a %s, not a workflow: only workflows can be started", req.DefinitionID, formatNoun(row.Format)))
+		if row, rerr := s.r.Store().Definition(ctx, req.DefinitionID, req.Version); rerr == nil && !row.Format.Workflow() {
+			return nil, newProblem(http.StatusBadRequest, fmt.Sprintf("%q is a %s, not a workflow: only workflows can be started", req.DefinitionID, row.Format.Noun()))
 		}
 		return nil, fmt.Errorf("start %s: %w", req.DefinitionID, err)
 	}

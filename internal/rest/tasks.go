@@ -410,8 +410,8 @@ func (s *server) deployedForm(ctx context.Context, t store.TaskRow, key string) 
 		return nil, fmt.Errorf("task %q shows form %q (form key %q), which is not deployed: deploy the form-js file with POST /api/definitions: %w", t.ID, id, key, store.ErrNotFound)
 	case err != nil:
 		return nil, fmt.Errorf("form %q of task %q: %w", id, t.ID, err)
-	case row.Format != FormatForm:
-		return nil, fmt.Errorf("task %q shows form %q (form key %q), but %q is a %s, not a form: %w", t.ID, id, key, id, formatNoun(row.Format), store.ErrNotFound)
+	case row.Format != model.FormatForm:
+		return nil, fmt.Errorf("task %q shows form %q (form key %q), but %q is a %s, not a form: %w", t.ID, id, key, id, row.Format.Noun(), store.ErrNotFound)
 	}
 	f, err := form.Parse(row.Source)
 	if err != nil {

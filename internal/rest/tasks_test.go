@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/batonhq/baton/internal/engine"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/batonhq/baton"
 	"github.com/batonhq/baton/internal/auth"
 	"github.com/batonhq/baton/internal/batontest"
+	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/replay"
 	"github.com/batonhq/baton/internal/rest"
 	"github.com/batonhq/baton/internal/runner"
@@ -284,7 +286,7 @@ func TestDeployedFormsByKey(t *testing.T) {
 	srv.MustDo(t, http.MethodPost, "/api/definitions", reviewForm, &dep, http.StatusOK) // the same again
 	var def baton.Definition
 	srv.MustDo(t, http.MethodGet, "/api/definitions/review-form", nil, &def, http.StatusOK)
-	if def.Format != rest.FormatForm || def.DeployedBy != "admin" {
+	if def.Format != string(model.FormatForm) || def.DeployedBy != "admin" {
 		t.Errorf("form definition = %+v", def)
 	}
 
@@ -555,12 +557,12 @@ func claimRace(t *testing.T, st store.Store) {
 	// The runner published the claim (after its commit, before the 200).
 	claimed := 0
 	for len(events) > 0 {
-		if e := <-events; e.Type == runner.EventTaskClaimed && e.Ref == task && e.InstanceID == inst.InstanceID {
+		if e := <-events; e.Type == engine.EventTaskClaimed && e.Ref == task && e.InstanceID == inst.InstanceID {
 			claimed++
 		}
 	}
 	if claimed != 1 {
-		t.Errorf("%d %s events, want 1", claimed, runner.EventTaskClaimed)
+		t.Errorf("%d %s events, want 1", claimed, engine.EventTaskClaimed)
 	}
 
 	// Round 2: the winner unclaims, the operator delegates, others claim,

@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"github.com/batonhq/baton/internal/engine"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -38,11 +39,11 @@ func TestStopJoinsEveryLoop(t *testing.T) {
 		return ctx.Err()
 	}
 	r := runner.New(runner.Config{Store: st, PollInterval: 10 * time.Millisecond, LeaseFor: 30 * time.Second,
-		Outbox: func(event, _ string, _ map[string]any, instanceID string, now time.Time) ([]store.OutboxRow, error) {
-			if event != "instance.started" {
+		Outbox: func(event engine.EventType, _ string, _ map[string]any, instanceID string, now time.Time) ([]store.OutboxRow, error) {
+			if event != engine.EventInstanceStarted {
 				return nil, nil
 			}
-			return []store.OutboxRow{{InstanceID: instanceID, Event: event, Channel: "webhook", Target: "t", Payload: []byte(`{}`),
+			return []store.OutboxRow{{InstanceID: instanceID, Event: string(event), Channel: "webhook", Target: "t", Payload: []byte(`{}`),
 				State: store.OutboxPending, RunAt: now, CreatedAt: now}}, nil
 		},
 		SendNotification: func(ctx context.Context, _ store.OutboxRow) error {

@@ -525,7 +525,7 @@ func TestSLAOverdueEscalationAndReport(t *testing.T) {
 	for overdue := false; !overdue; {
 		select {
 		case e := <-events:
-			overdue = e.Type == runner.EventTaskOverdue && e.InstanceID == st.InstanceID
+			overdue = e.Type == engine.EventTaskOverdue && e.InstanceID == st.InstanceID
 		case <-deadline:
 			t.Fatal("no task.overdue event")
 		}
