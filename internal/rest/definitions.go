@@ -179,7 +179,7 @@ func (s *server) deploySource(in *deployInput) (name string, src []byte, err err
 }
 
 func (s *server) listDefinitions(ctx context.Context, _ *struct{}) (*definitionsOutput, error) {
-	rows, err := s.r.Store().Definitions(ctx)
+	rows, err := s.store().Definitions(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list definitions: %w", err)
 	}
@@ -192,7 +192,7 @@ func (s *server) listDefinitions(ctx context.Context, _ *struct{}) (*definitions
 
 // definitionRow reads one version (0: latest) with a clear not-found.
 func (s *server) definitionRow(ctx context.Context, id string, version int) (store.DefinitionRow, error) {
-	row, err := s.r.Store().Definition(ctx, id, version)
+	row, err := s.store().Definition(ctx, id, version)
 	if errors.Is(err, store.ErrNotFound) {
 		if version > 0 {
 			return row, fmt.Errorf("definition %q has no version %d: %w", id, version, store.ErrNotFound)
@@ -211,7 +211,7 @@ func (s *server) getDefinition(ctx context.Context, in *definitionInput) (*defin
 }
 
 func (s *server) definitionVersions(ctx context.Context, in *idOnly) (*definitionsOutput, error) {
-	rows, err := s.r.Store().DefinitionVersions(ctx, in.ID)
+	rows, err := s.store().DefinitionVersions(ctx, in.ID)
 	if err != nil {
 		return nil, fmt.Errorf("versions of definition %q: %w", in.ID, err)
 	}

@@ -33,7 +33,7 @@ func (s *server) registerHealth(api huma.API) {
 	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		if err := s.r.Store().Ping(ctx); err != nil {
+		if err := s.store().Ping(ctx); err != nil {
 			s.log.WarnContext(ctx, "readiness: database ping failed", "err", err)
 			return nil, newProblem(http.StatusServiceUnavailable, "the database is not reachable")
 		}

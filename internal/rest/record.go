@@ -29,7 +29,7 @@ func (s *server) registerRecord(api huma.API) {
 }
 
 func (s *server) record(ctx context.Context, in *idPath) (*recordOutput, error) {
-	st := s.r.Store()
+	st := s.store()
 	row, err := st.Instance(ctx, in.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("instance %q does not exist: %w", in.ID, store.ErrNotFound)
