@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/batonhq/baton/internal/handlers"
 	"log/slog"
 	"net"
 	"net/http"
@@ -235,20 +236,15 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	}
 	cfg.OnDeadLetter = llmtask.Advise(lcfg)
 	r = runner.New(cfg)
-	r.Register("service", &httpcall.Handler{
-		Client:  pol.Client(5 * time.Minute),
-		Env:     pickEnv(c.httpEnv),
-		Secrets: httpcall.SecretsFromEnviron(os.Environ()), // BATON_SECRET_<NAME> → secrets.NAME
+	handlers.Register(r, handlers.Deps{
+		Service: &httpcall.Handler{
+			Client:  pol.Client(5 * time.Minute),
+			Env:     pickEnv(c.httpEnv),
+			Secrets: httpcall.SecretsFromEnviron(os.Environ()), // BATON_SECRET_<NAME> → secrets.NAME
+		},
+		Send: notify.NewHandler(senders, templates),
+		LLM:  &lcfg,
 	})
-	r.Register("send", notify.NewHandler(senders, templates))
-	r.Register("service:baton.reassign", r.ReassignHandler())
-	// Decision tables are evaluated in-process with no effect outside:
-	// inside the transition that reaches the business rule task.
-	r.RegisterPure("businessRule", r.DecisionHandler())
-	r.Register(engine.JobLLMDecision, llmtask.Gateway(lcfg))
-	r.Register(engine.JobLLMShadow, llmtask.Shadow(lcfg))
-	r.Register(engine.JobLLMRule, llmtask.Rule(lcfg))
-	r.Register(engine.JobAgent, llmtask.Agent(lcfg))
 	log.Info("llm provider", "provider", prov.Name(), "model", llmModel)
 
 	if c.deployDir != "" {

@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/batonhq/baton/internal/handlers"
 	"io"
 	"log/slog"
 	"net/http"
@@ -150,7 +151,7 @@ func MustStartServer(t testing.TB, opts ...Option) *Server {
 		o.runCfg(&rcfg)
 	}
 	r := runner.New(rcfg)
-	r.Register("businessRule", r.DecisionHandler())
+	handlers.Register(r, handlers.Deps{}) // as serve does; WithHandler adds the rest
 	for _, k := range o.handlers {
 		r.Register(k.key, k.h)
 	}
