@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/batonhq/baton/internal/testkit"
 	"io"
 	"net/http"
 	"os"
@@ -62,16 +63,11 @@ func TestLLMGatewayThroughTheAPI(t *testing.T) {
 				Status       string   `json:"status"`
 				CurrentNodes []string `json:"currentNodeIds"`
 			}
-			deadline := time.Now().Add(10 * time.Second)
-			for {
+			if !testkit.Eventually(t, 10*time.Second, func() bool {
 				getJSON(t, p, "/api/runtime/instance/"+started.InstanceID, &inst)
-				if len(inst.CurrentNodes) == 1 && inst.CurrentNodes[0] != "triage" {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("instance still at %v (%s)", inst.CurrentNodes, inst.Status)
-				}
-				time.Sleep(20 * time.Millisecond)
+				return len(inst.CurrentNodes) == 1 && inst.CurrentNodes[0] != "triage"
+			}) {
+				t.Fatalf("instance still at %v (%s)", inst.CurrentNodes, inst.Status)
 			}
 			if inst.CurrentNodes[0] != tc.wantNode {
 				t.Fatalf("at %v, want %s (the model's choice)", inst.CurrentNodes, tc.wantNode)

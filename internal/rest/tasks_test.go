@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/batonhq/baton/internal/engine"
+	"github.com/batonhq/baton/internal/testkit"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -28,7 +28,6 @@ import (
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/store/postgres"
-	"github.com/batonhq/baton/internal/store/sqlite"
 	"github.com/batonhq/baton/test/proc"
 )
 
@@ -490,11 +489,7 @@ func racerName(i int) string  { return fmt.Sprintf("racer%02d", i) }
 // PostgreSQL when BATON_TEST_POSTGRES is set.
 func TestClaimRace(t *testing.T) {
 	t.Run("SQLite", func(t *testing.T) {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "baton.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		claimRace(t, st)
+		claimRace(t, testkit.SQLite(t))
 	})
 	t.Run("PostgreSQL", func(t *testing.T) {
 		url := os.Getenv("BATON_TEST_POSTGRES")
@@ -691,7 +686,7 @@ func race(t *testing.T, srv *batontest.Server, calls []raceCall) {
 // raceServer serves the API over st with the racers (viewers of group
 // racers, tokens race-00...), an operator (race-boss) and an admin; it
 // returns the server (as the admin) and its log.
-func raceServer(t *testing.T, st store.Store) (*batontest.Server, *syncBuffer) {
+func raceServer(t *testing.T, st store.Store) (*batontest.Server, *testkit.Buffer) {
 	t.Helper()
 	entries := []auth.TokenEntry{
 		{User: "admin", Role: auth.Admin, TokenSHA256: auth.HashToken("race-admin")},
@@ -705,7 +700,7 @@ func raceServer(t *testing.T, st store.Store) (*batontest.Server, *syncBuffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	r := runner.New(runner.Config{Store: st, Logger: log, PollInterval: 50 * time.Millisecond, Workers: 2})
 	if err := r.Start(context.Background()); err != nil {
@@ -727,22 +722,4 @@ func raceServer(t *testing.T, st store.Store) (*batontest.Server, *syncBuffer) {
 		}
 	})
 	return &batontest.Server{URL: hs.URL, Runner: r, Store: st, Client: hs.Client(), HTTP: hs, Token: "race-admin"}, logs
-}
-
-// syncBuffer is a log sink that concurrent requests may share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

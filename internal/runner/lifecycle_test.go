@@ -3,7 +3,7 @@ package runner_test
 import (
 	"context"
 	"github.com/batonhq/baton/internal/engine"
-	"path/filepath"
+	"github.com/batonhq/baton/internal/testkit"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,7 +11,6 @@ import (
 
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
-	"github.com/batonhq/baton/internal/store/sqlite"
 )
 
 // Stop returns only after every loop it started, and the work they
@@ -22,11 +21,7 @@ import (
 // another node can take it at once.
 func TestStopJoinsEveryLoop(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testkit.SQLite(t)
 	sending, working := make(chan struct{}), make(chan struct{})
 	var sent, worked atomic.Bool
 	// Each returns a little after it is cancelled, as real work does; the
