@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/batonhq/baton/internal/handlers"
 	"log/slog"
 	"net"
 	"net/http"
@@ -270,20 +269,15 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		}
 		defer stopDemo()
 	}
-	r.Register("service", &httpcall.Handler{
-		Client:  client,
-		Env:     env,
-		Secrets: httpcall.SecretsFromEnviron(os.Environ()), // BATON_SECRET_<NAME> → secrets.NAME
+	handlers.Register(r, handlers.Deps{
+		Service: &httpcall.Handler{
+			Client:  client,
+			Env:     env,
+			Secrets: httpcall.SecretsFromEnviron(os.Environ()), // BATON_SECRET_<NAME> → secrets.NAME
+		},
+		Send: notify.NewHandler(senders, templates),
+		LLM:  &lcfg,
 	})
-	r.Register("send", notify.NewHandler(senders, templates))
-	r.Register("service:baton.reassign", r.ReassignHandler())
-	// Decision tables are evaluated in-process with no effect outside:
-	// inside the transition that reaches the business rule task.
-	r.RegisterPure("businessRule", r.DecisionHandler())
-	r.Register(engine.JobLLMDecision, llmtask.Gateway(lcfg))
-	r.Register(engine.JobLLMShadow, llmtask.Shadow(lcfg))
-	r.Register(engine.JobLLMRule, llmtask.Rule(lcfg))
-	r.Register(engine.JobAgent, llmtask.Agent(lcfg))
 	log.Info("llm provider", "provider", prov.Name(), "model", llmModel)
 
 	if c.deployDir != "" {
@@ -415,10 +409,13 @@ func redactDSN(db string) string {
 	return db
 }
 
-// deployDir deploys every *.json and *.bpmn file in dir (not recursive),
-// in name order. A file whose exact content is already deployed as any
-// version of its definition is skipped, so that restarting with --deploy
-// adds no versions even when two files share a definition id.
+// deployDir deploys every definition file in dir (not recursive), in
+// name order: workflows (*.json, *.bpmn), decision tables (*.dmn, or a
+// JSON decision table) and forms (*.form, or form-js JSON); the content,
+// not the name, says which (model.DetectFormat). A file whose exact
+// content is already deployed as any version of its definition is
+// skipped, so that restarting with --deploy adds no versions even when two
+// files share a definition id.
 func deployDir(ctx context.Context, r *runner.Runner, dir string, log *slog.Logger) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -426,9 +423,11 @@ func deployDir(ctx context.Context, r *runner.Runner, dir string, log *slog.Logg
 	}
 	var files []string
 	for _, e := range entries {
-		ext := strings.ToLower(filepath.Ext(e.Name()))
-		if e.Type().IsRegular() && (ext == ".json" || ext == ".bpmn") {
-			files = append(files, filepath.Join(dir, e.Name()))
+		switch strings.ToLower(filepath.Ext(e.Name())) {
+		case ".json", ".bpmn", ".dmn", ".form":
+			if e.Type().IsRegular() {
+				files = append(files, filepath.Join(dir, e.Name()))
+			}
 		}
 	}
 	sort.Strings(files)
@@ -437,31 +436,19 @@ func deployDir(ctx context.Context, r *runner.Runner, dir string, log *slog.Logg
 		if err != nil {
 			return err
 		}
-		d, _, err := runner.ParseSource(path, src)
+		known, found, err := r.Deployed(ctx, path, src)
 		if err != nil {
 			return fmt.Errorf("deploy %s: %w", path, err)
 		}
-		sum := sha256.Sum256(src)
-		hash := hex.EncodeToString(sum[:])
-		versions, err := r.Store().DefinitionVersions(ctx, d.ID)
-		if err != nil {
-			return fmt.Errorf("deploy %s: %w", path, err)
-		}
-		known := 0
-		for _, v := range versions {
-			if v.Hash == hash {
-				known = v.Version
-			}
-		}
-		if known > 0 {
-			log.Info("already deployed", "file", path, "definition", d.ID, "version", known)
+		if found {
+			log.Info("already deployed", "file", path, "definition", known.ID, "version", known.Version)
 			continue
 		}
 		row, _, err := r.Deploy(ctx, path, src, "baton serve --deploy")
 		if err != nil {
 			return fmt.Errorf("deploy %s: %w", path, err)
 		}
-		log.Info("deployed", "file", path, "definition", row.ID, "version", row.Version)
+		log.Info("deployed", "file", path, "definition", row.ID, "format", row.Format, "version", row.Version)
 	}
 	return nil
 }

@@ -122,12 +122,12 @@ type Sub struct {
 // Incident is an open problem that stops a token until an operator (or a
 // policy) resolves it.
 type Incident struct {
-	ID      string    `json:"id"`
-	NodeID  string    `json:"nodeId"`
-	Token   int64     `json:"token"`
-	Kind    string    `json:"kind"` // an IncidentKind: expression, script, gateway, job, error, ...
-	Message string    `json:"message"`
-	Time    time.Time `json:"time"`
+	ID      string       `json:"id"`
+	NodeID  string       `json:"nodeId"`
+	Token   int64        `json:"token"`
+	Kind    IncidentKind `json:"kind"`
+	Message string       `json:"message"`
+	Time    time.Time    `json:"time"`
 	// Job is the job kind to recreate on retry ("" for nodes that run
 	// inside a step, such as gateways and script tasks).
 	Job string `json:"job,omitempty"`

@@ -464,18 +464,15 @@ func (r *Runner) overdue(ctx context.Context, j store.JobRow) error {
 			}
 			st.Variables["task"] = map[string]any{"id": task.ID, "nodeId": task.NodeID, "name": task.Name, "assignee": task.Assignee,
 				"candidateGroups": task.CandidateGroups, "dueAt": task.DueAt}
-			t.Outbox = append(t.Outbox, r.outboxRows([]Event{{Type: EventTaskOverdue, InstanceID: j.InstanceID}}, st, nil, r.clk.Now())...)
+			t.Outbox = append(t.Outbox, r.outboxRows([]Event{{Type: engine.EventTaskOverdue, InstanceID: j.InstanceID}}, st, nil, r.clk.Now())...)
 		})
 	if err != nil {
 		r.logApply(j, err)
 		return err
 	}
-	r.broadcast([]Event{{Type: EventTaskOverdue, InstanceID: j.InstanceID, NodeID: j.NodeID, Ref: taskID, Time: r.clk.Now()}})
+	r.broadcast([]Event{{Type: engine.EventTaskOverdue, InstanceID: j.InstanceID, NodeID: j.NodeID, Ref: taskID, Time: r.clk.Now()}})
 	return nil
 }
-
-// EventTaskOverdue is published when a user task passes its due date.
-const EventTaskOverdue = "task.overdue"
 
 // fireTimer applies a due timer.
 func (r *Runner) fireTimer(ctx context.Context, j store.JobRow) error {

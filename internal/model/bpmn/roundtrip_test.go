@@ -2,6 +2,7 @@ package bpmn
 
 import (
 	"encoding/json"
+	"github.com/batonhq/baton/internal/corpus"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,14 +20,10 @@ const benchDir = "../../../../shared/bench"
 func roundTripSources(t *testing.T) []string {
 	t.Helper()
 	var files []string
-	if data, err := os.ReadFile(filepath.Join(corpusDir, "manifest.json")); err == nil {
-		var m manifest
-		if err := json.Unmarshal(data, &m); err != nil {
-			t.Fatal(err)
-		}
+	if m, err := corpus.Load(); err == nil {
 		for _, e := range m.Models {
 			if e.Kind == "executable" {
-				files = append(files, filepath.Join(corpusDir, e.File))
+				files = append(files, e.Path())
 			}
 		}
 	} else {
