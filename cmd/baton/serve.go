@@ -230,15 +230,9 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return err
 	}
 
-	prov, llmModel, maxTokens, budget, err := llmProvider()
+	lcfg, err := llmConfig(st)
 	if err != nil {
 		return usageErrorf("%v", err)
-	}
-	lcfg := llmtask.Config{Provider: prov, Store: st, Model: llmModel, MaxTokens: maxTokens, InstanceBudget: budget, Pricing: llm.ExamplePricing()}
-	if v := os.Getenv("BATON_LLM_MAX_RATE_LIMIT_WAIT"); v != "" {
-		if lcfg.MaxRateLimitWait, err = time.ParseDuration(v); err != nil || lcfg.MaxRateLimitWait <= 0 {
-			return usageErrorf("BATON_LLM_MAX_RATE_LIMIT_WAIT: %q is not a positive Go duration", v)
-		}
 	}
 	m := metrics.New(st)
 	lcfg.OnRecord = func(kind string, row store.DecisionRow) {
@@ -278,7 +272,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		Send: notify.NewHandler(senders, templates),
 		LLM:  &lcfg,
 	})
-	log.Info("llm provider", "provider", prov.Name(), "model", llmModel)
+	log.Info("llm provider", "provider", lcfg.Provider.Name(), "model", lcfg.Model)
 
 	if c.deployDir != "" {
 		if err := deployDir(ctx, r, c.deployDir, log); err != nil {
@@ -299,15 +293,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	mux.Handle("/healthz", api)
 	mux.Handle("/readyz", api)
 	mux.Handle("/", web.Handler()) // the UI: every other path
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		WriteTimeout:      2 * time.Minute, // the event stream lifts it for itself
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(mux, log)
 	srv.RegisterOnShutdown(func() { close(streamsDone) })
 
 	ln, err := net.Listen("tcp", c.addr)
@@ -343,6 +329,36 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// llmConfig is the LLM handlers' configuration from the environment
+// (llmProvider reads the provider's variables).
+func llmConfig(st store.Store) (llmtask.Config, error) {
+	prov, llmModel, maxTokens, budget, err := llmProvider()
+	if err != nil {
+		return llmtask.Config{}, err
+	}
+	lcfg := llmtask.Config{Provider: prov, Store: st, Model: llmModel, MaxTokens: maxTokens, InstanceBudget: budget, Pricing: llm.ExamplePricing()}
+	if v := os.Getenv("BATON_LLM_MAX_RATE_LIMIT_WAIT"); v != "" {
+		if lcfg.MaxRateLimitWait, err = time.ParseDuration(v); err != nil || lcfg.MaxRateLimitWait <= 0 {
+			return llmtask.Config{}, fmt.Errorf("BATON_LLM_MAX_RATE_LIMIT_WAIT: %q is not a positive Go duration", v)
+		}
+	}
+	return lcfg, nil
+}
+
+// newHTTPServer bounds every phase of a request, so that a slow or idle
+// client cannot hold a connection forever.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute, // the event stream lifts it for itself
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // Close closes the database.
