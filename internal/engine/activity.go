@@ -55,7 +55,7 @@ func (s *stepper) activate(id int64, n *model.Node) {
 			locals[k] = v
 		}
 		for i, m := range n.Inputs {
-			v, err := n.Expr(fmt.Sprintf("input:%d", i)).Eval(vars)
+			v, err := n.Expr(fmt.Sprintf("input:%d", i)).EvalAt(vars, s.now)
 			if err != nil {
 				s.incident(id, IncidentExpression, fmt.Sprintf("input mapping %q: %v", m.Target, err), "")
 				return
@@ -165,7 +165,7 @@ func (s *stepper) mapOutputs(id int64, n *model.Node, result map[string]any) (ma
 	}
 	out := make(map[string]any, len(n.Outputs))
 	for i, m := range n.Outputs {
-		v, err := n.Expr(fmt.Sprintf("output:%d", i)).Eval(vars)
+		v, err := n.Expr(fmt.Sprintf("output:%d", i)).EvalAt(vars, s.now)
 		if err != nil {
 			t.Wait, t.Ref = "", ""
 			s.incident(id, IncidentExpression, fmt.Sprintf("output mapping %q: %v", m.Target, err), "")

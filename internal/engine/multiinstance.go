@@ -22,7 +22,7 @@ func (s *stepper) startLoop(id int64, n *model.Node) {
 	vars := s.varsFor(t)
 	loop := &Loop{}
 	if p := n.Expr("collection"); p != nil {
-		v, err := p.Eval(vars)
+		v, err := p.EvalAt(vars, s.now)
 		if err != nil {
 			s.incident(id, IncidentExpression, "multi-instance collection: "+err.Error(), "")
 			return
@@ -35,7 +35,7 @@ func (s *stepper) startLoop(id int64, n *model.Node) {
 		loop.Items = items
 		loop.Total = len(items)
 	} else if p := n.Expr("cardinality"); p != nil {
-		v, err := p.Eval(vars)
+		v, err := p.EvalAt(vars, s.now)
 		if err != nil {
 			s.incident(id, IncidentExpression, "multi-instance cardinality: "+err.Error(), "")
 			return
@@ -111,7 +111,7 @@ func (s *stepper) iterationDone(id int64) {
 		vars["nrOfInstances"] = b.Loop.Total
 		vars["nrOfCompletedInstances"] = b.Loop.Completed
 		vars["nrOfActiveInstances"] = b.Loop.Started - b.Loop.Completed
-		v, err := p.Bool(vars)
+		v, err := p.BoolAt(vars, s.now)
 		if err != nil {
 			s.incident(body, IncidentExpression, "multi-instance completion condition: "+err.Error(), "")
 			return

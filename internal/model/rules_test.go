@@ -25,7 +25,7 @@ var rulesCases = []struct {
 	{"unreachable end", wfDoc(wfStartEnd+`, {"id": "t", "type": "task"}, {"id": "e2", "type": "endEvent"}`, `{"id": "f1", "source": "s", "target": "t"}, {"id": "f2", "source": "t", "target": "e"}`), 1, "nodes[3]", "unreachable end event"},
 	{"unknown function in a condition", wfDoc(wfStartEnd+`, {"id": "g", "type": "exclusiveGateway", "default": "d"}`,
 		`{"id": "f1", "source": "s", "target": "g"}, {"id": "c", "source": "g", "target": "e", "condition": "isVIP(customer)"}, {"id": "d", "source": "g", "target": "e"}`), 1, "edges[1].condition", `unknown function "isVIP"`},
-	{"unknown function in a mapping", wfTask(`{"id": "t", "type": "task", "inputs": [{"source": "=fetch(url)", "target": "x"}]}`), 1, "nodes[2].inputs[0].source", `unknown function "fetch"`},
+	{"unknown function in a mapping", wfTask(`{"id": "t", "type": "task", "inputs": [{"source": "fetch(url)", "target": "x"}]}`), 1, "nodes[2].inputs[0].source", `unknown function "fetch"`},
 	{"script syntax error", wfTask(`{"id": "t", "type": "scriptTask", "script": "x = 1;\nif (x {"}`), 1, "nodes[2].script", "the script does not compile: line 2, column"},
 	{"javascript condition syntax error", wfDoc(wfStartEnd+`, {"id": "g", "type": "exclusiveGateway", "default": "d"}`,
 		`{"id": "f1", "source": "s", "target": "g"}, {"id": "c", "source": "g", "target": "e", "language": "javascript", "condition": "next(null, )("}, {"id": "d", "source": "g", "target": "e"}`), 1, "edges[1].condition", "the script does not compile"},
