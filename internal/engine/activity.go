@@ -64,6 +64,12 @@ func (s *stepper) activate(id int64, n *model.Node) {
 		}
 		t.Locals = locals
 	}
+	// An expression job type is evaluated before any boundary event
+	// subscribes, so that its incident leaves nothing to undo.
+	taskType, ok := s.taskType(id, n)
+	if !ok {
+		return
+	}
 	if !s.boundaries(id, n) {
 		return
 	}
@@ -85,7 +91,7 @@ func (s *stepper) activate(id int64, n *model.Node) {
 		ref := s.st.refID(s.st.next())
 		t.Wait, t.Ref = WaitJob, ref
 		s.history(n.ID, string(n.Type), ActWaiting, nil)
-		s.effect(Effect{Kind: EffJob, ID: ref, NodeID: n.ID, Type: jobType(n), TaskType: n.TaskType, Locals: s.localsFor(t)})
+		s.effect(Effect{Kind: EffJob, ID: ref, NodeID: n.ID, Type: jobType(n), TaskType: taskType, Locals: s.localsFor(t)})
 	}
 }
 
@@ -174,4 +180,26 @@ func (s *stepper) mapOutputs(id int64, n *model.Node, result map[string]any) (ma
 		out[m.Target] = v
 	}
 	return out, true
+}
+
+// taskType is the job type of a task: literal, or an expression
+// ("=..." as in zeebe:taskDefinition type="=...") evaluated over the
+// token's variables, which must give a non-empty string. ok is false when
+// an incident was opened.
+func (s *stepper) taskType(id int64, n *model.Node) (string, bool) {
+	p := n.Expr("taskType")
+	if p == nil {
+		return n.TaskType, true
+	}
+	v, err := p.EvalAt(s.varsFor(s.tok(id)), s.now)
+	if err != nil {
+		s.incident(id, IncidentExpression, fmt.Sprintf("job type: %v", err), "")
+		return "", false
+	}
+	str, isStr := v.(string)
+	if !isStr || str == "" {
+		s.incident(id, IncidentExpression, fmt.Sprintf("job type: expression %q gave %v, want a non-empty string", p.Source(), v), "")
+		return "", false
+	}
+	return str, true
 }

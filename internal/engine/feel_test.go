@@ -108,3 +108,21 @@ func TestFEELConditionIncident(t *testing.T) {
 		}
 	}
 }
+
+// TestFEELJobType: zeebe:taskDefinition type="=..." is evaluated when the
+// job is created; a result that is not a string is an incident.
+func TestFEELJobType(t *testing.T) {
+	def := func(typ string) string {
+		return fmt.Sprintf(`{"id": "jt", "nodes": [{"id": "s", "type": "startEvent"},
+ {"id": "t", "type": "serviceTask", "taskType": %s}, {"id": "e", "type": "endEvent"}],
+ "edges": [{"id": "f1", "source": "s", "target": "t"}, {"id": "f2", "source": "t", "target": "e"}]}`, strconv.Quote(typ))
+	}
+	_, eff := start(t, mustParse(t, def(`= "send-" + channel`)), map[string]any{"channel": "mail"})
+	if j := find(eff, EffJob); j == nil || j.TaskType != "send-mail" {
+		t.Errorf("job %+v, want task type send-mail", j)
+	}
+	st, _ := start(t, mustParse(t, def(`= channel`)), map[string]any{})
+	if st.Status != StatusFailed || len(st.Incidents) != 1 || !strings.Contains(st.Incidents[0].Message, "job type") {
+		t.Errorf("null job type: status %s incidents %+v", st.Status, st.Incidents)
+	}
+}

@@ -737,6 +737,9 @@ func (b *builder) compile() {
 		if n.Event != nil && n.Event.Kind == EventConditional && strings.TrimSpace(n.Event.Condition) != "" {
 			n.setExpr("condition", b.compileExpr(n, n.Line, n.ID, "event.condition", n.Event.Condition))
 		}
+		if IsExpression(n.TaskType) {
+			n.setExpr("taskType", b.compileExpr(n, n.Line, n.ID, "taskType", n.TaskType))
+		}
 		if n.Event != nil && IsExpression(n.Event.CorrelationKey) {
 			n.setExpr("correlationKey", b.compileExpr(n, n.Line, n.ID, "event.correlationKey", n.Event.CorrelationKey))
 		}
