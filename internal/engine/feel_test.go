@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // feelGateway is a process whose exclusive gateway takes "yes" when cond
@@ -124,5 +125,57 @@ func TestFEELJobType(t *testing.T) {
 	st, _ := start(t, mustParse(t, def(`= channel`)), map[string]any{})
 	if st.Status != StatusFailed || len(st.Incidents) != 1 || !strings.Contains(st.Incidents[0].Message, "job type") {
 		t.Errorf("null job type: status %s incidents %+v", st.Status, st.Incidents)
+	}
+}
+
+// TestFEELTimers: a FEEL timer expression may give a duration or a date
+// and time (also with a zone id); now() is the command's time.
+func TestFEELTimers(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skip(err)
+	}
+	tests := []struct {
+		field, src string
+		want       time.Time
+	}{
+		{"duration", `= duration("PT" + string(mins) + "M")`, t0.Add(15 * time.Minute)},
+		{"duration", `= duration("P1D") * 2`, t0.Add(48 * time.Hour)},
+		{"date", `= now() + duration("PT1H")`, t0.Add(time.Hour)},
+		{"date", `= date and time("2026-03-01T09:00:00@Europe/Paris")`, time.Date(2026, 3, 1, 9, 0, 0, 0, paris)},
+	}
+	for _, tc := range tests {
+		d := mustParse(t, fmt.Sprintf(`{"id": "tm", "nodes": [{"id": "s", "type": "startEvent"},
+ {"id": "w", "type": "intermediateCatchEvent", "event": {"kind": "timer", "timer": {%q: %s}}}, {"id": "e", "type": "endEvent"}],
+ "edges": [{"id": "f1", "source": "s", "target": "w"}, {"id": "f2", "source": "w", "target": "e"}]}`, tc.field, strconv.Quote(tc.src)))
+		st, eff := start(t, d, map[string]any{"mins": 15.0})
+		tm := find(eff, EffTimer)
+		if tm == nil || !tm.Due.Equal(tc.want) {
+			t.Errorf("%s: timer %+v (status %s, incidents %+v), want due %v", tc.src, tm, st.Status, st.Incidents, tc.want)
+		}
+	}
+}
+
+// TestFEELMultiInstance: a FEEL collection gives one instance per item; a
+// null collection is an incident, as in Zeebe.
+func TestFEELMultiInstance(t *testing.T) {
+	d := mustParse(t, `{"id": "mi", "nodes": [{"id": "s", "type": "startEvent"},
+ {"id": "t", "type": "serviceTask", "taskType": "w", "multiInstance": {"collection": "= items[price > 100]", "elementVariable": "item"}},
+ {"id": "e", "type": "endEvent"}],
+ "edges": [{"id": "f1", "source": "s", "target": "t"}, {"id": "f2", "source": "t", "target": "e"}]}`)
+	items := []any{map[string]any{"price": 50.0}, map[string]any{"price": 120.0}, map[string]any{"price": 300.0}}
+	_, eff := start(t, d, map[string]any{"items": items})
+	jobs := 0
+	for _, e := range eff {
+		if e.Kind == EffJob {
+			jobs++
+		}
+	}
+	if jobs != 2 {
+		t.Errorf("%d jobs, want 2 (the items over 100)", jobs)
+	}
+	st, _ := start(t, d, map[string]any{})
+	if st.Status != StatusFailed || len(st.Incidents) != 1 || !strings.Contains(st.Incidents[0].Message, "is null, want a list") {
+		t.Errorf("null collection: status %s incidents %+v", st.Status, st.Incidents)
 	}
 }

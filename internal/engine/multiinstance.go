@@ -27,6 +27,11 @@ func (s *stepper) startLoop(id int64, n *model.Node) {
 			s.incident(id, IncidentExpression, "multi-instance collection: "+err.Error(), "")
 			return
 		}
+		if v == nil && p.IsFEEL() {
+			// As in Zeebe: a FEEL collection must be a list, not null.
+			s.incident(id, IncidentExpression, fmt.Sprintf("multi-instance collection: expression %q is null, want a list", p.Source()), "")
+			return
+		}
 		items, ok := v.([]any)
 		if !ok && v != nil {
 			s.incident(id, IncidentExpression, fmt.Sprintf("multi-instance collection is %T, want a list", v), "")

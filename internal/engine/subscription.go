@@ -107,11 +107,7 @@ func (s *stepper) timerDue(n *model.Node, t *Token) (due time.Time, repeat int, 
 		}
 		return s.now.Add(d), 0, 0, nil
 	case date != "":
-		at, e := model.ParseDate(date)
-		if dt, ok := feel.ParseDateTime(date); e != nil && ok {
-			// A FEEL date and time with a zone id ("...@Europe/Paris").
-			at, e = dt.T, nil
-		}
+		at, e := parseInstant(date)
 		if e != nil {
 			return due, 0, 0, fmt.Errorf("timer of %q: %v", n.ID, e)
 		}
@@ -134,6 +130,19 @@ func (s *stepper) timerDue(n *model.Node, t *Token) (due time.Time, repeat int, 
 		}
 		return first, rep, c.Interval, nil
 	}
+}
+
+// parseInstant reads an ISO 8601 date or date and time, also as FEEL
+// writes one with a zone id ("2024-03-01T09:00:00@Europe/Paris"), which
+// a FEEL timer or due date expression may give.
+func parseInstant(s string) (time.Time, error) {
+	at, err := model.ParseDate(s)
+	if err != nil {
+		if dt, ok := feel.ParseDateTime(s); ok {
+			return dt.T, nil
+		}
+	}
+	return at, err
 }
 
 // closeSubs removes every subscription owned by the token (its boundary

@@ -122,7 +122,7 @@ func (s *stepper) durationField(n *model.Node, key, raw string, vars map[string]
 	if d, err := model.ParseDuration(val); err == nil {
 		return s.now.Add(d), nil
 	}
-	if at, err := model.ParseDate(val); err == nil {
+	if at, err := parseInstant(val); err == nil {
 		return at, nil
 	}
 	return time.Time{}, fmt.Errorf("%s: %q is neither an ISO 8601 duration nor a date", key, val)
