@@ -165,13 +165,7 @@ func TestFEELMultiInstance(t *testing.T) {
  "edges": [{"id": "f1", "source": "s", "target": "t"}, {"id": "f2", "source": "t", "target": "e"}]}`)
 	items := []any{map[string]any{"price": 50.0}, map[string]any{"price": 120.0}, map[string]any{"price": 300.0}}
 	_, eff := start(t, d, map[string]any{"items": items})
-	jobs := 0
-	for _, e := range eff {
-		if e.Kind == EffJob {
-			jobs++
-		}
-	}
-	if jobs != 2 {
+	if jobs := len(slices.DeleteFunc(eff, func(e Effect) bool { return e.Kind != EffJob })); jobs != 2 {
 		t.Errorf("%d jobs, want 2 (the items over 100)", jobs)
 	}
 	st, _ := start(t, d, map[string]any{})
