@@ -173,3 +173,17 @@ func TestFEELMultiInstance(t *testing.T) {
 		t.Errorf("null collection: status %s incidents %+v", st.Status, st.Incidents)
 	}
 }
+
+// TestFEELEvaluationErrorIncident: a FEEL evaluation error in a mapping
+// opens an incident at the node naming the expression and the error.
+func TestFEELEvaluationErrorIncident(t *testing.T) {
+	src := `= assert(amount, amount > 100)`
+	st, _ := start(t, mustParse(t, feelGateway(t, "", src)), map[string]any{"amount": 50.0})
+	if st.Status != StatusFailed || len(st.Incidents) != 1 {
+		t.Fatalf("status %s incidents %+v", st.Status, st.Incidents)
+	}
+	in := st.Incidents[0]
+	if in.NodeID != "m" || !strings.Contains(in.Message, strconv.Quote(src)) || !strings.Contains(in.Message, "FEEL: ") {
+		t.Errorf("incident %+v", in)
+	}
+}
