@@ -223,6 +223,13 @@ func Compile(src string) (*Program, error) {
 	if at, ok := feelStart(src); ok {
 		return compileFEEL(src, at)
 	}
+	return CompileExprLang(src)
+}
+
+// CompileExprLang compiles every spelling, "=..." included, as expr-lang:
+// the language "=" meant before it meant FEEL, kept for the values of an
+// HTTP call's body, which read secrets as secrets["NAME"].
+func CompileExprLang(src string) (*Program, error) {
 	body, offs := normalize(src)
 	if body == "" {
 		return nil, &Error{Expr: src, Msg: "empty expression"}

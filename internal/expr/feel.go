@@ -79,6 +79,15 @@ func shift(src string, at, line, col int) (int, int) {
 // IsFEEL reports whether the program is FEEL.
 func (p *Program) IsFEEL() bool { return p.feel != nil }
 
+// UnknownFunctions returns the functions a FEEL expression calls that FEEL
+// does not define (see feel.Expr.UnknownFunctions); nil for expr-lang.
+func (p *Program) UnknownFunctions() []string {
+	if p.feel == nil {
+		return nil
+	}
+	return p.feel.UnknownFunctions()
+}
+
 // EvalAt is Eval with now() and today() of a FEEL expression reading now
 // (the engine passes its command time; it never reads the wall clock).
 // expr-lang expressions have no clock and ignore it.

@@ -672,6 +672,10 @@ func (b *builder) compileExpr(n *Node, line int, id, field, src string) *expr.Pr
 		return nil
 	}
 	if p.IsFEEL() {
+		if names := p.UnknownFunctions(); len(names) > 0 {
+			b.errf(line, id, field, "unknown function %q in the expression %q: FEEL has no built-in function of that name", names[0], src)
+			return nil
+		}
 		return p
 	}
 	if name, col := unknownFunction(src); name != "" {

@@ -33,6 +33,7 @@ var rulesCases = []struct {
 	{"id with NUL", wfTask(`{"id": "t\u0000x", "type": "task"}`), 1, "nodes[2].id", "NUL"},
 	{"id with a bidi override", wfTask(`{"id": "t\u202Eexe.txt", "type": "task"}`), 1, "nodes[2].id", "bidirectional control character U+202E"},
 	{"id with an isolate", wfTask(`{"id": "t\u2066x", "type": "task"}`), 1, "nodes[2].id", "U+2066"},
+	{"unknown FEEL function in a mapping", wfTask(`{"id": "t", "type": "task", "inputs": [{"source": "=fetch(url)", "target": "x"}]}`), 1, "nodes[2].inputs[0].source", `unknown function "fetch"`},
 	{"FEEL syntax error in a condition", wfDoc(wfStartEnd+`, {"id": "g", "type": "exclusiveGateway", "default": "d"}`,
 		`{"id": "f1", "source": "s", "target": "g"}, {"id": "c", "source": "g", "target": "e", "condition": "= amount > ) 1"}, {"id": "d", "source": "g", "target": "e"}`), 1, "edges[1].condition", `column 12: FEEL: unexpected ")"`},
 	{"FEEL syntax error in a bare expression", strings.Replace(wfTask(`{"id": "t", "type": "task", "inputs": [{"source": "if x then 1", "target": "y"}]}`), `{"id": "w",`, `{"id": "w", "expressionLanguage": "feel",`, 1), 1, "nodes[2].inputs[0].source", "FEEL: "},
