@@ -3,6 +3,7 @@ package baton_test
 import (
 	"context"
 	"errors"
+	"github.com/batonhq/baton/internal/testkit"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -48,20 +49,18 @@ func setupClient(t *testing.T, opts ...batontest.Option) (*batontest.Server, *ba
 // waitStatus polls an instance through the client until it has status.
 func waitStatus(t *testing.T, c *baton.Client, id, status string) *baton.Instance {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		inst, err := c.Instance(context.Background(), id)
-		if err != nil {
-			t.Fatalf("Instance(%s): %v", id, err)
-		}
-		if inst.Status == status {
-			return inst
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s is %s at %v, want %s; incidents %+v", id, inst.Status, inst.CurrentNodeIDs, status, inst.Incidents)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var inst *baton.Instance
+	var err error
+	if !testkit.Eventually(t, 10*time.Second, func() bool {
+		inst, err = c.Instance(context.Background(), id)
+		return err != nil || inst.Status == status
+	}) {
+		t.Fatalf("instance %s is %s at %v, want %s; incidents %+v", id, inst.Status, inst.CurrentNodeIDs, status, inst.Incidents)
 	}
+	if err != nil {
+		t.Fatalf("Instance(%s): %v", id, err)
+	}
+	return inst
 }
 
 // The seed's walk-through through the client: deploy, start a large loan,

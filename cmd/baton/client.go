@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton"
+	"github.com/batonhq/baton/internal/model"
 )
 
 // The client commands talk to a running server (baton serve) over the
@@ -158,7 +159,7 @@ func (c *deployCommand) Run(ctx context.Context) error {
 		return err
 	}
 	ct := "application/json"
-	if isXML(src) {
+	if model.IsXML(src) {
 		ct = "application/xml"
 	}
 	name := "stdin"

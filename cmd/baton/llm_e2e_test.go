@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/batonhq/baton/internal/testkit"
 	"io"
 	"net/http"
 	"os"
@@ -63,16 +64,11 @@ func TestLLMGatewayThroughTheAPI(t *testing.T) {
 				CurrentNodes []string       `json:"currentNodeIds"`
 				ProcessData  map[string]any `json:"processData"`
 			}
-			deadline := time.Now().Add(10 * time.Second)
-			for {
+			if !testkit.Eventually(t, 10*time.Second, func() bool {
 				getJSON(t, p, "/api/runtime/instance/"+started.InstanceID, &inst)
-				if len(inst.CurrentNodes) == 1 && inst.CurrentNodes[0] == "review" || inst.Status == "COMPLETED" {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("instance still at %v (%s)", inst.CurrentNodes, inst.Status)
-				}
-				time.Sleep(20 * time.Millisecond)
+				return len(inst.CurrentNodes) == 1 && inst.CurrentNodes[0] == "review" || inst.Status == "COMPLETED"
+			}) {
+				t.Fatalf("instance still at %v (%s)", inst.CurrentNodes, inst.Status)
 			}
 			if tc.wantNode == "" && (inst.Status != "COMPLETED" || inst.ProcessData["payoutId"] == nil) ||
 				tc.wantNode != "" && (len(inst.CurrentNodes) != 1 || inst.CurrentNodes[0] != tc.wantNode) {

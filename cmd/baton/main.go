@@ -283,15 +283,14 @@ func tooLarge(path string, size int64) error {
 	return &model.ValidationError{Problems: []model.Problem{{File: path, Message: msg}}}
 }
 
-// isXML reports whether a source is XML (BPMN) rather than workflow JSON
-// (UTF-16 with a byte order mark included).
-func isXML(data []byte) bool { return bpmn.IsXML(data) }
-
 // parseDefinition parses BPMN XML (the process processID, or the only
 // executable one) or workflow JSON, chosen by content.
 func parseDefinition(name string, data []byte, processID string) (*model.Definition, error) {
-	if isXML(data) {
+	switch f := model.DetectFormat(data); f {
+	case model.FormatBPMN:
 		return bpmn.ParseOne(name, data, processID)
+	case model.FormatDMN, model.FormatForm:
+		return nil, &model.ValidationError{Problems: []model.Problem{{File: name, Message: "this is a " + f.Noun() + ", not a workflow"}}}
 	}
 	if processID != "" {
 		return nil, usageErrorf("%s: --process applies to BPMN files only", name)

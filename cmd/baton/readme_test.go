@@ -64,7 +64,7 @@ func TestReadmeTryingIt(t *testing.T) {
 			env = append(env, "BATON_SERVER="+srv.url)
 			continue
 		case len(args) >= 2 && args[0] == "bin/baton" && args[1] == "bench":
-			cmd += " --duration 100ms --warmup 50ms --waiting 200 --concurrency 8"
+			cmd += " --duration 1s --warmup 100ms --waiting 200 --concurrency 8" // long enough that a loaded machine still completes an instance of each model
 		}
 		out := runLine(t, dir, env, cmd)
 		t.Logf("$ %s\n%s", line, firstLines(out, 3))

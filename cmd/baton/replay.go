@@ -201,7 +201,7 @@ func recordedDefinition(rec *replay.Record) (*model.Definition, error) {
 	src := []byte(rec.Definition.Source)
 	name := fmt.Sprintf("the recorded definition %s v%d", rec.Definition.ID, rec.Definition.Version)
 	pid := ""
-	if isXML(src) {
+	if model.IsXML(src) {
 		pid = rec.Definition.ID
 	}
 	d, err := parseDefinition(name, src, pid)

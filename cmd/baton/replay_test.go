@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"flag"
+	"github.com/batonhq/baton/internal/testkit"
 	"io"
 	"net/http"
 	"os"
@@ -181,23 +182,22 @@ func TestReplayBadInput(t *testing.T) {
 // waitInstance polls the server until ok holds for the instance.
 func waitInstance(t *testing.T, p *serveProc, id string, ok func(baton.Instance) bool) baton.Instance {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var inst baton.Instance
+	var status int
+	var data []byte
+	if !testkit.Eventually(t, 20*time.Second, func() bool {
 		resp, err := p.get("/api/runtime/instance/"+id, "dev-admin")
 		if err != nil {
 			t.Fatal(err)
 		}
-		data, _ := io.ReadAll(resp.Body)
+		data, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()
-		var inst baton.Instance
-		if resp.StatusCode == http.StatusOK && json.Unmarshal(data, &inst) == nil && ok(inst) {
-			return inst
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s never got there: %d %s\nserver log:\n%s", id, resp.StatusCode, data, p.stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
+		status = resp.StatusCode
+		return status == http.StatusOK && json.Unmarshal(data, &inst) == nil && ok(inst)
+	}) {
+		t.Fatalf("instance %s never got there: %d %s\nserver log:\n%s", id, status, data, p.stderr)
 	}
+	return inst
 }
 
 // TestRecordedDefinition: the definition a record holds compiles as the

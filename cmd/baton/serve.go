@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/batonhq/baton/internal/handlers"
 	"log/slog"
 	"net"
 	"net/http"
@@ -231,11 +230,10 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return err
 	}
 
-	prov, llmModel, maxTokens, budget, err := llmProvider()
+	lcfg, err := llmConfig(st)
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	lcfg := llmtask.Config{Provider: prov, Store: st, Model: llmModel, MaxTokens: maxTokens, InstanceBudget: budget, Pricing: llm.ExamplePricing()}
 	m := metrics.New(st)
 	lcfg.OnRecord = func(kind string, row store.DecisionRow) {
 		m.LLMCall(row.Provider, row.Model, kind, row.InputTokens, row.OutputTokens, row.CostMicros)
@@ -265,21 +263,16 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		}
 		defer stopDemo()
 	}
-	r.Register("service", &httpcall.Handler{
-		Client:  client,
-		Env:     env,
-		Secrets: httpcall.SecretsFromEnviron(os.Environ()), // BATON_SECRET_<NAME> → secrets.NAME
+	handlers.Register(r, handlers.Deps{
+		Service: &httpcall.Handler{
+			Client:  client,
+			Env:     env,
+			Secrets: httpcall.SecretsFromEnviron(os.Environ()), // BATON_SECRET_<NAME> → secrets.NAME
+		},
+		Send: notify.NewHandler(senders, templates),
+		LLM:  &lcfg,
 	})
-	r.Register("send", notify.NewHandler(senders, templates))
-	r.Register("service:baton.reassign", r.ReassignHandler())
-	// Decision tables are evaluated in-process with no effect outside:
-	// inside the transition that reaches the business rule task.
-	r.RegisterPure("businessRule", r.DecisionHandler())
-	r.Register(engine.JobLLMDecision, llmtask.Gateway(lcfg))
-	r.Register(engine.JobLLMShadow, llmtask.Shadow(lcfg))
-	r.Register(engine.JobLLMRule, llmtask.Rule(lcfg))
-	r.Register(engine.JobAgent, llmtask.Agent(lcfg))
-	log.Info("llm provider", "provider", prov.Name(), "model", llmModel)
+	log.Info("llm provider", "provider", lcfg.Provider.Name(), "model", lcfg.Model)
 
 	if c.deployDir != "" {
 		if err := deployDir(ctx, r, c.deployDir, log); err != nil {
@@ -300,15 +293,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	mux.Handle("/healthz", api)
 	mux.Handle("/readyz", api)
 	mux.Handle("/", web.Handler()) // the UI: every other path
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		WriteTimeout:      2 * time.Minute, // the event stream lifts it for itself
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(mux, log)
 	srv.RegisterOnShutdown(func() { close(streamsDone) })
 
 	ln, err := net.Listen("tcp", c.addr)
@@ -344,6 +329,36 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// llmConfig is the LLM handlers' configuration from the environment
+// (llmProvider reads the provider's variables).
+func llmConfig(st store.Store) (llmtask.Config, error) {
+	prov, llmModel, maxTokens, budget, err := llmProvider()
+	if err != nil {
+		return llmtask.Config{}, err
+	}
+	lcfg := llmtask.Config{Provider: prov, Store: st, Model: llmModel, MaxTokens: maxTokens, InstanceBudget: budget, Pricing: llm.ExamplePricing()}
+	if v := os.Getenv("BATON_LLM_MAX_RATE_LIMIT_WAIT"); v != "" {
+		if lcfg.MaxRateLimitWait, err = time.ParseDuration(v); err != nil || lcfg.MaxRateLimitWait <= 0 {
+			return llmtask.Config{}, fmt.Errorf("BATON_LLM_MAX_RATE_LIMIT_WAIT: %q is not a positive Go duration", v)
+		}
+	}
+	return lcfg, nil
+}
+
+// newHTTPServer bounds every phase of a request, so that a slow or idle
+// client cannot hold a connection forever.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute, // the event stream lifts it for itself
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // Close closes the database.
@@ -410,10 +425,13 @@ func redactDSN(db string) string {
 	return db
 }
 
-// deployDir deploys every *.json and *.bpmn file in dir (not recursive),
-// in name order. A file whose exact content is already deployed as any
-// version of its definition is skipped, so that restarting with --deploy
-// adds no versions even when two files share a definition id.
+// deployDir deploys every definition file in dir (not recursive), in
+// name order: workflows (*.json, *.bpmn), decision tables (*.dmn, or a
+// JSON decision table) and forms (*.form, or form-js JSON); the content,
+// not the name, says which (model.DetectFormat). A file whose exact
+// content is already deployed as any version of its definition is
+// skipped, so that restarting with --deploy adds no versions even when two
+// files share a definition id.
 func deployDir(ctx context.Context, r *runner.Runner, dir string, log *slog.Logger) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -421,9 +439,11 @@ func deployDir(ctx context.Context, r *runner.Runner, dir string, log *slog.Logg
 	}
 	var files []string
 	for _, e := range entries {
-		ext := strings.ToLower(filepath.Ext(e.Name()))
-		if e.Type().IsRegular() && (ext == ".json" || ext == ".bpmn") {
-			files = append(files, filepath.Join(dir, e.Name()))
+		switch strings.ToLower(filepath.Ext(e.Name())) {
+		case ".json", ".bpmn", ".dmn", ".form":
+			if e.Type().IsRegular() {
+				files = append(files, filepath.Join(dir, e.Name()))
+			}
 		}
 	}
 	sort.Strings(files)
@@ -432,31 +452,19 @@ func deployDir(ctx context.Context, r *runner.Runner, dir string, log *slog.Logg
 		if err != nil {
 			return err
 		}
-		d, _, err := runner.ParseSource(path, src)
+		known, found, err := r.Deployed(ctx, path, src)
 		if err != nil {
 			return fmt.Errorf("deploy %s: %w", path, err)
 		}
-		sum := sha256.Sum256(src)
-		hash := hex.EncodeToString(sum[:])
-		versions, err := r.Store().DefinitionVersions(ctx, d.ID)
-		if err != nil {
-			return fmt.Errorf("deploy %s: %w", path, err)
-		}
-		known := 0
-		for _, v := range versions {
-			if v.Hash == hash {
-				known = v.Version
-			}
-		}
-		if known > 0 {
-			log.Info("already deployed", "file", path, "definition", d.ID, "version", known)
+		if found {
+			log.Info("already deployed", "file", path, "definition", known.ID, "version", known.Version)
 			continue
 		}
 		row, _, err := r.Deploy(ctx, path, src, "baton serve --deploy")
 		if err != nil {
 			return fmt.Errorf("deploy %s: %w", path, err)
 		}
-		log.Info("deployed", "file", path, "definition", row.ID, "version", row.Version)
+		log.Info("deployed", "file", path, "definition", row.ID, "format", row.Format, "version", row.Version)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/batonhq/baton/internal/testkit"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -271,8 +272,8 @@ type serveProc struct {
 	url    string
 	cancel context.CancelFunc
 	done   chan int
-	stdout *lockedBuffer
-	stderr *lockedBuffer
+	stdout *testkit.Buffer
+	stderr *testkit.Buffer
 }
 
 // startServe runs `baton serve` on 127.0.0.1:0 with a temporary database
@@ -280,7 +281,7 @@ type serveProc struct {
 func startServe(t *testing.T, args ...string) *serveProc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	stdout, stderr := &testkit.Buffer{}, &testkit.Buffer{}
 	m := &Main{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr}
 	p := &serveProc{cancel: cancel, done: make(chan int, 1), stdout: stdout, stderr: stderr}
 	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "baton.db"), "--shutdown-timeout", "10s"}, args...)
@@ -376,22 +377,4 @@ func serveCLI(t *testing.T, p *serveProc, wantCode int, out any, args ...string)
 func newServeTestMain() (*Main, *bytes.Buffer, *bytes.Buffer) {
 	stdout, stderr := &bytes.Buffer{}, &bytes.Buffer{}
 	return &Main{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr}, stdout, stderr
-}
-
-// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *lockedBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *lockedBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -95,10 +95,10 @@ func (c *validateCommand) parse(path string) ([]*model.Definition, error) {
 	if err != nil {
 		return nil, err
 	}
-	if isXML(data) && c.process == "" {
+	if model.IsXML(data) && c.process == "" {
 		return bpmn.Parse(path, data)
 	}
-	if !isXML(data) && c.process != "" {
+	if !model.IsXML(data) && c.process != "" {
 		// --process selects among the processes of BPMN files; a JSON file
 		// holds one workflow, so check it whole.
 		d, err := model.ParseJSON(path, data)

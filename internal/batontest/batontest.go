@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/batonhq/baton/internal/handlers"
 	"io"
 	"log/slog"
 	"net/http"
@@ -31,6 +32,7 @@ import (
 	"github.com/batonhq/baton"
 	"github.com/batonhq/baton/internal/auth"
 	"github.com/batonhq/baton/internal/metrics"
+	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/rest"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
@@ -149,7 +151,7 @@ func MustStartServer(t testing.TB, opts ...Option) *Server {
 		o.runCfg(&rcfg)
 	}
 	r := runner.New(rcfg)
-	r.Register("businessRule", r.DecisionHandler())
+	handlers.Register(r, handlers.Deps{}) // as serve does; WithHandler adds the rest
 	for _, k := range o.handlers {
 		r.Register(k.key, k.h)
 	}
@@ -275,7 +277,7 @@ func (s *Server) Deploy(t testing.TB, path string) baton.DeployResult {
 		t.Fatal(err)
 	}
 	ct := "application/json"
-	if strings.HasSuffix(path, ".bpmn") || strings.HasSuffix(path, ".xml") {
+	if model.IsXML(src) {
 		ct = "application/xml"
 	}
 	resp, data := s.Do(t, http.MethodPost, "/api/definitions?name="+filepath.Base(path), src, "Content-Type", ct)

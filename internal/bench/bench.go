@@ -10,6 +10,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"github.com/batonhq/baton/internal/engine"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -156,11 +157,11 @@ func newWaiter(r *runner.Runner) (*waiter, func()) {
 	events, stop := r.SubscribeBuffer(1 << 16)
 	go func() {
 		for e := range events {
-			if e.Type != "instance.completed" && e.Type != "incident.opened" {
+			if e.Type != engine.EventInstanceCompleted && e.Type != engine.EventIncidentOpened {
 				continue
 			}
 			w.mu.Lock()
-			if e.Type == "incident.opened" {
+			if e.Type == engine.EventIncidentOpened {
 				w.failed[e.InstanceID] = true
 			}
 			if ch, ok := w.wait[e.InstanceID]; ok {

@@ -5,9 +5,10 @@ package conformance
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"github.com/batonhq/baton/internal/corpus"
 	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -18,66 +19,6 @@ import (
 	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/model/bpmn"
 )
-
-type manifest struct {
-	Models []entry `json:"models"`
-}
-
-type entry struct {
-	ID         string      `json:"id"`
-	File       string      `json:"file"`
-	Kind       string      `json:"kind"`
-	Conditions []condition `json:"conditions"`
-	Scenarios  []scenario  `json:"scenarios"`
-	Import     *importInfo `json:"import"`
-	Expected   struct {
-		Reason    string       `json:"reason"`
-		Processes []processInf `json:"processes"`
-	} `json:"expected"`
-}
-
-type importInfo struct {
-	Processes []processInf `json:"processes"`
-}
-
-type processInf struct {
-	ID            string         `json:"id"`
-	FlowElements  map[string]int `json:"flowElements"`
-	SequenceFlows int            `json:"sequenceFlows"`
-}
-
-type condition struct {
-	Flow     string `json:"flow"`
-	Portable string `json:"portable"`
-}
-
-type scenario struct {
-	Name          string         `json:"name"`
-	Input         map[string]any `json:"input"`
-	DeliverEvents bool           `json:"deliverWaitingEvents"`
-	PeerSpecific  string         `json:"peerSpecific"`
-	Expected      struct {
-		Outcome           string           `json:"outcome"`
-		Order             string           `json:"order"`
-		Completed         []engine.Element `json:"completed"`
-		CompletedMultiset map[string]struct {
-			Type  string `json:"type"`
-			Count int    `json:"count"`
-		} `json:"completedMultiset"`
-		WaitingAt      []engine.Element `json:"waitingAt"`
-		FinalVariables map[string]any   `json:"finalVariables"`
-	} `json:"expected"`
-}
-
-// corpusDir finds ../shared/corpus from this package directory.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "corpus")
-	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
-		t.Skipf("SKIP: conformance corpus not found at %s (a fresh clone without ../shared): %v", dir, err)
-	}
-	return dir
-}
 
 // knownFailures are entries Baton does not pass yet, each with the reason
 // (also listed in docs/conformance.md). They are reported, not failed.
@@ -90,19 +31,17 @@ func (t *tally) String() string {
 }
 
 func TestCorpus(t *testing.T) {
-	dir := corpusDir(t)
-	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
+	m, err := corpus.Load()
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skipf("SKIP: conformance corpus not found at %s (a fresh clone without ../shared): %v", corpus.Dir(), err)
 	}
-	var m manifest
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
 	totals := map[string]*tally{"import-only": {}, "invalid": {}, "executable": {}, "executable scenarios": {}, "peer-specific scenarios (strict joins)": {}}
 	var failures []string
 	for _, e := range m.Models {
-		src, err := os.ReadFile(filepath.Join(dir, e.File))
+		src, err := os.ReadFile(e.Path())
 		if err != nil {
 			t.Logf("SKIP %-60s file not present: %s", e.ID, e.File)
 			totals[e.Kind].skip++
@@ -154,7 +93,7 @@ var namesElement = regexp.MustCompile(`unsupported element [A-Za-z]+[^"]*"[^"]+"
 
 // checkImport: import with the reference counts, or a rejection naming the
 // unsupported element and its id.
-func checkImport(e entry, src []byte) []string {
+func checkImport(e corpus.Entry, src []byte) []string {
 	doc, err := bpmn.Import(e.File, src)
 	if err != nil {
 		if namesElement.MatchString(err.Error()) {
@@ -162,14 +101,10 @@ func checkImport(e entry, src []byte) []string {
 		}
 		return []string{"rejected without naming an unsupported element: " + firstLine(err.Error())}
 	}
-	want := e.Expected.Processes
-	if e.Import != nil {
-		want = e.Import.Processes
-	}
-	return compareCounts(doc, want)
+	return compareCounts(doc, e.Processes())
 }
 
-func compareCounts(doc *bpmn.Document, want []processInf) []string {
+func compareCounts(doc *bpmn.Document, want []corpus.Process) []string {
 	var probs []string
 	got := map[string]bpmn.ProcessInfo{}
 	for _, p := range doc.Processes {
@@ -202,7 +137,7 @@ func nonZero(m map[string]int) map[string]int {
 }
 
 // checkInvalid: rejected at import, or the run fails with an error.
-func checkInvalid(e entry, src []byte) []string {
+func checkInvalid(e corpus.Entry, src []byte) []string {
 	defs, err := bpmn.Parse(e.File, src)
 	if err != nil {
 		return nil
@@ -215,7 +150,7 @@ func checkInvalid(e entry, src []byte) []string {
 	return []string{"accepted and ran without error; expected: " + e.Expected.Reason}
 }
 
-func checkExecutable(e entry, src []byte, totals map[string]*tally) (probs, lines []string) {
+func checkExecutable(e corpus.Entry, src []byte, totals map[string]*tally) (probs, lines []string) {
 	defs, err := bpmn.Parse(e.File, src)
 	if err != nil {
 		return []string{"import failed: " + firstLine(err.Error())}, nil
@@ -272,7 +207,7 @@ func checkExecutable(e entry, src []byte, totals map[string]*tally) (probs, line
 
 // simulateAll runs every executable process in document order and joins
 // their results.
-func simulateAll(defs []*model.Definition, sc scenario, called func(string) *model.Definition) engine.SimResult {
+func simulateAll(defs []*model.Definition, sc corpus.Scenario, called func(string) *model.Definition) engine.SimResult {
 	var all engine.SimResult
 	all.Outcome = "completed"
 	for _, d := range defs {
@@ -300,7 +235,7 @@ func cloneVars(in map[string]any) map[string]any {
 	return out
 }
 
-func compareScenario(sc scenario, r engine.SimResult) []string {
+func compareScenario(sc corpus.Scenario, r engine.SimResult) []string {
 	var probs []string
 	x := sc.Expected
 	if r.Outcome != x.Outcome {
@@ -311,8 +246,12 @@ func compareScenario(sc scenario, r engine.SimResult) []string {
 		probs = append(probs, msg)
 	}
 	if x.Order == "sequence" {
-		if !reflect.DeepEqual(r.Completed, x.Completed) && !(len(r.Completed) == 0 && len(x.Completed) == 0) {
-			probs = append(probs, fmt.Sprintf("completed %v, want %v", ids(r.Completed), ids(x.Completed)))
+		want := make([]engine.Element, len(x.Completed))
+		for i, c := range x.Completed {
+			want[i] = engine.Element(c)
+		}
+		if !reflect.DeepEqual(r.Completed, want) && !(len(r.Completed) == 0 && len(want) == 0) {
+			probs = append(probs, fmt.Sprintf("completed %v, want %v", ids(r.Completed), ids(want)))
 		}
 	} else {
 		got := map[string]int{}

@@ -27,6 +27,8 @@ type act struct {
 	Vars      map[string]any
 	// Err, when set, is the error the command must be refused with.
 	Err error
+	// onCommand, when set, sees the token a complete or error act acts on.
+	onCommand func(st *engine.State, tk engine.Token)
 }
 
 type espRun struct {
@@ -138,61 +140,68 @@ func TestEventSubProcessModels(t *testing.T) {
 			t.Errorf("%s is not in Camunda Modeler style", m.file)
 		}
 		for _, r := range m.runs {
-			t.Run(strings.TrimSuffix(m.file, ".bpmn")+"/"+r.name, func(t *testing.T) {
-				now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-				st, _, err := engine.Step(d, nil, engine.Command{Kind: engine.CmdStart, Time: now, InstanceID: "c1", Variables: r.vars})
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i, a := range r.acts {
-					now = now.Add(time.Minute)
-					cmd := command(t, st, a)
-					cmd.Time = now
-					_, _, err := engine.Step(d, st, cmd)
-					if a.Err != nil {
-						if !errors.Is(err, a.Err) {
-							t.Fatalf("act %d (%s %s): err = %v, want %v", i, a.Do, a.At, err, a.Err)
-						}
-						continue
-					}
-					if err != nil {
-						t.Fatalf("act %d (%s %s): %v", i, a.Do, a.At, err)
-					}
-				}
-				var completed, cancelled []string
-				for _, h := range st.History {
-					switch {
-					case h.NodeID == "":
-					case h.Action == engine.ActCompleted:
-						completed = append(completed, h.NodeID)
-					case h.Action == engine.ActCancelled:
-						cancelled = append(cancelled, h.NodeID)
-					}
-				}
-				if !reflect.DeepEqual(completed, r.completed) {
-					t.Errorf("completed:\n got %q\nwant %q", completed, r.completed)
-				}
-				if !reflect.DeepEqual(cancelled, r.cancelled) {
-					t.Errorf("cancelled = %q, want %q", cancelled, r.cancelled)
-				}
-				if st.Status != r.status {
-					t.Errorf("status = %s, want %s (incidents %+v)", st.Status, r.status, st.Incidents)
-				}
-				if r.final != nil {
-					vars := st.Variables
-					if vars == nil {
-						vars = map[string]any{}
-					}
-					if !reflect.DeepEqual(vars, r.final) {
-						t.Errorf("variables = %v, want %v", vars, r.final)
-					}
-				}
-				if st.Status.Ended() && len(st.Subs) != 0 {
-					t.Errorf("subscriptions left after the end: %+v", st.Subs)
-				}
-			})
+			t.Run(strings.TrimSuffix(m.file, ".bpmn")+"/"+r.name, func(t *testing.T) { runScripted(t, d, r) })
 		}
 	}
+}
+
+// runScripted applies a run's acts to a new instance of d and checks the
+// trace, the cancellations, the status and the variables; it returns the
+// final state.
+func runScripted(t *testing.T, d *model.Definition, r espRun) *engine.State {
+	t.Helper()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	st, _, err := engine.Step(d, nil, engine.Command{Kind: engine.CmdStart, Time: now, InstanceID: "c1", Variables: r.vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range r.acts {
+		now = now.Add(time.Minute)
+		cmd := command(t, st, a)
+		cmd.Time = now
+		_, _, err := engine.Step(d, st, cmd)
+		if a.Err != nil {
+			if !errors.Is(err, a.Err) {
+				t.Fatalf("act %d (%s %s): err = %v, want %v", i, a.Do, a.At, err, a.Err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("act %d (%s %s): %v", i, a.Do, a.At, err)
+		}
+	}
+	var completed, cancelled []string
+	for _, h := range st.History {
+		switch {
+		case h.NodeID == "":
+		case h.Action == engine.ActCompleted:
+			completed = append(completed, h.NodeID)
+		case h.Action == engine.ActCancelled:
+			cancelled = append(cancelled, h.NodeID)
+		}
+	}
+	if !reflect.DeepEqual(completed, r.completed) {
+		t.Errorf("completed:\n got %q\nwant %q", completed, r.completed)
+	}
+	if !reflect.DeepEqual(cancelled, r.cancelled) {
+		t.Errorf("cancelled = %q, want %q", cancelled, r.cancelled)
+	}
+	if st.Status != r.status {
+		t.Errorf("status = %s, want %s (incidents %+v)", st.Status, r.status, st.Incidents)
+	}
+	if r.final != nil {
+		vars := st.Variables
+		if vars == nil {
+			vars = map[string]any{}
+		}
+		if !reflect.DeepEqual(vars, r.final) {
+			t.Errorf("variables = %v, want %v", vars, r.final)
+		}
+	}
+	if st.Status.Ended() && len(st.Subs) != 0 {
+		t.Errorf("subscriptions left after the end: %+v", st.Subs)
+	}
+	return st
 }
 
 func command(t *testing.T, st *engine.State, a act) engine.Command {
@@ -202,6 +211,9 @@ func command(t *testing.T, st *engine.State, a act) engine.Command {
 		for _, tk := range st.Tokens {
 			if tk.Node != a.At {
 				continue
+			}
+			if a.onCommand != nil && tk.Wait != "" {
+				a.onCommand(st, tk)
 			}
 			switch {
 			case a.Do == "error" && tk.Wait == engine.WaitJob:
@@ -238,17 +250,7 @@ func command(t *testing.T, st *engine.State, a act) engine.Command {
 func TestEventSubProcessModelsRoundTrip(t *testing.T) {
 	for _, m := range espModels {
 		d, _ := loadESP(t, m.file)
-		xml, err := bpmn.Export(d)
-		if err != nil {
-			t.Fatalf("%s: Export: %v", m.file, err)
-		}
-		back, err := bpmn.ParseOne("exported.bpmn", xml, "")
-		if err != nil {
-			t.Fatalf("%s: Parse(Export): %v\n%s", m.file, err, xml)
-		}
-		if a, b := graph(d), graph(back); a != b {
-			t.Errorf("%s: round trip differs:\n%s\nvs\n%s", m.file, a, b)
-		}
+		xml := roundTrip(t, m.file, d)
 		if !strings.Contains(string(xml), `triggeredByEvent="true"`) {
 			t.Errorf("%s: export lost triggeredByEvent", m.file)
 		}
@@ -261,6 +263,24 @@ func TestEventSubProcessModelsRoundTrip(t *testing.T) {
 
 // graph is the comparable part of a definition: nodes by id (mapping
 // sources without Zeebe's "=") and flows by id.
+// roundTrip exports d, imports the export and checks that the graph is
+// the same; it returns the export.
+func roundTrip(t *testing.T, file string, d *model.Definition) []byte {
+	t.Helper()
+	xml, err := bpmn.Export(d)
+	if err != nil {
+		t.Fatalf("%s: Export: %v", file, err)
+	}
+	back, err := bpmn.ParseOne("exported.bpmn", xml, "")
+	if err != nil {
+		t.Fatalf("%s: Parse(Export): %v\n%s", file, err, xml)
+	}
+	if a, b := graph(d), graph(back); a != b {
+		t.Errorf("%s: round trip differs:\n%s\nvs\n%s", file, a, b)
+	}
+	return xml
+}
+
 func graph(d *model.Definition) string {
 	nodes := map[string]model.Node{}
 	for _, n := range d.Nodes {

@@ -129,6 +129,7 @@ func (s *stepper) completeActivity(id int64, result map[string]any) {
 		s.agentStepEnded(h, result, "")
 	}
 	s.closeSubs(id)
+	s.compensationRecorded(id, n)
 	t = s.tok(id)
 	t.Wait, t.Ref, t.Locals, t.Agent = "", "", nil, nil
 	if s.isIteration(t) {

@@ -92,7 +92,7 @@ func agentIncident(t *testing.T, st *State, want string) Incident {
 		t.Fatalf("status %s, incidents %+v", st.Status, st.Incidents)
 	}
 	inc := st.Incidents[0]
-	if inc.Kind != "agent" || !strings.Contains(inc.Message, want) || inc.NodeID != "helper" {
+	if inc.Kind != IncidentAgent || !strings.Contains(inc.Message, want) || inc.NodeID != "helper" {
 		t.Fatalf("incident %+v, want %q", inc, want)
 	}
 	return inc

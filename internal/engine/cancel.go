@@ -13,7 +13,10 @@ func (s *stepper) cancelWait(t *Token) {
 		}
 	}
 	s.closeSubs(id)
-	s.cancelChildren(id)
+	s.cancelChildren(id) // a compensation's running handler too
+	if t := s.tok(id); t != nil {
+		t.Comp = nil // what it had still to compensate is abandoned
+	}
 }
 
 // cancelToken cancels a token, everything it waits for and every token in
@@ -24,6 +27,7 @@ func (s *stepper) cancelToken(id int64) {
 		return
 	}
 	s.cancelWait(t)
+	s.dropCompensable(id)
 	t = s.tok(id)
 	s.history(t.Node, "", ActCancelled, nil)
 	s.removeToken(id)
@@ -61,6 +65,7 @@ func (s *stepper) cancelAll() {
 		s.cancelSubEffect(sb)
 	}
 	s.st.Subs = nil
+	s.st.Compensable = nil
 	for len(s.st.Incidents) > 0 {
 		s.resolveIncident(0)
 	}

@@ -84,17 +84,6 @@ const (
 	JobReceive      = "receive"
 )
 
-// Lifecycle event types. Instance events are not effects: the runner
-// derives them from the status change (started, completed, cancelled,
-// failed) so the hot path carries no effect for them.
-const (
-	EventInstanceStarted   = "instance.started"
-	EventInstanceCompleted = "instance.completed"
-	EventInstanceCancelled = "instance.cancelled"
-	EventTaskAssigned      = "task.assigned"
-	EventIncidentOpened    = "incident.opened"
-)
-
 // Effect is something the outside world must do because of a transition.
 type Effect struct {
 	Kind   EffectKind `json:"kind"`

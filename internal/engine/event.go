@@ -33,6 +33,8 @@ func (s *stepper) endEvent(id int64, n *model.Node) {
 		if s.tok(id) != nil {
 			s.consume(id)
 		}
+	case model.EventCompensate:
+		s.compensate(id, n)
 	default:
 		if k := n.EventKind(); k == model.EventMessage || k == model.EventSignal {
 			s.thrown(n)
@@ -76,6 +78,10 @@ func (s *stepper) throwEvent(id int64, n *model.Node) {
 			}
 		}
 		s.incident(id, IncidentModel, fmt.Sprintf("link %q has no catch event", n.Event.Name), "")
+		return
+	}
+	if n.EventKind() == model.EventCompensate {
+		s.compensate(id, n)
 		return
 	}
 	s.completed(n)

@@ -231,7 +231,7 @@ func TestEventSubProcessNearestCatcherWins(t *testing.T) {
 		d := mustParse(t, nested("E2", "E3"))
 		st, _ := start(t, d, nil)
 		st, _ = step(t, d, st, Command{Kind: CmdThrowError, Ref: waitRef(t, st, "call"), ErrorCode: "E9"})
-		if st.Status != StatusFailed || len(st.Incidents) != 1 || st.Incidents[0].Kind != string(IncidentError) {
+		if st.Status != StatusFailed || len(st.Incidents) != 1 || st.Incidents[0].Kind != IncidentError {
 			t.Fatalf("status %s, incidents %+v", st.Status, st.Incidents)
 		}
 	})

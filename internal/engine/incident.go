@@ -23,7 +23,7 @@ func (s *stepper) incident(id int64, kind IncidentKind, msg, job string) {
 	t := s.tok(id)
 	ref := s.st.refID(s.st.next())
 	t.Wait, t.Ref = WaitIncident, ref
-	s.st.Incidents = append(s.st.Incidents, Incident{ID: ref, NodeID: t.Node, Token: id, Kind: string(kind), Message: msg, Time: s.now, Job: job})
+	s.st.Incidents = append(s.st.Incidents, Incident{ID: ref, NodeID: t.Node, Token: id, Kind: kind, Message: msg, Time: s.now, Job: job})
 	n := s.def.Node(t.Node)
 	typ := ""
 	if n != nil {
@@ -31,7 +31,7 @@ func (s *stepper) incident(id int64, kind IncidentKind, msg, job string) {
 	}
 	s.history(t.Node, typ, ActIncident, map[string]any{"kind": string(kind), "message": msg})
 	s.effect(Effect{Kind: EffIncident, ID: ref, NodeID: t.Node, Type: string(kind), Message: msg})
-	s.effect(Effect{Kind: EffEvent, Type: EventIncidentOpened, ID: ref, NodeID: t.Node, Message: msg})
+	s.effect(Effect{Kind: EffEvent, Type: string(EventIncidentOpened), ID: ref, NodeID: t.Node, Message: msg})
 }
 
 func (s *stepper) resolveIncident(i int) {

@@ -172,7 +172,7 @@ func (s *stepper) reviewTask(id int64, n *model.Node, suggested string, details 
 	}
 	s.history(n.ID, string(n.Type), ActWaiting, map[string]any{"review": true})
 	s.effect(Effect{Kind: EffTask, ID: ref, NodeID: n.ID, Task: &TaskInfo{Name: name, CandidateGroups: groups}, Locals: locals})
-	s.effect(Effect{Kind: EffEvent, Type: EventTaskAssigned, ID: ref, NodeID: n.ID})
+	s.effect(Effect{Kind: EffEvent, Type: string(EventTaskAssigned), ID: ref, NodeID: n.ID})
 }
 
 // gatewayReviewed applies a person's choice of flow.

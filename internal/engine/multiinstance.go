@@ -66,6 +66,7 @@ func (s *stepper) startLoop(id int64, n *model.Node) {
 	}
 	t.Loop = loop
 	t.Wait = WaitScope
+	s.dropCompensable(id)
 	if !s.boundaries(id, n) {
 		return
 	}
@@ -140,6 +141,7 @@ func (s *stepper) finishLoop(id int64) {
 	t := s.tok(id)
 	n := s.def.Node(t.Node)
 	s.closeSubs(id)
+	s.hoistCompensable(id, t.Scope)
 	t = s.tok(id)
 	t.Loop, t.Wait, t.Ref = nil, "", ""
 	s.completed(n)

@@ -46,6 +46,7 @@ func (s *stepper) finish() {
 			s.cancelSubEffect(sb)
 		}
 		st.Subs = nil
+		st.Compensable = nil
 		s.history("", "", ActCompleted, nil)
 		return
 	}

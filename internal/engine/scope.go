@@ -12,6 +12,7 @@ func (s *stepper) scopeStarts(scope *model.Node) []*model.Node {
 func (s *stepper) enterScope(id int64, n *model.Node) {
 	t := s.tok(id)
 	t.Wait = WaitScope
+	s.dropCompensable(id)
 	s.history(n.ID, string(n.Type), ActWaiting, nil)
 	s.openEventSubs(id, n)
 	starts := s.scopeStarts(n)
@@ -37,6 +38,10 @@ func (s *stepper) scopeCheck(scope int64) {
 	}
 	holder := s.tok(scope)
 	if holder == nil || holder.Loop != nil {
+		return
+	}
+	if holder.Comp != nil {
+		s.compNext(scope)
 		return
 	}
 	if holder.Agent != nil {

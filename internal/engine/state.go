@@ -43,6 +43,8 @@ const (
 	WaitJoin     WaitKind = "join"     // parallel or inclusive join, arrived by Via
 	WaitScope    WaitKind = "scope"    // sub-process or multi-instance body: its children
 	WaitIncident WaitKind = "incident" // an open incident identified by Ref
+	// WaitCompensate: a compensation throw event runs its handlers (Comp).
+	WaitCompensate WaitKind = "compensation"
 )
 
 // Token is one thread of control.
@@ -64,6 +66,8 @@ type Token struct {
 	Loop *Loop `json:"loop,omitempty"`
 	// Agent tracks an agent task held by this token.
 	Agent *AgentRun `json:"agent,omitempty"`
+	// Comp tracks the handlers a compensation throw event runs.
+	Comp *CompRun `json:"comp,omitempty"`
 }
 
 // Loop is the progress of a multi-instance activity.
@@ -118,12 +122,12 @@ type Sub struct {
 // Incident is an open problem that stops a token until an operator (or a
 // policy) resolves it.
 type Incident struct {
-	ID      string    `json:"id"`
-	NodeID  string    `json:"nodeId"`
-	Token   int64     `json:"token"`
-	Kind    string    `json:"kind"` // an IncidentKind: expression, script, gateway, job, error, ...
-	Message string    `json:"message"`
-	Time    time.Time `json:"time"`
+	ID      string       `json:"id"`
+	NodeID  string       `json:"nodeId"`
+	Token   int64        `json:"token"`
+	Kind    IncidentKind `json:"kind"`
+	Message string       `json:"message"`
+	Time    time.Time    `json:"time"`
 	// Job is the job kind to recreate on retry ("" for nodes that run
 	// inside a step, such as gateways and script tasks).
 	Job string `json:"job,omitempty"`
@@ -160,6 +164,10 @@ const (
 	ActVariables  Action = "variables"  // variables were changed from outside
 	ActMoved      Action = "moved"      // a token was moved by an operator
 	ActOverdue    Action = "overdue"    // a user task passed its due date
+	// ActCompensating: the compensation handler (Result.handler) of the
+	// completed activity NodeID started; ActCompensated: it finished.
+	ActCompensating Action = "compensationStarted"
+	ActCompensated  Action = "compensationCompleted"
 )
 
 // State is an instance's complete runtime state: the checkpoint.
@@ -173,6 +181,9 @@ type State struct {
 	Tokens            []Token        `json:"tokens,omitempty"`
 	Subs              []Sub          `json:"subs,omitempty"`
 	Incidents         []Incident     `json:"incidents,omitempty"`
+	// Compensable are the completed activities that can still be
+	// compensated, in order of completion (compensation.go).
+	Compensable []Compensable `json:"compensable,omitempty"`
 	// Seq is the last id handed out (tokens, jobs, tasks, subscriptions).
 	Seq int64 `json:"seq"`
 	// Simulate marks a token-simulation instance: every task completes at

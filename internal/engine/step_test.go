@@ -106,7 +106,7 @@ func TestExclusiveGatewayNoFlowIsIncidentThenRetry(t *testing.T) {
 	}
 	// Missing variable is an incident too, never a panic.
 	st2, _ := start(t, d, nil)
-	if st2.Status != StatusFailed || st2.Incidents[0].Kind != "expression" {
+	if st2.Status != StatusFailed || st2.Incidents[0].Kind != IncidentExpression {
 		t.Fatalf("missing variable: %+v", st2.Incidents)
 	}
 	st, _ = step(t, d, st, Command{Kind: CmdRetry, Ref: st.Incidents[0].ID, Variables: map[string]any{"ok": true}})
@@ -464,7 +464,7 @@ func TestEndlessLoopBecomesIncident(t *testing.T) {
 	d := mustParse(t, `{"id":"loop","nodes":[{"id":"start","type":"startEvent"},{"id":"a","type":"task"},{"id":"x","type":"exclusiveGateway","default":"back"},{"id":"end","type":"endEvent"}],
 	 "edges":[{"id":"f1","source":"start","target":"a"},{"id":"f2","source":"a","target":"x"},{"id":"out","source":"x","target":"end","condition":"false"},{"id":"back","source":"x","target":"a"}]}`)
 	st, _ := start(t, d, nil)
-	if st.Status != StatusFailed || st.Incidents[0].Kind != "loop" {
+	if st.Status != StatusFailed || st.Incidents[0].Kind != IncidentLoop {
 		t.Fatalf("status %s incidents %+v", st.Status, st.Incidents)
 	}
 }
@@ -519,7 +519,7 @@ func TestScriptTaskRunsJavaScript(t *testing.T) {
 	bad := mustParse(t, `{"id":"s","nodes":[{"id":"start","type":"startEvent"},{"id":"js","type":"scriptTask","script":"x = 1;\nthrow new Error('nope')"},{"id":"end","type":"endEvent"}],
 	 "edges":[{"id":"f1","source":"start","target":"js"},{"id":"f2","source":"js","target":"end"}]}`)
 	st, _ = start(t, bad, nil)
-	if st.Status != StatusFailed || st.Incidents[0].Kind != "script" || !strings.Contains(st.Incidents[0].Message, "line 2") {
+	if st.Status != StatusFailed || st.Incidents[0].Kind != IncidentScript || !strings.Contains(st.Incidents[0].Message, "line 2") {
 		t.Fatalf("script error: %+v", st.Incidents)
 	}
 }

@@ -40,7 +40,7 @@ func (s *stepper) createTask(id int64, n *model.Node) {
 	t.Wait, t.Ref = WaitTask, ref
 	s.history(n.ID, string(n.Type), ActWaiting, nil)
 	s.effect(Effect{Kind: EffTask, ID: ref, NodeID: n.ID, Task: info, Locals: s.localsFor(t)})
-	s.effect(Effect{Kind: EffEvent, Type: EventTaskAssigned, ID: ref, NodeID: n.ID})
+	s.effect(Effect{Kind: EffEvent, Type: string(EventTaskAssigned), ID: ref, NodeID: n.ID})
 }
 
 func (s *stepper) stringField(n *model.Node, key, raw string, vars map[string]any) (string, error) {

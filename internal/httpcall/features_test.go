@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/batonhq/baton/internal/testkit"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -22,7 +22,6 @@ import (
 	"github.com/batonhq/baton/internal/httpcall"
 	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/runner"
-	"github.com/batonhq/baton/internal/store/sqlite"
 )
 
 // loopback is a client as the server builds it (egress guard, redirect
@@ -607,20 +606,8 @@ func TestErrorBoundaryCatchesMappedStatus(t *testing.T) {
 	           {"id": "f3", "source": "declined", "target": "rejected"}]}`
 
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	r := runner.New(runner.Config{Store: st, PollInterval: 20 * time.Millisecond, LeaseFor: 5 * time.Second})
-	r.Register("service", &httpcall.Handler{Client: loopback(), Env: map[string]string{"PAY_URL": srv.URL}, Secrets: map[string]string{"TOKEN": token}})
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = r.Stop(ctx)
+	r := testkit.Runner(t, runner.Config{LeaseFor: 5 * time.Second}, func(r *runner.Runner) {
+		r.Register("service", &httpcall.Handler{Client: loopback(), Env: map[string]string{"PAY_URL": srv.URL}, Secrets: map[string]string{"TOKEN": token}})
 	})
 	if _, _, err := r.Deploy(ctx, "payout.json", []byte(src), "test"); err != nil {
 		t.Fatal(err)
@@ -632,20 +619,7 @@ func TestErrorBoundaryCatchesMappedStatus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			s, _, err = r.InstanceState(ctx, s.InstanceID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s.Status == engine.StatusCompleted {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("instance is %s, want completed (incidents %+v)", s.Status, s.Incidents)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		s = testkit.WaitState(t, r, s.InstanceID, func(s *engine.State) bool { return s.Status == engine.StatusCompleted })
 		hist, err := r.History(ctx, s.InstanceID)
 		if err != nil {
 			t.Fatal(err)

@@ -38,7 +38,7 @@ func renderURL(src string, vars map[string]any) (*url.URL, error) {
 	}
 	want, err := url.Parse(base.String())
 	if err != nil || (want.Scheme != "http" && want.Scheme != "https") || want.Host == "" {
-		return nil, fmt.Errorf("http.url: %q is not an absolute http(s) URL", base.String())
+		return nil, fmt.Errorf("http.url %s: its scheme, host and port come to %q, which is not an absolute http(s) URL (is an env variable it names unset?)", src, base.String())
 	}
 	u, err := url.Parse(all.String())
 	if err != nil {

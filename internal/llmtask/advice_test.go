@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
+	"github.com/batonhq/baton/internal/testkit"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,7 +17,6 @@ import (
 	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
-	"github.com/batonhq/baton/internal/store/sqlite"
 )
 
 // A dead-lettered job gets the model's recovery advice on its incident;
@@ -28,28 +27,17 @@ func TestIncidentAdvice(t *testing.T) {
 		"reason": "the IBAN has a typo; the corrected one passes the checksum", "confidence": 0.8}))
 	p, _ := anthropic.New(anthropic.Options{BaseURL: srv.URL, APIKey: "k", Model: "claude-test"})
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	r := runner.New(runner.Config{Store: st, PollInterval: 20 * time.Millisecond,
+	st := testkit.SQLite(t)
+	r := testkit.Runner(t, runner.Config{Store: st,
 		Retry:        runner.RetryPolicy{MaxAttempts: 2, Initial: 5 * time.Millisecond, Factor: 1},
-		OnDeadLetter: llmtask.Advise(llmtask.Config{Provider: p, Store: st})})
-	r.Register("service:pay", runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
-		if j.Variables["iban"] != "DE89370400440532013000" {
-			return nil, errors.New("bank rejected IBAN")
-		}
-		return map[string]any{"paid": true}, nil
-	}))
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		_ = r.Stop(sctx)
-	}()
+		OnDeadLetter: llmtask.Advise(llmtask.Config{Provider: p, Store: st})}, func(r *runner.Runner) {
+		r.Register("service:pay", runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
+			if j.Variables["iban"] != "DE89370400440532013000" {
+				return nil, errors.New("bank rejected IBAN")
+			}
+			return map[string]any{"paid": true}, nil
+		}))
+	})
 	if _, _, err := r.Deploy(ctx, "pay.json", []byte(`{"id":"pay","nodes":[{"id":"start","type":"startEvent"},{"id":"pay","type":"serviceTask","taskType":"pay"},{"id":"end","type":"endEvent"}],
 	 "edges":[{"id":"f1","source":"start","target":"pay"},{"id":"f2","source":"pay","target":"end"}]}`), ""); err != nil {
 		t.Fatal(err)
@@ -58,19 +46,14 @@ func TestIncidentAdvice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var inc store.IncidentRow
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		incs, _ := st.Incidents(ctx, store.IncidentFilter{InstanceID: inst.InstanceID})
-		if len(incs) == 1 && len(incs[0].Advice) > 0 {
-			inc = incs[0]
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no advice on the incident: %+v", incs)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var incs []store.IncidentRow
+	if !testkit.Eventually(t, 10*time.Second, func() bool {
+		incs, _ = st.Incidents(ctx, store.IncidentFilter{InstanceID: inst.InstanceID})
+		return len(incs) == 1 && len(incs[0].Advice) > 0
+	}) {
+		t.Fatalf("no advice on the incident: %+v", incs)
 	}
+	inc := incs[0]
 	var a llmtask.Advice
 	if err := json.Unmarshal(inc.Advice, &a); err != nil || a.Action != "retry_with_changes" || a.Variables["iban"] == nil {
 		t.Fatalf("advice %s", inc.Advice)
@@ -81,16 +64,7 @@ func TestIncidentAdvice(t *testing.T) {
 	if _, err := r.Recover(ctx, runner.RecoverRequest{InstanceID: inst.InstanceID, IncidentID: inc.ID, Variables: a.Variables, Actor: "op"}); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		cur, _, _ := r.InstanceState(ctx, inst.InstanceID)
-		if cur.Status == engine.StatusCompleted {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not completed: %s", cur.Status)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitState(t, r, inst.InstanceID, func(cur *engine.State) bool { return cur.Status == engine.StatusCompleted })
 	rows, _ := st.Decisions(ctx, inst.InstanceID)
 	if len(rows) != 1 || rows[0].ID != "advice-"+inc.ID {
 		t.Fatalf("decision rows %+v", rows)
@@ -114,11 +88,7 @@ func TestAdviceRetriesItself(t *testing.T) {
 			srv := llmtest.NewAnthropic(t, retry, retry, retry)
 			p, _ := anthropic.New(anthropic.Options{BaseURL: srv.URL, APIKey: "k", Model: "claude-test"})
 			ctx := context.Background()
-			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := testkit.SQLite(t)
 			var r *runner.Runner
 			cfg := llmtask.Config{Provider: p, Store: st,
 				Definition: func(ctx context.Context, id string, v int) (*model.Definition, error) {
@@ -128,24 +98,17 @@ func TestAdviceRetriesItself(t *testing.T) {
 				Recover: func(ctx context.Context, req runner.RecoverRequest) (*engine.State, error) {
 					return r.Recover(ctx, req)
 				}}
-			r = runner.New(runner.Config{Store: st, PollInterval: 20 * time.Millisecond,
-				Retry:        runner.RetryPolicy{MaxAttempts: 2, Initial: 5 * time.Millisecond, Factor: 1},
-				OnDeadLetter: llmtask.Advise(cfg)})
 			var calls atomic.Int32
-			r.Register("service:pay", runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
-				if int(calls.Add(1)) < tc.failUntil {
-					return nil, errors.New("bank timed out")
-				}
-				return map[string]any{"paid": true}, nil
-			}))
-			if err := r.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				defer cancel()
-				_ = r.Stop(sctx)
-			}()
+			r = testkit.Runner(t, runner.Config{Store: st,
+				Retry:        runner.RetryPolicy{MaxAttempts: 2, Initial: 5 * time.Millisecond, Factor: 1},
+				OnDeadLetter: llmtask.Advise(cfg)}, func(r *runner.Runner) {
+				r.Register("service:pay", runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
+					if int(calls.Add(1)) < tc.failUntil {
+						return nil, errors.New("bank timed out")
+					}
+					return map[string]any{"paid": true}, nil
+				}))
+			})
 			if _, _, err := r.Deploy(ctx, "pay.json", []byte(`{"id":"pay","llm":{"autoRetryAdvice":true,"maxAutoRetries":2},
 			 "nodes":[{"id":"start","type":"startEvent"},{"id":"pay","type":"serviceTask","taskType":"pay"},{"id":"end","type":"endEvent"}],
 			 "edges":[{"id":"f1","source":"start","target":"pay"},{"id":"f2","source":"pay","target":"end"}]}`), ""); err != nil {
@@ -157,23 +120,16 @@ func TestAdviceRetriesItself(t *testing.T) {
 			}
 			// Settled: completed, or failed with advice that did not apply
 			// itself.
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				cur, _, _ := r.InstanceState(ctx, inst.InstanceID)
+			testkit.WaitState(t, r, inst.InstanceID, func(cur *engine.State) bool {
 				if cur.Status == engine.StatusCompleted {
-					break
+					return true
 				}
-				if cur.Status == engine.StatusFailed && len(srv.Requests()) == tc.autos+1 {
-					incs, _ := st.Incidents(ctx, store.IncidentFilter{InstanceID: inst.InstanceID, State: store.IncidentOpen})
-					if len(incs) == 1 && len(incs[0].Advice) > 0 {
-						break
-					}
+				if cur.Status != engine.StatusFailed || len(srv.Requests()) != tc.autos+1 {
+					return false
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("not settled: %s after %d advice requests", cur.Status, len(srv.Requests()))
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+				incs, _ := st.Incidents(ctx, store.IncidentFilter{InstanceID: inst.InstanceID, State: store.IncidentOpen})
+				return len(incs) == 1 && len(incs[0].Advice) > 0
+			})
 			cur, _, _ := r.InstanceState(ctx, inst.InstanceID)
 			rows, _ := st.Decisions(ctx, inst.InstanceID)
 			autos := 0

@@ -3,7 +3,7 @@ package llmtask_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
+	"github.com/batonhq/baton/internal/testkit"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,7 +17,6 @@ import (
 	"github.com/batonhq/baton/internal/llmtask"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
-	"github.com/batonhq/baton/internal/store/sqlite"
 )
 
 const supportAgent = `{"id":"support","name":"Support","description":"Answer customer tickets.",
@@ -41,29 +40,18 @@ type agentBundle struct {
 func agentSetup(t *testing.T, p llm.Provider) *agentBundle {
 	t.Helper()
 	b := &agentBundle{ctx: context.Background()}
-	st, err := sqlite.Open(b.ctx, filepath.Join(t.TempDir(), "baton.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	b.r = runner.New(runner.Config{Store: st, PollInterval: 20 * time.Millisecond,
-		Retry: runner.RetryPolicy{MaxAttempts: 3, Initial: 10 * time.Millisecond, Factor: 2, Max: time.Second}})
+	st := testkit.SQLite(t)
 	b.handler = llmtask.Agent(llmtask.Config{Provider: p, Store: st, Pricing: llm.ExamplePricing()})
-	b.r.Register(engine.JobAgent, b.handler)
-	b.r.Register("service:crm", runner.HandlerFunc(func(_ context.Context, j *runner.Job) (map[string]any, error) {
-		b.lookups.Add(1)
-		if j.Variables["customer"] != "Ann" {
-			return nil, &runner.BPMNError{Code: "NOT_FOUND", Message: "no customer " + j.Variables["customer"].(string)}
-		}
-		return map[string]any{"order": map[string]any{"id": "o-1", "ships": "2026-12-01"}}, nil
-	}))
-	if err := b.r.Start(b.ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = b.r.Stop(sctx)
+	b.r = testkit.Runner(t, runner.Config{Store: st,
+		Retry: runner.RetryPolicy{MaxAttempts: 3, Initial: 10 * time.Millisecond, Factor: 2, Max: time.Second}}, func(r *runner.Runner) {
+		r.Register(engine.JobAgent, b.handler)
+		r.Register("service:crm", runner.HandlerFunc(func(_ context.Context, j *runner.Job) (map[string]any, error) {
+			b.lookups.Add(1)
+			if j.Variables["customer"] != "Ann" {
+				return nil, &runner.BPMNError{Code: "NOT_FOUND", Message: "no customer " + j.Variables["customer"].(string)}
+			}
+			return map[string]any{"order": map[string]any{"id": "o-1", "ships": "2026-12-01"}}, nil
+		}))
 	})
 	if _, _, err := b.r.Deploy(b.ctx, "support.json", []byte(supportAgent), "test"); err != nil {
 		t.Fatal(err)
@@ -84,20 +72,7 @@ func (b *agentBundle) runUntil(t *testing.T, vars map[string]any) *engine.State 
 
 func (b *agentBundle) settle(t *testing.T, id string) *engine.State {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		cur, _, err := b.r.InstanceState(b.ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cur.Status != engine.StatusRunning {
-			return cur
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance stuck: %+v", cur.Tokens)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return testkit.WaitState(t, b.r, id, func(cur *engine.State) bool { return cur.Status != engine.StatusRunning })
 }
 
 // An agent task runs through both wire formats: the model looks the order
@@ -211,7 +186,7 @@ func TestAgentFallbacks(t *testing.T) {
 	})
 	t.Run("rate limited", func(t *testing.T) {
 		srv := llmtest.NewAnthropic(t,
-			llmtest.Status(429, "").WithHeader("retry-after", "0"),
+			llmtest.Status(429, "").WithHeader("retry-after-ms", "20"),
 			llmtest.ToolUse("finish", map[string]any{"result": map[string]any{"answer": "ok"}}))
 		p, _ := anthropic.New(anthropic.Options{BaseURL: srv.URL, APIKey: "k", Model: "claude-test"})
 		b := agentSetup(t, p)

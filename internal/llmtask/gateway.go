@@ -27,7 +27,7 @@ type Config struct {
 	Provider llm.Provider
 	// Store records every call (store.InsertDecision) and finds recorded
 	// ones.
-	Store store.Store
+	Store Store
 	// Model is the default model ("" lets the provider choose).
 	Model     string
 	MaxTokens int

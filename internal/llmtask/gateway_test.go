@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
+	"github.com/batonhq/baton/internal/testkit"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +17,6 @@ import (
 	"github.com/batonhq/baton/internal/llmtask"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
-	"github.com/batonhq/baton/internal/store/sqlite"
 )
 
 const loan = `{"id":"loan","name":"Loan approval","description":"Approve small loans automatically, send unusual ones to a manager.",
@@ -38,23 +37,12 @@ type bundle struct {
 func setup(t *testing.T, p llm.Provider, budget int) *bundle {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	r := runner.New(runner.Config{Store: st, PollInterval: 20 * time.Millisecond,
-		Retry: runner.RetryPolicy{MaxAttempts: 3, Initial: 10 * time.Millisecond, Factor: 2, Max: time.Second}})
+	st := testkit.SQLite(t)
 	cfg := llmtask.Config{Provider: p, Store: st, InstanceBudget: budget, Pricing: llm.ExamplePricing()}
-	r.Register(engine.JobLLMDecision, llmtask.Gateway(cfg))
-	r.Register(engine.JobLLMShadow, llmtask.Shadow(cfg))
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = r.Stop(sctx)
+	r := testkit.Runner(t, runner.Config{Store: st,
+		Retry: runner.RetryPolicy{MaxAttempts: 3, Initial: 10 * time.Millisecond, Factor: 2, Max: time.Second}}, func(r *runner.Runner) {
+		r.Register(engine.JobLLMDecision, llmtask.Gateway(cfg))
+		r.Register(engine.JobLLMShadow, llmtask.Shadow(cfg))
 	})
 	if _, _, err := r.Deploy(ctx, "loan.json", []byte(loan), "test"); err != nil {
 		t.Fatal(err)
@@ -68,35 +56,23 @@ func (b *bundle) run(t *testing.T, vars map[string]any) *engine.State {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		cur, _, err := b.r.InstanceState(b.ctx, st.InstanceID)
-		if err != nil {
-			t.Fatal(err)
-		}
+	return testkit.WaitState(t, b.r, st.InstanceID, func(cur *engine.State) bool {
 		if cur.Status == engine.StatusCompleted || cur.Status == engine.StatusFailed {
-			return cur
+			return true
 		}
 		for _, tk := range cur.Tokens {
 			if tk.Wait == engine.WaitTask { // review or manager task: stop here
-				return cur
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s stuck: %+v", cur.Status, cur.Tokens)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false
+	})
 }
 
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testkit.Eventually(t, 10*time.Second, ok) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 
@@ -250,7 +226,7 @@ func TestGatewayFallbacks(t *testing.T) {
 		}
 	})
 	t.Run("rate limited then answered", func(t *testing.T) {
-		srv := llmtest.NewAnthropic(t, llmtest.Status(429, `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`),
+		srv := llmtest.NewAnthropic(t, llmtest.Status(429, `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`).WithHeader("retry-after-ms", "20"),
 			llmtest.ToolUse(llm.RespondTool, map[string]any{"flow": "auto", "reason": "small", "confidence": 0.99}))
 		p, _ := anthropic.New(anthropic.Options{BaseURL: srv.URL, APIKey: "k", Model: "claude-test"})
 		b := setup(t, p, 0)
@@ -268,11 +244,7 @@ func TestRecordedDecisionIsNotAskedAgain(t *testing.T) {
 	srv := llmtest.NewAnthropic(t, llmtest.ToolUse(llm.RespondTool, map[string]any{"flow": "auto", "reason": "small", "confidence": 0.9}))
 	p, _ := anthropic.New(anthropic.Options{BaseURL: srv.URL, APIKey: "k", Model: "claude-test"})
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testkit.SQLite(t)
 	h := llmtask.Gateway(llmtask.Config{Provider: p, Store: st})
 	r := runner.New(runner.Config{Store: st})
 	if _, _, err := r.Deploy(ctx, "loan.json", []byte(loan), ""); err != nil {
@@ -311,26 +283,22 @@ func TestShadowRecordsAgreement(t *testing.T) {
 	if st.Status != engine.StatusCompleted {
 		t.Fatalf("shadow routing: %s", st.Status)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		d := decisions(t, b, st.InstanceID)
-		if len(d) == 1 {
-			if !d[0].Shadow || d[0].Routed != "auto" || d[0].Flow != "manual" || d[0].Agree {
-				t.Fatalf("shadow decision %+v", d[0])
-			}
-			waitFor(t, "the shadow job to close", func() bool {
-				jobs, _ := b.st.Jobs(b.ctx, store.JobFilter{InstanceID: st.InstanceID, Kind: engine.JobLLMShadow})
-				return len(jobs) == 1 && jobs[0].State == store.JobCompleted
-			})
-			rep, err := b.r.ShadowReport(b.ctx, "loan")
-			if err != nil || len(rep) != 1 || rep[0].Decisions != 1 || rep[0].Disagreed != 1 || rep[0].Pairs["auto → manual"] != 1 {
-				t.Fatalf("shadow report %+v %v", rep, err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no shadow decision recorded")
-		}
-		time.Sleep(10 * time.Millisecond)
+	var d []llmtask.Decision
+	if !testkit.Eventually(t, 5*time.Second, func() bool {
+		d = decisions(t, b, st.InstanceID)
+		return len(d) == 1
+	}) {
+		t.Fatal("no shadow decision recorded")
+	}
+	if !d[0].Shadow || d[0].Routed != "auto" || d[0].Flow != "manual" || d[0].Agree {
+		t.Fatalf("shadow decision %+v", d[0])
+	}
+	waitFor(t, "the shadow job to close", func() bool {
+		jobs, _ := b.st.Jobs(b.ctx, store.JobFilter{InstanceID: st.InstanceID, Kind: engine.JobLLMShadow})
+		return len(jobs) == 1 && jobs[0].State == store.JobCompleted
+	})
+	rep, err := b.r.ShadowReport(b.ctx, "loan")
+	if err != nil || len(rep) != 1 || rep[0].Decisions != 1 || rep[0].Disagreed != 1 || rep[0].Pairs["auto → manual"] != 1 {
+		t.Fatalf("shadow report %+v %v", rep, err)
 	}
 }

@@ -2,9 +2,8 @@ package llmtask_test
 
 import (
 	"context"
-	"path/filepath"
+	"github.com/batonhq/baton/internal/testkit"
 	"testing"
-	"time"
 
 	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/llm"
@@ -12,7 +11,6 @@ import (
 	"github.com/batonhq/baton/internal/llm/openai"
 	"github.com/batonhq/baton/internal/llmtask"
 	"github.com/batonhq/baton/internal/runner"
-	"github.com/batonhq/baton/internal/store/sqlite"
 )
 
 const ruleFlow = `{"id":"triage","nodes":[{"id":"start","type":"startEvent"},
@@ -24,20 +22,9 @@ const ruleFlow = `{"id":"triage","nodes":[{"id":"start","type":"startEvent"},
 func runRule(t *testing.T, p llm.Provider) (*engine.State, *runner.Runner) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	r := runner.New(runner.Config{Store: st, PollInterval: 20 * time.Millisecond})
-	r.Register(engine.JobLLMRule, llmtask.Rule(llmtask.Config{Provider: p, Store: st}))
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		_ = r.Stop(sctx)
+	st := testkit.SQLite(t)
+	r := testkit.Runner(t, runner.Config{Store: st}, func(r *runner.Runner) {
+		r.Register(engine.JobLLMRule, llmtask.Rule(llmtask.Config{Provider: p, Store: st}))
 	})
 	if _, _, err := r.Deploy(ctx, "triage.json", []byte(ruleFlow), ""); err != nil {
 		t.Fatal(err)
@@ -46,17 +33,9 @@ func runRule(t *testing.T, p llm.Provider) (*engine.State, *runner.Runner) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		cur, _, _ := r.InstanceState(ctx, inst.InstanceID)
-		if cur.Status == engine.StatusCompleted || cur.Status == engine.StatusFailed {
-			return cur, r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stuck: %s", cur.Status)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return testkit.WaitState(t, r, inst.InstanceID, func(cur *engine.State) bool {
+		return cur.Status == engine.StatusCompleted || cur.Status == engine.StatusFailed
+	}), r
 }
 
 func TestRuleAnswerMergedIntoVariables(t *testing.T) {

@@ -96,7 +96,7 @@ func computeStarts(nodes []*Node, implicitToo bool) []*Node {
 			none = append(none, n)
 		case n.Type == StartEvent:
 			event = append(event, n)
-		case len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent && !n.TriggeredByEvent &&
+		case len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent && !n.ForCompensation && !n.TriggeredByEvent &&
 			!(n.Type == IntermediateCatchEvent && n.EventKind() == EventLink):
 			implicit = append(implicit, n)
 		}

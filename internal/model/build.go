@@ -284,6 +284,7 @@ func (b *builder) structure(opts Options) {
 	for _, n := range d.Nodes {
 		b.node(n, links)
 	}
+	b.compensation()
 	for _, n := range d.Nodes {
 		if n.Type == IntermediateThrowEvent && n.Event != nil && n.Event.Kind == EventLink {
 			if links[n.parent][n.Event.Name] == 0 {
@@ -319,7 +320,7 @@ func (b *builder) scopeStarts(scope *Node, nodes []*Node, opts Options, what str
 			if n.Event == nil || n.Event.Kind == EventNone {
 				none++
 			}
-		} else if len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent && !n.TriggeredByEvent &&
+		} else if len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent && !n.ForCompensation && !n.TriggeredByEvent &&
 			!(n.Type == IntermediateCatchEvent && n.Event != nil && n.Event.Kind == EventLink) {
 			implicit++
 		}
@@ -368,6 +369,8 @@ func (b *builder) node(n *Node, links map[*Node]map[string]int) {
 			if n.parent == nil || !n.parent.TriggeredByEvent {
 				b.errf(n.Line, n.ID, "event.kind", "a start event cannot be a %s event outside an event sub-process", kind)
 			}
+		case EventCompensate:
+			b.errf(n.Line, n.ID, "event.kind", "compensation event sub-processes (a compensate start event) are not supported; attach a compensation boundary event and handler to the activities instead")
 		default:
 			b.errf(n.Line, n.ID, "event.kind", "a start event cannot be a %s event", kind)
 		}
@@ -376,7 +379,7 @@ func (b *builder) node(n *Node, links map[*Node]map[string]int) {
 			b.errf(n.Line, n.ID, "", "end event has outgoing flow %q", n.outgoing[0].ID)
 		}
 		switch kind {
-		case EventNone, EventTerminate, EventError, EventMessage, EventSignal, EventEscalation:
+		case EventNone, EventTerminate, EventError, EventMessage, EventSignal, EventEscalation, EventCompensate:
 		default:
 			b.errf(n.Line, n.ID, "event.kind", "an end event cannot be a %s event", kind)
 		}

@@ -19,6 +19,7 @@ func (d *Definition) Unbuilt() *Definition {
 		m := Node{
 			ID: n.ID, Type: n.Type, Name: n.Name, Description: n.Description, Parent: n.Parent,
 			AttachedTo: n.AttachedTo, NonInterrupting: n.NonInterrupting, TriggeredByEvent: n.TriggeredByEvent, Default: n.Default,
+			Compensation: n.Compensation, ForCompensation: n.ForCompensation,
 			Script: n.Script, ScriptLanguage: n.ScriptLanguage, ResultVariable: n.ResultVariable,
 			TaskType: n.TaskType, DecisionRef: n.DecisionRef, CalledElement: n.CalledElement, Rules: n.Rules,
 			Assignee: n.Assignee, DueIn: n.DueIn, FollowUpIn: n.FollowUpIn, FormKey: n.FormKey,
@@ -29,6 +30,10 @@ func (d *Definition) Unbuilt() *Definition {
 			if ev.Timer != nil {
 				tm := *ev.Timer
 				ev.Timer = &tm
+			}
+			if ev.WaitForCompletion != nil {
+				w := *ev.WaitForCompletion
+				ev.WaitForCompletion = &w
 			}
 			m.Event = &ev
 		}

@@ -145,7 +145,18 @@ type Event struct {
 	// re-evaluated whenever the variables may have changed; the event
 	// fires when it becomes true.
 	Condition string `json:"condition,omitempty"`
+	// ActivityRef, on a compensation throw event, names the one activity
+	// of the scope to compensate; "" compensates every completed activity
+	// of the scope.
+	ActivityRef string `json:"activityRef,omitempty"`
+	// WaitForCompletion, on a compensation throw event: when true (the
+	// default, nil) the event waits until every handler has finished.
+	WaitForCompletion *bool `json:"waitForCompletion,omitempty"`
 }
+
+// Waits reports whether a compensation throw event waits for its handlers
+// (waitForCompletion, default true).
+func (e *Event) Waits() bool { return e == nil || e.WaitForCompletion == nil || *e.WaitForCompletion }
 
 // Mapping copies a value into a variable: Target receives the value of the
 // expression Source.
@@ -357,6 +368,14 @@ type Node struct {
 	// sequence flows; its one start event (timer, message, signal, error,
 	// escalation or conditional) starts it while the enclosing scope runs.
 	TriggeredByEvent bool `json:"triggeredByEvent,omitempty"`
+	// Compensation, on a compensation boundary event, is the id of its
+	// compensation handler: an activity with ForCompensation set in the
+	// same scope (BPMN: the association from the event to the handler).
+	Compensation string `json:"compensation,omitempty"`
+	// ForCompensation marks a compensation handler (BPMN
+	// isForCompensation): it has no sequence flows and runs only when the
+	// activity its compensation boundary event sits on is compensated.
+	ForCompensation bool `json:"isForCompensation,omitempty"`
 
 	// Default is the id of the default outgoing flow of a gateway or
 	// activity.
@@ -432,6 +451,7 @@ type Node struct {
 	exprs      map[string]*expr.Program
 	starts     []*Node
 	eventSubs  []*Node // event sub-processes directly inside this scope
+	handler    *Node   // an activity's compensation handler
 }
 
 // Edge is a sequence flow.

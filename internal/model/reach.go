@@ -14,7 +14,7 @@ func (b *builder) reachability(opts Options) {
 	}
 	seed := func(nodes []*Node) {
 		for _, n := range nodes {
-			if n.Type == StartEvent || n.TriggeredByEvent || (opts.ImplicitStart && len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent &&
+			if n.Type == StartEvent || n.TriggeredByEvent || (opts.ImplicitStart && len(n.incoming) == 0 && !n.Type.IsArtifact() && n.Type != BoundaryEvent && !n.ForCompensation &&
 				!(n.Type == IntermediateCatchEvent && n.EventKind() == EventLink)) {
 				push(n)
 			}
@@ -35,6 +35,9 @@ func (b *builder) reachability(opts Options) {
 		}
 		for _, bd := range n.boundaries {
 			push(bd)
+			if n.handler != nil {
+				push(n.handler)
+			}
 		}
 		switch n.Type {
 		case SubProcess:

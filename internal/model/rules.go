@@ -144,9 +144,9 @@ func (b *builder) compileScript(line int, node, field, src string) {
 
 // UnsupportedEventKinds are the event kinds Baton knows but does not
 // execute, with the reason. Accepting them would be silent wrong
-// behaviour (a compensation handler that never runs), so definitions
-// that use them are refused until the engine implements them. Escalation
-// and conditional events are executed since event sub-processes landed.
-var UnsupportedEventKinds = map[EventKind]string{
-	EventCompensate: "compensation is not implemented (Baton would never run the compensation handlers)",
-}
+// behaviour, so definitions that use them are refused until the engine
+// implements them. Every known kind is executed today (escalation and
+// conditional since event sub-processes, compensate since compensation);
+// the parts of compensation that are not (compensation event
+// sub-processes) are refused where they appear.
+var UnsupportedEventKinds = map[EventKind]string{}

@@ -108,6 +108,8 @@ func TestSchemaAgreesWithParseJSON(t *testing.T) {
 			"notify": {"channel": "webhook", "to": "https://hook", "subject": "s", "template": "t", "body": "b"}}`),
 		"user task": wfTask(`{"id": "t", "type": "userTask", "assignee": "=owner", "candidateUsers": ["ann"], "candidateGroups": ["ops"], "dueIn": "PT1H", "followUpIn": "=later", "formKey": "k",
 			"form": {"components": [{"key": "a", "type": "textfield", "label": "A", "validate": {"required": true}}]}, "inputs": [{"source": "=x", "target": "y"}], "outputs": [{"source": "y", "target": "z"}]}`),
+		"compensation": wfDoc(wfStartEnd+`, {"id": "t", "type": "task"}, {"id": "b", "type": "boundaryEvent", "attachedTo": "t", "event": {"kind": "compensate"}, "compensation": "h"}, {"id": "h", "type": "task", "isForCompensation": true},
+			{"id": "c", "type": "intermediateThrowEvent", "event": {"kind": "compensate", "activityRef": "t", "waitForCompletion": false}}`, seq("s", "t", "c", "e")),
 		"multi-instance": wfTask(`{"id": "t", "type": "task", "multiInstance": {"sequential": true, "collection": "=items", "elementVariable": "it"}}`),
 		"boundary": wfDoc(wfStartEnd+`, {"id": "t", "type": "userTask"}, {"id": "b", "type": "boundaryEvent", "attachedTo": "t", "nonInterrupting": true, "event": {"kind": "timer", "timer": {"cycle": "R3/PT1H"}}}`,
 			`{"id": "f1", "source": "s", "target": "t"}, {"id": "f2", "source": "t", "target": "e"}, {"id": "f3", "source": "b", "target": "e"}`),

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"github.com/batonhq/baton/internal/engine"
 
 	"github.com/batonhq/baton/internal/runner"
 )
@@ -60,7 +61,7 @@ func (h *Handler) Message(job *runner.Job) (Message, error) {
 	if job.Definition != nil {
 		inst.DefinitionID = job.Definition.ID
 	}
-	m, err := h.r.render(spec, job.Variables, EventSend, inst)
+	m, err := h.r.render(spec, job.Variables, string(engine.EventSend), inst)
 	if err != nil {
 		return Message{}, runner.Permanent(fmt.Errorf("send task %s: %w", job.NodeID, err))
 	}

@@ -38,24 +38,6 @@ const (
 	ChannelWebhook = "webhook"
 )
 
-// Event types. EventSend is the event of a send task's message; the
-// others are lifecycle events a Subscriptions list can subscribe to.
-const (
-	EventSend              = "send"
-	EventInstanceStarted   = "instance.started"
-	EventInstanceCompleted = "instance.completed"
-	EventInstanceCancelled = "instance.cancelled"
-	EventTaskAssigned      = "task.assigned"
-	EventTaskOverdue       = "task.overdue"
-	EventIncidentOpened    = "incident.opened"
-)
-
-// LifecycleEvents lists the events subscriptions may name.
-var LifecycleEvents = []string{
-	EventInstanceStarted, EventTaskAssigned, EventTaskOverdue, EventInstanceCompleted, EventInstanceCancelled,
-	EventIncidentOpened,
-}
-
 // Message is one rendered notification. It is JSON-encodable so that it
 // can be stored as an outbox row's payload and delivered later.
 type Message struct {

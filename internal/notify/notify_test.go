@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/batonhq/baton/internal/engine"
 	"io"
 	"log/slog"
 	"net/http"
@@ -119,7 +120,7 @@ func TestHandlerSendsEmailFromNamedTemplate(t *testing.T) {
 	}
 	m := got[0]
 	if m.Channel != "email" || strings.Join(m.To, ",") != "ann@example.org" || m.IdempotencyKey != "baton-inst-9-3" ||
-		m.Event != notify.EventSend || m.InstanceID != "inst-9" {
+		m.Event != string(engine.EventSend) || m.InstanceID != "inst-9" {
 		t.Errorf("message = %+v", m)
 	}
 	if m.Subject != "Loan 42 approved for Ann <Lee>" {
@@ -427,14 +428,14 @@ func TestSendersRouting(t *testing.T) {
 
 func TestOutboxRoundTrip(t *testing.T) {
 	subs, err := notify.NewSubscriptions([]notify.Subscription{
-		{Event: notify.EventInstanceCompleted, Spec: notify.Spec{Channel: "email", To: "=owner", Subject: "Done: {{.Instance.ID}}", Body: "Total {{.total}}"}},
-		{Event: notify.EventInstanceCompleted, Definition: "loan", Spec: notify.Spec{Channel: "webhook", To: "https://hooks.example.com/done"}},
+		{Event: engine.EventInstanceCompleted, Spec: notify.Spec{Channel: "email", To: "=owner", Subject: "Done: {{.Instance.ID}}", Body: "Total {{.total}}"}},
+		{Event: engine.EventInstanceCompleted, Definition: "loan", Spec: notify.Spec{Channel: "webhook", To: "https://hooks.example.com/done"}},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	rows, err := subs.OutboxRows(notify.EventInstanceCompleted, "loan", map[string]any{"owner": "ann@example.org", "total": 12.5}, "inst-5", now)
+	rows, err := subs.OutboxRows(engine.EventInstanceCompleted, "loan", map[string]any{"owner": "ann@example.org", "total": 12.5}, "inst-5", now)
 	if err != nil || len(rows) != 2 {
 		t.Fatalf("OutboxRows = %+v, %v", rows, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/batonhq/baton/internal/engine"
 	"strings"
 	"time"
 
@@ -32,7 +33,7 @@ const OutboxKeyPrefix = "baton-outbox-"
 // Messages) as pending outbox rows: Event, Channel, InstanceID, Target
 // (the recipients, comma-separated, for listings) and Payload (the
 // Message as JSON), due at now. The caller assigns the row ids.
-func (s *Subscriptions) OutboxRows(event, definitionID string, vars map[string]any, instanceID string, now time.Time) ([]store.OutboxRow, error) {
+func (s *Subscriptions) OutboxRows(event engine.EventType, definitionID string, vars map[string]any, instanceID string, now time.Time) ([]store.OutboxRow, error) {
 	msgs, err := s.Messages(event, definitionID, vars, instanceID)
 	rows := make([]store.OutboxRow, 0, len(msgs))
 	for _, m := range msgs {
@@ -44,7 +45,7 @@ func (s *Subscriptions) OutboxRows(event, definitionID string, vars map[string]a
 			return nil, fmt.Errorf("notify: encode outbox payload: %w", jerr)
 		}
 		rows = append(rows, store.OutboxRow{
-			InstanceID: instanceID, Event: event, Channel: m.Channel, Target: strings.Join(m.To, ", "),
+			InstanceID: instanceID, Event: string(event), Channel: m.Channel, Target: strings.Join(m.To, ", "),
 			Payload: payload, State: store.OutboxPending, RunAt: now, CreatedAt: now,
 		})
 	}

@@ -5,14 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/batonhq/baton/internal/engine"
 	"slices"
 	"strings"
 )
 
 // Subscription sends a notification when a lifecycle event happens.
 type Subscription struct {
-	// Event is one of LifecycleEvents.
-	Event string `json:"event"`
+	// Event is one of engine.LifecycleEvents.
+	Event engine.EventType `json:"event"`
 	// Definition limits the subscription to instances of one workflow
 	// definition id; "" means every definition. Global and per-definition
 	// subscriptions that match the same event all fire.
@@ -40,8 +41,8 @@ func NewSubscriptions(list []Subscription, templates *Templates) (*Subscriptions
 	var errs []error
 	for i, sub := range s.list {
 		where := fmt.Sprintf("subscription %d (%s)", i+1, sub.Event)
-		if !slices.Contains(LifecycleEvents, sub.Event) {
-			errs = append(errs, fmt.Errorf("%s: unknown event %q (want one of %s)", where, sub.Event, strings.Join(LifecycleEvents, ", ")))
+		if !slices.Contains(engine.LifecycleEvents, sub.Event) {
+			errs = append(errs, fmt.Errorf("%s: unknown event %q (want one of %s)", where, sub.Event, lifecycleList()))
 		}
 		if err := s.r.check(sub.Spec); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", where, err))
@@ -91,7 +92,7 @@ func (s *Subscriptions) List() []Subscription {
 
 // Match reports whether any subscription wants event for definitionID, so
 // a caller can skip building variables for events nobody wants.
-func (s *Subscriptions) Match(event, definitionID string) bool {
+func (s *Subscriptions) Match(event engine.EventType, definitionID string) bool {
 	if s == nil {
 		return false
 	}
@@ -103,7 +104,7 @@ func (s *Subscriptions) Match(event, definitionID string) bool {
 	return false
 }
 
-func (sub Subscription) matches(event, definitionID string) bool {
+func (sub Subscription) matches(event engine.EventType, definitionID string) bool {
 	return sub.Event == event && (sub.Definition == "" || sub.Definition == definitionID)
 }
 
@@ -117,7 +118,7 @@ func (sub Subscription) matches(event, definitionID string) bool {
 // A subscription that fails to render does not stop the others: Messages
 // returns the messages that rendered and the joined errors of those that
 // did not (each marked Permanent: retrying renders the same failure).
-func (s *Subscriptions) Messages(event string, definitionID string, vars map[string]any, instanceID string) ([]Message, error) {
+func (s *Subscriptions) Messages(event engine.EventType, definitionID string, vars map[string]any, instanceID string) ([]Message, error) {
 	if s == nil {
 		return nil, nil
 	}
@@ -127,7 +128,7 @@ func (s *Subscriptions) Messages(event string, definitionID string, vars map[str
 		if !sub.matches(event, definitionID) {
 			continue
 		}
-		m, err := s.r.render(sub.Spec, vars, event, InstanceInfo{ID: instanceID, DefinitionID: definitionID})
+		m, err := s.r.render(sub.Spec, vars, string(event), InstanceInfo{ID: instanceID, DefinitionID: definitionID})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("subscription %d (%s → %s): %w", i+1, sub.Event, sub.Channel, err))
 			continue
@@ -135,4 +136,13 @@ func (s *Subscriptions) Messages(event string, definitionID string, vars map[str
 		out = append(out, m)
 	}
 	return out, Permanent(errors.Join(errs...))
+}
+
+// lifecycleList lists engine.LifecycleEvents for messages.
+func lifecycleList() string {
+	names := make([]string, len(engine.LifecycleEvents))
+	for i, e := range engine.LifecycleEvents {
+		names[i] = string(e)
+	}
+	return strings.Join(names, ", ")
 }

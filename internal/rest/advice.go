@@ -27,7 +27,7 @@ func (s *server) registerAdvice(api huma.API) {
 }
 
 func (s *server) applyAdvice(ctx context.Context, in *applyAdviceInput) (*instanceOutput, error) {
-	inc, err := s.r.Store().Incident(ctx, in.ID)
+	inc, err := s.store().Incident(ctx, in.ID)
 	if err != nil {
 		return nil, fmt.Errorf("incident %q: %w", in.ID, err)
 	}

@@ -113,16 +113,18 @@ var badRequests = []badRequest{
 	{class: "too long", name: "documentation", ct: xmlCT, body: strings.Replace(bpmnDoc(""), `<bpmn:task id="work" />`, `<bpmn:task id="work"><bpmn:documentation>`+strings.Repeat("d", 64<<10+1)+`</bpmn:documentation></bpmn:task>`, 1),
 		status: 422, location: []string{"work", "line 5, column 5"}, message: "the limit is 65536"},
 	// BPMN the engine would not execute as written.
-	{class: "not executed", name: "compensation boundary", ct: xmlCT, body: bpmnDoc(`    <bpmn:boundaryEvent id="undo" attachedToRef="work"><bpmn:compensateEventDefinition /></bpmn:boundaryEvent>`),
-		status: 422, location: []string{"undo", "line 9, column 56"}, message: "compensateEventDefinition"},
-	{class: "not executed", name: "compensation handler", ct: xmlCT, body: bpmnDoc(`    <bpmn:serviceTask id="refund" isForCompensation="true" />`),
-		status: 422, location: []string{"refund", "line 9, column 5"}, message: "isForCompensation"},
-	{class: "not executed", name: "compensation throw", ct: xmlCT, body: strings.Replace(bpmnDoc(""), `<bpmn:task id="work" />`, `<bpmn:intermediateThrowEvent id="work"><bpmn:compensateEventDefinition /></bpmn:intermediateThrowEvent>`, 1),
-		status: 422, location: []string{"work", "line 5, column "}, message: "compensation is not implemented"},
+	{class: "compensation", name: "boundary without handler", ct: xmlCT, body: bpmnDoc(`    <bpmn:boundaryEvent id="undo" attachedToRef="work"><bpmn:compensateEventDefinition /></bpmn:boundaryEvent>`),
+		status: 422, location: []string{"undo", "line 9, column 5"}, message: "has no compensation handler"},
+	{class: "compensation", name: "handler without association", ct: xmlCT, body: bpmnDoc(`    <bpmn:serviceTask id="refund" isForCompensation="true" />`),
+		status: 422, location: []string{"refund", "line 9, column 5"}, message: "would never run"},
+	{class: "not executed", name: "compensation event sub-process", ct: xmlCT, body: bpmnDoc(`    <bpmn:subProcess id="esp" triggeredByEvent="true">
+      <bpmn:startEvent id="cs"><bpmn:compensateEventDefinition /></bpmn:startEvent>
+    </bpmn:subProcess>`),
+		status: 422, location: []string{"cs", "line 10, column 7"}, message: "compensation event sub-processes"},
 	{class: "not executed", name: "complex gateway", ct: xmlCT, body: bpmnDoc(`    <bpmn:complexGateway id="cg" />`),
 		status: 422, location: []string{"cg", "line 9, column 5"}, message: "complexGateway"},
-	{class: "not executed", name: "compensation in JSON", ct: jsonCT, body: wf(`{"id": "c", "type": "intermediateThrowEvent", "event": {"kind": "compensate"}}`, "c"),
-		status: 422, location: []string{"nodes[2].event.kind", "line 1, column "}, message: "compensation is not implemented"},
+	{class: "compensation", name: "activityRef in JSON naming nothing", ct: jsonCT, body: wf(`{"id": "c", "type": "intermediateThrowEvent", "event": {"kind": "compensate", "activityRef": "nope"}}`, "c"),
+		status: 422, location: []string{"nodes[2].event.activityRef", "line 1, column "}, message: `activity "nope" does not exist`},
 	// URL templates that could move a call.
 	{class: "URL template", name: "host from a variable", ct: jsonCT, body: wf(`{"id": "t", "type": "serviceTask", "http": {"url": "https://{{host}}/pay"}}`, "t"),
 		status: 422, location: []string{"nodes[2].http.url", "line 1, column "}, message: "scheme, host or port"},

@@ -52,7 +52,7 @@ func toInstance(st *engine.State, row store.InstanceRow, hist []store.HistoryRow
 	for _, inc := range st.Incidents {
 		inst.Incidents = append(inst.Incidents, baton.Incident{
 			ID: inc.ID, InstanceID: row.ID, DefinitionID: row.DefinitionID, NodeID: inc.NodeID,
-			Kind: inc.Kind, Message: inc.Message, State: baton.IncidentOpen, CreatedAt: inc.Time.UTC().Truncate(time.Microsecond),
+			Kind: string(inc.Kind), Message: inc.Message, State: baton.IncidentOpen, CreatedAt: inc.Time.UTC().Truncate(time.Microsecond),
 		})
 	}
 	return inst
@@ -106,14 +106,14 @@ func toTask(t store.TaskRow) baton.Task {
 }
 
 func toDefinition(d store.DefinitionRow) baton.Definition {
-	return baton.Definition{ID: d.ID, Version: d.Version, Name: d.Name, Format: d.Format,
+	return baton.Definition{ID: d.ID, Version: d.Version, Name: d.Name, Format: string(d.Format),
 		DeployedAt: d.DeployedAt.UTC(), DeployedBy: d.DeployedBy, Hash: d.Hash}
 }
 
 func toIncident(i store.IncidentRow) baton.Incident {
 	return baton.Incident{
 		ID: i.ID, InstanceID: i.InstanceID, DefinitionID: i.DefinitionID, NodeID: i.NodeID, JobID: i.JobID,
-		Kind: i.Kind, Message: i.Message, Attempts: i.Attempts, State: i.State, CreatedAt: i.CreatedAt.UTC(),
+		Kind: string(i.Kind), Message: i.Message, Attempts: i.Attempts, State: i.State, CreatedAt: i.CreatedAt.UTC(),
 		ResolvedAt: timePtr(i.ResolvedAt), ResolvedBy: i.ResolvedBy, Advice: validJSON(i.Advice),
 	}
 }

@@ -129,10 +129,10 @@ func (s *server) registerInstanceDecisions(api huma.API) {
 }
 
 func (s *server) instanceDecisions(ctx context.Context, in *instanceDecisionsInput) (*instanceDecisionsOutput, error) {
-	if _, err := s.r.Store().Instance(ctx, in.ID); err != nil {
+	if _, err := s.store().Instance(ctx, in.ID); err != nil {
 		return nil, fmt.Errorf("instance %q: %w", in.ID, err)
 	}
-	rows, err := s.r.Store().Decisions(ctx, in.ID)
+	rows, err := s.store().Decisions(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -3,9 +3,6 @@ package rest
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,15 +10,12 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/batonhq/baton"
-	"github.com/batonhq/baton/internal/form"
 	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/model/bpmn"
-	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
 )
 
@@ -121,18 +115,7 @@ func (s *server) deploy(ctx context.Context, in *deployInput) (*deployOutput, er
 	if err != nil {
 		return nil, err
 	}
-	var (
-		row     store.DefinitionRow
-		created bool
-	)
-	if isFormSource(src) {
-		row, created, err = s.deployForm(ctx, name, src)
-	} else {
-		if err := s.checkWorkflow(ctx, name, src); err != nil {
-			return nil, err
-		}
-		row, created, err = s.r.Deploy(ctx, name, src, actor(ctx))
-	}
+	row, created, err := s.r.Deploy(ctx, name, src, actor(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +179,7 @@ func (s *server) deploySource(in *deployInput) (name string, src []byte, err err
 }
 
 func (s *server) listDefinitions(ctx context.Context, _ *struct{}) (*definitionsOutput, error) {
-	rows, err := s.r.Store().Definitions(ctx)
+	rows, err := s.store().Definitions(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list definitions: %w", err)
 	}
@@ -209,7 +192,7 @@ func (s *server) listDefinitions(ctx context.Context, _ *struct{}) (*definitions
 
 // definitionRow reads one version (0: latest) with a clear not-found.
 func (s *server) definitionRow(ctx context.Context, id string, version int) (store.DefinitionRow, error) {
-	row, err := s.r.Store().Definition(ctx, id, version)
+	row, err := s.store().Definition(ctx, id, version)
 	if errors.Is(err, store.ErrNotFound) {
 		if version > 0 {
 			return row, fmt.Errorf("definition %q has no version %d: %w", id, version, store.ErrNotFound)
@@ -228,7 +211,7 @@ func (s *server) getDefinition(ctx context.Context, in *definitionInput) (*defin
 }
 
 func (s *server) definitionVersions(ctx context.Context, in *idOnly) (*definitionsOutput, error) {
-	rows, err := s.r.Store().DefinitionVersions(ctx, in.ID)
+	rows, err := s.store().DefinitionVersions(ctx, in.ID)
 	if err != nil {
 		return nil, fmt.Errorf("versions of definition %q: %w", in.ID, err)
 	}
@@ -248,10 +231,10 @@ func (s *server) definitionBPMN(ctx context.Context, in *definitionInput) (*bpmn
 		return nil, err
 	}
 	out := &bpmnOutput{ContentType: "application/xml"}
-	if row.Format != "bpmn" && row.Format != "json" {
-		return nil, newProblem(http.StatusBadRequest, fmt.Sprintf("%q is a %s, not a workflow: it has no BPMN", row.ID, formatNoun(row.Format)))
+	if !row.Format.Workflow() {
+		return nil, newProblem(http.StatusBadRequest, fmt.Sprintf("%q is a %s, not a workflow: it has no BPMN", row.ID, row.Format.Noun()))
 	}
-	if row.Format == "bpmn" {
+	if row.Format == model.FormatBPMN {
 		out.Body = row.Source
 		return out, nil
 	}
@@ -264,134 +247,4 @@ func (s *server) definitionBPMN(ctx context.Context, in *definitionInput) (*bpmn
 		return nil, fmt.Errorf("export definition %q version %d as BPMN: %w", row.ID, row.Version, err)
 	}
 	return out, nil
-}
-
-// FormatForm marks definition rows that hold form-js forms.
-const FormatForm = "form"
-
-// formatNoun names what a definition row of a format holds.
-func formatNoun(format string) string {
-	switch format {
-	case FormatForm:
-		return "form"
-	case runner.FormatDMN:
-		return "decision table"
-	}
-	return "workflow"
-}
-
-// isFormSource reports whether src is a form-js form: a JSON object with
-// "type": "default" and a "components" list at its top level (a workflow
-// has nodes; a decision table has rules).
-func isFormSource(src []byte) bool {
-	trim := bytes.TrimLeft(src, " \t\r\n\xef\xbb\xbf")
-	if len(trim) == 0 || trim[0] != '{' {
-		return false
-	}
-	var top struct {
-		Type       string          `json:"type"`
-		Components json.RawMessage `json:"components"`
-	}
-	if json.Unmarshal(trim, &top) != nil {
-		return false
-	}
-	c := bytes.TrimSpace(top.Components)
-	return top.Type == "default" && len(c) > 0 && c[0] == '['
-}
-
-// deployForm stores a form-js form as a definition row of format "form"
-// whose id is the form's id; user tasks find it by form key. The form is
-// checked first: every problem is a located 422 error.
-func (s *server) deployForm(ctx context.Context, name string, src []byte) (store.DefinitionRow, bool, error) {
-	f, err := form.Parse(src)
-	if err != nil {
-		return store.DefinitionRow{}, false, formProblem(name, "", 0, 0, "", err)
-	}
-	if strings.TrimSpace(f.ID) == "" {
-		return store.DefinitionRow{}, false, &model.ValidationError{Problems: []model.Problem{{File: name, Field: "id",
-			Message: "a form deployed on its own needs an id: user tasks name it in their form key (camunda-forms:deployment:ID)"}}}
-	}
-	if err := s.checkKind(ctx, f.ID, FormatForm); err != nil {
-		return store.DefinitionRow{}, false, err
-	}
-	sum := sha256.Sum256(src)
-	row, created, err := s.r.Store().Deploy(ctx, store.DefinitionRow{
-		ID: f.ID, Name: f.ID, Format: FormatForm, Source: src, Hash: hex.EncodeToString(sum[:]),
-		DeployedAt: s.r.Clock().Now(), DeployedBy: actor(ctx),
-	})
-	if err != nil {
-		return row, false, fmt.Errorf("deploy form %s: %w", f.ID, err)
-	}
-	return row, created, nil
-}
-
-// checkWorkflow checks what the runner does not before a workflow is
-// deployed: that its inline forms are valid form-js, and that its id is
-// not that of a form. Sources the model cannot parse are left to the
-// runner, which reports them.
-func (s *server) checkWorkflow(ctx context.Context, name string, src []byte) error {
-	d, format, err := runner.ParseSource(name, src)
-	if err != nil {
-		return nil
-	}
-	var problems []model.Problem
-	for _, n := range d.Nodes {
-		if len(n.Form) == 0 {
-			continue
-		}
-		if _, err := form.Parse(n.Form); err != nil {
-			var ve *model.ValidationError
-			if errors.As(formProblem(name, n.ID, n.Line, n.Column, "form", err), &ve) {
-				problems = append(problems, ve.Problems...)
-			}
-		}
-	}
-	if len(problems) > 0 {
-		return &model.ValidationError{Problems: problems}
-	}
-	return s.checkKind(ctx, d.ID, format)
-}
-
-// checkKind refuses to deploy a form under the id of a workflow or
-// decision, or the other way round: the new version would replace what
-// the id names.
-func (s *server) checkKind(ctx context.Context, id, format string) error {
-	prev, err := s.r.Store().Definition(ctx, id, 0)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("deploy %s: %w", id, err)
-	}
-	isForm := format == FormatForm
-	if (prev.Format == FormatForm) != isForm {
-		return newProblem(http.StatusConflict, fmt.Sprintf("%q is already deployed as a %s; a %s cannot take its id: give it another id",
-			id, formatNoun(prev.Format), formatNoun(format)))
-	}
-	return nil
-}
-
-// formProblem turns a form's parse error into a located validation error.
-func formProblem(file, nodeID string, line, col int, field string, err error) error {
-	var se *form.SchemaError
-	if !errors.As(err, &se) {
-		return &model.ValidationError{Problems: []model.Problem{{File: file, Line: line, Column: col, NodeID: nodeID, Field: field, Message: err.Error()}}}
-	}
-	ve := &model.ValidationError{}
-	for _, p := range se.Problems {
-		f := p.Location()
-		if field != "" {
-			if f == "" {
-				f = field
-			} else {
-				f = field + "." + f
-			}
-		}
-		msg := p.Message
-		if p.Key != "" {
-			msg = fmt.Sprintf("(key %q) %s", p.Key, msg)
-		}
-		ve.Problems = append(ve.Problems, model.Problem{File: file, Line: line, Column: col, NodeID: nodeID, Field: f, Message: msg})
-	}
-	return ve
 }

@@ -34,7 +34,7 @@ func (s *server) registerHealth(api huma.API) {
 	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		if err := s.r.Store().Ping(ctx); err != nil {
+		if err := s.store().Ping(ctx); err != nil {
 			s.log.WarnContext(ctx, "readiness: database ping failed", "err", err)
 			return nil, newProblem(http.StatusServiceUnavailable, "the database is not reachable")
 		}
@@ -135,7 +135,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 			if instanceID != "" && ev.InstanceID != instanceID {
 				continue
 			}
-			data, merr := json.Marshal(baton.Event{Type: ev.Type, InstanceID: ev.InstanceID, NodeID: ev.NodeID,
+			data, merr := json.Marshal(baton.Event{Type: string(ev.Type), InstanceID: ev.InstanceID, NodeID: ev.NodeID,
 				Status: ev.Status, Ref: ev.Ref, Time: ev.Time.UTC()})
 			if merr != nil {
 				continue

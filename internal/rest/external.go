@@ -173,7 +173,7 @@ func (s *server) taskList(ctx context.Context, tasks []runner.ExternalTask) *fet
 	for _, t := range tasks {
 		def, ok := defs[t.InstanceID]
 		if !ok {
-			if row, err := s.r.Store().Instance(ctx, t.InstanceID); err == nil {
+			if row, err := s.store().Instance(ctx, t.InstanceID); err == nil {
 				def = row.DefinitionID
 			}
 			defs[t.InstanceID] = def
@@ -248,7 +248,7 @@ func (s *server) externalError(ctx context.Context, what, id, worker string, err
 		// A job, but one the server runs itself: not an external task.
 		return fmt.Errorf("external task %q does not exist: %w", id, store.ErrNotFound)
 	case errors.Is(err, store.ErrConflict):
-		j, jerr := s.r.Store().Job(ctx, id)
+		j, jerr := s.store().Job(ctx, id)
 		if jerr != nil {
 			break
 		}

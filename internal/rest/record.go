@@ -29,7 +29,7 @@ func (s *server) registerRecord(api huma.API) {
 }
 
 func (s *server) record(ctx context.Context, in *idPath) (*recordOutput, error) {
-	st := s.r.Store()
+	st := s.store()
 	row, err := st.Instance(ctx, in.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("instance %q does not exist: %w", in.ID, store.ErrNotFound)
@@ -60,7 +60,7 @@ func (s *server) record(ctx context.Context, in *idPath) (*recordOutput, error) 
 		Format:      replay.Format,
 		InstanceID:  row.ID,
 		BusinessKey: row.BusinessKey,
-		Definition: replay.RecordDefinition{ID: def.ID, Version: def.Version, Name: def.Name, Format: def.Format,
+		Definition: replay.RecordDefinition{ID: def.ID, Version: def.Version, Name: def.Name, Format: string(def.Format),
 			Hash: def.Hash, Source: string(def.Source)},
 		Commands:  make([]replay.RecordCommand, 0, len(cmds)),
 		History:   make([]replay.RecordEntry, 0, len(hist)),

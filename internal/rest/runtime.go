@@ -331,8 +331,8 @@ func (s *server) start(ctx context.Context, in *startInput) (*instanceOutput, er
 		return nil, fmt.Errorf("definition %q is not deployed: %w", req.DefinitionID, store.ErrNotFound)
 	}
 	if err != nil {
-		if row, rerr := s.r.Store().Definition(ctx, req.DefinitionID, req.Version); rerr == nil && row.Format != "json" && row.Format != "bpmn" {
-			return nil, newProblem(http.StatusBadRequest, fmt.Sprintf("%q is a %s, not a workflow: only workflows can be started", req.DefinitionID, formatNoun(row.Format)))
+		if row, rerr := s.store().Definition(ctx, req.DefinitionID, req.Version); rerr == nil && !row.Format.Workflow() {
+			return nil, newProblem(http.StatusBadRequest, fmt.Sprintf("%q is a %s, not a workflow: only workflows can be started", req.DefinitionID, row.Format.Noun()))
 		}
 		return nil, fmt.Errorf("start %s: %w", req.DefinitionID, err)
 	}
@@ -363,12 +363,12 @@ func (s *server) recover(ctx context.Context, in *recoverInput) (*instanceOutput
 	switch {
 	case errors.Is(err, runner.ErrNotFailed):
 		status := "not failed"
-		if row, rerr := s.r.Store().Instance(ctx, in.ID); rerr == nil {
+		if row, rerr := s.store().Instance(ctx, in.ID); rerr == nil {
 			status = row.Status
 		}
 		return nil, fmt.Errorf("instance %q is %s and has no open incident: there is nothing to recover: %w", in.ID, status, store.ErrConflict)
 	case errors.Is(err, store.ErrNotFound) && req.IncidentID != "":
-		if _, ierr := s.r.Store().Instance(ctx, in.ID); ierr == nil {
+		if _, ierr := s.store().Instance(ctx, in.ID); ierr == nil {
 			return nil, fmt.Errorf("instance %q has no open incident %q: %w", in.ID, req.IncidentID, store.ErrNotFound)
 		}
 		return nil, fmt.Errorf("instance %q does not exist: %w", in.ID, store.ErrNotFound)
@@ -401,7 +401,7 @@ func (s *server) cancel(ctx context.Context, in *idPath) (*instanceOutput, error
 }
 
 func (s *server) history(ctx context.Context, in *idPath) (*historyOutput, error) {
-	row, err := s.r.Store().Instance(ctx, in.ID)
+	row, err := s.store().Instance(ctx, in.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("instance %q does not exist: %w", in.ID, store.ErrNotFound)
 	}
@@ -475,7 +475,7 @@ func (s *server) listTasks(ctx context.Context, in *tasksInput) (*tasksOutput, e
 			return &tasksOutput{Body: baton.TaskList{Tasks: []baton.Task{}}}, nil
 		}
 	}
-	rows, err := s.r.Store().Tasks(ctx, f)
+	rows, err := s.store().Tasks(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
@@ -491,7 +491,7 @@ func (s *server) listTasks(ctx context.Context, in *tasksInput) (*tasksOutput, e
 
 func (s *server) listInstances(ctx context.Context, in *instancesInput) (*instancesOutput, error) {
 	limit := page(in.Limit)
-	rows, err := s.r.Store().Instances(ctx, store.InstanceFilter{
+	rows, err := s.store().Instances(ctx, store.InstanceFilter{
 		Status: in.Status, DefinitionID: in.DefinitionID, BusinessKey: in.BusinessKey, After: in.After, Limit: limit,
 	})
 	if err != nil {
@@ -509,7 +509,7 @@ func (s *server) listInstances(ctx context.Context, in *instancesInput) (*instan
 
 func (s *server) listIncidents(ctx context.Context, in *incidentsInput) (*incidentsOutput, error) {
 	limit := page(in.Limit)
-	rows, err := s.r.Store().Incidents(ctx, store.IncidentFilter{
+	rows, err := s.store().Incidents(ctx, store.IncidentFilter{
 		State: in.State, InstanceID: in.InstanceID, DefinitionID: in.DefinitionID, NodeID: in.NodeID, After: in.After, Limit: limit,
 	})
 	if err != nil {

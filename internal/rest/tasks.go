@@ -130,7 +130,7 @@ func (s *server) registerTasks(api huma.API) {
 
 // loadTask reads a task with a clear not-found.
 func (s *server) loadTask(ctx context.Context, id string) (store.TaskRow, error) {
-	t, err := s.r.Store().Task(ctx, id)
+	t, err := s.store().Task(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return t, fmt.Errorf("task %q does not exist: %w", id, store.ErrNotFound)
 	}
@@ -404,14 +404,14 @@ func formKeyID(key string) string {
 // deployedForm reads the latest version of the form a form key names.
 func (s *server) deployedForm(ctx context.Context, t store.TaskRow, key string) (*form.Form, error) {
 	id := formKeyID(key)
-	row, err := s.r.Store().Definition(ctx, id, 0)
+	row, err := s.store().Definition(ctx, id, 0)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("task %q shows form %q (form key %q), which is not deployed: deploy the form-js file with POST /api/definitions: %w", t.ID, id, key, store.ErrNotFound)
 	case err != nil:
 		return nil, fmt.Errorf("form %q of task %q: %w", id, t.ID, err)
-	case row.Format != FormatForm:
-		return nil, fmt.Errorf("task %q shows form %q (form key %q), but %q is a %s, not a form: %w", t.ID, id, key, id, formatNoun(row.Format), store.ErrNotFound)
+	case row.Format != model.FormatForm:
+		return nil, fmt.Errorf("task %q shows form %q (form key %q), but %q is a %s, not a form: %w", t.ID, id, key, id, row.Format.Noun(), store.ErrNotFound)
 	}
 	f, err := form.Parse(row.Source)
 	if err != nil {
@@ -494,7 +494,7 @@ func (s *server) completeTask(ctx context.Context, in *completeInput) (*instance
 	case errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("task %q does not exist: %w", id, store.ErrNotFound)
 	case errors.Is(err, store.ErrConflict), errors.Is(err, engine.ErrStale):
-		if now, terr := s.r.Store().Task(ctx, id); terr == nil && now.State != store.TaskOpen {
+		if now, terr := s.store().Task(ctx, id); terr == nil && now.State != store.TaskOpen {
 			return nil, notOpen(now, "completed")
 		}
 		return nil, fmt.Errorf("complete task %q: %w", id, err)

@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/batonhq/baton/internal/engine"
+	"github.com/batonhq/baton/internal/testkit"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -21,12 +22,12 @@ import (
 	"github.com/batonhq/baton"
 	"github.com/batonhq/baton/internal/auth"
 	"github.com/batonhq/baton/internal/batontest"
+	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/replay"
 	"github.com/batonhq/baton/internal/rest"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/store/postgres"
-	"github.com/batonhq/baton/internal/store/sqlite"
 	"github.com/batonhq/baton/test/proc"
 )
 
@@ -284,7 +285,7 @@ func TestDeployedFormsByKey(t *testing.T) {
 	srv.MustDo(t, http.MethodPost, "/api/definitions", reviewForm, &dep, http.StatusOK) // the same again
 	var def baton.Definition
 	srv.MustDo(t, http.MethodGet, "/api/definitions/review-form", nil, &def, http.StatusOK)
-	if def.Format != rest.FormatForm || def.DeployedBy != "admin" {
+	if def.Format != string(model.FormatForm) || def.DeployedBy != "admin" {
 		t.Errorf("form definition = %+v", def)
 	}
 
@@ -489,11 +490,7 @@ func racerName(i int) string  { return fmt.Sprintf("racer%02d", i) }
 // PostgreSQL when BATON_TEST_POSTGRES is set.
 func TestClaimRace(t *testing.T) {
 	t.Run("SQLite", func(t *testing.T) {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "baton.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		claimRace(t, st)
+		claimRace(t, testkit.SQLite(t))
 	})
 	t.Run("PostgreSQL", func(t *testing.T) {
 		url := os.Getenv("BATON_TEST_POSTGRES")
@@ -556,12 +553,12 @@ func claimRace(t *testing.T, st store.Store) {
 	// The runner published the claim (after its commit, before the 200).
 	claimed := 0
 	for len(events) > 0 {
-		if e := <-events; e.Type == runner.EventTaskClaimed && e.Ref == task && e.InstanceID == inst.InstanceID {
+		if e := <-events; e.Type == engine.EventTaskClaimed && e.Ref == task && e.InstanceID == inst.InstanceID {
 			claimed++
 		}
 	}
 	if claimed != 1 {
-		t.Errorf("%d %s events, want 1", claimed, runner.EventTaskClaimed)
+		t.Errorf("%d %s events, want 1", claimed, engine.EventTaskClaimed)
 	}
 
 	// Round 2: the winner unclaims, the operator delegates, others claim,
@@ -690,7 +687,7 @@ func race(t *testing.T, srv *batontest.Server, calls []raceCall) {
 // raceServer serves the API over st with the racers (viewers of group
 // racers, tokens race-00...), an operator (race-boss) and an admin; it
 // returns the server (as the admin) and its log.
-func raceServer(t *testing.T, st store.Store) (*batontest.Server, *syncBuffer) {
+func raceServer(t *testing.T, st store.Store) (*batontest.Server, *testkit.Buffer) {
 	t.Helper()
 	entries := []auth.TokenEntry{
 		{User: "admin", Role: auth.Admin, TokenSHA256: auth.HashToken("race-admin")},
@@ -704,7 +701,7 @@ func raceServer(t *testing.T, st store.Store) (*batontest.Server, *syncBuffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	r := runner.New(runner.Config{Store: st, Logger: log, PollInterval: 50 * time.Millisecond, Workers: 2})
 	if err := r.Start(context.Background()); err != nil {
@@ -726,22 +723,4 @@ func raceServer(t *testing.T, st store.Store) (*batontest.Server, *syncBuffer) {
 		}
 	})
 	return &batontest.Server{URL: hs.URL, Runner: r, Store: st, Client: hs.Client(), HTTP: hs, Token: "race-admin"}, logs
-}
-
-// syncBuffer is a log sink that concurrent requests may share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -115,7 +115,7 @@ func transitionOf(s stepResult, kindOf func(engine.Effect, *model.Node) string) 
 			Action: string(h.Action), Time: h.Timestamp, Result: res, Actor: h.Actor})
 	}
 	var events []Event
-	ev := func(typ, node, ref string) {
+	ev := func(typ engine.EventType, node, ref string) {
 		events = append(events, Event{Type: typ, InstanceID: st.InstanceID, NodeID: node, Ref: ref, Status: string(st.Status), Time: now})
 	}
 	if s.prevVersion == 0 {
@@ -130,7 +130,7 @@ func transitionOf(s stepResult, kindOf func(engine.Effect, *model.Node) string) 
 				State: store.JobAvailable, RunAt: e.Due, CreatedAt: now})
 		case engine.EffTask:
 			t.NewTasks = append(t.NewTasks, taskRow(st, e, now))
-			ev("task.created", e.NodeID, e.ID)
+			ev(engine.EventTaskCreated, e.NodeID, e.ID)
 			if due := e.Task.DueAt; !due.IsZero() {
 				// The SLA watch: fires at the due date unless the task
 				// closes first.
@@ -153,11 +153,11 @@ func transitionOf(s stepResult, kindOf func(engine.Effect, *model.Node) string) 
 			}
 		case engine.EffIncident:
 			t.NewIncidents = append(t.NewIncidents, store.IncidentRow{ID: e.ID, InstanceID: st.InstanceID, DefinitionID: st.DefinitionID,
-				NodeID: e.NodeID, Kind: e.Type, Message: e.Message, State: store.IncidentOpen, CreatedAt: now, FirstFailureAt: now, LastFailureAt: now})
+				NodeID: e.NodeID, Kind: engine.IncidentKind(e.Type), Message: e.Message, State: store.IncidentOpen, CreatedAt: now, FirstFailureAt: now, LastFailureAt: now})
 		case engine.EffResolve:
 			t.ResolveIncidents = append(t.ResolveIncidents, e.ID)
 		case engine.EffEvent:
-			ev(e.Type, e.NodeID, e.ID)
+			ev(engine.EventType(e.Type), e.NodeID, e.ID)
 		}
 	}
 	switch st.Status {
@@ -166,7 +166,7 @@ func transitionOf(s stepResult, kindOf func(engine.Effect, *model.Node) string) 
 	case engine.StatusCancelled:
 		ev(engine.EventInstanceCancelled, "", "")
 	}
-	ev("instance.updated", "", "")
+	ev(engine.EventInstanceUpdated, "", "")
 	return t, events, nil
 }
 

@@ -29,10 +29,10 @@ func TestTransitionOf(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	due := now.Add(time.Hour)
 	kindOf := func(e engine.Effect, n *model.Node) string { return "k-" + e.Type }
-	ev := func(typ, node, ref string, status engine.Status) Event {
+	ev := func(typ engine.EventType, node, ref string, status engine.Status) Event {
 		return Event{Type: typ, InstanceID: "i1", NodeID: node, Ref: ref, Status: string(status), Time: now}
 	}
-	updated := func(status engine.Status) Event { return ev("instance.updated", "", "", status) }
+	updated := func(status engine.Status) Event { return ev(engine.EventInstanceUpdated, "", "", status) }
 	tests := []struct {
 		name        string
 		prevVersion int64
@@ -68,7 +68,7 @@ func TestTransitionOf(t *testing.T) {
 				CandidateGroups: []string{"g"}, DueAt: due, State: store.TaskOpen, CreatedAt: now, Payload: []byte(`{"locals":{"item":"a"}}`)}},
 			NewJobs: []store.JobRow{{ID: "u1-due", InstanceID: "i1", Kind: KindSLA, NodeID: "review", State: store.JobAvailable,
 				RunAt: due, CreatedAt: now, Payload: []byte(`{"task":"u1"}`)}}},
-		events: []Event{ev("task.created", "review", "u1", engine.StatusWaiting), updated(engine.StatusWaiting)},
+		events: []Event{ev(engine.EventTaskCreated, "review", "u1", engine.StatusWaiting), updated(engine.StatusWaiting)},
 	}, {
 		name: "message and signal subscriptions are rows, timers' are not", prevVersion: 1, status: engine.StatusWaiting,
 		eff: []engine.Effect{
@@ -94,11 +94,11 @@ func TestTransitionOf(t *testing.T) {
 	}, {
 		name: "incident opened and another resolved; events pass through", prevVersion: 5, status: engine.StatusFailed,
 		eff: []engine.Effect{
-			{Kind: engine.EffIncident, ID: "x1", NodeID: "pay", Type: "job", Message: "boom"},
+			{Kind: engine.EffIncident, ID: "x1", NodeID: "pay", Type: string(engine.IncidentJob), Message: "boom"},
 			{Kind: engine.EffResolve, ID: "x0"},
-			{Kind: engine.EffEvent, ID: "x1", NodeID: "pay", Type: engine.EventIncidentOpened}},
+			{Kind: engine.EffEvent, ID: "x1", NodeID: "pay", Type: string(engine.EventIncidentOpened)}},
 		want: store.Transition{
-			NewIncidents: []store.IncidentRow{{ID: "x1", InstanceID: "i1", DefinitionID: "m", NodeID: "pay", Kind: "job", Message: "boom",
+			NewIncidents: []store.IncidentRow{{ID: "x1", InstanceID: "i1", DefinitionID: "m", NodeID: "pay", Kind: engine.IncidentJob, Message: "boom",
 				State: store.IncidentOpen, CreatedAt: now, FirstFailureAt: now, LastFailureAt: now}},
 			ResolveIncidents: []string{"x0"}},
 		events: []Event{ev(engine.EventIncidentOpened, "pay", "x1", engine.StatusFailed), updated(engine.StatusFailed)},

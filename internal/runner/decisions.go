@@ -1,44 +1,16 @@
 package runner
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	"github.com/batonhq/baton/internal/dmn"
+	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/store"
 )
 
-// FormatDMN marks definition rows that hold decision tables.
-const FormatDMN = "dmn"
-
-// isDecisionSource reports whether src is a DMN XML document or a JSON
-// decision table rather than a workflow.
-func isDecisionSource(src []byte) bool {
-	trim := bytes.TrimLeft(src, " \t\r\n\xef\xbb\xbf")
-	if len(trim) == 0 {
-		return false
-	}
-	if trim[0] == '<' {
-		head := trim
-		if len(head) > 4096 {
-			head = head[:4096]
-		}
-		return bytes.Contains(head, []byte("omg.org/spec/DMN/")) || bytes.Contains(head, []byte("dmn.xsd"))
-	}
-	var probe struct {
-		Nodes any `json:"nodes"`
-		Rules any `json:"rules"`
-	}
-	return json.Unmarshal(trim, &probe) == nil && probe.Rules != nil && probe.Nodes == nil
-}
-
 func parseDecisions(name string, src []byte) ([]*dmn.Decision, error) {
-	trim := bytes.TrimLeft(src, " \t\r\n\xef\xbb\xbf")
-	if len(trim) > 0 && trim[0] == '<' {
+	if model.IsXML(src) {
 		return dmn.ParseXML(name, src)
 	}
 	d, err := dmn.ParseJSON(name, src)
@@ -56,12 +28,15 @@ func (r *Runner) deployDecisions(ctx context.Context, name string, src []byte, b
 	if err != nil {
 		return store.DefinitionRow{}, false, err
 	}
-	sum := sha256.Sum256(src)
 	var first store.DefinitionRow
 	anyCreated := false
+	for _, d := range decs {
+		if err := r.checkKind(ctx, d.ID(), model.FormatDMN); err != nil {
+			return store.DefinitionRow{}, false, err
+		}
+	}
 	for i, d := range decs {
-		row, created, err := r.st.Deploy(ctx, store.DefinitionRow{ID: d.ID(), Name: d.Name(), Format: FormatDMN, Source: src,
-			Hash: hex.EncodeToString(sum[:]), DeployedAt: r.clk.Now(), DeployedBy: by})
+		row, created, err := r.st.Deploy(ctx, r.definitionRow(d.ID(), d.Name(), model.FormatDMN, src, by))
 		if err != nil {
 			return row, false, fmt.Errorf("deploy decision %s: %w", d.ID(), err)
 		}
@@ -79,7 +54,7 @@ func (r *Runner) Decision(ctx context.Context, id string) (*dmn.Decision, store.
 	if err != nil {
 		return nil, row, err
 	}
-	if row.Format != FormatDMN {
+	if row.Format != model.FormatDMN {
 		return nil, row, fmt.Errorf("%w: %s is a workflow, not a decision table", ErrInvalid, id)
 	}
 	key := fmt.Sprintf("dmn:%s@%d", row.ID, row.Version)

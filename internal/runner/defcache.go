@@ -57,7 +57,7 @@ func (r *Runner) Definition(ctx context.Context, id string, version int) (*model
 	if err != nil {
 		return nil, row, err
 	}
-	if version <= 0 && row.Format != FormatDMN {
+	if version <= 0 && row.Format != model.FormatDMN {
 		r.mu.Lock()
 		r.latest[id] = latestDef{version: row.Version, until: r.clk.Now().Add(latestFor)}
 		r.mu.Unlock()
@@ -65,7 +65,7 @@ func (r *Runner) Definition(ctx context.Context, id string, version int) (*model
 	if d := r.cachedDef(row.ID, row.Version); d != nil {
 		return d, row, nil
 	}
-	if row.Format == FormatDMN {
+	if row.Format == model.FormatDMN {
 		return nil, row, fmt.Errorf("%w: %s is a decision table, not a workflow", ErrInvalid, row.ID)
 	}
 	d, _, err := ParseSource(row.ID, row.Source)

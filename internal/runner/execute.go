@@ -298,6 +298,9 @@ func (r *Runner) fail(ctx context.Context, j store.JobRow, cause error) {
 	}
 	p := r.policy(n, j)
 	var perm *PermanentError
+	if !errors.As(cause, &perm) && r.snooze(ctx, j, cause) {
+		return
+	}
 	if !errors.As(cause, &perm) && j.Attempt < p.MaxAttempts {
 		r.retryLater(ctx, j, p, cause)
 		return
@@ -321,10 +324,64 @@ func (r *Runner) retryLater(ctx context.Context, j store.JobRow, p RetryPolicy, 
 	now := r.clk.Now()
 	msg := trimErr(cause.Error())
 	runAt := now.Add(p.Backoff(j.Attempt, rand.Float64()))
+	var d RetryDelayer
+	if errors.As(cause, &d) {
+		// The peer said how long to wait (Retry-After on a 503): never
+		// sooner than that.
+		if at := now.Add(d.RetryDelay()); at.After(runAt) {
+			runAt = at
+		}
+	}
 	if err := r.st.RetryJob(ctx, j.ID, r.cfg.Owner, runAt, msg, now); err != nil {
 		r.log.Error("schedule retry", "job", j.ID, "err", err)
 	}
 	r.log.Info("job failed; retrying", "job", j.ID, "attempt", j.Attempt, "next", runAt, "err", msg)
+}
+
+// Snoozer is an error that defers its job to a time it names instead of
+// failing it: a provider's rate limit (Retry-After, its reset headers)
+// says when the next attempt may come, and trying sooner only fails
+// again. The attempt is given back, so waits do not use up the retry
+// budget meant for errors, up to Config.MaxSnooze since the job's first
+// failure.
+type Snoozer interface {
+	error
+	SnoozeUntil() time.Time
+}
+
+// RetryDelayer is an error whose peer asked for a minimum wait before
+// the next attempt (Retry-After on a 503); the attempt still counts.
+type RetryDelayer interface {
+	error
+	RetryDelay() time.Duration
+}
+
+// snooze defers j to the time cause names when cause is a Snoozer and
+// the job has not been deferred past Config.MaxSnooze; it reports
+// whether it did.
+func (r *Runner) snooze(ctx context.Context, j store.JobRow, cause error) bool {
+	var sn Snoozer
+	if !errors.As(cause, &sn) {
+		return false
+	}
+	now := r.clk.Now()
+	if !j.FirstFailureAt.IsZero() && now.Sub(j.FirstFailureAt) >= r.cfg.MaxSnooze {
+		r.log.Warn("job deferred too long; counting the attempt", "job", j.ID, "since", j.FirstFailureAt, "max", r.cfg.MaxSnooze)
+		return false
+	}
+	if r.releaseIfCancelled(ctx, j, cause) {
+		return true
+	}
+	runAt := sn.SnoozeUntil()
+	if runAt.Before(now) {
+		runAt = now
+	}
+	msg := trimErr(cause.Error())
+	if err := r.st.SnoozeJob(ctx, j.ID, r.cfg.Owner, runAt, msg, now); err != nil {
+		r.log.Error("defer job", "job", j.ID, "err", err)
+	}
+	r.log.Info("job deferred", "job", j.ID, "until", runAt, "err", msg)
+	return true
 }
 
 // releaseIfCancelled gives a job back to its next owner, without
@@ -407,18 +464,15 @@ func (r *Runner) overdue(ctx context.Context, j store.JobRow) error {
 			}
 			st.Variables["task"] = map[string]any{"id": task.ID, "nodeId": task.NodeID, "name": task.Name, "assignee": task.Assignee,
 				"candidateGroups": task.CandidateGroups, "dueAt": task.DueAt}
-			t.Outbox = append(t.Outbox, r.outboxRows([]Event{{Type: EventTaskOverdue, InstanceID: j.InstanceID}}, st, nil, r.clk.Now())...)
+			t.Outbox = append(t.Outbox, r.outboxRows([]Event{{Type: engine.EventTaskOverdue, InstanceID: j.InstanceID}}, st, nil, r.clk.Now())...)
 		})
 	if err != nil {
 		r.logApply(j, err)
 		return err
 	}
-	r.broadcast([]Event{{Type: EventTaskOverdue, InstanceID: j.InstanceID, NodeID: j.NodeID, Ref: taskID, Time: r.clk.Now()}})
+	r.broadcast([]Event{{Type: engine.EventTaskOverdue, InstanceID: j.InstanceID, NodeID: j.NodeID, Ref: taskID, Time: r.clk.Now()}})
 	return nil
 }
-
-// EventTaskOverdue is published when a user task passes its due date.
-const EventTaskOverdue = "task.overdue"
 
 // fireTimer applies a due timer.
 func (r *Runner) fireTimer(ctx context.Context, j store.JobRow) error {

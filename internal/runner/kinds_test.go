@@ -3,8 +3,8 @@ package runner_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/batonhq/baton/internal/testkit"
 	"testing"
-	"time"
 
 	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/runner"
@@ -76,11 +76,9 @@ func TestTakeFlowSteersTheGateway(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			st = b.waitStatus(t, st.InstanceID, engine.StatusWaiting)
-			for deadline := time.Now().Add(10 * time.Second); st.Tokens[0].Wait == engine.WaitJob && time.Now().Before(deadline); {
-				time.Sleep(10 * time.Millisecond)
-				st = b.waitStatus(t, st.InstanceID, engine.StatusWaiting)
-			}
+			st = testkit.WaitState(t, b.r, st.InstanceID, func(st *engine.State) bool {
+				return st.Status == engine.StatusWaiting && st.Tokens[0].Wait != engine.WaitJob
+			})
 			if got := st.CurrentNodeIDs(); len(got) != 1 || got[0] != tt.at || st.Variables["reason"] != nil {
 				t.Errorf("at %v with variables %v, want at %s and the details kept out of the variables", got, st.Variables, tt.at)
 			}

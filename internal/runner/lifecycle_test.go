@@ -2,7 +2,8 @@ package runner_test
 
 import (
 	"context"
-	"path/filepath"
+	"github.com/batonhq/baton/internal/engine"
+	"github.com/batonhq/baton/internal/testkit"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
-	"github.com/batonhq/baton/internal/store/sqlite"
 )
 
 // Stop returns only after every loop it started, and the work they
@@ -21,11 +21,7 @@ import (
 // another node can take it at once.
 func TestStopJoinsEveryLoop(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testkit.SQLite(t)
 	sending, working := make(chan struct{}), make(chan struct{})
 	var sent, worked atomic.Bool
 	// Each returns a little after it is cancelled, as real work does; the
@@ -38,11 +34,11 @@ func TestStopJoinsEveryLoop(t *testing.T) {
 		return ctx.Err()
 	}
 	r := runner.New(runner.Config{Store: st, PollInterval: 10 * time.Millisecond, LeaseFor: 30 * time.Second,
-		Outbox: func(event, _ string, _ map[string]any, instanceID string, now time.Time) ([]store.OutboxRow, error) {
-			if event != "instance.started" {
+		Outbox: func(event engine.EventType, _ string, _ map[string]any, instanceID string, now time.Time) ([]store.OutboxRow, error) {
+			if event != engine.EventInstanceStarted {
 				return nil, nil
 			}
-			return []store.OutboxRow{{InstanceID: instanceID, Event: event, Channel: "webhook", Target: "t", Payload: []byte(`{}`),
+			return []store.OutboxRow{{InstanceID: instanceID, Event: string(event), Channel: "webhook", Target: "t", Payload: []byte(`{}`),
 				State: store.OutboxPending, RunAt: now, CreatedAt: now}}, nil
 		},
 		SendNotification: func(ctx context.Context, _ store.OutboxRow) error {

@@ -4,18 +4,12 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/store"
 )
-
-// notifiable lists the events that subscriptions can turn into
-// notifications.
-var notifiable = map[string]bool{
-	engine.EventInstanceStarted: true, engine.EventInstanceCompleted: true, engine.EventInstanceCancelled: true,
-	engine.EventTaskAssigned: true, engine.EventIncidentOpened: true, EventTaskOverdue: true,
-}
 
 // outboxRows renders the notifications of a transition's events.
 func (r *Runner) outboxRows(events []Event, st *engine.State, eff []engine.Effect, now time.Time) []store.OutboxRow {
@@ -24,7 +18,7 @@ func (r *Runner) outboxRows(events []Event, st *engine.State, eff []engine.Effec
 	}
 	var rows []store.OutboxRow
 	for _, e := range events {
-		if !notifiable[e.Type] {
+		if !slices.Contains(engine.LifecycleEvents, e.Type) {
 			continue
 		}
 		vars := make(map[string]any, len(st.Variables)+2)

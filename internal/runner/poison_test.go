@@ -3,7 +3,7 @@ package runner_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
+	"github.com/batonhq/baton/internal/testkit"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,7 +13,6 @@ import (
 	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
-	"github.com/batonhq/baton/internal/store/sqlite"
 )
 
 // A job whose process ended while running it MaxCrashes times (its lease
@@ -34,11 +33,7 @@ func TestPoisonJobIsQuarantined(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := testkit.SQLite(t)
 			clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 			var calls atomic.Int32
 			r := runner.New(runner.Config{Store: st, Clock: clk, PollInterval: 10 * time.Millisecond, LeaseFor: time.Second, MaxCrashes: tt.maxCrashes})

@@ -21,6 +21,7 @@ import (
 
 	"github.com/batonhq/baton/internal/clock"
 	"github.com/batonhq/baton/internal/dmn"
+	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/store"
 )
@@ -57,12 +58,12 @@ func (f HandlerFunc) Work(ctx context.Context, job *Job) (map[string]any, error)
 // Event is published after a transition commits (for the live event stream
 // and notifications).
 type Event struct {
-	Type       string    `json:"type"` // instance.started, instance.completed, task.created, ...
-	InstanceID string    `json:"instanceId"`
-	NodeID     string    `json:"nodeId,omitempty"`
-	Status     string    `json:"status,omitempty"`
-	Ref        string    `json:"ref,omitempty"`
-	Time       time.Time `json:"time"`
+	Type       engine.EventType `json:"type"`
+	InstanceID string           `json:"instanceId"`
+	NodeID     string           `json:"nodeId,omitempty"`
+	Status     string           `json:"status,omitempty"`
+	Ref        string           `json:"ref,omitempty"`
+	Time       time.Time        `json:"time"`
 }
 
 // RetryPolicy decides when a failed job runs again.
@@ -126,7 +127,7 @@ type Config struct {
 	// incident.opened, task.overdue). vars are the instance variables plus
 	// "task" or "incident" details. A rendering error is logged; the rows
 	// that rendered are kept.
-	Outbox func(event, definitionID string, vars map[string]any, instanceID string, now time.Time) ([]store.OutboxRow, error)
+	Outbox func(event engine.EventType, definitionID string, vars map[string]any, instanceID string, now time.Time) ([]store.OutboxRow, error)
 	// SendNotification sends one outbox row; an error wrapping
 	// *PermanentError dead-letters it, any other is retried with backoff.
 	SendNotification func(ctx context.Context, row store.OutboxRow) error
@@ -142,6 +143,11 @@ type Config struct {
 	// it over. Default 3. Each of those attempts also counts against the
 	// job's retry policy.
 	MaxCrashes int
+	// MaxSnooze bounds how long a job may keep being deferred by errors
+	// that name their own next attempt (a provider's rate limit, see
+	// Snoozer), counted from its first failure (default 24h). Deferrals
+	// do not use up the job's retry attempts; past this bound they do.
+	MaxSnooze time.Duration
 	// MaintainEvery is how often the watchdog looks for stuck instances
 	// and expired buffered messages are removed (default 1m).
 	MaintainEvery time.Duration
@@ -222,6 +228,9 @@ func New(cfg Config) *Runner {
 	}
 	if cfg.MaxCrashes <= 0 {
 		cfg.MaxCrashes = 3
+	}
+	if cfg.MaxSnooze <= 0 {
+		cfg.MaxSnooze = 24 * time.Hour
 	}
 	if cfg.MaintainEvery <= 0 {
 		cfg.MaintainEvery = time.Minute

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"github.com/batonhq/baton/internal/testkit"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,7 +14,6 @@ import (
 	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
-	"github.com/batonhq/baton/internal/store/sqlite"
 )
 
 type bundle struct {
@@ -25,26 +24,9 @@ type bundle struct {
 
 func setup(t *testing.T, clk clock.Clock, register func(r *runner.Runner)) *bundle {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	r := runner.New(runner.Config{Store: st, Clock: clk, PollInterval: 20 * time.Millisecond, LeaseFor: 5 * time.Second,
-		Retry: runner.RetryPolicy{MaxAttempts: 3, Initial: 10 * time.Millisecond, Factor: 2, Max: time.Second}})
-	if register != nil {
-		register(r)
-	}
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = r.Stop(ctx)
-	})
-	return &bundle{r: r, st: st, ctx: ctx}
+	r := testkit.Runner(t, runner.Config{Clock: clk, LeaseFor: 5 * time.Second,
+		Retry: runner.RetryPolicy{MaxAttempts: 3, Initial: 10 * time.Millisecond, Factor: 2, Max: time.Second}}, register)
+	return &bundle{r: r, st: r.Store(), ctx: context.Background()}
 }
 
 func (b *bundle) deploy(t *testing.T, src string) {
@@ -56,20 +38,7 @@ func (b *bundle) deploy(t *testing.T, src string) {
 
 func (b *bundle) waitStatus(t *testing.T, id string, want engine.Status) *engine.State {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st, _, err := b.r.InstanceState(b.ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Status == want {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s is %s, want %s (incidents %+v)", id, st.Status, want, st.Incidents)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return testkit.WaitState(t, b.r, id, func(st *engine.State) bool { return st.Status == want })
 }
 
 const service = `{"id":"svc","nodes":[
@@ -316,12 +285,8 @@ func countInstances(t *testing.T, b *bundle, def string) int {
 
 func eventually(t *testing.T, what string, f func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testkit.Eventually(t, 5*time.Second, f) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 
@@ -525,7 +490,7 @@ func TestSLAOverdueEscalationAndReport(t *testing.T) {
 	for overdue := false; !overdue; {
 		select {
 		case e := <-events:
-			overdue = e.Type == runner.EventTaskOverdue && e.InstanceID == st.InstanceID
+			overdue = e.Type == engine.EventTaskOverdue && e.InstanceID == st.InstanceID
 		case <-deadline:
 			t.Fatal("no task.overdue event")
 		}

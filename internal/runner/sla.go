@@ -77,8 +77,11 @@ func (r *Runner) SLAReport(ctx context.Context, definitionID string) ([]SLABreac
 	return out, nil
 }
 
+// ReassignType is the task type of the built-in reassignment service task.
+const ReassignType = "baton.reassign"
+
 // ReassignHandler is the built-in service-task handler of task type
-// "baton.reassign", for escalations: a non-interrupting timer on a user
+// ReassignType, for escalations: a non-interrupting timer on a user
 // task leads to a service task of this type whose input mappings name the
 // user task (`task`: its node id) and the new `assignee` and/or
 // `candidateGroups`. The open task of that node in the same instance is

@@ -24,31 +24,24 @@ const (
 	ActDelegated engine.Action = "delegated"
 )
 
-// Events published after a task assignment commits (Ref is the task id).
-const (
-	EventTaskClaimed   = "task.claimed"
-	EventTaskUnclaimed = "task.unclaimed"
-	EventTaskDelegated = "task.delegated"
-)
-
 // Claim assigns the unassigned open task taskID to user.
 func (r *Runner) Claim(ctx context.Context, taskID, user string) error {
-	return r.assign(ctx, taskID, "", user, user, ActClaimed, EventTaskClaimed)
+	return r.assign(ctx, taskID, "", user, user, ActClaimed, engine.EventTaskClaimed)
 }
 
 // Unclaim removes the assignee from of the open task taskID; actor is who
 // asks (the assignee or an operator).
 func (r *Runner) Unclaim(ctx context.Context, taskID, from, actor string) error {
-	return r.assign(ctx, taskID, from, "", actor, ActUnclaimed, EventTaskUnclaimed)
+	return r.assign(ctx, taskID, from, "", actor, ActUnclaimed, engine.EventTaskUnclaimed)
 }
 
 // Delegate assigns the open task taskID, now assigned to from, to user;
 // actor is who asks.
 func (r *Runner) Delegate(ctx context.Context, taskID, from, user, actor string) error {
-	return r.assign(ctx, taskID, from, user, actor, ActDelegated, EventTaskDelegated)
+	return r.assign(ctx, taskID, from, user, actor, ActDelegated, engine.EventTaskDelegated)
 }
 
-func (r *Runner) assign(ctx context.Context, taskID, from, to, actor string, act engine.Action, event string) error {
+func (r *Runner) assign(ctx context.Context, taskID, from, to, actor string, act engine.Action, event engine.EventType) error {
 	task, err := r.st.Task(ctx, taskID)
 	if err != nil {
 		return err

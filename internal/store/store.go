@@ -35,7 +35,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/batonhq/baton/internal/engine"
 	"time"
+
+	"github.com/batonhq/baton/internal/model"
 )
 
 // Sentinel errors. Implementations wrap them with context; test with
@@ -63,14 +66,14 @@ var (
 // DefinitionRow is one deployed version of a workflow. Source is kept
 // verbatim.
 type DefinitionRow struct {
-	ID         string    `json:"id"`
-	Version    int       `json:"version"`
-	Name       string    `json:"name"`
-	Format     string    `json:"format"` // "json" or "bpmn"
-	Source     []byte    `json:"-"`
-	Hash       string    `json:"hash"` // hex SHA-256 of Source
-	DeployedAt time.Time `json:"deployedAt"`
-	DeployedBy string    `json:"deployedBy,omitempty"`
+	ID         string       `json:"id"`
+	Version    int          `json:"version"`
+	Name       string       `json:"name"`
+	Format     model.Format `json:"format"`
+	Source     []byte       `json:"-"`
+	Hash       string       `json:"hash"` // hex SHA-256 of Source
+	DeployedAt time.Time    `json:"deployedAt"`
+	DeployedBy string       `json:"deployedBy,omitempty"`
 }
 
 // InstanceRow is an instance's current checkpoint.
@@ -198,7 +201,7 @@ type IncidentRow struct {
 	DefinitionID   string
 	NodeID         string
 	JobID          string
-	Kind           string
+	Kind           engine.IncidentKind
 	Message        string
 	Attempts       int
 	State          string
@@ -526,6 +529,11 @@ type Store interface {
 	// RetryJob puts a running job back to available at runAt, recording
 	// the error and failure times; ErrConflict if the lease was lost.
 	RetryJob(ctx context.Context, id, owner string, runAt time.Time, errMsg string, now time.Time) error
+	// SnoozeJob puts a running job back to available at runAt, like
+	// RetryJob, but gives back the attempt its lease counted: the work
+	// was not tried, only deferred (a rate limit named its own time).
+	// ErrConflict if the lease was lost.
+	SnoozeJob(ctx context.Context, id, owner string, runAt time.Time, errMsg string, now time.Time) error
 	// ReleaseJob returns a leased job to available without counting the
 	// attempt (graceful shutdown); ErrConflict if the lease was lost.
 	ReleaseJob(ctx context.Context, id, owner string) error

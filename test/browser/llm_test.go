@@ -3,6 +3,7 @@ package browser
 import (
 	"context"
 	"fmt"
+	"github.com/batonhq/baton/internal/testkit"
 	"strings"
 	"testing"
 	"time"
@@ -89,19 +90,15 @@ func TestOperatorPagesLLM(t *testing.T) {
 	waitFor := func(id, what string, ok func(instance) bool) instance {
 		t.Helper()
 		var inst instance
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		if !testkit.Eventually(t, 30*time.Second, func() bool {
 			if err := srv.call(ctx, admin, "GET", "/api/runtime/instance/"+id, nil, &inst); err != nil {
 				t.Fatal(err)
 			}
-			if ok(inst) {
-				return inst
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("instance %s is %s at %v, want %s\n%s", id, inst.Status, inst.CurrentNodeIDs, what, tail(srv.output(), 30))
-			}
-			time.Sleep(100 * time.Millisecond)
+			return ok(inst)
+		}) {
+			t.Fatalf("instance %s is %s at %v, want %s\n%s", id, inst.Status, inst.CurrentNodeIDs, what, tail(srv.output(), 30))
 		}
+		return inst
 	}
 
 	// One at a time, so that the script's answers go to the right calls.
@@ -124,15 +121,13 @@ func TestOperatorPagesLLM(t *testing.T) {
 			Advice map[string]any `json:"advice"`
 		} `json:"incidents"`
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for len(incidents.Incidents) != 1 || incidents.Incidents[0].Advice == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("no advice on the incident of %s: %+v\n%s", small.InstanceID, incidents, tail(srv.output(), 30))
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !testkit.Eventually(t, 30*time.Second, func() bool {
 		if err := srv.call(ctx, admin, "GET", "/api/runtime/incidents?state=open&instanceId="+small.InstanceID, nil, &incidents); err != nil {
 			t.Fatal(err)
 		}
+		return len(incidents.Incidents) == 1 && incidents.Incidents[0].Advice != nil
+	}) {
+		t.Fatalf("no advice on the incident of %s: %+v\n%s", small.InstanceID, incidents, tail(srv.output(), 30))
 	}
 	if n := len(model.Requests()); n != 3 {
 		t.Fatalf("the model was asked %d times, want 3 (two gateways, one advice)", n)
@@ -236,7 +231,7 @@ func TestOperatorPagesLLM(t *testing.T) {
 	// The shadow job runs beside the instance (which has completed) and
 	// its record sends no event: reload until it is there.
 	shadowRow := `.decisions tr.decision[data-kind="shadow"]`
-	deadline = time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var found bool
 		u.eval(fmt.Sprintf(`!!document.querySelector(%q)`, shadowRow), &found)

@@ -3,6 +3,7 @@ package browser
 import (
 	"context"
 	"fmt"
+	"github.com/batonhq/baton/internal/testkit"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,15 +52,13 @@ func TestOperatorPages(t *testing.T) {
 		"variables": map[string]any{"amount": 90000}}, &waiting); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for failed.Status != "FAILED" {
-		if time.Now().After(deadline) {
-			t.Fatalf("instance is %s, want FAILED (payout without an address)", failed.Status)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !testkit.Eventually(t, 30*time.Second, func() bool {
 		if err := srv.call(ctx, token, "GET", "/api/runtime/instance/"+failed.InstanceID, nil, &failed); err != nil {
 			t.Fatal(err)
 		}
+		return failed.Status == "FAILED"
+	}) {
+		t.Fatalf("instance is %s, want FAILED (payout without an address)", failed.Status)
 	}
 
 	bctx, pe := newBrowser(t, chrome)

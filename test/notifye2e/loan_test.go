@@ -8,12 +8,13 @@ package notifye2e
 import (
 	"context"
 	"encoding/json"
+	"github.com/batonhq/baton/internal/handlers"
+	"github.com/batonhq/baton/internal/testkit"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +30,6 @@ import (
 	"github.com/batonhq/baton/internal/notify/webhook"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
-	"github.com/batonhq/baton/internal/store/sqlite"
 )
 
 // mailbox is an SMTP backend that records messages.
@@ -137,11 +137,7 @@ func TestLoanApprovalWithNotifications(t *testing.T) {
 
 	// Baton: SQLite store, runner with the outbox, HTTP service tasks,
 	// email send tasks, a webhook subscription on instance.completed.
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := testkit.SQLite(t)
 	pol := egress.Policy{AllowLoopback: true}
 	client := pol.Client(10 * time.Second)
 	port := ln.Addr().(*net.TCPAddr).Port
@@ -162,18 +158,13 @@ func TestLoanApprovalWithNotifications(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := runner.New(runner.Config{Store: st, PollInterval: 20 * time.Millisecond, Outbox: subs.OutboxRows, SendNotification: senders.Deliver,
-		Retry: runner.RetryPolicy{MaxAttempts: 3, Initial: 20 * time.Millisecond, Factor: 2, Max: time.Second}})
-	r.Register("service", &httpcall.Handler{Client: client, Env: map[string]string{"PAYMENTS_URL": payments.URL}})
-	r.Register("send", notify.NewHandler(senders, tpl))
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		_ = r.Stop(sctx)
-	}()
+	r := testkit.Runner(t, runner.Config{Store: st, Outbox: subs.OutboxRows, SendNotification: senders.Deliver,
+		Retry: runner.RetryPolicy{MaxAttempts: 3, Initial: 20 * time.Millisecond, Factor: 2, Max: time.Second}}, func(r *runner.Runner) {
+		handlers.Register(r, handlers.Deps{
+			Service: &httpcall.Handler{Client: client, Env: map[string]string{"PAYMENTS_URL": payments.URL}},
+			Send:    notify.NewHandler(senders, tpl),
+		})
+	})
 	src, err := os.ReadFile("../../examples/loan-approval.json")
 	if err != nil {
 		t.Fatal(err)
@@ -190,22 +181,14 @@ func TestLoanApprovalWithNotifications(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		cur, _, err := r.InstanceState(ctx, inst.InstanceID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cur.Status == engine.StatusCompleted {
-			if cur.Variables["payoutId"] != "p-77" {
-				t.Fatalf("variables %v", cur.Variables)
-			}
-			break
-		}
-		if cur.Status == engine.StatusFailed || time.Now().After(deadline) {
-			t.Fatalf("instance %s at %v, incidents %+v", cur.Status, cur.CurrentNodeIDs(), cur.Incidents)
-		}
-		time.Sleep(20 * time.Millisecond)
+	cur := testkit.WaitState(t, r, inst.InstanceID, func(cur *engine.State) bool {
+		return cur.Status == engine.StatusCompleted || cur.Status == engine.StatusFailed
+	})
+	if cur.Status != engine.StatusCompleted {
+		t.Fatalf("instance %s at %v, incidents %+v", cur.Status, cur.CurrentNodeIDs(), cur.Incidents)
+	}
+	if cur.Variables["payoutId"] != "p-77" {
+		t.Fatalf("variables %v", cur.Variables)
 	}
 
 	// The payout: three calls, one idempotency key.
@@ -224,18 +207,12 @@ func TestLoanApprovalWithNotifications(t *testing.T) {
 	}
 
 	// The signed webhook and the delivery log.
-	deadline = time.Now().Add(10 * time.Second)
-	for {
+	if !testkit.Eventually(t, 10*time.Second, func() bool {
 		hookMu.Lock()
-		n := len(hooks)
-		hookMu.Unlock()
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no instance.completed webhook")
-		}
-		time.Sleep(20 * time.Millisecond)
+		defer hookMu.Unlock()
+		return len(hooks) == 1
+	}) {
+		t.Fatal("no instance.completed webhook")
 	}
 	hookMu.Lock()
 	if hooks[0]["event"] != "instance.completed" || hooks[0]["instanceId"] != inst.InstanceID {
@@ -243,18 +220,11 @@ func TestLoanApprovalWithNotifications(t *testing.T) {
 	}
 	hookMu.Unlock()
 	var sent []store.OutboxRow
-	for time.Now().Before(deadline) {
-		rows, err := r.Outbox(ctx, store.OutboxFilter{InstanceID: inst.InstanceID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rows) == 1 && rows[0].State == store.OutboxSent {
-			sent = rows
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if len(sent) != 1 || sent[0].Attempts != 2 || !strings.Contains(sent[0].LastError, "503") {
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		sent, _ = r.Outbox(ctx, store.OutboxFilter{InstanceID: inst.InstanceID})
+		return len(sent) == 1 && sent[0].State == store.OutboxSent
+	})
+	if len(sent) != 1 || sent[0].State != store.OutboxSent || sent[0].Attempts != 2 || !strings.Contains(sent[0].LastError, "503") {
 		t.Fatalf("delivery log %+v: want one webhook sent on attempt 2 after a 503", sent)
 	}
 	jobs, _ := st.Jobs(ctx, store.JobFilter{InstanceID: inst.InstanceID, Kind: "service"})

@@ -6,10 +6,10 @@ package proc
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/batonhq/baton/internal/testkit"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -43,8 +43,9 @@ func Build(t *testing.T, root string) string {
 // Node is one running `baton serve`.
 type Node struct {
 	URL  string
-	Logs *bytes.Buffer
+	Logs *testkit.Buffer // what it wrote to stderr: its log
 	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has ended
 }
 
 var listenRE = regexp.MustCompile(`listening on (\S+)`)
@@ -72,11 +73,12 @@ func StartArgs(t *testing.T, bin, db, deployDir string, workers int, env []strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
+	logs := &testkit.Buffer{}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	n := &Node{Logs: logs, cmd: cmd, done: make(chan struct{})}
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -88,11 +90,16 @@ func StartArgs(t *testing.T, bin, db, deployDir string, workers int, env []strin
 				}
 			}
 		}
+		_ = cmd.Wait()
+		close(n.done)
 	}()
 	select {
 	case addr := <-found:
-		return &Node{URL: "http://" + addr, Logs: &logs, cmd: cmd}
-	case <-time.After(30 * time.Second):
+		n.URL = "http://" + addr
+		return n
+	case <-n.done:
+		t.Fatalf("baton serve exited before listening: %s", logs.String())
+	case <-time.After(60 * time.Second):
 		_ = cmd.Process.Kill()
 		t.Fatalf("baton serve did not start: %s", logs.String())
 	}
@@ -102,7 +109,25 @@ func StartArgs(t *testing.T, bin, db, deployDir string, workers int, env []strin
 // Kill ends the node with SIGKILL and waits for it.
 func (n *Node) Kill() {
 	_ = n.cmd.Process.Signal(syscall.SIGKILL)
-	_, _ = n.cmd.Process.Wait()
+	<-n.done
+}
+
+// Stop ends the node as an operator does, with SIGTERM, and fails the test
+// unless it has ended within 20 seconds (it is then killed).
+func (n *Node) Stop(t *testing.T) {
+	t.Helper()
+	select {
+	case <-n.done:
+		return
+	default:
+	}
+	_ = n.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-n.done:
+	case <-time.After(20 * time.Second):
+		n.Kill()
+		t.Errorf("baton serve did not stop within 20s of SIGTERM")
+	}
 }
 
 // devAdmin is the public token `baton serve --dev` accepts for admin.

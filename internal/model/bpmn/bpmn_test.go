@@ -88,15 +88,18 @@ func TestParseRejects(t *testing.T) {
     <bpmn:endEvent id="cancel"><bpmn:cancelEventDefinition /></bpmn:endEvent>
     <bpmn:sequenceFlow id="f" sourceRef="s" targetRef="cancel" />`),
 			want: []string{`unsupported element cancelEventDefinition in endEvent "cancel"`}, marker: `<bpmn:cancelEventDefinition`},
-		{name: "compensation boundary event", src: doc(straight + `
+		{name: "compensation boundary event without handler", src: doc(straight + `
     <bpmn:boundaryEvent id="undo" attachedToRef="work"><bpmn:compensateEventDefinition /></bpmn:boundaryEvent>`),
-			want: []string{`unsupported element compensateEventDefinition in boundaryEvent "undo"`, "compensation is not implemented"}, marker: `<bpmn:compensateEventDefinition`},
-		{name: "compensation throw event", src: doc(straight + `
-    <bpmn:intermediateThrowEvent id="comp"><bpmn:compensateEventDefinition /></bpmn:intermediateThrowEvent>`),
-			want: []string{`unsupported element compensateEventDefinition in intermediateThrowEvent "comp"`}, marker: `<bpmn:compensateEventDefinition`},
-		{name: "compensation handler", src: doc(straight + `
+			want: []string{`"undo"`, "compensation boundary event has no compensation handler"}, marker: `<bpmn:boundaryEvent id="undo"`},
+		{name: "compensation throw event naming nothing", src: doc(straight + `
+    <bpmn:intermediateThrowEvent id="comp"><bpmn:compensateEventDefinition activityRef="nope" /></bpmn:intermediateThrowEvent>`),
+			want: []string{`"comp"`, `activity "nope" does not exist`}, marker: `<bpmn:intermediateThrowEvent id="comp"`},
+		{name: "compensation handler without association", src: doc(straight + `
     <bpmn:serviceTask id="refund" isForCompensation="true" />`),
-			want: []string{`unsupported element serviceTask "refund"`, "isForCompensation"}, marker: `<bpmn:serviceTask id="refund"`},
+			want: []string{`"refund"`, "is not associated with a compensation boundary event"}, marker: `<bpmn:serviceTask id="refund"`},
+		{name: "compensation event sub-process", src: doc(straight + `
+    <bpmn:subProcess id="esp" triggeredByEvent="true"><bpmn:startEvent id="cs"><bpmn:compensateEventDefinition /></bpmn:startEvent></bpmn:subProcess>`),
+			want: []string{`"cs"`, "compensation event sub-processes (a compensate start event) are not supported"}, marker: `<bpmn:startEvent id="cs"`},
 		{name: "parallel event-based gateway", src: doc(straight + `
     <bpmn:eventBasedGateway id="egw" eventGatewayType="Parallel" />`),
 			want: []string{`unsupported element eventBasedGateway "egw"`, "Parallel"}, marker: `<bpmn:eventBasedGateway`},

@@ -1,9 +1,9 @@
 package bpmn
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/batonhq/baton/internal/corpus"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,57 +15,7 @@ import (
 )
 
 // corpusDir holds the shared BPMN conformance corpus (see its README.md).
-const corpusDir = "../../../../shared/corpus"
-
-type manifest struct {
-	Models []corpusEntry `json:"models"`
-}
-
-type corpusEntry struct {
-	ID       string `json:"id"`
-	File     string `json:"file"`
-	Kind     string `json:"kind"`
-	Import   *importExpectation
-	Expected struct {
-		Outcome   string            `json:"outcome"`
-		Reason    string            `json:"reason"`
-		Processes []processExpected `json:"processes"`
-	} `json:"expected"`
-}
-
-type importExpectation struct {
-	Processes []processExpected `json:"processes"`
-}
-
-type processExpected struct {
-	ID            string         `json:"id"`
-	IsExecutable  bool           `json:"isExecutable"`
-	FlowElements  map[string]int `json:"flowElements"`
-	SequenceFlows int            `json:"sequenceFlows"`
-}
-
-func (e *corpusEntry) UnmarshalJSON(b []byte) error {
-	type plain corpusEntry
-	var p struct {
-		plain
-		Import *importExpectation `json:"import"`
-	}
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
-	}
-	*e = corpusEntry(p.plain)
-	e.Import = p.Import
-	return nil
-}
-
-// expectedProcesses returns the reference parser's counts, which the
-// manifest keeps under "import" (executable) or "expected" (import-only).
-func (e *corpusEntry) expectedProcesses() []processExpected {
-	if e.Import != nil {
-		return e.Import.Processes
-	}
-	return e.Expected.Processes
-}
+var corpusDir = corpus.Dir()
 
 // corpusGaps are executable corpus models Baton cannot import yet, with
 // the reason. Each needs a change outside this package; the test fails
@@ -85,20 +35,16 @@ var invalidMentions = map[string][]string{
 // its own, or the id of the element it sits in.
 var unsupportedRE = regexp.MustCompile(`unsupported element [A-Za-z]+ (?:"[^"]+"|in [A-Za-z]+ "[^"]+")`)
 
-func loadManifest(t testing.TB) *manifest {
+func loadManifest(t testing.TB) *corpus.Manifest {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(corpusDir, "manifest.json"))
+	m, err := corpus.Load()
 	if errors.Is(err, os.ErrNotExist) {
 		t.Skipf("SKIP: no conformance corpus at %s (manifest.json missing)", corpusDir)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatalf("manifest.json: %v", err)
-	}
-	return &m
+	return m
 }
 
 // TestCorpus imports every model of the conformance corpus and compares
@@ -116,7 +62,7 @@ func TestCorpus(t *testing.T) {
 			kinds = append(kinds, e.Kind)
 		}
 		tl.total++
-		path := filepath.Join(corpusDir, e.File)
+		path := e.Path()
 		data, err := os.ReadFile(path)
 		if err != nil {
 			tl.missing++
@@ -162,12 +108,12 @@ func TestCorpus(t *testing.T) {
 
 // checkImportOnly: the file imports with the reference counts, or is
 // rejected naming an unsupported element and its id.
-func checkImportOnly(e *corpusEntry, data []byte) (string, bool) {
+func checkImportOnly(e *corpus.Entry, data []byte) (string, bool) {
 	doc, err := Import(filepath.Base(e.File), data)
 	if err != nil {
 		return rejectedClearly(err)
 	}
-	if msg := compareCounts(doc, e.expectedProcesses()); msg != "" {
+	if msg := compareCounts(doc, e.Processes()); msg != "" {
 		return msg, true
 	}
 	built := 0
@@ -188,13 +134,13 @@ func checkImportOnly(e *corpusEntry, data []byte) (string, bool) {
 
 // checkExecutable: the file imports with the reference counts and every
 // executable process builds, with and without vendor extensions.
-func checkExecutable(e *corpusEntry, data []byte) (string, bool) {
+func checkExecutable(e *corpus.Entry, data []byte) (string, bool) {
 	name := filepath.Base(e.File)
 	doc, err := Import(name, data)
 	if err != nil {
 		return "import failed: " + err.Error(), true
 	}
-	if msg := compareCounts(doc, e.expectedProcesses()); msg != "" {
+	if msg := compareCounts(doc, e.Processes()); msg != "" {
 		return msg, true
 	}
 	defs, err := Parse(name, data)
@@ -215,7 +161,7 @@ func checkExecutable(e *corpusEntry, data []byte) (string, bool) {
 
 // checkInvalid: the file is refused at import, by a message that names
 // the problem.
-func checkInvalid(e *corpusEntry, data []byte) (string, bool) {
+func checkInvalid(e *corpus.Entry, data []byte) (string, bool) {
 	_, err := Parse(filepath.Base(e.File), data)
 	if err == nil {
 		return "accepted, but the corpus says: " + e.Expected.Reason, true
@@ -246,7 +192,7 @@ func rejectedClearly(err error) (string, bool) {
 	return fmt.Sprintf("rejected (%d problems): %s", len(ve.Problems), ve.Problems[0].String()), false
 }
 
-func compareCounts(doc *Document, want []processExpected) string {
+func compareCounts(doc *Document, want []corpus.Process) string {
 	if len(doc.Processes) != len(want) {
 		return fmt.Sprintf("%d processes, the reference parser found %d", len(doc.Processes), len(want))
 	}

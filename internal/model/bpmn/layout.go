@@ -342,6 +342,19 @@ func (x *exporter) diagram(byScope map[string][]*model.Node, edgesByScope map[st
 			}
 			w.close("bpmndi:BPMNEdge")
 		}
+		for _, n := range byScope[s] {
+			h := byID[n.Compensation]
+			sb, ok1 := l.boxes[n]
+			hb, ok2 := l.boxes[h]
+			if h == nil || !ok1 || !ok2 {
+				continue
+			}
+			w.open("bpmndi:BPMNEdge", "id", x.fresh(ncName(x.association(n))+"_di"), "bpmnElement", x.association(n))
+			for _, p := range route(sb, hb, true) {
+				w.leaf("di:waypoint", "x", num(p.x), "y", num(p.y))
+			}
+			w.close("bpmndi:BPMNEdge")
+		}
 	}
 	scope("", map[string]bool{})
 	w.close("bpmndi:BPMNPlane")

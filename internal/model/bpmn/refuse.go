@@ -12,8 +12,6 @@ import (
 // for behaviour the engine does not have.
 func notExecuted(e *element, t model.NodeType) string {
 	switch {
-	case xmlBool(e.attr("isForCompensation"), false):
-		return `compensation is not implemented (isForCompensation="true": Baton would never run this handler)`
 	case quantity(e.attr("startQuantity")) > 1:
 		return "startQuantity above 1 is not supported (Baton starts an activity on every token)"
 	case quantity(e.attr("completionQuantity")) > 1:

@@ -2,6 +2,7 @@ package bpmn
 
 import (
 	"encoding/json"
+	"github.com/batonhq/baton/internal/corpus"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,20 +20,16 @@ const benchDir = "../../../../shared/bench"
 func roundTripSources(t *testing.T) []string {
 	t.Helper()
 	var files []string
-	if data, err := os.ReadFile(filepath.Join(corpusDir, "manifest.json")); err == nil {
-		var m manifest
-		if err := json.Unmarshal(data, &m); err != nil {
-			t.Fatal(err)
-		}
+	if m, err := corpus.Load(); err == nil {
 		for _, e := range m.Models {
 			if e.Kind == "executable" {
-				files = append(files, filepath.Join(corpusDir, e.File))
+				files = append(files, e.Path())
 			}
 		}
 	} else {
 		t.Logf("no corpus at %s: round trip without it", corpusDir)
 	}
-	for _, pattern := range []string{filepath.Join(benchDir, "*.bpmn"), "../../../examples/*.bpmn", "testdata/*.bpmn"} {
+	for _, pattern := range []string{filepath.Join(benchDir, "*.bpmn"), "../../../examples/*.bpmn", "testdata/*.bpmn", "../../conformance/testdata/*.bpmn"} {
 		m, _ := filepath.Glob(pattern)
 		files = append(files, m...)
 	}

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"github.com/batonhq/baton/internal/engine"
 	"io"
 	"math/big"
 	"mime"
@@ -195,7 +196,7 @@ func message(key string) notify.Message {
 	return notify.Message{
 		Channel: notify.ChannelEmail, To: []string{"Ann Lee <ann@example.org>", "ops@example.net"},
 		Subject: "Loan 42 approved – grüß dich", Body: "Hello Ann,\nyour loan of 5000 was approved.\n",
-		Event: notify.EventSend, InstanceID: "inst-42", IdempotencyKey: key,
+		Event: string(engine.EventSend), InstanceID: "inst-42", IdempotencyKey: key,
 	}
 }
 

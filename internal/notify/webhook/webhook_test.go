@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/batonhq/baton/internal/engine"
 	"io"
 	"net"
 	"net/http"
@@ -117,7 +118,7 @@ func newSender(t *testing.T, now func() time.Time, timeout time.Duration) *webho
 
 func msg(url, key string) notify.Message {
 	return notify.Message{
-		Channel: notify.ChannelWebhook, To: []string{url}, Event: notify.EventIncidentOpened,
+		Channel: notify.ChannelWebhook, To: []string{url}, Event: string(engine.EventIncidentOpened),
 		InstanceID: "inst-1", IdempotencyKey: key, Time: t0.Add(-time.Second),
 		Data: map[string]any{"nodeId": "pay", "message": "payment service down"},
 	}

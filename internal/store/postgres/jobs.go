@@ -114,6 +114,21 @@ func (s *Store) RetryJob(ctx context.Context, id, owner string, runAt time.Time,
 	return nil
 }
 
+// SnoozeJob defers a job running under owner to runAt without counting
+// the attempt.
+func (s *Store) SnoozeJob(ctx context.Context, id, owner string, runAt time.Time, errMsg string, now time.Time) error {
+	err := s.guardedUpdate(ctx, "jobs", id, `UPDATE jobs SET state = 'available', run_at = $1,
+		attempt = greatest(attempt - 1, 0),
+		last_error = $2, first_failure_at = coalesce(first_failure_at, $3), last_failure_at = $3,
+		lease_owner = '', lease_until = NULL
+		WHERE id = $4 AND state = 'running' AND lease_owner = $5`,
+		tm(runAt), errMsg, tm(now), id, owner)
+	if err != nil {
+		return fmt.Errorf("snooze job %s for %s: %w", id, owner, err)
+	}
+	return nil
+}
+
 // ReleaseJob gives a job running under owner back without counting the
 // attempt.
 func (s *Store) ReleaseJob(ctx context.Context, id, owner string) error {

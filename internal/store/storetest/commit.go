@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"github.com/batonhq/baton/internal/engine"
 	"sync"
 	"testing"
 	"time"
@@ -87,7 +88,7 @@ func fixture(t *testing.T, s store.Store, id string) store.Transition {
 			{ID: id + "-task-0", InstanceID: id, DefinitionID: "loan", NodeID: "check", Name: "Check"},
 		},
 		NewSubs:      []store.SubscriptionRow{{ID: id + "-sub-1", InstanceID: id, NodeID: "wait", Kind: "message", Name: "paid", Key: id}},
-		NewIncidents: []store.IncidentRow{{ID: id + "-inc-1", InstanceID: id, DefinitionID: "loan", NodeID: "pay", Kind: "job", Message: "boom"}},
+		NewIncidents: []store.IncidentRow{{ID: id + "-inc-1", InstanceID: id, DefinitionID: "loan", NodeID: "pay", Kind: engine.IncidentJob, Message: "boom"}},
 	})
 	v2 := instance(id, 2)
 	mustCommit(t, s, store.Transition{
@@ -120,7 +121,7 @@ func fixture(t *testing.T, s store.Store, id string) store.Transition {
 		CloseTasks:       []store.TaskClose{{ID: id + "-task-1", State: store.TaskCompleted, By: "erin"}},
 		NewSubs:          []store.SubscriptionRow{{ID: id + "-sub-2", InstanceID: id, NodeID: "wait2", Kind: "message", Name: "paid", Key: id}},
 		DeleteSubs:       []string{id + "-sub-1"},
-		NewIncidents:     []store.IncidentRow{{ID: id + "-inc-2", InstanceID: id, DefinitionID: "loan", NodeID: "notify", Kind: "job", Message: "bang", Attempts: 3}},
+		NewIncidents:     []store.IncidentRow{{ID: id + "-inc-2", InstanceID: id, DefinitionID: "loan", NodeID: "notify", Kind: engine.IncidentJob, Message: "bang", Attempts: 3}},
 		ResolveIncidents: []string{id + "-inc-1"},
 		Outbox:           []store.OutboxRow{{ID: id + "-out-1", InstanceID: id, Event: "task.assigned", Channel: "email", Target: "dave@example.com", Payload: []byte(`{}`)}},
 		Decisions:        []store.DecisionRow{{ID: id + "-dec-1", InstanceID: id, NodeID: "route", Provider: "none", Model: "m", Decision: []byte(`{"flow":"f1"}`)}},

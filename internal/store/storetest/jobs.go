@@ -237,6 +237,33 @@ func testJobs(t *testing.T, newStore NewStore) {
 		wantErr(t, "RetryJob(missing)", s.RetryJob(ctxFor(t), "nope", "w", at(time.Hour), "", t0), store.ErrNotFound)
 	})
 
+	t.Run("SnoozeJob", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		addJobs(t, s, job("x", "", t0))
+		mustFetch(t, s, store.FetchParams{Owner: "w", Now: t0, Limit: 1, LeaseFor: time.Minute})
+		if err := s.SnoozeJob(ctxFor(t), "x", "w", at(time.Minute), "rate limited", at(time.Second)); err != nil {
+			t.Fatalf("SnoozeJob() = %v", err)
+		}
+		got := mustJob(t, s, "x")
+		want := job("x", "", at(time.Minute))
+		want.Attempt = 0 // the lease's attempt is given back
+		want.LastError = "rate limited"
+		want.FirstFailureAt = at(time.Second)
+		want.LastFailureAt = at(time.Second)
+		if d := diff(want, got); d != "" {
+			t.Errorf("job after SnoozeJob mismatch (-want +got):\n%s", d)
+		}
+		if got := mustFetch(t, s, store.FetchParams{Owner: "w", Now: at(59 * time.Second), Limit: 1, LeaseFor: time.Minute}); len(got) != 0 {
+			t.Fatalf("FetchJobs(before runAt) = %v, want nothing", jobIDs(got))
+		}
+		if got := mustFetch(t, s, store.FetchParams{Owner: "w", Now: at(time.Minute), Limit: 1, LeaseFor: time.Minute}); len(got) != 1 || got[0].Attempt != 1 {
+			t.Fatalf("FetchJobs(at runAt) = %+v, want x at attempt 1", got)
+		}
+		wantErr(t, "SnoozeJob(other owner)", s.SnoozeJob(ctxFor(t), "x", "w2", at(time.Hour), "", t0), store.ErrConflict)
+		wantErr(t, "SnoozeJob(missing)", s.SnoozeJob(ctxFor(t), "nope", "w", at(time.Hour), "", t0), store.ErrNotFound)
+	})
+
 	t.Run("ReleaseJob", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)

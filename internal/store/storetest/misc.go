@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"github.com/batonhq/baton/internal/engine"
 	"sync"
 	"testing"
 	"time"
@@ -117,7 +118,7 @@ func testIncidents(t *testing.T, newStore NewStore) {
 	incident := func(id, instanceID, def, node string) store.IncidentRow {
 		return store.IncidentRow{
 			ID: id, InstanceID: instanceID, DefinitionID: def, NodeID: node, JobID: "job-" + id,
-			Kind: "job", Message: "failed " + id, Attempts: 5, State: store.IncidentOpen,
+			Kind: engine.IncidentJob, Message: "failed " + id, Attempts: 5, State: store.IncidentOpen,
 			Advice: []byte(`{"try":"again"}`), CreatedAt: at(time.Minute),
 			FirstFailureAt: t0, LastFailureAt: at(time.Minute),
 		}
