@@ -84,6 +84,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParseJSON -fuzztime $(FUZZTIME) ./internal/model
 	$(GO) test -run XXX -fuzz FuzzParseBPMN -fuzztime $(FUZZTIME) ./internal/model/bpmn
 	$(GO) test -run XXX -fuzz FuzzCompileExpr -fuzztime $(FUZZTIME) ./internal/expr
+	$(GO) test -run XXX -fuzz FuzzFEEL -fuzztime $(FUZZTIME) ./internal/feel
 	$(GO) test -run XXX -fuzz FuzzStep -fuzztime $(FUZZTIME) ./internal/engine
 	$(GO) test -run XXX -fuzz FuzzRun -fuzztime $(FUZZTIME) ./internal/script
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./internal/form

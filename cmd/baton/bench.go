@@ -30,7 +30,7 @@ type benchCommand struct {
 
 func (c *benchCommand) ParseFlags(ctx context.Context, args []string) error {
 	fs := c.main.newFlagSet("bench", "[--db PATH|URL] [--models LIST] [flags]", `
-Run the benchmark models (straight, seq10, gateway, gateway-js, parallel,
+Run the benchmark models (straight, seq10, gateway, gateway-feel, gateway-js, parallel,
 usertask; a copy of ../shared/bench embedded in the binary) through the
 durable runtime: a real store, the job runner and in-process service
 handlers that return at once. Throughput models run a closed loop with

@@ -388,7 +388,7 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"completed", []string{"run", examples + "/loan-approval.json", "--simulate", "--var", "amount=1"}, ExitOK, ""},
 		{"waiting", []string{"run", examples + "/document-review.json", "--var", "contract=false", "--var", "amount=1"}, ExitOK, ""},
-		{"incident", []string{"run", examples + "/order-fulfilment.json"}, ExitFailed, ""},
+		{"incident", []string{"run", strictOrder(t)}, ExitFailed, ""},
 		{"no arguments", nil, ExitUsage, "Usage: baton <command>"},
 		{"unknown command", []string{"frobnicate"}, ExitUsage, `unknown command "frobnicate"`},
 		{"unknown flag", []string{"run", examples + "/loan-approval.json", "--frobnicate"}, ExitUsage, "flag provided but not defined"},
@@ -434,13 +434,25 @@ func TestRunIncidentReport(t *testing.T) {
 		t.Errorf("JSON error = %+v, outcome %q", o.Error, o.Outcome)
 	}
 	// Not simulated: the incident stops the instance where it happens.
-	o = runBaton(t, "", "run", examples+"/order-fulfilment.json", "--json").mustCode(t, ExitFailed).json(t)
+	o = runBaton(t, "", "run", strictOrder(t), "--json").mustCode(t, ExitFailed).json(t)
 	if o.Error == nil || o.Error.NodeID != "reserve_stock" || !strings.Contains(o.Error.Message, "input mapping") {
 		t.Errorf("JSON error = %+v", o.Error)
 	}
 	if !reflect.DeepEqual(o.WaitingAt, []string{"charge_card"}) {
 		t.Errorf("waitingAt %v, want [charge_card] (the other branch)", o.WaitingAt)
 	}
+}
+
+// strictOrder writes the order fulfilment example with its first input
+// mapping in expr-lang ("order.items"), where a missing variable is an
+// error; FEEL ("=order.items") reads it as null.
+func strictOrder(t *testing.T) string {
+	t.Helper()
+	src, err := os.ReadFile(examples + "/order-fulfilment.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, "order-fulfilment.json", strings.Replace(string(src), `"=order.items"`, `"order.items"`, 1))
 }
 
 func TestRunOversizedFile(t *testing.T) {

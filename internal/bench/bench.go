@@ -31,7 +31,7 @@ import (
 var Models embed.FS
 
 // Names lists the throughput models in the order they are reported.
-var Names = []string{"straight", "seq10", "gateway", "gateway-js", "parallel", "usertask"}
+var Names = []string{"straight", "seq10", "gateway", "gateway-feel", "gateway-js", "parallel", "usertask"}
 
 // Options configure one benchmark run.
 type Options struct {
@@ -88,7 +88,7 @@ func (r Result) String() string {
 }
 
 // tasksPer is how many service tasks run per instance of each model.
-var tasksPer = map[string]int{"straight": 1, "seq10": 10, "gateway": 2, "gateway-js": 2, "parallel": 3}
+var tasksPer = map[string]int{"straight": 1, "seq10": 10, "gateway": 2, "gateway-feel": 2, "gateway-js": 2, "parallel": 3}
 
 // Run runs one model.
 func Run(ctx context.Context, o Options) (Result, error) {

@@ -55,7 +55,7 @@ func (s *stepper) activate(id int64, n *model.Node) {
 			locals[k] = v
 		}
 		for i, m := range n.Inputs {
-			v, err := n.Expr(fmt.Sprintf("input:%d", i)).Eval(vars)
+			v, err := n.Expr(fmt.Sprintf("input:%d", i)).EvalAt(vars, s.now)
 			if err != nil {
 				s.incident(id, IncidentExpression, fmt.Sprintf("input mapping %q: %v", m.Target, err), "")
 				return
@@ -63,6 +63,12 @@ func (s *stepper) activate(id int64, n *model.Node) {
 			locals[m.Target] = v
 		}
 		t.Locals = locals
+	}
+	// An expression job type is evaluated before any boundary event
+	// subscribes, so that its incident leaves nothing to undo.
+	taskType, ok := s.taskType(id, n)
+	if !ok {
+		return
 	}
 	if !s.boundaries(id, n) {
 		return
@@ -85,7 +91,7 @@ func (s *stepper) activate(id int64, n *model.Node) {
 		ref := s.st.refID(s.st.next())
 		t.Wait, t.Ref = WaitJob, ref
 		s.history(n.ID, string(n.Type), ActWaiting, nil)
-		s.effect(Effect{Kind: EffJob, ID: ref, NodeID: n.ID, Type: jobType(n), TaskType: n.TaskType, Locals: s.localsFor(t)})
+		s.effect(Effect{Kind: EffJob, ID: ref, NodeID: n.ID, Type: jobType(n), TaskType: taskType, Locals: s.localsFor(t)})
 	}
 }
 
@@ -166,7 +172,7 @@ func (s *stepper) mapOutputs(id int64, n *model.Node, result map[string]any) (ma
 	}
 	out := make(map[string]any, len(n.Outputs))
 	for i, m := range n.Outputs {
-		v, err := n.Expr(fmt.Sprintf("output:%d", i)).Eval(vars)
+		v, err := n.Expr(fmt.Sprintf("output:%d", i)).EvalAt(vars, s.now)
 		if err != nil {
 			t.Wait, t.Ref = "", ""
 			s.incident(id, IncidentExpression, fmt.Sprintf("output mapping %q: %v", m.Target, err), "")
@@ -175,4 +181,26 @@ func (s *stepper) mapOutputs(id int64, n *model.Node, result map[string]any) (ma
 		out[m.Target] = v
 	}
 	return out, true
+}
+
+// taskType is the job type of a task: literal, or an expression
+// ("=..." as in zeebe:taskDefinition type="=...") evaluated over the
+// token's variables, which must give a non-empty string. ok is false when
+// an incident was opened.
+func (s *stepper) taskType(id int64, n *model.Node) (string, bool) {
+	p := n.Expr("taskType")
+	if p == nil {
+		return n.TaskType, true
+	}
+	v, err := p.EvalAt(s.varsFor(s.tok(id)), s.now)
+	if err != nil {
+		s.incident(id, IncidentExpression, fmt.Sprintf("job type: %v", err), "")
+		return "", false
+	}
+	str, isStr := v.(string)
+	if !isStr || str == "" {
+		s.incident(id, IncidentExpression, fmt.Sprintf("job type: expression %q gave %v, want a non-empty string", p.Source(), v), "")
+		return "", false
+	}
+	return str, true
 }

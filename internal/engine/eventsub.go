@@ -154,7 +154,7 @@ func (s *stepper) fireConditions() bool {
 		if sb.Owner != 0 {
 			owner = s.tok(sb.Owner)
 		}
-		v, err := p.Bool(s.simVars(p, s.varsFor(owner)))
+		v, err := p.BoolAt(s.simVars(p, s.varsFor(owner)), s.now)
 		if err != nil || !v {
 			sb.Held = false
 			continue

@@ -45,7 +45,7 @@ func (s *stepper) evalFlows(id int64, n *model.Node, first bool) (taken []*model
 			continue
 		}
 		if p := e.ConditionProgram(); p != nil {
-			v, err := p.Bool(s.simVars(p, vars))
+			v, err := p.BoolAt(s.simVars(p, vars), s.now)
 			if err != nil && s.st.Simulate {
 				// A simulation has no task output: a condition that cannot
 				// be evaluated is simply not true.

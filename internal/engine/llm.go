@@ -72,7 +72,7 @@ func (s *stepper) evalConditionsOnly(id int64, n *model.Node) (*model.Edge, bool
 		if p == nil || e == n.DefaultEdge() {
 			continue
 		}
-		v, err := p.Bool(vars)
+		v, err := p.BoolAt(vars, s.now)
 		if err != nil {
 			s.incident(id, IncidentExpression, fmt.Sprintf("condition of flow %q: %v", e.ID, err), "")
 			return nil, false

@@ -22,9 +22,14 @@ func (s *stepper) startLoop(id int64, n *model.Node) {
 	vars := s.varsFor(t)
 	loop := &Loop{}
 	if p := n.Expr("collection"); p != nil {
-		v, err := p.Eval(vars)
+		v, err := p.EvalAt(vars, s.now)
 		if err != nil {
 			s.incident(id, IncidentExpression, "multi-instance collection: "+err.Error(), "")
+			return
+		}
+		if v == nil && p.IsFEEL() {
+			// As in Zeebe: a FEEL collection must be a list, not null.
+			s.incident(id, IncidentExpression, fmt.Sprintf("multi-instance collection: expression %q is null, want a list", p.Source()), "")
 			return
 		}
 		items, ok := v.([]any)
@@ -35,7 +40,7 @@ func (s *stepper) startLoop(id int64, n *model.Node) {
 		loop.Items = items
 		loop.Total = len(items)
 	} else if p := n.Expr("cardinality"); p != nil {
-		v, err := p.Eval(vars)
+		v, err := p.EvalAt(vars, s.now)
 		if err != nil {
 			s.incident(id, IncidentExpression, "multi-instance cardinality: "+err.Error(), "")
 			return
@@ -112,7 +117,7 @@ func (s *stepper) iterationDone(id int64) {
 		vars["nrOfInstances"] = b.Loop.Total
 		vars["nrOfCompletedInstances"] = b.Loop.Completed
 		vars["nrOfActiveInstances"] = b.Loop.Started - b.Loop.Completed
-		v, err := p.Bool(vars)
+		v, err := p.BoolAt(vars, s.now)
 		if err != nil {
 			s.incident(body, IncidentExpression, "multi-instance completion condition: "+err.Error(), "")
 			return

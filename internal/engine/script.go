@@ -17,7 +17,7 @@ func (s *stepper) runScript(id int64, n *model.Node) {
 	if n.ScriptLanguage == "feel" {
 		// A Zeebe script task: one expression whose value goes into the
 		// result variable.
-		v, err := n.Expr("script").Eval(s.varsFor(t))
+		v, err := n.Expr("script").EvalAt(s.varsFor(t), s.now)
 		if err != nil {
 			s.incident(id, IncidentScript, err.Error(), "")
 			return

@@ -541,7 +541,7 @@ func TestReceiveTaskWaitsForItsMessage(t *testing.T) {
 
 func TestCandidateExpressionsCompiledOnceAndEvaluated(t *testing.T) {
 	d := mustParse(t, `{"id":"c","nodes":[{"id":"start","type":"startEvent"},
-	 {"id":"t","type":"userTask","candidateUsers":["ann","=reviewers"],"candidateGroups":["=team + '-leads'"]},{"id":"end","type":"endEvent"}],
+	 {"id":"t","type":"userTask","candidateUsers":["ann","=reviewers"],"candidateGroups":["=team + \"-leads\""]},{"id":"end","type":"endEvent"}],
 	 "edges":[{"id":"f1","source":"start","target":"t"},{"id":"f2","source":"t","target":"end"}]}`)
 	if d.Node("t").Expr("candidateUsers:1") == nil || d.Node("t").Expr("candidateUsers:0") != nil {
 		t.Fatal("candidate expressions are not compiled with the definition")

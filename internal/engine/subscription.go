@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/batonhq/baton/internal/feel"
 	"github.com/batonhq/baton/internal/model"
 )
 
@@ -55,9 +56,13 @@ func (s *stepper) openSub(owner int64, n *model.Node) (IncidentKind, error) {
 		if n.Event != nil && !model.IsExpression(n.Event.CorrelationKey) {
 			sub.Key = n.Event.CorrelationKey // a literal key
 		} else if p := n.Expr("correlationKey"); p != nil && !s.st.Simulate {
-			v, err := p.Eval(s.varsFor(ot))
+			v, err := p.EvalAt(s.varsFor(ot), s.now)
 			if err != nil {
 				return IncidentExpression, fmt.Errorf("correlation key: %v", err)
+			}
+			if v == nil && p.IsFEEL() {
+				// As in Zeebe: the key must be a string or a number.
+				return IncidentExpression, fmt.Errorf("correlation key: expression %q is null, want a string or a number", p.Source())
 			}
 			if v != nil {
 				sub.Key = fmt.Sprint(v)
@@ -77,7 +82,7 @@ func (s *stepper) timerDue(n *model.Node, t *Token) (due time.Time, repeat int, 
 	tm := n.Event.Timer
 	dur, date, cycle := tm.Duration, tm.Date, tm.Cycle
 	if p := n.Expr("timer"); p != nil {
-		v, e := p.Eval(s.varsFor(t))
+		v, e := p.EvalAt(s.varsFor(t), s.now)
 		if e != nil {
 			return due, 0, 0, fmt.Errorf("timer of %q: %v", n.ID, e)
 		}
@@ -102,7 +107,7 @@ func (s *stepper) timerDue(n *model.Node, t *Token) (due time.Time, repeat int, 
 		}
 		return s.now.Add(d), 0, 0, nil
 	case date != "":
-		at, e := model.ParseDate(date)
+		at, e := parseInstant(date)
 		if e != nil {
 			return due, 0, 0, fmt.Errorf("timer of %q: %v", n.ID, e)
 		}
@@ -125,6 +130,19 @@ func (s *stepper) timerDue(n *model.Node, t *Token) (due time.Time, repeat int, 
 		}
 		return first, rep, c.Interval, nil
 	}
+}
+
+// parseInstant reads an ISO 8601 date or date and time, also as FEEL
+// writes one with a zone id ("2024-03-01T09:00:00@Europe/Paris"), which
+// a FEEL timer or due date expression may give.
+func parseInstant(s string) (time.Time, error) {
+	at, err := model.ParseDate(s)
+	if err != nil {
+		if dt, ok := feel.ParseDateTime(s); ok {
+			return dt.T, nil
+		}
+	}
+	return at, err
 }
 
 // closeSubs removes every subscription owned by the token (its boundary

@@ -48,7 +48,7 @@ func (s *stepper) stringField(n *model.Node, key, raw string, vars map[string]an
 	if p == nil {
 		return raw, nil
 	}
-	v, err := p.Eval(vars)
+	v, err := p.EvalAt(vars, s.now)
 	if err != nil {
 		return "", fmt.Errorf("%s: %v", key, err)
 	}
@@ -77,7 +77,7 @@ func (s *stepper) listField(n *model.Node, field string, raw []string, vars map[
 			out = append(out, r)
 			continue
 		}
-		v, err := p.Eval(vars)
+		v, err := p.EvalAt(vars, s.now)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +106,7 @@ func (s *stepper) durationField(n *model.Node, key, raw string, vars map[string]
 	}
 	val := raw
 	if p := n.Expr(key); p != nil {
-		v, err := p.Eval(vars)
+		v, err := p.EvalAt(vars, s.now)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("%s: %v", key, err)
 		}
@@ -122,7 +122,7 @@ func (s *stepper) durationField(n *model.Node, key, raw string, vars map[string]
 	if d, err := model.ParseDuration(val); err == nil {
 		return s.now.Add(d), nil
 	}
-	if at, err := model.ParseDate(val); err == nil {
+	if at, err := parseInstant(val); err == nil {
 		return at, nil
 	}
 	return time.Time{}, fmt.Errorf("%s: %q is neither an ISO 8601 duration nor a date", key, val)

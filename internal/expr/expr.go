@@ -1,15 +1,15 @@
 // Package expr compiles and evaluates the expressions of a workflow:
 // sequence-flow conditions, input/output mappings, assignments and timer
-// values. Expressions use the expr-lang language; three spellings are
-// accepted so that models from other tools work unchanged:
+// values. Two languages are accepted, chosen by how an expression is
+// written (docs/expressions.md):
 //
-//	amount > 1000        bare
-//	${amount > 1000}     Camunda 7 style (also #{...})
-//	=amount > 1000       Zeebe / FEEL style
+//	=amount > 1000       FEEL, as in Camunda 8 (internal/feel; see feel.go)
+//	amount > 1000        bare: expr-lang (FEEL with CompileFEEL)
+//	${amount > 1000}     Camunda 7 style (also #{...}): expr-lang
 //
-// A single "=" between operands (FEEL equality, "price = 0") is read as "==";
-// "and", "or" and "not" are expr-lang keywords already, and string literals
-// may use single or double quotes.
+// In expr-lang, a single "=" between operands ("price = 0") is read as
+// "=="; "and", "or" and "not" are expr-lang keywords already, and string
+// literals may use single or double quotes.
 //
 // Expressions are compiled once, when a definition is built, and evaluated
 // many times over an instance's variables. Variables are the JSON values of
@@ -36,8 +36,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
+	"github.com/batonhq/baton/internal/feel"
 	exprlang "github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/builtin"
@@ -52,8 +54,9 @@ var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 type Program struct {
 	src      string
 	prog     *vm.Program
-	refs     []ref // top-level variables that must be defined, in order of first use
-	budgeted bool  // evaluations need a budget (see Limits)
+	refs     []ref      // top-level variables that must be defined, in order of first use
+	budgeted bool       // evaluations need a budget (see Limits)
+	feel     *feel.Expr // set for a FEEL expression ("=..."); prog is nil
 }
 
 // ref is a variable an expression reads, with where it first appears.
@@ -214,8 +217,19 @@ func isIdentByte(c byte) bool {
 	return c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
 }
 
-// Compile parses src. An empty expression is an error.
+// Compile parses src. An empty expression is an error. "=..." is FEEL
+// (see CompileFEEL).
 func Compile(src string) (*Program, error) {
+	if at, ok := feelStart(src); ok {
+		return compileFEEL(src, at)
+	}
+	return CompileExprLang(src)
+}
+
+// CompileExprLang compiles every spelling, "=..." included, as expr-lang:
+// the language "=" meant before it meant FEEL, kept for the values of an
+// HTTP call's body, which read secrets as secrets["NAME"].
+func CompileExprLang(src string) (*Program, error) {
 	body, offs := normalize(src)
 	if body == "" {
 		return nil, &Error{Expr: src, Msg: "empty expression"}
@@ -320,6 +334,9 @@ func (p *Program) Source() string { return p.src }
 // Eval evaluates the expression over vars. Evaluation never panics; a
 // missing variable or a type mismatch is an *Error.
 func (p *Program) Eval(vars map[string]any) (v any, err error) {
+	if p.feel != nil {
+		return p.EvalAt(vars, time.Time{})
+	}
 	for i := range p.refs {
 		if _, ok := vars[p.refs[i].name]; !ok {
 			return nil, p.undefined(&p.refs[i])
@@ -362,6 +379,9 @@ func (p *Program) undefined(r *ref) *Error {
 
 // Bool evaluates the expression and requires a boolean result.
 func (p *Program) Bool(vars map[string]any) (bool, error) {
+	if p.feel != nil {
+		return p.BoolAt(vars, time.Time{})
+	}
 	v, err := p.Eval(vars)
 	if err != nil {
 		return false, err

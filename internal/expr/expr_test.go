@@ -80,7 +80,7 @@ func TestEval(t *testing.T) {
 		{src: "= amount <= 1000", want: false},
 		// FEEL equality and keywords.
 		{src: "status = \"approved\"", want: true},
-		{src: "=status = 'approved'", want: true},
+		{src: "=status = \"approved\"", want: true},
 		{src: "status == 'approved' and not (amount < 100) or false", want: true},
 		{src: "status != 'approved'", want: false},
 		// "=" inside strings is not rewritten.
@@ -181,7 +181,8 @@ func TestCompileError(t *testing.T) {
 		// Positions are reported on the expression as written, past the
 		// ${ or = prefix and the rewritten "=".
 		{src: "${amount > > 1}", line: 1, column: 12, msg: "unexpected token"},
-		{src: "= amount > > 1", line: 1, column: 12, msg: "unexpected token"},
+		{src: "= amount > ) 1", line: 1, column: 12, msg: "FEEL: unexpected \")\""},
+		{src: "\n= amount\n +* 1", line: 3, column: 3, msg: "FEEL: unexpected \"*\""},
 		{src: "a = 1 and b = = 2", line: 1, column: 15, msg: "unexpected token"},
 		{src: "amount >\n  )", line: 2, column: 3, msg: "unexpected token"},
 		{src: `"unclosed`, line: 1, column: 10, msg: "literal not terminated"},

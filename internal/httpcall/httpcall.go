@@ -695,7 +695,8 @@ func evalValue(path string, v any, vars map[string]any) (any, error) {
 	case string:
 		switch {
 		case strings.HasPrefix(x, "="):
-			p, err := expr.Compile(x)
+			// Body values keep expr-lang (docs/expressions.md).
+			p, err := expr.CompileExprLang(x)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", path, err)
 			}

@@ -665,10 +665,21 @@ func (b *builder) compileExpr(n *Node, line int, id, field, src string) *expr.Pr
 		b.errf(line, id, field, "expression nests %d levels deep; the limit is %d", d, maxExprDepth)
 		return nil
 	}
-	p, err := expr.Compile(src)
+	compile := expr.Compile
+	if b.d.feelDefault() {
+		compile = expr.CompileFEEL
+	}
+	p, err := compile(src)
 	if err != nil {
 		b.errf(line, id, field, "%v", err)
 		return nil
+	}
+	if p.IsFEEL() {
+		if names := p.UnknownFunctions(); len(names) > 0 {
+			b.errf(line, id, field, "unknown function %q in the expression %q: FEEL has no built-in function of that name", names[0], src)
+			return nil
+		}
+		return p
 	}
 	if name, col := unknownFunction(src); name != "" {
 		b.errf(line, id, field, "unknown function %q (column %d of the expression %q): Baton expressions have no function of that name", name, col, src)
@@ -687,8 +698,17 @@ func (n *Node) setExpr(key string, p *expr.Program) {
 	n.exprs[key] = p
 }
 
+// feelDefault reports whether bare expressions are FEEL.
+func (d *Definition) feelDefault() bool { return strings.EqualFold(d.ExpressionLanguage, "feel") }
+
 func (b *builder) compile() {
 	d := b.d
+	switch strings.ToLower(d.ExpressionLanguage) {
+	case "", "feel", "expr":
+	default:
+		b.errf(0, "", "expressionLanguage", "expression language %q is not supported (use \"feel\" or \"expr\")", d.ExpressionLanguage)
+		return
+	}
 	for _, e := range d.Edges {
 		if strings.TrimSpace(e.Condition) == "" || e == e.source.defaultE {
 			continue
@@ -723,6 +743,9 @@ func (b *builder) compile() {
 		}
 		if n.Event != nil && n.Event.Kind == EventConditional && strings.TrimSpace(n.Event.Condition) != "" {
 			n.setExpr("condition", b.compileExpr(n, n.Line, n.ID, "event.condition", n.Event.Condition))
+		}
+		if IsExpression(n.TaskType) {
+			n.setExpr("taskType", b.compileExpr(n, n.Line, n.ID, "taskType", n.TaskType))
 		}
 		if n.Event != nil && IsExpression(n.Event.CorrelationKey) {
 			n.setExpr("correlationKey", b.compileExpr(n, n.Line, n.ID, "event.correlationKey", n.Event.CorrelationKey))

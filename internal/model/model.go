@@ -492,6 +492,9 @@ type Definition struct {
 	// the definition's instances that have not ended: a second start with
 	// a key a running, waiting or failed instance holds is refused.
 	UniqueBusinessKey bool `json:"uniqueBusinessKey,omitempty"`
+	// ExpressionLanguage "feel" makes bare expressions FEEL. "=..." is
+	// FEEL and "${...}" expr-lang whatever it says (docs/expressions.md).
+	ExpressionLanguage string `json:"expressionLanguage,omitempty"`
 
 	Nodes []*Node `json:"nodes"`
 	Edges []*Edge `json:"edges"`
