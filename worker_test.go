@@ -194,25 +194,29 @@ func TestWorkerExtendsLock(t *testing.T) {
 	if _, err := c.Deploy(ctx, "charge.json", []byte(chargeWorkflow)); err != nil {
 		t.Fatal(err)
 	}
-	started := make(chan struct{})
+	// The lock is long enough that a loaded machine still extends it in
+	// time; the handler outlives three of them. A second run would be a
+	// lost lock: the attempt checked at the end says so (and the handler
+	// must not panic on it).
+	started, once := make(chan struct{}), sync.Once{}
 	w := baton.NewWorker(c, "slow", map[string]baton.WorkerFunc{
 		"charge": func(ctx context.Context, task baton.ExternalTask) (map[string]any, error) {
-			close(started)
+			once.Do(func() { close(started) })
 			select {
-			case <-time.After(time.Second): // over three lock durations
+			case <-time.After(3200 * time.Millisecond): // over three lock durations
 			case <-ctx.Done():
 				return nil, context.Cause(ctx)
 			}
 			return map[string]any{"attempt": task.Attempt}, nil
 		},
-	}, baton.WorkerOptions{LockDuration: 300 * time.Millisecond, WaitFor: 5 * time.Second, Logger: testLogger(t)})
+	}, baton.WorkerOptions{LockDuration: time.Second, WaitFor: 5 * time.Second, Logger: testLogger(t)})
 	runWorker(t, w)
 	inst, err := c.Start(ctx, baton.StartRequest{DefinitionID: "charge"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	<-started
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond)
 	if stolen, err := c.FetchAndLock(ctx, baton.FetchAndLockRequest{WorkerID: "thief", Types: []string{"charge"}}); err != nil || len(stolen) != 0 {
 		t.Fatalf("another worker fetched %+v, %v while the lock was kept", stolen, err)
 	}
