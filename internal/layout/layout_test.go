@@ -61,7 +61,7 @@ func TestDependencyRules(t *testing.T) {
 		return out
 	}
 	// 1. Leaves import no other Baton package.
-	for _, leaf := range []string{"", "internal/clock", "internal/expr", "internal/form", "internal/egress", "web", "internal/auth"} {
+	for _, leaf := range []string{"", "internal/clock", "internal/feel", "internal/script", "internal/form", "internal/egress", "web", "internal/auth"} {
 		p, ok := pkgs[strings.TrimSuffix(mod+"/"+leaf, "/")]
 		if !ok {
 			t.Errorf("package %q not found", leaf)
@@ -70,6 +70,13 @@ func TestDependencyRules(t *testing.T) {
 		if got := internalOf(p); len(got) > 0 {
 			t.Errorf("%s is a leaf but imports %v", p.ImportPath, got)
 		}
+	}
+	// expr is a leaf but for FEEL: "=..." expressions are FEEL, as in
+	// Camunda 8, and expr is where every expression form is told apart.
+	if p, ok := pkgs[mod+"/internal/expr"]; !ok {
+		t.Errorf("package internal/expr not found")
+	} else if got := internalOf(p); len(got) > 1 || len(got) == 1 && got[0] != "internal/feel" {
+		t.Errorf("internal/expr may import only internal/feel, but imports %v", got)
 	}
 	// 2. The engine does no I/O and knows nothing of stores or servers;
 	// neither does replay, which re-runs it offline.

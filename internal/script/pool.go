@@ -172,11 +172,15 @@ func (p *Pool) run(src string, vars map[string]any, lim Limits) (map[string]any,
 		p.release(w, false)
 		return nil, nil, p.failure(w, err, lim)
 	}
-	p.release(w, true)
 	var resp response
 	if err := json.Unmarshal(out, &resp); err != nil {
+		p.release(w, false)
 		return nil, nil, &Error{Msg: fmt.Sprintf("script worker answered badly: %v", err), cause: ErrWorkerDied}
 	}
+	// A worker that stopped a run at a limit itself is replaced all the
+	// same: the run's builtin may still hold memory or a goroutine there,
+	// and the next script must start from a clean process.
+	p.release(w, resp.Err == nil || resp.Err.Cause == "")
 	if e := resp.Err; e != nil {
 		se := &Error{Line: e.Line, Column: e.Column, Msg: e.Msg}
 		switch e.Cause {

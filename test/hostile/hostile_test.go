@@ -138,13 +138,17 @@ func TestHostileScripts(t *testing.T) {
 			default:
 			}
 			body := fmt.Sprintf(`{"definitionId": "good", "variables": {"items": [{"price": %d}, {"price": 2}]}}`, i)
-			status, _, err := start(client, srv.URL, body)
+			status, id, err := start(client, srv.URL, body)
 			switch {
 			case err == nil && status == "COMPLETED":
 				goodDone.Add(1)
 			default:
 				goodBad.Add(1)
-				goodErr.Store(fmt.Sprintf("status %q, %v", status, err))
+				msg := ""
+				if id != "" {
+					msg, _ = incidentMessage(client, srv.URL, id)
+				}
+				goodErr.Store(fmt.Sprintf("status %q, %v, incident %q", status, err, msg))
 			}
 		}
 	}()
