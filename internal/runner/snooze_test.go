@@ -3,14 +3,13 @@ package runner_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/runner"
-	"github.com/batonhq/baton/internal/store/sqlite"
+	"github.com/batonhq/baton/internal/testkit"
 )
 
 // rateLimited is a handler error that names its next attempt, as
@@ -43,29 +42,18 @@ func TestRateLimitDefersWithoutCountingAttempts(t *testing.T) {
 		{"deferred too long", 100 * time.Millisecond, 1 << 30, engine.StatusFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
 			var runs atomic.Int32
-			r := runner.New(runner.Config{Store: st, PollInterval: 10 * time.Millisecond, LeaseFor: 5 * time.Second, MaxSnooze: tc.maxSnooze})
-			r.Register("service:pay", runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
-				if runs.Add(1) <= tc.limited {
-					return nil, fmt.Errorf("pay: %w", rateLimited{until: time.Now().Add(20 * time.Millisecond)})
-				}
-				return map[string]any{"paid": true}, nil
-			}))
-			if err := r.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				_ = r.Stop(ctx)
-			})
-			b := &bundle{r: r, st: st, ctx: ctx}
+			r := testkit.Runner(t, runner.Config{PollInterval: 10 * time.Millisecond, LeaseFor: 5 * time.Second, MaxSnooze: tc.maxSnooze},
+				func(r *runner.Runner) {
+					r.Register("service:pay", runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
+						if runs.Add(1) <= tc.limited {
+							return nil, fmt.Errorf("pay: %w", rateLimited{until: time.Now().Add(20 * time.Millisecond)})
+						}
+						return map[string]any{"paid": true}, nil
+					}))
+				})
+			ctx := context.Background()
+			b := &bundle{r: r, st: r.Store(), ctx: ctx}
 			b.deploy(t, oneAttempt)
 			inst, _, err := r.StartInstance(ctx, runner.StartRequest{DefinitionID: "svc"})
 			if err != nil {

@@ -15,7 +15,7 @@ const (
 	CommandColumns = `instance_id, seq, command, created_at`
 
 	JobColumns = `id, instance_id, kind, node_id, task_type, state, attempt, max_attempts, run_at,
-	lease_owner, lease_until, last_error, payload, created_at, first_failure_at, last_failure_at`
+	lease_owner, lease_until, last_error, payload, created_at, first_failure_at, last_failure_at, lease_expiries`
 
 	TaskColumns = `id, instance_id, definition_id, node_id, name, assignee, candidate_users,
 	candidate_groups, due_at, follow_up_at, form_key, state, payload, created_at, completed_at,

@@ -115,7 +115,7 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 		b.Queue(insertInto("jobs", store.JobColumns),
 			j.ID, j.InstanceID, j.Kind, j.NodeID, j.TaskType, j.State, j.Attempt, j.MaxAttempts,
 			tm(j.RunAt), j.LeaseOwner, tm(j.LeaseUntil), j.LastError, j.Payload, tm(j.CreatedAt),
-			tm(j.FirstFailureAt), tm(j.LastFailureAt))
+			tm(j.FirstFailureAt), tm(j.LastFailureAt), j.LeaseExpiries)
 	}
 
 	for _, a := range t.AssignTasks {

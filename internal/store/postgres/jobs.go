@@ -11,26 +11,6 @@ import (
 	"github.com/batonhq/baton/internal/store"
 )
 
-// leasedJobCols are the job columns with the lease count that the job
-// methods here read.
-const leasedJobCols = store.JobColumns + `, lease_expiries`
-
-// scanLeasedJob scans leasedJobCols.
-func scanLeasedJob(r rowScanner) (store.JobRow, error) {
-	var n int
-	j, err := scanJob(scanAlso{r, []any{&n}})
-	j.LeaseExpiries = n
-	return j, err
-}
-
-// scanAlso scans the columns of a row scanner and then more.
-type scanAlso struct {
-	rowScanner
-	more []any
-}
-
-func (s scanAlso) Scan(dest ...any) error { return s.rowScanner.Scan(append(dest, s.more...)...) }
-
 // FetchJobs leases due jobs and jobs whose lease expired. The candidate
 // rows are locked with FOR UPDATE SKIP LOCKED, so concurrent fetchers (on
 // any node) never get the same job and never wait for each other.
@@ -65,11 +45,11 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 			first_failure_at = CASE WHEN state = 'running' THEN coalesce(first_failure_at, $1) ELSE first_failure_at END,
 			last_failure_at = CASE WHEN state = 'running' THEN $1 ELSE last_failure_at END
 		FROM picked WHERE id = picked.picked_id
-		RETURNING `+leasedJobCols, args...)
+		RETURNING `+store.JobColumns, args...)
 	if err != nil {
 		return nil, fmt.Errorf("fetch jobs: %w", err)
 	}
-	out, err := scanAll(rows, scanLeasedJob)
+	out, err := scanAll(rows, scanJob)
 	if err != nil {
 		return nil, fmt.Errorf("fetch jobs: %w", dbErr(err))
 	}
@@ -155,7 +135,7 @@ func (s *Store) RequeueJob(ctx context.Context, id string, runAt time.Time) erro
 
 // Job returns one job.
 func (s *Store) Job(ctx context.Context, id string) (store.JobRow, error) {
-	j, err := scanLeasedJob(s.pool.QueryRow(ctx, `SELECT `+leasedJobCols+` FROM jobs WHERE id = $1`, id))
+	j, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+store.JobColumns+` FROM jobs WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.JobRow{}, fmt.Errorf("job %s: %w", id, store.ErrNotFound)
 	}
@@ -180,13 +160,13 @@ func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRow, er
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
-	q := `SELECT ` + leasedJobCols + ` FROM jobs` + w.String() + ` ORDER BY id LIMIT `
+	q := `SELECT ` + store.JobColumns + ` FROM jobs` + w.String() + ` ORDER BY id LIMIT `
 	q += w.next(store.ListLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	out, err := scanAll(rows, scanLeasedJob)
+	out, err := scanAll(rows, scanJob)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}

@@ -224,7 +224,7 @@ func insertJob(ctx context.Context, tx *wtx, j *store.JobRow) error {
 	if _, err := tx.ExecContext(ctx, insertInto("jobs", store.JobColumns),
 		j.ID, j.InstanceID, j.Kind, j.NodeID, j.TaskType, j.State, j.Attempt, j.MaxAttempts,
 		tm(j.RunAt), j.LeaseOwner, tm(j.LeaseUntil), j.LastError, j.Payload, tm(j.CreatedAt),
-		tm(j.FirstFailureAt), tm(j.LastFailureAt)); err != nil {
+		tm(j.FirstFailureAt), tm(j.LastFailureAt), j.LeaseExpiries); err != nil {
 		return fmt.Errorf("insert job %s: %w", j.ID, dbErr(err))
 	}
 	return nil

@@ -10,26 +10,6 @@ import (
 	"github.com/batonhq/baton/internal/store"
 )
 
-// leasedJobCols are the job columns with the lease count that the job
-// methods here read.
-const leasedJobCols = store.JobColumns + `, lease_expiries`
-
-// scanLeasedJob scans leasedJobCols.
-func scanLeasedJob(r rowScanner) (store.JobRow, error) {
-	var n int
-	j, err := scanJob(scanAlso{r, []any{&n}})
-	j.LeaseExpiries = n
-	return j, err
-}
-
-// scanAlso scans the columns of a row scanner and then more.
-type scanAlso struct {
-	rowScanner
-	more []any
-}
-
-func (s scanAlso) Scan(dest ...any) error { return s.rowScanner.Scan(append(dest, s.more...)...) }
-
 // FetchJobs leases due jobs and jobs whose lease expired. The select and the
 // update run as one statement in the writer's transaction, so concurrent
 // fetchers never get the same job.
@@ -59,11 +39,11 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 				SELECT id FROM jobs
 				WHERE ((state = 'available' AND run_at <= ?) OR (state = 'running' AND lease_until < ?))`+kinds+`
 				ORDER BY run_at, id LIMIT ?)
-			RETURNING `+leasedJobCols, args...)
+			RETURNING `+store.JobColumns, args...)
 		if err != nil {
 			return err
 		}
-		out, err = scanAll(rows, scanLeasedJob)
+		out, err = scanAll(rows, scanJob)
 		return err
 	})
 	if err != nil {
@@ -157,7 +137,7 @@ func (s *Store) RequeueJob(ctx context.Context, id string, runAt time.Time) erro
 
 // Job returns one job.
 func (s *Store) Job(ctx context.Context, id string) (store.JobRow, error) {
-	j, err := scanLeasedJob(s.rdb.QueryRowContext(ctx, `SELECT `+leasedJobCols+` FROM jobs WHERE id = ?`, id))
+	j, err := scanJob(s.rdb.QueryRowContext(ctx, `SELECT `+store.JobColumns+` FROM jobs WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.JobRow{}, fmt.Errorf("job %s: %w", id, store.ErrNotFound)
 	}
@@ -182,12 +162,12 @@ func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRow, er
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+leasedJobCols+` FROM jobs`+w.String()+
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.JobColumns+` FROM jobs`+w.String()+
 		` ORDER BY id LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	out, err := scanAll(rows, scanLeasedJob)
+	out, err := scanAll(rows, scanJob)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}

@@ -42,7 +42,7 @@ func scanJob(r rowScanner) (store.JobRow, error) {
 	var j store.JobRow
 	err := r.Scan(&j.ID, &j.InstanceID, &j.Kind, &j.NodeID, &j.TaskType, &j.State, &j.Attempt,
 		&j.MaxAttempts, timeCol{&j.RunAt}, &j.LeaseOwner, timeCol{&j.LeaseUntil}, &j.LastError,
-		bytesCol{&j.Payload}, timeCol{&j.CreatedAt}, timeCol{&j.FirstFailureAt}, timeCol{&j.LastFailureAt})
+		bytesCol{&j.Payload}, timeCol{&j.CreatedAt}, timeCol{&j.FirstFailureAt}, timeCol{&j.LastFailureAt}, &j.LeaseExpiries)
 	return j, err
 }
 
