@@ -17,6 +17,9 @@ const (
 	JobColumns = `id, instance_id, kind, node_id, task_type, state, attempt, max_attempts, run_at,
 	lease_owner, lease_until, last_error, payload, created_at, first_failure_at, last_failure_at, lease_expiries`
 
+	IdempotencyColumns = `caller, key, request_hash, method, path, token, locked_until, instance_id,
+	status, content_type, body, created_at, expires_at`
+
 	TaskColumns = `id, instance_id, definition_id, node_id, name, assignee, candidate_users,
 	candidate_groups, due_at, follow_up_at, form_key, state, payload, created_at, completed_at,
 	completed_by`

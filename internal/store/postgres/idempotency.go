@@ -12,9 +12,6 @@ import (
 	"github.com/batonhq/baton/internal/store"
 )
 
-const idempotencyCols = `caller, key, request_hash, method, path, token, locked_until, instance_id,
-	status, content_type, body, created_at, expires_at`
-
 func scanIdempotency(r rowScanner) (store.IdempotencyRow, error) {
 	var k store.IdempotencyRow
 	err := r.Scan(&k.Caller, &k.Key, &k.RequestHash, &k.Method, &k.Path, &k.Token, timeCol{&k.LockedUntil},
@@ -34,7 +31,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, row store.IdempotencyRo
 	var out store.IdempotencyRow
 	var claimed bool
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		ct, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (`+idempotencyCols+`)
+		ct, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (`+store.IdempotencyColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, '', 0, '', NULL, $8, $9) ON CONFLICT (caller, key) DO NOTHING`,
 			row.Caller, row.Key, row.RequestHash, row.Method, row.Path, row.Token, tm(row.LockedUntil),
 			tm(row.CreatedAt), tm(row.ExpiresAt))
@@ -45,7 +42,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, row store.IdempotencyRo
 			out, claimed = row, true
 			return nil
 		}
-		cur, err := scanIdempotency(tx.QueryRow(ctx, `SELECT `+idempotencyCols+`
+		cur, err := scanIdempotency(tx.QueryRow(ctx, `SELECT `+store.IdempotencyColumns+`
 			FROM idempotency_keys WHERE caller = $1 AND key = $2 FOR UPDATE`, row.Caller, row.Key))
 		if err != nil {
 			return err
@@ -129,7 +126,7 @@ func (s *Store) idempotencyMiss(ctx context.Context, caller, key string) error {
 
 // IdempotencyKey returns one key's row.
 func (s *Store) IdempotencyKey(ctx context.Context, caller, key string) (store.IdempotencyRow, error) {
-	k, err := scanIdempotency(s.pool.QueryRow(ctx, `SELECT `+idempotencyCols+`
+	k, err := scanIdempotency(s.pool.QueryRow(ctx, `SELECT `+store.IdempotencyColumns+`
 		FROM idempotency_keys WHERE caller = $1 AND key = $2`, caller, key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return k, fmt.Errorf("idempotency key %q of %q: %w", key, caller, store.ErrNotFound)

@@ -10,9 +10,6 @@ import (
 	"github.com/batonhq/baton/internal/store"
 )
 
-const idempotencyCols = `caller, key, request_hash, method, path, token, locked_until, instance_id,
-	status, content_type, body, created_at, expires_at`
-
 func scanIdempotency(r rowScanner) (store.IdempotencyRow, error) {
 	var k store.IdempotencyRow
 	err := r.Scan(&k.Caller, &k.Key, &k.RequestHash, &k.Method, &k.Path, &k.Token, timeCol{&k.LockedUntil},
@@ -28,12 +25,12 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, row store.IdempotencyRo
 	var out store.IdempotencyRow
 	var claimed bool
 	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
-		cur, err := scanIdempotency(tx.QueryRowContext(ctx, `SELECT `+idempotencyCols+`
+		cur, err := scanIdempotency(tx.QueryRowContext(ctx, `SELECT `+store.IdempotencyColumns+`
 			FROM idempotency_keys WHERE caller = ? AND key = ?`, row.Caller, row.Key))
 		switch {
 		case errors.Is(err, sql.ErrNoRows) || err == nil && !cur.ExpiresAt.After(now):
 			row.InstanceID, row.Status, row.ContentType, row.Body = "", 0, "", nil
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (`+idempotencyCols+`)
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (`+store.IdempotencyColumns+`)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				row.Caller, row.Key, row.RequestHash, row.Method, row.Path, row.Token, tm(row.LockedUntil),
 				"", 0, "", nil, tm(row.CreatedAt), tm(row.ExpiresAt)); err != nil {
@@ -123,7 +120,7 @@ func idempotencyMiss(ctx context.Context, tx *wtx, caller, key string) error {
 
 // IdempotencyKey returns one key's row.
 func (s *Store) IdempotencyKey(ctx context.Context, caller, key string) (store.IdempotencyRow, error) {
-	k, err := scanIdempotency(s.rdb.QueryRowContext(ctx, `SELECT `+idempotencyCols+`
+	k, err := scanIdempotency(s.rdb.QueryRowContext(ctx, `SELECT `+store.IdempotencyColumns+`
 		FROM idempotency_keys WHERE caller = ? AND key = ?`, caller, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, fmt.Errorf("idempotency key %q of %q: %w", key, caller, store.ErrNotFound)
