@@ -177,10 +177,13 @@ func (p *Pool) run(src string, vars map[string]any, lim Limits) (map[string]any,
 		p.release(w, false)
 		return nil, nil, &Error{Msg: fmt.Sprintf("script worker answered badly: %v", err), cause: ErrWorkerDied}
 	}
-	// A worker that stopped a run at a limit itself is replaced all the
-	// same: the run's builtin may still hold memory or a goroutine there,
-	// and the next script must start from a clean process.
-	p.release(w, resp.Err == nil || resp.Err.Cause == "")
+	// A worker whose run failed is replaced, even when it stopped the run
+	// at a limit itself: the run may have grown the heap or the goroutine
+	// stack to near the memory limit (a recursion that catches its
+	// RangeError, a string built up to the sandbox's length bound) or left
+	// a builtin holding memory, and the next script must start from a
+	// clean process. Failing scripts are rare; a new worker is cheap.
+	p.release(w, resp.Err == nil)
 	if e := resp.Err; e != nil {
 		se := &Error{Line: e.Line, Column: e.Column, Msg: e.Msg}
 		switch e.Cause {
