@@ -159,6 +159,22 @@ type MessageRequest struct {
 	TimeToLive     string         `json:"timeToLive,omitempty" doc:"ISO 8601 duration. When no instance waits for the message yet, keep it this long for a catch event that opens later (answer 202)."`
 }
 
+// SignalRequest broadcasts a signal to every instance waiting for it and
+// to the signal start events of that name.
+type SignalRequest struct {
+	Name      string         `json:"name" minLength:"1" doc:"Signal name."`
+	SignalID  string         `json:"signalId,omitempty" doc:"Makes the broadcast exactly-once per receiver: repeated with the same id, it reaches only the receivers it has not reached yet."`
+	Variables map[string]any `json:"variables,omitempty"`
+}
+
+// SignalResult tells what a broadcast signal reached.
+type SignalResult struct {
+	// Delivered counts the waiting instances that caught the signal.
+	Delivered int `json:"delivered"`
+	// Started lists the instances that signal start events started.
+	Started []string `json:"started"`
+}
+
 // MessageResult answers a message: the instance it was delivered to, or,
 // for a message kept for later (202), buffered and its id.
 type MessageResult struct {

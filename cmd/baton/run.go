@@ -378,6 +378,8 @@ func workerType(n *model.Node) string {
 		return "notify (" + n.Notify.Channel + ")"
 	case n.Type == model.SendTask:
 		return "send"
+	case n.Event != nil && n.Event.Kind == model.EventMessage:
+		return "message " + n.Event.Name
 	}
 	return "service"
 }

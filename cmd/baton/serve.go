@@ -47,6 +47,7 @@ type serveCommand struct {
 	shutdownTimeout time.Duration
 	leaseFor        time.Duration
 	maxCrashes      int
+	thrownTTL       time.Duration
 	scripts         scriptFlags
 
 	st store.Store
@@ -103,6 +104,7 @@ BATON_SCRIPT_WORKERS, BATON_SCRIPT_MEMORY and BATON_SCRIPT_TIMEOUT.`)
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for requests and jobs")
 	fs.DurationVar(&c.leaseFor, "lease", 30*time.Second, "how long a job lease lasts before another node (or this one, restarted) takes the job over")
 	fs.IntVar(&c.maxCrashes, "max-job-crashes", 3, "dead-letter a job after the process ended `N` times while running it")
+	fs.DurationVar(&c.thrownTTL, "thrown-message-ttl", runner.DefaultThrownMessageTTL, "keep a message a throw event sent for `D` when nothing waits for it yet (0: drop it)")
 	if err := c.scripts.register(fs); err != nil {
 		return err
 	}
@@ -115,6 +117,9 @@ BATON_SCRIPT_WORKERS, BATON_SCRIPT_MEMORY and BATON_SCRIPT_TIMEOUT.`)
 	}
 	if c.workers <= 0 {
 		return usageErrorf("--workers must be positive")
+	}
+	if c.thrownTTL < 0 {
+		return usageErrorf("--thrown-message-ttl must not be negative")
 	}
 	if c.leaseFor <= 0 || c.maxCrashes <= 0 {
 		return usageErrorf("--lease and --max-job-crashes must be positive")
@@ -239,7 +244,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		m.LLMCall(row.Provider, row.Model, kind, row.InputTokens, row.OutputTokens, row.CostMicros)
 	}
 	cfg := runner.Config{Store: st, Logger: log, Workers: c.workers, Observer: m, SendNotification: senders.Deliver,
-		LeaseFor: c.leaseFor, MaxCrashes: c.maxCrashes}
+		LeaseFor: c.leaseFor, MaxCrashes: c.maxCrashes, ThrownMessageTTL: thrownTTL(c.thrownTTL)}
 	if subs != nil {
 		cfg.Outbox = subs.OutboxRows
 	}
@@ -509,4 +514,13 @@ func versionString() string {
 		return version
 	}
 	return "dev"
+}
+
+// thrownTTL maps --thrown-message-ttl to runner.Config.ThrownMessageTTL,
+// where 0 means the default and a negative value no buffering.
+func thrownTTL(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

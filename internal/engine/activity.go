@@ -17,6 +17,8 @@ func jobType(n *model.Node) string {
 		return JobBusinessRule
 	case model.CallActivity:
 		return JobCall
+	case model.IntermediateThrowEvent, model.EndEvent:
+		return JobMessage
 	}
 	return JobService
 }
@@ -47,22 +49,8 @@ func (s *stepper) activate(id int64, n *model.Node) {
 		s.startLoop(id, n)
 		return
 	}
-	// Input mappings become the activity's locals.
-	if len(n.Inputs) > 0 {
-		vars := s.varsFor(t)
-		locals := make(map[string]any, len(n.Inputs)+len(t.Locals))
-		for k, v := range t.Locals {
-			locals[k] = v
-		}
-		for i, m := range n.Inputs {
-			v, err := n.Expr(fmt.Sprintf("input:%d", i)).EvalAt(vars, s.now)
-			if err != nil {
-				s.incident(id, IncidentExpression, fmt.Sprintf("input mapping %q: %v", m.Target, err), "")
-				return
-			}
-			locals[m.Target] = v
-		}
-		t.Locals = locals
+	if !s.mapInputs(id, n) {
+		return
 	}
 	// An expression job type is evaluated before any boundary event
 	// subscribes, so that its incident leaves nothing to undo.
@@ -93,6 +81,30 @@ func (s *stepper) activate(id int64, n *model.Node) {
 		s.history(n.ID, string(n.Type), ActWaiting, nil)
 		s.effect(Effect{Kind: EffJob, ID: ref, NodeID: n.ID, Type: jobType(n), TaskType: taskType, Locals: s.localsFor(t)})
 	}
+}
+
+// mapInputs evaluates the node's input mappings into the token's locals.
+// It reports false if an incident stopped the token.
+func (s *stepper) mapInputs(id int64, n *model.Node) bool {
+	if len(n.Inputs) == 0 {
+		return true
+	}
+	t := s.tok(id)
+	vars := s.varsFor(t)
+	locals := make(map[string]any, len(n.Inputs)+len(t.Locals))
+	for k, v := range t.Locals {
+		locals[k] = v
+	}
+	for i, m := range n.Inputs {
+		v, err := n.Expr(fmt.Sprintf("input:%d", i)).EvalAt(vars, s.now)
+		if err != nil {
+			s.incident(id, IncidentExpression, fmt.Sprintf("input mapping %q: %v", m.Target, err), "")
+			return false
+		}
+		locals[m.Target] = v
+	}
+	t.Locals = locals
+	return true
 }
 
 // boundaries opens the timer, message and signal subscriptions of the

@@ -164,7 +164,7 @@ func (s *stepper) escalate(id int64, n *model.Node) {
 	s.history(n.ID, string(n.Type), ActEscalated, map[string]any{"escalationCode": code})
 	c, ok := s.findCatch(id, model.EventEscalation, code)
 	if !ok {
-		s.thrown(n)
+		s.effect(Effect{Kind: EffThrow, NodeID: n.ID, Type: string(model.EventEscalation), Name: code})
 		return
 	}
 	s.caught(c, nil)

@@ -72,7 +72,7 @@ const (
 	EffIncident  EffectKind = "incident"  // incident ID opened at NodeID (Message)
 	EffResolve   EffectKind = "resolve"   // incident ID resolved
 	EffEvent     EffectKind = "event"     // lifecycle event Type (task.assigned, incident.opened) for notifications
-	EffThrow     EffectKind = "throw"     // a message or signal thrown to the outside (Type, Name, Key)
+	EffThrow     EffectKind = "throw"     // a message or signal thrown to the outside: ID, Type, Name, Key, Locals (its variables)
 )
 
 // Job types carried by EffJob.Type.
@@ -82,6 +82,10 @@ const (
 	JobBusinessRule = "businessRule"
 	JobCall         = "call"
 	JobReceive      = "receive"
+	// JobMessage is a message throw event (intermediate or end) that has
+	// a task type: as in Zeebe, it is work for a worker of that type,
+	// like a send task.
+	JobMessage = "message"
 )
 
 // Effect is something the outside world must do because of a transition.

@@ -36,32 +36,11 @@ func (s *stepper) endEvent(id int64, n *model.Node) {
 	case model.EventCompensate:
 		s.compensate(id, n)
 	default:
-		if k := n.EventKind(); k == model.EventMessage || k == model.EventSignal {
-			s.thrown(n)
+		if !s.throwOut(id, n) {
+			return
 		}
 		s.completed(n)
 		s.consume(id)
-	}
-}
-
-func (s *stepper) thrown(n *model.Node) {
-	if n.Event == nil {
-		return
-	}
-	s.effect(Effect{Kind: EffThrow, NodeID: n.ID, Type: string(n.Event.Kind), Name: n.Event.Name})
-	if n.Event.Kind == model.EventSignal {
-		// Signals are also caught inside the same instance.
-		var ids []string
-		for _, sb := range s.st.Subs {
-			if sb.Kind == SubSignal && sb.Name == n.Event.Name {
-				ids = append(ids, sb.ID)
-			}
-		}
-		for _, sid := range ids {
-			if i := s.findSub(sid); i >= 0 {
-				s.deliver(i, nil)
-			}
-		}
 	}
 }
 
@@ -84,11 +63,14 @@ func (s *stepper) throwEvent(id int64, n *model.Node) {
 		s.compensate(id, n)
 		return
 	}
-	s.completed(n)
 	if n.EventKind() == model.EventEscalation {
+		s.completed(n)
 		s.escalate(id, n)
 	} else {
-		s.thrown(n)
+		if !s.throwOut(id, n) {
+			return
+		}
+		s.completed(n)
 	}
 	if s.tok(id) != nil {
 		s.leave(id, n)

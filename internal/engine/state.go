@@ -161,6 +161,7 @@ const (
 	ActFired      Action = "fired"      // a timer, message or signal was delivered
 	ActError      Action = "error"      // a BPMN error was thrown
 	ActEscalated  Action = "escalated"  // a BPMN escalation was thrown
+	ActThrown     Action = "thrown"     // a message or signal was sent out (Result: its name and key)
 	ActVariables  Action = "variables"  // variables were changed from outside
 	ActMoved      Action = "moved"      // a token was moved by an operator
 	ActOverdue    Action = "overdue"    // a user task passed its due date

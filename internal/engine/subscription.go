@@ -53,21 +53,11 @@ func (s *stepper) openSub(owner int64, n *model.Node) (IncidentKind, error) {
 		return "", nil
 	case model.EventMessage:
 		sub.Kind = SubMessage
-		if n.Event != nil && !model.IsExpression(n.Event.CorrelationKey) {
-			sub.Key = n.Event.CorrelationKey // a literal key
-		} else if p := n.Expr("correlationKey"); p != nil && !s.st.Simulate {
-			v, err := p.EvalAt(s.varsFor(ot), s.now)
-			if err != nil {
-				return IncidentExpression, fmt.Errorf("correlation key: %v", err)
-			}
-			if v == nil && p.IsFEEL() {
-				// As in Zeebe: the key must be a string or a number.
-				return IncidentExpression, fmt.Errorf("correlation key: expression %q is null, want a string or a number", p.Source())
-			}
-			if v != nil {
-				sub.Key = fmt.Sprint(v)
-			}
+		key, err := s.correlationKey(n, ot)
+		if err != nil {
+			return IncidentExpression, err
 		}
+		sub.Key = key
 	case model.EventSignal:
 		sub.Kind = SubSignal
 	default:
@@ -263,4 +253,29 @@ func (s *stepper) dropSub(i int) {
 	if len(s.st.Subs) == 0 {
 		s.st.Subs = nil
 	}
+}
+
+// correlationKey is the key of the message of event n, seen from token
+// t: a literal, or its expression evaluated over t's variables ("" when
+// the message has none, and in a simulation, which has no keys).
+func (s *stepper) correlationKey(n *model.Node, t *Token) (string, error) {
+	if n.Event != nil && !model.IsExpression(n.Event.CorrelationKey) {
+		return n.Event.CorrelationKey, nil // a literal key
+	}
+	p := n.Expr("correlationKey")
+	if p == nil || s.st.Simulate {
+		return "", nil
+	}
+	v, err := p.EvalAt(s.varsFor(t), s.now)
+	if err != nil {
+		return "", fmt.Errorf("correlation key: %v", err)
+	}
+	if v == nil {
+		if p.IsFEEL() {
+			// As in Zeebe: the key must be a string or a number.
+			return "", fmt.Errorf("correlation key: expression %q is null, want a string or a number", p.Source())
+		}
+		return "", nil
+	}
+	return fmt.Sprint(v), nil
 }

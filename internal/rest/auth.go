@@ -61,6 +61,7 @@ var roles = map[string]auth.Role{
 	"cancel-instance":     auth.Operator,
 	"recover-instance":    auth.Operator,
 	"correlate-message":   auth.Operator,
+	"broadcast-signal":    auth.Operator,
 	"drain-dead-letters":  auth.Operator,
 	"apply-advice":        auth.Operator,
 	"resend-notification": auth.Operator,

@@ -186,6 +186,8 @@ func authCases() []authCase {
 			setup: (*authEnv).failed, want: operators},
 		{op: "correlate-message", method: "POST", path: fixed("/api/runtime/messages"), want: [4]int{accepted, accepted, forbidden, forbidden},
 			body: func(fixture) any { return baton.MessageRequest{Name: "nobody-waits", TimeToLive: "PT1M"} }},
+		{op: "broadcast-signal", method: "POST", path: fixed("/api/runtime/signals"), want: operators,
+			body: func(fixture) any { return baton.SignalRequest{Name: "nobody-waits"} }},
 		{op: "drain-dead-letters", method: "POST", path: fixed("/api/runtime/dead-letters/drain"), setup: (*authEnv).failed, want: operators,
 			body: func(f fixture) any { return baton.DrainRequest{InstanceID: f.inst, Action: "discard"} }},
 		{op: "resend-notification", method: "POST", path: fixed("/api/notifications/no-such/resend"), want: operators4},

@@ -56,7 +56,7 @@ const (
 // extend-lock (a repeat only extends the lock again; it is a worker's hot
 // path) and evaluate-decision (changes nothing).
 var idempotentOps = []string{
-	"start-instance", "complete-task", "correlate-message", "deploy-definition", "recover-instance",
+	"start-instance", "complete-task", "correlate-message", "broadcast-signal", "deploy-definition", "recover-instance",
 	"cancel-instance", "drain-dead-letters", "apply-advice", "resend-notification",
 	"claim-task", "unclaim-task", "delegate-task",
 	"complete-external-task", "fail-external-task", "external-task-bpmn-error",

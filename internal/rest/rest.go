@@ -143,6 +143,7 @@ func New(cfg Config) http.Handler {
 
 	securityScheme(api)
 	s.registerRuntime(api)
+	s.registerSignals(api)
 	s.registerRecord(api)
 	s.registerTasks(api)
 	s.registerAuth(api)

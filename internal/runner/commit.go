@@ -154,6 +154,10 @@ func transitionOf(s stepResult, kindOf func(engine.Effect, *model.Node) string) 
 		case engine.EffIncident:
 			t.NewIncidents = append(t.NewIncidents, store.IncidentRow{ID: e.ID, InstanceID: st.InstanceID, DefinitionID: st.DefinitionID,
 				NodeID: e.NodeID, Kind: engine.IncidentKind(e.Type), Message: e.Message, State: store.IncidentOpen, CreatedAt: now, FirstFailureAt: now, LastFailureAt: now})
+		case engine.EffThrow:
+			if row, ok := publishJob(st, e, now); ok {
+				t.NewJobs = append(t.NewJobs, row)
+			}
 		case engine.EffResolve:
 			t.ResolveIncidents = append(t.ResolveIncidents, e.ID)
 		case engine.EffEvent:

@@ -108,6 +108,9 @@ func (r *Runner) execute(j store.JobRow) {
 			r.fail(ctx, j, err)
 		}
 		return
+	case KindPublish:
+		err = r.runPublish(ctx, j)
+		return
 	}
 	// Renew the lease while the handler runs; the renewal has ended when
 	// execute returns.

@@ -111,6 +111,11 @@ type Config struct {
 	Owner string
 	// Workers is how many jobs run at once (default 16).
 	Workers int
+	// ThrownMessageTTL is how long a message that a throw event sent is
+	// buffered when nothing waits for it yet (default
+	// DefaultThrownMessageTTL; negative: not buffered, dropped with a log
+	// line).
+	ThrownMessageTTL time.Duration
 	// LeaseFor is how long a job lease lasts before another node may take
 	// the job over (default 30s). Running jobs renew it.
 	LeaseFor time.Duration
@@ -235,6 +240,9 @@ func New(cfg Config) *Runner {
 	if cfg.MaintainEvery <= 0 {
 		cfg.MaintainEvery = time.Minute
 	}
+	if cfg.ThrownMessageTTL == 0 {
+		cfg.ThrownMessageTTL = DefaultThrownMessageTTL
+	}
 	if cfg.Retry.MaxAttempts == 0 {
 		cfg.Retry = DefaultRetry
 	}
@@ -290,7 +298,7 @@ func (r *Runner) registered(key string) bool {
 func (r *Runner) fetchKinds() []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	seen := map[string]bool{KindTimer: true, KindSLA: true, KindTimerStart: true}
+	seen := map[string]bool{KindTimer: true, KindSLA: true, KindTimerStart: true, KindPublish: true}
 	for key := range r.handlers {
 		kind, _, _ := strings.Cut(key, ":")
 		if !IsExternal(kind) {
