@@ -167,7 +167,7 @@ func (s *server) registerRuntime(api huma.API) {
 	}, s.listIncidents)
 	handle(s, api, huma.Operation{
 		OperationID: "list-dead-letters", Method: http.MethodGet, Path: "/api/runtime/dead-letters", Tags: tags,
-		Summary: "List dead-lettered jobs", Description: "Jobs whose retries are exhausted; each has an open incident on its node.",
+		Summary: "List dead-lettered jobs", Description: "Jobs whose retries are exhausted and whose incident is still open (a job retried, skipped or moved past by an operator leaves the list).",
 		Errors: []int{400, 422},
 	}, s.listDeadLetters)
 	handle(s, api, huma.Operation{

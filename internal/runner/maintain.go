@@ -20,7 +20,7 @@ type DeadLetterFilter struct {
 // DeadLetters lists dead-lettered jobs (their retries are exhausted and an
 // incident is open on their node).
 func (r *Runner) DeadLetters(ctx context.Context, f DeadLetterFilter, after string, limit int) ([]store.JobRow, error) {
-	jobs, err := r.st.Jobs(ctx, store.JobFilter{State: store.JobDead, Kind: f.Kind, InstanceID: f.InstanceID, After: after, Limit: limit})
+	jobs, err := r.st.Jobs(ctx, store.JobFilter{State: store.JobDead, Kind: f.Kind, InstanceID: f.InstanceID, Unresolved: true, After: after, Limit: limit})
 	if err != nil {
 		return nil, err
 	}

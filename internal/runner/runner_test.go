@@ -375,12 +375,20 @@ func TestDeadLettersDrainAndWatchdog(t *testing.T) {
 		t.Fatalf("drain one: %d %v", n, err)
 	}
 	b.waitStatus(t, ids[0], engine.StatusCompleted)
+	// The retried job's incident is resolved: it is no dead letter any
+	// more.
+	if dead, err := b.r.DeadLetters(b.ctx, runner.DeadLetterFilter{}, "", 100); err != nil || len(dead) != 2 {
+		t.Fatalf("dead letters after one retry: %d %v, want 2", len(dead), err)
+	}
 	n, err = b.r.DrainDeadLetters(b.ctx, runner.DeadLetterFilter{}, "discard", "op")
 	if err != nil || n != 2 {
 		t.Fatalf("discard: %d %v", n, err)
 	}
 	for _, id := range ids[1:] {
 		b.waitStatus(t, id, engine.StatusCompleted)
+	}
+	if dead, err := b.r.DeadLetters(b.ctx, runner.DeadLetterFilter{}, "", 100); err != nil || len(dead) != 0 {
+		t.Fatalf("dead letters after the drain: %d %v, want 0", len(dead), err)
 	}
 
 	// An instance whose job vanished underneath it is flagged.

@@ -464,6 +464,9 @@ type JobFilter struct {
 	State      string
 	Kind       string
 	InstanceID string
+	// Unresolved leaves out jobs whose incident was resolved (a dead job
+	// retried, skipped or moved past by an operator).
+	Unresolved bool
 	After      string
 	Limit      int
 }

@@ -157,6 +157,9 @@ func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRow, er
 	if f.InstanceID != "" {
 		w.add("instance_id = ?", f.InstanceID)
 	}
+	if f.Unresolved {
+		w.add("NOT EXISTS (SELECT 1 FROM incidents i WHERE i.job_id = jobs.id AND i.state = 'resolved')")
+	}
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}

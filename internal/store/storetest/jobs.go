@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/store"
 )
 
@@ -366,6 +367,10 @@ func testJobs(t *testing.T, newStore NewStore) {
 		timer.Kind = "timer"
 		addJobs(t, s, job("a", "i1", t0), job("b", "", t0), timer, job("d", "i1", at(time.Hour)), job("e", "", at(time.Hour)))
 		mustFetch(t, s, store.FetchParams{Owner: "w", Now: t0, Limit: 1, LeaseFor: time.Minute}) // leases a
+		// b's incident was resolved, d's is open.
+		mustCommit(t, s, store.Transition{NewIncidents: []store.IncidentRow{
+			{ID: "inc-b", JobID: "b", Kind: engine.IncidentJob, Message: "b failed", State: store.IncidentResolved, CreatedAt: t0},
+			{ID: "inc-d", JobID: "d", Kind: engine.IncidentJob, Message: "d failed", State: store.IncidentOpen, CreatedAt: t0}}})
 		cases := []struct {
 			f    store.JobFilter
 			want string
@@ -379,6 +384,7 @@ func testJobs(t *testing.T, newStore NewStore) {
 			{store.JobFilter{After: "b", Limit: 2}, "[c d]"},
 			{store.JobFilter{After: "d", Limit: 2}, "[e]"},
 			{store.JobFilter{After: "e"}, "[]"},
+			{store.JobFilter{Unresolved: true}, "[a c d e]"},
 		}
 		for _, c := range cases {
 			got, err := s.Jobs(ctxFor(t), c.f)
