@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/batonhq/baton/internal/model"
 )
@@ -150,7 +151,13 @@ func (s *stepper) completeActivity(id int64, result map[string]any) {
 		return
 	}
 	t.Loop = nil
-	s.completed(n)
+	// The history keeps what the activity produced: a job's output or
+	// the variables a person submitted, after output mappings.
+	var res any
+	if len(result) > 0 && n.Type != model.SubProcess {
+		res = maps.Clone(result)
+	}
+	s.history(n.ID, string(n.Type), ActCompleted, res)
 	s.leave(id, n)
 }
 
