@@ -73,25 +73,31 @@ type Result struct {
 	RSSBytesPerWait   float64 `json:"rssBytesPerWaitingInstance,omitempty"`
 	HeapBytesPerWait  float64 `json:"heapBytesPerWaitingInstance,omitempty"`
 	Note              string  `json:"note,omitempty"`
+	// LoadBefore and LoadAfter are the machine's one-minute load average
+	// (from /proc/loadavg; 0 where there is none) before and after the
+	// model ran: a figure taken on a busy machine says so.
+	LoadBefore float64 `json:"loadBefore"`
+	LoadAfter  float64 `json:"loadAfter"`
 }
 
 func (r Result) String() string {
 	if r.Note != "" && r.Instances == 0 {
 		return fmt.Sprintf("%-10s %-8s skipped: %s", r.Model, r.Store, r.Note)
 	}
+	load := fmt.Sprintf("  load %.2f→%.2f", r.LoadBefore, r.LoadAfter)
 	if r.Model == "usertask" {
 		return fmt.Sprintf("%-10s %-8s %d waiting: start %.0f/s, complete %.0f/s, RSS %.0f B/waiting instance, heap %.0f B/waiting instance",
-			r.Model, r.Store, r.Instances, r.StartPerSecond, r.CompletePerSecond, r.RSSBytesPerWait, r.HeapBytesPerWait)
+			r.Model, r.Store, r.Instances, r.StartPerSecond, r.CompletePerSecond, r.RSSBytesPerWait, r.HeapBytesPerWait) + load
 	}
 	return fmt.Sprintf("%-10s %-8s %-4s c=%-3d %7d instances in %5.2fs = %8.0f/s  p50 %-9v p99 %-9v",
-		r.Model, r.Store, r.Handler, r.Concurrency, r.Instances, r.Seconds, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond))
+		r.Model, r.Store, r.Handler, r.Concurrency, r.Instances, r.Seconds, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond)) + load
 }
 
 // tasksPer is how many service tasks run per instance of each model.
 var tasksPer = map[string]int{"straight": 1, "seq10": 10, "gateway": 2, "gateway-feel": 2, "gateway-js": 2, "parallel": 3}
 
 // Run runs one model.
-func Run(ctx context.Context, o Options) (Result, error) {
+func Run(ctx context.Context, o Options) (res Result, err error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 64
 	}
@@ -107,7 +113,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if o.Workers <= 0 {
 		o.Workers = 64
 	}
-	res := Result{Model: o.Model, Store: o.StoreName, Concurrency: o.Concurrency}
+	res = Result{Model: o.Model, Store: o.StoreName, Concurrency: o.Concurrency, LoadBefore: LoadAverage()}
+	defer func() { res.LoadAfter = LoadAverage() }()
 	src, err := Models.ReadFile("models/" + o.Model + ".bpmn")
 	if err != nil {
 		return res, fmt.Errorf("unknown model %q", o.Model)
@@ -382,4 +389,19 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// LoadAverage is the machine's one-minute load average, 0 where
+// /proc/loadavg cannot be read.
+func LoadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
