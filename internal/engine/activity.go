@@ -50,6 +50,10 @@ func (s *stepper) activate(id int64, n *model.Node) {
 		s.startLoop(id, n)
 		return
 	}
+	if n.Loop != nil && t.Loop == nil && !s.isIteration(t) {
+		s.startStandardLoop(id, n)
+		return
+	}
 	if !s.mapInputs(id, n) {
 		return
 	}
@@ -128,15 +132,18 @@ func (s *stepper) boundaries(id int64, n *model.Node) bool {
 func (s *stepper) completeActivity(id int64, result map[string]any) {
 	t := s.tok(id)
 	n := s.def.Node(t.Node)
+	// As in Zeebe: output mappings replace the propagation of the result;
+	// without them the result goes to the nearest scope holding each
+	// variable (the activity's own locals first).
 	if len(n.Outputs) > 0 && !s.st.Simulate {
 		out, ok := s.mapOutputs(id, n, result)
 		if !ok {
 			return
 		}
-		s.mergeVars(out)
+		s.propagate(t, out, false)
 		result = out
 	} else {
-		s.mergeVars(result)
+		s.propagate(t, result, true)
 	}
 	if h := s.agentHolder(t); h != nil {
 		s.agentStepEnded(h, result, "")
@@ -144,12 +151,16 @@ func (s *stepper) completeActivity(id int64, result map[string]any) {
 	s.closeSubs(id)
 	s.compensationRecorded(id, n)
 	t = s.tok(id)
-	t.Wait, t.Ref, t.Locals, t.Agent = "", "", nil, nil
+	t.Wait, t.Ref, t.Agent = "", "", nil
 	if s.isIteration(t) {
+		if !s.st.Simulate && !s.collectOutput(id, n) {
+			return
+		}
 		s.history(n.ID, string(n.Type), ActIteration, nil)
 		s.iterationDone(id)
 		return
 	}
+	t.Locals = nil
 	t.Loop = nil
 	// The history keeps what the activity produced: a job's output or
 	// the variables a person submitted, after output mappings.

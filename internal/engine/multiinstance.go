@@ -60,9 +60,12 @@ func (s *stepper) startLoop(id int64, n *model.Node) {
 		}
 		loop.Total = k
 	}
-	if loop.Total > 10_000 {
-		s.incident(id, IncidentExpression, fmt.Sprintf("multi-instance has %d instances; the limit is 10000", loop.Total), "")
+	if loop.Total > model.MaxLoopRuns {
+		s.incident(id, IncidentExpression, fmt.Sprintf("multi-instance has %d instances; the limit is %d", loop.Total, model.MaxLoopRuns), "")
 		return
+	}
+	if mi.OutputCollection != "" {
+		loop.Outputs = make([]any, loop.Total)
 	}
 	t.Loop = loop
 	t.Wait = WaitScope
@@ -89,34 +92,90 @@ func (s *stepper) startIteration(id int64, n *model.Node) {
 	i := t.Loop.Started
 	t.Loop.Started++
 	locals := map[string]any{"loopCounter": i + 1}
-	if t.Loop.Items != nil {
-		ev := n.MultiInstance.ElementVariable
-		if ev == "" {
-			ev = "item"
+	if mi := n.MultiInstance; mi != nil {
+		// As in Zeebe, a plain output variable is local to the instance
+		// (null until set), unless it is the input element itself.
+		if t.Loop.Items != nil {
+			locals[elementVariable(mi)] = t.Loop.Items[i]
 		}
-		locals[ev] = t.Loop.Items[i]
+		if v := mi.OutputVariable(); v != "" && !hasKey(locals, v) {
+			locals[v] = nil
+		}
 	}
 	cid := s.newToken(n.ID, id, "")
-	s.tok(cid).Locals = locals
+	c := s.tok(cid)
+	c.Locals, c.Iter = locals, i+1
 	s.queue = append(s.queue, cid)
+}
+
+func elementVariable(mi *model.MultiInstance) string {
+	if mi.ElementVariable == "" {
+		return "item"
+	}
+	return mi.ElementVariable
+}
+
+// collectOutput evaluates the output element of iteration token id, over
+// its variables, into its place in the body's outputs. It reports false
+// when an incident stopped the token.
+func (s *stepper) collectOutput(id int64, n *model.Node) bool {
+	t := s.tok(id)
+	p := n.Expr("outputElement")
+	b := s.tok(t.Scope)
+	if p == nil || b == nil || b.Loop == nil || t.Iter < 1 || t.Iter > len(b.Loop.Outputs) {
+		return true
+	}
+	v, err := p.EvalAt(s.varsFor(t), s.now)
+	if err != nil {
+		t.Wait, t.Ref = "", ""
+		s.incident(id, IncidentExpression, fmt.Sprintf("multi-instance output element %q: %v", p.Source(), err), "")
+		return false
+	}
+	b.Loop.Outputs[t.Iter-1] = v
+	return true
+}
+
+// loopVars are the variables a completion or loop condition sees: those
+// of the iteration that just completed (with its locals), the output
+// collection so far, and the instance counts under Zeebe's names and
+// Camunda 7's.
+func (s *stepper) loopVars(it *Token, b *Token, n *model.Node) map[string]any {
+	base := s.varsFor(it)
+	vars := make(map[string]any, len(base)+8)
+	for k, v := range base {
+		vars[k] = v
+	}
+	l := b.Loop
+	active := l.Started - l.Completed
+	vars["numberOfInstances"], vars["nrOfInstances"] = l.Total, l.Total
+	vars["numberOfCompletedInstances"], vars["nrOfCompletedInstances"] = l.Completed, l.Completed
+	vars["numberOfActiveInstances"], vars["nrOfActiveInstances"] = active, active
+	vars["numberOfTerminatedInstances"] = 0
+	if mi := n.MultiInstance; mi != nil && mi.OutputCollection != "" {
+		vars[mi.OutputCollection] = l.Outputs
+	}
+	return vars
 }
 
 func (s *stepper) iterationDone(id int64) {
 	t := s.tok(id)
 	body := t.Scope
-	s.removeToken(id)
 	b := s.tok(body)
 	b.Loop.Completed++
 	n := s.def.Node(b.Node)
+	if b.Loop.Standard {
+		s.loopRunDone(id, body, n)
+		return
+	}
 	early := false
-	if p := n.Expr("completionCondition"); p != nil {
-		vars := make(map[string]any, len(s.st.Variables)+3)
-		for k, v := range s.st.Variables {
-			vars[k] = v
-		}
-		vars["nrOfInstances"] = b.Loop.Total
-		vars["nrOfCompletedInstances"] = b.Loop.Completed
-		vars["nrOfActiveInstances"] = b.Loop.Started - b.Loop.Completed
+	var vars map[string]any
+	p := n.Expr("completionCondition")
+	if p != nil {
+		vars = s.loopVars(t, b, n)
+	}
+	s.removeToken(id)
+	b = s.tok(body)
+	if p != nil {
 		v, err := p.BoolAt(vars, s.now)
 		if err != nil {
 			s.incident(body, IncidentExpression, "multi-instance completion condition: "+err.Error(), "")
@@ -143,6 +202,14 @@ func (s *stepper) finishLoop(id int64) {
 	s.closeSubs(id)
 	s.hoistCompensable(id, t.Scope)
 	t = s.tok(id)
+	if mi := n.MultiInstance; mi != nil && mi.OutputCollection != "" && t.Loop != nil {
+		out := t.Loop.Outputs
+		if out == nil {
+			out = []any{}
+		}
+		s.propagate(t, map[string]any{mi.OutputCollection: out}, false)
+		t = s.tok(id)
+	}
 	t.Loop, t.Wait, t.Ref = nil, "", ""
 	s.completed(n)
 	s.leave(id, n)

@@ -62,20 +62,29 @@ type Token struct {
 	// Locals are variables visible only to this token's activity
 	// (multi-instance element and loop counter).
 	Locals map[string]any `json:"locals,omitempty"`
-	// Loop tracks a multi-instance body held by this token.
+	// Loop tracks a multi-instance body or standard loop held by this token.
 	Loop *Loop `json:"loop,omitempty"`
+	// Iter is the 1-based number of the loop iteration this token runs
+	// (0: not an iteration); it places the iteration's output element.
+	Iter int `json:"iter,omitempty"`
 	// Agent tracks an agent task held by this token.
 	Agent *AgentRun `json:"agent,omitempty"`
 	// Comp tracks the handlers a compensation throw event runs.
 	Comp *CompRun `json:"comp,omitempty"`
 }
 
-// Loop is the progress of a multi-instance activity.
+// Loop is the progress of a multi-instance activity or a standard loop.
 type Loop struct {
 	Total     int   `json:"total"`
 	Started   int   `json:"started"`
 	Completed int   `json:"completed"`
 	Items     []any `json:"items,omitempty"`
+	// Outputs holds each instance's output element, in input order, for
+	// the output collection.
+	Outputs []any `json:"outputs,omitempty"`
+	// Standard marks a standard loop: Total is unknown, each run starts
+	// after the one before while the loop condition holds.
+	Standard bool `json:"standard,omitempty"`
 }
 
 // SubKind is the kind of a subscription.

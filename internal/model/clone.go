@@ -68,6 +68,10 @@ func (d *Definition) Unbuilt() *Definition {
 			x := *n.MultiInstance
 			m.MultiInstance = &x
 		}
+		if n.Loop != nil {
+			x := *n.Loop
+			m.Loop = &x
+		}
 		m.CandidateUsers = append([]string(nil), n.CandidateUsers...)
 		m.CandidateGroups = append([]string(nil), n.CandidateGroups...)
 		if len(n.OutputSchema) > 0 {

@@ -168,6 +168,10 @@ func (b *builder) compile() {
 			if mi.CompletionCondition != "" {
 				n.setExpr("completionCondition", b.compileExpr(n, n.Line, n.ID, "multiInstance.completionCondition", mi.CompletionCondition))
 			}
+			b.miOutput(n, mi)
+		}
+		if n.Loop != nil {
+			b.standardLoop(n)
 		}
 		for _, f := range [...]struct {
 			field string

@@ -268,6 +268,14 @@ type MultiInstance struct {
 	// CompletionCondition, when true after an instance completes, ends the
 	// whole activity early (remaining instances are cancelled).
 	CompletionCondition string `json:"completionCondition,omitempty"`
+	// OutputCollection names the variable that receives, when the
+	// activity completes, the list of OutputElement values, one per
+	// instance in input order (zeebe:loopCharacteristics outputCollection).
+	OutputCollection string `json:"outputCollection,omitempty"`
+	// OutputElement is the expression evaluated in each instance when it
+	// completes; its value goes to the instance's place in
+	// OutputCollection (zeebe:loopCharacteristics outputElement).
+	OutputElement string `json:"outputElement,omitempty"`
 }
 
 // LLMDecision marks an exclusive gateway whose route a language model
@@ -418,6 +426,9 @@ type Node struct {
 	Outputs []Mapping `json:"outputs,omitempty"`
 
 	MultiInstance *MultiInstance `json:"multiInstance,omitempty"`
+	// Loop makes the activity a standard loop (BPMN
+	// standardLoopCharacteristics); see loop.go.
+	Loop *StandardLoop `json:"loop,omitempty"`
 
 	// LLM makes an exclusive gateway an LLM decision.
 	LLM *LLMDecision `json:"llm,omitempty"`

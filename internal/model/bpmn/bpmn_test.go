@@ -82,8 +82,14 @@ func TestParseRejects(t *testing.T) {
       <bpmn:startEvent id="es" />
     </bpmn:subProcess>`),
 			want: []string{`"es"`, "needs an event definition"}, marker: `<bpmn:startEvent id="es"`},
-		{name: "standard loop", src: doc(`    <bpmn:task id="loop"><bpmn:standardLoopCharacteristics /></bpmn:task>`),
-			want: []string{`unsupported element standardLoopCharacteristics in task "loop"`}, marker: `<bpmn:standardLoopCharacteristics`},
+		{name: "standard loop without bound", src: doc(`    <bpmn:task id="loop"><bpmn:standardLoopCharacteristics /></bpmn:task>`),
+			want: []string{`"loop"`, `a standard loop needs a condition or a maximum`}, marker: `<bpmn:task id="loop"`},
+		{name: "standard loop maximum", src: doc(`    <bpmn:task id="loop"><bpmn:standardLoopCharacteristics loopMaximum="many" /></bpmn:task>`),
+			want: []string{`"loop"`, `loopMaximum "many" is not an integer`}, marker: `<bpmn:standardLoopCharacteristics`},
+		{name: "loop on an event", src: doc(`    <bpmn:intermediateThrowEvent id="ev"><bpmn:standardLoopCharacteristics loopMaximum="2" /></bpmn:intermediateThrowEvent>`),
+			want: []string{`standardLoopCharacteristics`, "only activities can loop"}, marker: `<bpmn:standardLoopCharacteristics`},
+		{name: "output element without collection", src: doc(`    <bpmn:task id="mi"><bpmn:multiInstanceLoopCharacteristics><bpmn:extensionElements><zeebe:loopCharacteristics inputCollection="=[1,2]" outputElement="=x" /></bpmn:extensionElements></bpmn:multiInstanceLoopCharacteristics></bpmn:task>`),
+			want: []string{`"mi"`, `an output element needs an output collection`}, marker: `<bpmn:task id="mi"`},
 		{name: "cancel event", src: doc(`    <bpmn:startEvent id="s" />
     <bpmn:endEvent id="cancel"><bpmn:cancelEventDefinition /></bpmn:endEvent>
     <bpmn:sequenceFlow id="f" sourceRef="s" targetRef="cancel" />`),
@@ -110,7 +116,7 @@ func TestParseRejects(t *testing.T) {
     <bpmn:receiveTask id="rcv" instantiate="true" />`),
 			want: []string{`unsupported element receiveTask "rcv"`, "instantiate"}, marker: `<bpmn:receiveTask`},
 		{name: "multi-instance outputs", src: doc(`    <bpmn:task id="mi"><bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>2</bpmn:loopCardinality><bpmn:loopDataOutputRef>out</bpmn:loopDataOutputRef></bpmn:multiInstanceLoopCharacteristics></bpmn:task>`),
-			want: []string{`unsupported element loopDataOutputRef in task "mi"`}, marker: `<bpmn:loopDataOutputRef`},
+			want: []string{`"mi"`, `an output collection needs an output element`}, marker: `<bpmn:task id="mi"`},
 		{name: "multiple event definitions", src: doc(`    <bpmn:startEvent id="multi"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1M</bpmn:timeDuration></bpmn:timerEventDefinition><bpmn:signalEventDefinition /></bpmn:startEvent>`),
 			want: []string{`unsupported element startEvent "multi"`, "multiple event definitions"}, marker: `<bpmn:startEvent id="multi"`},
 		{name: "dangling sourceRef", src: doc(straight + `

@@ -496,7 +496,11 @@ func (p *process) node(e *element, parent *model.Node) error {
 				p.unsupportedElement(k, n, "only activities can be multi-instance")
 			}
 		case "standardLoopCharacteristics":
-			p.unsupportedElement(k, n, "standard loops are not supported (use a multi-instance activity or a gateway loop)")
+			if n.Type.IsActivity() {
+				p.standardLoop(n, k)
+			} else {
+				p.unsupportedElement(k, n, "only activities can loop")
+			}
 		case "potentialOwner", "humanPerformer", "performer", "resourceRole":
 			if n.Type == model.UserTask {
 				assignment(n, k)

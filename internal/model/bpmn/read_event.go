@@ -123,8 +123,10 @@ func (p *process) multiInstance(n *model.Node, e *element) {
 			switch k.name.Local {
 			case "loopCardinality", "loopDataInputRef", "inputDataItem", "completionCondition",
 				"extensionElements", "documentation":
-			case "loopDataOutputRef", "outputDataItem":
-				p.unsupportedElement(k, n, "collecting multi-instance outputs is not implemented (Baton would drop them)")
+			case "loopDataOutputRef":
+				mi.OutputCollection = strings.TrimSpace(k.allText())
+			case "outputDataItem":
+				mi.OutputElement = firstNonEmpty(k.attr("name"), k.attr("id"))
 			case "complexBehaviorDefinition":
 				p.unsupportedElement(k, n, "")
 			default:
@@ -150,10 +152,10 @@ func (p *process) multiInstance(n *model.Node, e *element) {
 				mi.ElementVariable = v
 			}
 			if v := z.attr("outputCollection"); v != "" {
-				setExt(n, "zeebe:outputCollection", v)
+				mi.OutputCollection = v
 			}
 			if v := z.attr("outputElement"); v != "" {
-				setExt(n, "zeebe:outputElement", v)
+				mi.OutputElement = v
 			}
 		}
 	}

@@ -174,6 +174,9 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 		completion = n.MultiInstance.CompletionCondition
 	}
 	outColl, outElem := take("zeebe:outputCollection"), take("zeebe:outputElement")
+	if mi := n.MultiInstance; mi != nil && mi.OutputCollection != "" {
+		outColl, outElem = mi.OutputCollection, mi.OutputElement
+	}
 	formID, extRef := take("zeebe:formId"), take("zeebe:externalReference")
 	retries := take("zeebe:retries")
 	connector := take("camunda:connectorId")
@@ -355,12 +358,19 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 		w.text("bpmn:outgoing", id)
 	}
 	if mi := n.MultiInstance; mi != nil {
-		a := []string{"isSequential", strconv.FormatBool(mi.Sequential), "camunda:collection", mi.Collection, "camunda:elementVariable", mi.ElementVariable}
-		if outColl == "" && outElem == "" && mi.Cardinality == "" && completion == "" {
+		a := []string{"isSequential", strconv.FormatBool(mi.Sequential)}
+		zeebeIn := isFEEL(mi.Collection)
+		if !zeebeIn {
+			a = append(a, "camunda:collection", mi.Collection, "camunda:elementVariable", mi.ElementVariable)
+		}
+		if outColl == "" && outElem == "" && mi.Cardinality == "" && completion == "" && !zeebeIn {
 			w.leaf("bpmn:multiInstanceLoopCharacteristics", a...)
 		} else {
-			x.miChildren(mi, a, outColl, outElem, completion)
+			x.miChildren(mi, a, zeebeIn, outColl, outElem, completion)
 		}
+	}
+	if l := n.Loop; l != nil {
+		x.standardLoop(l)
 	}
 	if n.Type == model.ScriptTask && n.ScriptLanguage != "feel" && n.Script != "" {
 		w.text("bpmn:script", n.Script)
@@ -375,12 +385,16 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 }
 
 // miChildren writes multiInstanceLoopCharacteristics with its children.
-func (x *exporter) miChildren(mi *model.MultiInstance, attrs []string, outColl, outElem, completion string) {
+func (x *exporter) miChildren(mi *model.MultiInstance, attrs []string, zeebeIn bool, outColl, outElem, completion string) {
 	w := &x.w
 	w.open("bpmn:multiInstanceLoopCharacteristics", attrs...)
-	if outColl != "" || outElem != "" {
+	if outColl != "" || outElem != "" || zeebeIn {
+		var in, elem string
+		if zeebeIn {
+			in, elem = mi.Collection, mi.ElementVariable
+		}
 		w.open("bpmn:extensionElements")
-		w.leaf("zeebe:loopCharacteristics", "outputCollection", outColl, "outputElement", outElem)
+		w.leaf("zeebe:loopCharacteristics", "inputCollection", in, "inputElement", elem, "outputCollection", outColl, "outputElement", outElem)
 		w.close("bpmn:extensionElements")
 	}
 	if mi.Cardinality != "" {
