@@ -315,6 +315,9 @@ type ExternalTask struct {
 	Variables      map[string]any `json:"variables" doc:"The instance variables (with the task's local inputs) when the task was locked."`
 	LockExpiresAt  time.Time      `json:"lockExpiresAt" doc:"Server time when the lock lapses and another worker may take the task."`
 	IdempotencyKey string         `json:"idempotencyKey" doc:"Same for every attempt of the task: pass it on to receivers so that a repeated side effect is dropped."`
+	// CustomHeaders are the task's static headers (zeebe:taskHeaders), as
+	// Zeebe gives them to job workers.
+	CustomHeaders map[string]string `json:"customHeaders,omitempty" doc:"The task's headers (zeebe:taskHeaders): static key/value settings from the model."`
 }
 
 // ExternalTaskList answers fetch-and-lock. Tasks is empty, never null,

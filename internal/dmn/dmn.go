@@ -124,6 +124,8 @@ type Decision struct {
 	inputs  []*inputCol
 	outputs []*outputCol
 	rules   []*rule
+	lit     *literal    // a literal expression or context decision (drg.go)
+	deps    []*Decision // required decisions, evaluated first
 }
 
 type inputCol struct {
@@ -231,6 +233,19 @@ func (r Result) Variables() map[string]any {
 // missing variable is null, as in FEEL. Errors are *Error values naming the decision and, where
 // one is concerned, the rule and column.
 func (d *Decision) Evaluate(vars map[string]any) (Result, error) {
+	vars, err := d.withRequired(vars, map[*Decision]any{})
+	if err != nil {
+		return Result{Decision: d.id}, err
+	}
+	return d.evaluate(vars)
+}
+
+// evaluate evaluates d's own logic over vars (which hold the values of
+// the decisions it requires).
+func (d *Decision) evaluate(vars map[string]any) (Result, error) {
+	if d.lit != nil {
+		return d.evalLiteral(vars)
+	}
 	res := Result{Decision: d.id, Aggregation: d.agg, multi: d.hit.multi()}
 	for _, o := range d.outputs {
 		res.names = append(res.names, o.name)

@@ -136,9 +136,9 @@ func TestParseXMLErrors(t *testing.T) {
 			want: []want{{line: 17, decision: "risk", msg: "decision id is also used on line 3"}},
 		},
 		{
-			name: "literal expression decision",
-			data: doc(ns13, `  <decision id="lit"><literalExpression><text>1</text></literalExpression></decision>`),
-			want: []want{{line: 3, decision: "lit", msg: "decision has a literalExpression; only decision tables are supported"}},
+			name: "invocation decision",
+			data: doc(ns13, `  <decision id="inv"><invocation><text>f</text></invocation></decision>`),
+			want: []want{{line: 3, decision: "inv", msg: "decision has an invocation; only decision tables, literal expressions and contexts of literal expressions are supported"}},
 		},
 		{
 			name: "no decision",

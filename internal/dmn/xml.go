@@ -62,9 +62,10 @@ func (n *node) children(local string) []*node {
 	return out
 }
 
-// ParseXML reads the decision tables of a DMN 1.1, 1.2 or 1.3 document
-// (definitions with one or more decisions, each holding a decisionTable),
-// in document order. name is used in error messages, usually the file
+// ParseXML reads the decisions of a DMN 1.1, 1.2 or 1.3 document
+// (definitions with one or more decisions, each holding a decisionTable,
+// a literalExpression or a context of literal expressions, and possibly
+// requiring other decisions of the document), in document order. name is used in error messages, usually the file
 // name. Every problem found is reported, as an ErrorList of *Error with
 // the line, decision id, rule and column.
 func ParseXML(name string, data []byte) ([]*Decision, error) {
@@ -88,22 +89,30 @@ func ParseXML(name string, data []byte) ([]*Decision, error) {
 		return nil, b.err()
 	}
 	var (
-		out []*Decision
-		ids = map[string]int{}
+		out  []*Decision
+		ids  = map[string]int{}
+		reqs = map[*Decision][]requirement{}
 	)
 	for _, dn := range root.children("decision") {
-		s := readDecision(b, dn)
-		if s == nil {
+		id := dn.attr("id")
+		if prev, dup := ids[id]; dup && id != "" {
+			b.errorf(dn.line, id, "decision id is also used on line %d", prev)
 			continue
 		}
-		if prev, dup := ids[s.id]; dup && s.id != "" {
-			b.errorf(dn.line, s.id, "decision id is also used on line %d", prev)
-			continue
+		ids[id] = dn.line
+		var d *Decision
+		if dn.child("literalExpression") != nil || dn.child("context") != nil {
+			d = readLogic(b, dn)
+		} else if s := readDecision(b, dn); s != nil {
+			d = b.build(s)
 		}
-		ids[s.id] = dn.line
-		if d := b.build(s); d != nil {
+		if d != nil {
+			reqs[d] = requirements(dn)
 			out = append(out, d)
 		}
+	}
+	if len(b.errs) == 0 {
+		link(b, out, reqs)
 	}
 	if len(ids) == 0 && len(b.errs) == 0 {
 		b.errorf(root.line, "", "the document has no decision")
@@ -123,11 +132,13 @@ func readDecision(b *builder, dn *node) *tableSpec {
 		kind := "no decision logic"
 		for _, k := range dn.kids {
 			switch k.local {
-			case "literalExpression", "context", "invocation", "list", "relation", "functionDefinition":
+			case "invocation":
+				kind = "an invocation"
+			case "list", "relation", "functionDefinition":
 				kind = "a " + k.local
 			}
 		}
-		b.errorf(dn.line, id, "decision has %s; only decision tables are supported", kind)
+		b.errorf(dn.line, id, "decision has %s; only decision tables, literal expressions and contexts of literal expressions are supported", kind)
 		return nil
 	}
 	s := &tableSpec{

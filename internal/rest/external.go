@@ -186,6 +186,7 @@ func (s *server) taskList(ctx context.Context, tasks []runner.ExternalTask) *fet
 		out.Body.Tasks = append(out.Body.Tasks, baton.ExternalTask{
 			ID: t.ID, InstanceID: t.InstanceID, DefinitionID: def, NodeID: t.NodeID, Type: t.TaskType,
 			Attempt: t.Attempt, Variables: vars, LockExpiresAt: t.LeaseUntil.UTC(), IdempotencyKey: job.IdempotencyKey(),
+			CustomHeaders: t.Headers,
 		})
 	}
 	return out

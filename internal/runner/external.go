@@ -16,6 +16,8 @@ type ExternalTask struct {
 	// Variables are the instance variables (plus the job's locals) at the
 	// time of the lease.
 	Variables map[string]any
+	// Headers are the node's task headers (zeebe:taskHeaders).
+	Headers map[string]string
 }
 
 // FetchExternal leases up to max jobs of the given task types to worker
@@ -49,7 +51,7 @@ func (r *Runner) FetchExternal(ctx context.Context, worker string, types []strin
 			r.closeJob(ctx, j, worker, store.JobCancelled)
 			continue
 		}
-		out = append(out, ExternalTask{JobRow: j, Variables: job.Variables})
+		out = append(out, ExternalTask{JobRow: j, Variables: job.Variables, Headers: job.Headers()})
 	}
 	return out, nil
 }
