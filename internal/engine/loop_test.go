@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 	"testing"
 )
 
@@ -395,5 +396,29 @@ func TestSimulationLoops(t *testing.T) {
 		if res.Outcome != "completed" || len(res.Completed) != 3 {
 			t.Fatalf("%s: outcome %s completed %v error %+v", d.ID, res.Outcome, res.Completed, res.Error)
 		}
+	}
+}
+
+// TestFEELTimerCycle: a FEEL time cycle is evaluated when the activity
+// starts; the cycle it gives repeats as written.
+func TestFEELTimerCycle(t *testing.T) {
+	d := mustParse(t, `{"id":"remind","nodes":[{"id":"start","type":"startEvent"},
+	 {"id":"work","type":"userTask"},
+	 {"id":"nag","type":"boundaryEvent","attachedTo":"work","nonInterrupting":true,"event":{"kind":"timer","timer":{"cycle":"=\"R2/PT\" + string(mins) + \"M\""}}},
+	 {"id":"sent","type":"endEvent"},{"id":"end","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"start","target":"work"},{"id":"f2","source":"work","target":"end"},{"id":"f3","source":"nag","target":"sent"}]}`)
+	st, eff := start(t, d, map[string]any{"mins": 20})
+	tm := find(eff, EffTimer)
+	if tm == nil || !tm.Due.Equal(t0.Add(20*time.Minute)) {
+		t.Fatalf("first timer %+v, incidents %+v", tm, st.Incidents)
+	}
+	st, eff = step(t, d, st, Command{Kind: CmdFireTimer, Ref: tm.ID, Time: tm.Due})
+	next := find(eff, EffTimer)
+	if next == nil || !next.Due.Equal(t0.Add(40*time.Minute)) {
+		t.Fatalf("second timer %+v", next)
+	}
+	st, eff = step(t, d, st, Command{Kind: CmdFireTimer, Ref: next.ID, Time: next.Due})
+	if find(eff, EffTimer) != nil || countActs(st, "nag", ActCompleted) != 2 {
+		t.Fatalf("after two: effects %+v, nag completed %d times", eff, countActs(st, "nag", ActCompleted))
 	}
 }
