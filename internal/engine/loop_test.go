@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"time"
 	"testing"
+	"time"
 )
 
 // jobsOf returns the job effects among eff, in order.
