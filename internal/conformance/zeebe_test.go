@@ -9,6 +9,7 @@ import (
 
 	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/model"
+	"github.com/batonhq/baton/internal/model/bpmn"
 )
 
 // zbStep is one outside event of a run of a Zeebe-extension model: as an
@@ -250,7 +251,16 @@ func TestZeebeExtensionModelsRoundTrip(t *testing.T) {
 	for _, m := range zbModels {
 		d, _ := loadESP(t, m.file)
 		xml := roundTrip(t, m.file, d)
+		back, err := bpmn.ParseOne("exported.bpmn", xml, "")
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, n := range d.Nodes {
+			// The graph leaves extensions out: headers and properties
+			// are compared here.
+			if b := back.Node(n.ID); !reflect.DeepEqual(n.TaskHeaders(), b.TaskHeaders()) || !reflect.DeepEqual(n.Properties(), b.Properties()) {
+				t.Errorf("%s: %s: headers %v properties %v, after the round trip %v %v", m.file, n.ID, n.TaskHeaders(), n.Properties(), b.TaskHeaders(), b.Properties())
+			}
 			if n.Loop != nil && !strings.Contains(string(xml), "standardLoopCharacteristics") {
 				t.Errorf("%s: export lost the standard loop", m.file)
 			}
