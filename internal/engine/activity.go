@@ -63,7 +63,9 @@ func (s *stepper) activate(id int64, n *model.Node) {
 	if !ok {
 		return
 	}
-	if !s.boundaries(id, n) {
+	// Boundary events belong to the multi-instance body or loop, which
+	// subscribed them; its iterations do not subscribe again.
+	if !s.isIteration(s.tok(id)) && !s.boundaries(id, n) {
 		return
 	}
 	t = s.tok(id)

@@ -422,3 +422,36 @@ func TestFEELTimerCycle(t *testing.T) {
 		t.Fatalf("after two: effects %+v, nag completed %d times", eff, countActs(st, "nag", ActCompleted))
 	}
 }
+
+// TestLoopBoundaryOnBody: a boundary event of a multi-instance activity
+// or a standard loop belongs to the whole activity (Zeebe's
+// multi-instance body): one timer, not one per instance; when it fires
+// every instance is cancelled.
+func TestLoopBoundaryOnBody(t *testing.T) {
+	for _, loop := range []string{`"loop":{"maximum":3}`, `"multiInstance":{"cardinality":"3"}`, `"multiInstance":{"cardinality":"3","sequential":true}`} {
+		t.Run(loop, func(t *testing.T) {
+			d := mustParse(t, `{"id":"b","nodes":[{"id":"start","type":"startEvent"},
+			 {"id":"work","type":"userTask",`+loop+`},
+			 {"id":"late","type":"boundaryEvent","attachedTo":"work","event":{"kind":"timer","timer":{"duration":"PT1H"}}},
+			 {"id":"lateEnd","type":"endEvent"},{"id":"end","type":"endEvent"}],
+			 "edges":[{"id":"f1","source":"start","target":"work"},{"id":"f2","source":"work","target":"end"},{"id":"f3","source":"late","target":"lateEnd"}]}`)
+			st, eff := start(t, d, nil)
+			var timers []Effect
+			for _, e := range eff {
+				if e.Kind == EffTimer {
+					timers = append(timers, e)
+				}
+			}
+			if len(timers) != 1 || len(st.Subs) != 1 {
+				t.Fatalf("%d timers, %d subscriptions, want 1", len(timers), len(st.Subs))
+			}
+			st, _ = step(t, d, st, Command{Kind: CmdFireTimer, Ref: timers[0].ID, Time: timers[0].Due})
+			if st.Status != StatusCompleted || len(st.Tokens) != 0 {
+				t.Fatalf("status %s tokens %+v", st.Status, st.Tokens)
+			}
+			if got := completedIDs(st); !reflect.DeepEqual(got, []string{"start", "late", "lateEnd"}) {
+				t.Fatalf("completed %v", got)
+			}
+		})
+	}
+}
