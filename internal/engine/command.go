@@ -21,6 +21,7 @@ const (
 	CmdMove         CommandKind = "move"         // resolve incident Ref (or move token Token) to node Target
 	CmdSetVariables CommandKind = "setVariables" // merge Variables from outside
 	CmdNote         CommandKind = "note"         // record an outside observation (Name) about node Target in the history
+	CmdModify       CommandKind = "modify"       // apply Instructions atomically (modify.go)
 )
 
 // Command carries everything non-deterministic into Step: the time, ids,
@@ -54,6 +55,8 @@ type Command struct {
 	Variables    map[string]any `json:"variables,omitempty"`
 	ErrorCode    string         `json:"errorCode,omitempty"`
 	ErrorMessage string         `json:"errorMessage,omitempty"`
+	// Instructions are CmdModify's changes, applied in one step.
+	Instructions []Instruction `json:"instructions,omitempty"`
 	// Actor is who asked (user id, "system", worker id), for the history.
 	Actor string `json:"actor,omitempty"`
 }

@@ -125,6 +125,8 @@ func (s *stepper) apply() error {
 		return s.applyNote()
 	case CmdSetVariables:
 		return s.applySetVariables()
+	case CmdModify:
+		return s.applyModify()
 	default:
 		return fmt.Errorf("%w: unknown kind %q", ErrInvalidCommand, s.cmd.Kind)
 	}
