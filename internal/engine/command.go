@@ -55,6 +55,8 @@ type Command struct {
 	Variables    map[string]any `json:"variables,omitempty"`
 	ErrorCode    string         `json:"errorCode,omitempty"`
 	ErrorMessage string         `json:"errorMessage,omitempty"`
+	// Mapping maps source to target node ids for CmdMigrate (migrate.go).
+	Mapping map[string]string `json:"mapping,omitempty"`
 	// Instructions are CmdModify's changes, applied in one step.
 	Instructions []Instruction `json:"instructions,omitempty"`
 	// Actor is who asked (user id, "system", worker id), for the history.
