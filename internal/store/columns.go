@@ -37,3 +37,11 @@ const (
 
 	MessageColumns = `id, name, key, variables, created_at, expires_at`
 )
+
+// The batch tables' columns (batch.go).
+const (
+	BatchColumns = `id, kind, request, state, total, done, failed, created_by, created_at, updated_at,
+	finished_at, lease_owner, lease_until`
+
+	BatchItemColumns = `batch_id, pos, instance_id, state, error, updated_at`
+)

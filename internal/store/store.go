@@ -369,6 +369,10 @@ type Transition struct {
 	Outbox    []OutboxRow
 	Decisions []DecisionRow
 
+	// Retarget re-points the instance's tasks, jobs and subscriptions at
+	// other nodes (instance migration, see Retarget).
+	Retarget []Retarget
+
 	// ConsumeMessage marks the message with this id consumed (recording it
 	// as consumed if it was never buffered); ErrConflict if it was already
 	// consumed. A consumed message is no longer returned by
@@ -493,6 +497,8 @@ type OutboxFilter struct {
 
 // Store is the persistence contract.
 type Store interface {
+	BatchStore // batch.go
+
 	// Deploy stores a definition version. An empty Hash is computed from
 	// Source. If the latest version of the same id has the same Hash, that
 	// row is returned with created=false; otherwise Version is set to

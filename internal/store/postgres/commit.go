@@ -147,6 +147,19 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 			sub.ID, sub.InstanceID, sub.NodeID, sub.Kind, sub.Name, sub.Key, tm(sub.CreatedAt))
 	}
 
+	for _, r := range t.Retarget {
+		table, err := store.RetargetTable(r.Kind)
+		if err != nil {
+			return err
+		}
+		if table == "tasks" {
+			b.Queue(`UPDATE tasks SET node_id = $1, definition_id = $2 WHERE id = $3 AND instance_id = $4`,
+				r.NodeID, in.DefinitionID, r.ID, in.ID)
+		} else {
+			b.Queue(`UPDATE `+table+` SET node_id = $1 WHERE id = $2 AND instance_id = $3`, r.NodeID, r.ID, in.ID)
+		}
+	}
+
 	if len(t.ResolveIncidents) > 0 {
 		b.Queue(`UPDATE incidents SET state = 'resolved', resolved_at = $1, resolved_by = $2
 			WHERE id = ANY ($3) AND state = 'open'`, tm(now), t.Resolver(), t.ResolveIncidents)

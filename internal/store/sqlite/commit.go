@@ -150,6 +150,21 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 		}
 	}
 
+	for _, r := range t.Retarget {
+		table, err := store.RetargetTable(r.Kind)
+		if err != nil {
+			return err
+		}
+		set, args := "node_id = ?", []any{r.NodeID}
+		if table == "tasks" {
+			set, args = set+", definition_id = ?", append(args, in.DefinitionID)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+set+" WHERE id = ? AND instance_id = ?",
+			append(args, r.ID, in.ID)...); err != nil {
+			return fmt.Errorf("retarget %s %s: %w", r.Kind, r.ID, err)
+		}
+	}
+
 	if len(t.ResolveIncidents) > 0 {
 		args := append([]any{tm(now), t.Resolver()}, anys(t.ResolveIncidents)...)
 		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET state = 'resolved', resolved_at = ?,

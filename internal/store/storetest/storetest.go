@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Decisions", testDecisions},
 		{"Messages", testMessages},
 		{"Idempotency", testIdempotency},
+		{"Batches", testBatches},
 		{"Times", testTimes},
 		{"Ping", testPing},
 	}
