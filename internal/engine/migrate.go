@@ -300,6 +300,8 @@ func compatible(src, dst *model.Node) string {
 		return fmt.Sprintf("is a %s event but %q in the target is a %s event", kindName(src.EventKind()), dst.ID, kindName(dst.EventKind()))
 	case (src.MultiInstance == nil) != (dst.MultiInstance == nil):
 		return fmt.Sprintf("multi-instance on one side only (%q in the target)", dst.ID)
+	case (src.HTTP == nil) != (dst.HTTP == nil) || (src.Notify == nil) != (dst.Notify == nil):
+		return fmt.Sprintf("runs another kind of job than %q in the target (an http or notify block on one side only)", dst.ID)
 	case src.Type.IsActivity() && src.Type != model.UserTask && src.Type != model.SubProcess && (jobType(src) != jobType(dst) || src.TaskType != dst.TaskType):
 		return fmt.Sprintf("its job type %q differs from %q's %q in the target", src.TaskType, dst.ID, dst.TaskType)
 	}

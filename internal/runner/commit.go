@@ -160,6 +160,8 @@ func transitionOf(s stepResult, kindOf func(engine.Effect, *model.Node) string) 
 			}
 		case engine.EffResolve:
 			t.ResolveIncidents = append(t.ResolveIncidents, e.ID)
+		case engine.EffMove:
+			t.Retarget = append(t.Retarget, retargets(e)...)
 		case engine.EffEvent:
 			ev(engine.EventType(e.Type), e.NodeID, e.ID)
 		}

@@ -173,6 +173,7 @@ type Runner struct {
 	clk   clock.Clock
 	log   *slog.Logger
 	retry RetryPolicy
+	batch batchState // batch.go
 
 	mu        sync.RWMutex
 	handlers  map[string]Handler // by job kind or "service:<taskType>"
@@ -364,6 +365,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	ctx, r.cancel = context.WithCancel(ctx)
 	r.goLoop(func() { r.fetchLoop(ctx) })
 	r.goLoop(func() { r.maintain(ctx, r.cfg.MaintainEvery) })
+	r.goLoop(func() { r.batchLoop(ctx) })
 	if r.cfg.SendNotification != nil {
 		r.goLoop(func() { r.outboxLoop(ctx) })
 	}
