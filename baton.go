@@ -28,7 +28,7 @@ const (
 type Instance struct {
 	InstanceID        string `json:"instanceId" doc:"Instance id."`
 	DefinitionID      string `json:"definitionId" doc:"Id of the workflow definition the instance runs."`
-	DefinitionVersion int    `json:"definitionVersion" doc:"Version of the definition the instance runs; it never changes."`
+	DefinitionVersion int    `json:"definitionVersion" doc:"Version of the definition the instance runs; only a migration changes it."`
 	BusinessKey       string `json:"businessKey,omitempty" doc:"Caller's key for the instance (an order number, say)."`
 	Status            string `json:"status" enum:"RUNNING,WAITING,COMPLETED,FAILED,CANCELLED" doc:"Lifecycle status."`
 	// CurrentNodeIDs are the nodes holding tokens, in token order.
@@ -39,6 +39,8 @@ type Instance struct {
 	ExecutionHistory []HistoryEntry `json:"executionHistory" doc:"Every step the instance took, oldest first."`
 	// Checkpoints lists the committed transitions, oldest first.
 	Checkpoints []Checkpoint `json:"checkpoints" doc:"One entry per committed transition (checkpoint), oldest first."`
+	// Tokens are the active tokens, for instance modification.
+	Tokens []Token `json:"tokens,omitempty" doc:"The active tokens (element instances), in order."`
 	// Incidents lists the open incidents (status FAILED).
 	Incidents []Incident `json:"incidents,omitempty" doc:"Open incidents that stop the instance."`
 	CreatedAt time.Time  `json:"createdAt"`

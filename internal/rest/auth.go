@@ -45,6 +45,8 @@ var roles = map[string]auth.Role{
 	"whoami":                   auth.Viewer,
 	"instance-decisions":       auth.Viewer,
 	"shadow-report":            auth.Viewer,
+	"list-batches":             auth.Viewer,
+	"get-batch":                auth.Viewer,
 
 	// Human tasks: every role, subject to the task's assignee and
 	// candidates (all=true on the list needs an operator).
@@ -60,6 +62,9 @@ var roles = map[string]auth.Role{
 	// Operating instances and the machinery around them.
 	"cancel-instance":     auth.Operator,
 	"recover-instance":    auth.Operator,
+	"modify-instance":     auth.Operator,
+	"migrate-instances":   auth.Operator,
+	"create-batch":        auth.Operator,
 	"correlate-message":   auth.Operator,
 	"broadcast-signal":    auth.Operator,
 	"drain-dead-letters":  auth.Operator,

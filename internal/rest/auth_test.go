@@ -160,6 +160,8 @@ func authCases() []authCase {
 		{op: "list-definition-versions", method: "GET", path: fixed("/api/definitions/loan-approval/versions"), want: everyone},
 		{op: "get-definition-bpmn", method: "GET", path: fixed("/api/definitions/loan-approval/bpmn"), want: everyone},
 		{op: "whoami", method: "GET", path: fixed("/api/me"), want: everyone},
+		{op: "list-batches", method: "GET", path: fixed("/api/runtime/batches"), want: everyone},
+		{op: "get-batch", method: "GET", path: fixed("/api/runtime/batches/no-such"), want: [4]int{notFound, notFound, notFound, notFound}},
 		{op: "list-tasks", method: "GET", path: fixed("/api/runtime/tasks"), want: everyone},
 		{op: "list-tasks", name: "all=true", method: "GET", path: fixed("/api/runtime/tasks?all=true"), want: operators},
 		{op: "get-task", method: "GET", path: userTaskPath(""), setup: waitingCase, want: everyone},
@@ -184,6 +186,16 @@ func authCases() []authCase {
 		{op: "cancel-instance", method: "POST", path: instancePath("/cancel"), setup: waitingCase, want: operators},
 		{op: "recover-instance", method: "POST", path: func(f fixture) string { return "/api/runtime/recover/" + f.inst },
 			setup: (*authEnv).failed, want: operators},
+		{op: "modify-instance", method: "POST", path: instancePath("/modify"), setup: waitingCase, want: operators,
+			body: func(fixture) any {
+				return baton.ModifyRequest{Instructions: []baton.ModifyInstruction{{Op: "setVariables", Variables: map[string]any{"note": "x"}}}}
+			}},
+		{op: "migrate-instances", method: "POST", path: fixed("/api/runtime/migrate"), setup: waitingCase, want: operators,
+			body: func(f fixture) any {
+				return baton.MigrateRequest{InstanceIDs: []string{f.inst}, DryRun: true, TargetDefinition: baton.DefinitionRef{ID: "loan-approval"}}
+			}},
+		{op: "create-batch", method: "POST", path: fixed("/api/runtime/batches"), want: [4]int{accepted, accepted, forbidden, forbidden},
+			body: func(fixture) any { return baton.BatchRequest{Kind: "cancel", InstanceIDs: []string{"no-such"}} }},
 		{op: "correlate-message", method: "POST", path: fixed("/api/runtime/messages"), want: [4]int{accepted, accepted, forbidden, forbidden},
 			body: func(fixture) any { return baton.MessageRequest{Name: "nobody-waits", TimeToLive: "PT1M"} }},
 		{op: "broadcast-signal", method: "POST", path: fixed("/api/runtime/signals"), want: operators,

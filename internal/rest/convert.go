@@ -49,6 +49,9 @@ func toInstance(st *engine.State, row store.InstanceRow, hist []store.HistoryRow
 		inst.CurrentNodeIDs = []string{}
 	}
 	inst.ExecutionHistory, inst.Checkpoints = toHistory(hist, row)
+	for _, t := range st.Tokens {
+		inst.Tokens = append(inst.Tokens, baton.Token{ID: t.ID, NodeID: t.Node, Scope: t.Scope, Wait: string(t.Wait), Ref: t.Ref})
+	}
 	for _, inc := range st.Incidents {
 		inst.Incidents = append(inst.Incidents, baton.Incident{
 			ID: inc.ID, InstanceID: row.ID, DefinitionID: row.DefinitionID, NodeID: inc.NodeID,

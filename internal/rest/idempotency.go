@@ -60,6 +60,7 @@ var idempotentOps = []string{
 	"cancel-instance", "drain-dead-letters", "apply-advice", "resend-notification",
 	"claim-task", "unclaim-task", "delegate-task",
 	"complete-external-task", "fail-external-task", "external-task-bpmn-error",
+	"modify-instance", "migrate-instances", "create-batch",
 }
 
 // idemRequest is what the middleware tells a handler about the key of its

@@ -144,6 +144,7 @@ func New(cfg Config) http.Handler {
 	securityScheme(api)
 	s.registerRuntime(api)
 	s.registerSignals(api)
+	s.registerLiveOps(api)
 	s.registerRecord(api)
 	s.registerTasks(api)
 	s.registerAuth(api)

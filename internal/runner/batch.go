@@ -90,7 +90,7 @@ func (r *Runner) CreateBatch(ctx context.Context, req BatchRequest, actor string
 	ids := req.InstanceIDs
 	if req.Filter != nil {
 		var err error
-		if ids, err = r.filterInstances(ctx, *req.Filter); err != nil {
+		if ids, err = r.SelectInstances(ctx, *req.Filter); err != nil {
 			return store.BatchRow{}, err
 		}
 	}
@@ -114,8 +114,9 @@ func (r *Runner) CreateBatch(ctx context.Context, req BatchRequest, actor string
 	return b, nil
 }
 
-// filterInstances lists the ids of the instances f chooses that have not ended.
-func (r *Runner) filterInstances(ctx context.Context, f BatchFilter) ([]string, error) {
+// SelectInstances lists the ids of the instances f chooses that have not
+// ended, by id.
+func (r *Runner) SelectInstances(ctx context.Context, f BatchFilter) ([]string, error) {
 	var ids []string
 	after := ""
 	for {
