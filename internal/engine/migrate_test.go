@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +152,77 @@ func TestMigrateKeepsScopes(t *testing.T) {
 	}
 	if snapshot(t, st) != before {
 		t.Error("refused migration changed the state")
+	}
+}
+
+// withESP adds a process-level event sub-process started by ev.
+func withESP(src, ev string) string {
+	s := strings.Replace(src, `{"id":"end","type":"endEvent"}],`, `{"id":"end","type":"endEvent"},
+ {"id":"esp","type":"subProcess","triggeredByEvent":true},
+ {"id":"es","type":"startEvent","parent":"esp","event":`+ev+`},
+ {"id":"ee","type":"endEvent","parent":"esp"}],`, 1)
+	return strings.Replace(s, `"edges":[`, `"edges":[{"id":"g1","source":"es","target":"ee"},`, 1)
+}
+
+func TestMigrateEventSubProcessStarts(t *testing.T) {
+	msg, sig := `{"kind":"message","name":"m"}`, `{"kind":"signal","name":"s"}`
+	v1 := mustParse(t, withESP(migV1, msg))
+	mapping := map[string]string{"review": "check", "late": "late2"}
+	// The same start in the target: the subscription carries over as it is.
+	same := mustParse(t, withESP(migV2, msg))
+	st, _ := start(t, v1, nil)
+	var msgSub Sub
+	for _, sb := range st.Subs {
+		if sb.Node == "es" {
+			msgSub = sb
+		}
+	}
+	st, eff, err := Migrate(v1, same, st, Command{Kind: CmdMigrate, Time: t0, Mapping: mapping})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(effectsOf(eff, EffSubscribe)) != 1 || len(effectsOf(eff, EffCancel)) != 0 {
+		t.Errorf("effects = %+v, want only the abort boundary opened", eff)
+	}
+	if i := slices.IndexFunc(st.Subs, func(sb Sub) bool { return sb.ID == msgSub.ID }); i < 0 || st.Subs[i].Node != "es" {
+		t.Errorf("subs = %+v, want %s kept", st.Subs, msgSub.ID)
+	}
+	// Another kind of start: the old subscription closes, the new opens.
+	other := mustParse(t, withESP(migV2, sig))
+	st, _ = start(t, v1, nil)
+	_, eff, err = Migrate(v1, other, st, Command{Kind: CmdMigrate, Time: t0, Mapping: mapping})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cancelled, opened []string
+	for _, e := range effectsOf(eff, EffCancel) {
+		cancelled = append(cancelled, e.ID)
+	}
+	for _, e := range effectsOf(eff, EffSubscribe) {
+		opened = append(opened, e.NodeID+":"+e.Type)
+	}
+	if !slices.Equal(cancelled, []string{msgSub.ID}) || !slices.Equal(opened, []string{"abort:message", "es:signal"}) {
+		t.Errorf("cancelled %v, opened %v", cancelled, opened)
+	}
+}
+
+func TestMigrateInsideSubProcess(t *testing.T) {
+	v1 := mustParse(t, modModel)
+	v2 := mustParse(t, strings.NewReplacer(`"id":"mod"`, `"id":"mod","version":2`, `"id":"inner"`, `"id":"inner2"`,
+		`"target":"inner"`, `"target":"inner2"`, `"source":"inner"`, `"source":"inner2"`).Replace(modModel))
+	st, job := inSub(t)
+	st, eff, err := Migrate(v1, v2, st, Command{Kind: CmdMigrate, Time: t0, Mapping: map[string]string{"inner": "inner2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := find(eff, EffMove); m == nil || m.ID != job.ID || m.NodeID != "inner2" || m.Type != "job" {
+		t.Errorf("move = %+v, want the job to inner2", m)
+	}
+	if got := st.CurrentNodeIDs(); !slices.Equal(got, []string{"sub", "inner2"}) {
+		t.Errorf("current = %v", got)
+	}
+	st, _ = step(t, v2, st, Command{Kind: CmdCompleteJob, Ref: job.ID})
+	if got := st.CurrentNodeIDs(); !slices.Equal(got, []string{"after"}) {
+		t.Errorf("after the job: current = %v, want [after]", got)
 	}
 }

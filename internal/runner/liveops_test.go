@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -278,5 +279,53 @@ func TestBatchTakenOverAfterLeaseExpiry(t *testing.T) {
 	items, _, _ := st.BatchItems(ctx, "b2", "", 0, 0)
 	if items[0].Error != "the instance had already ended" || items[1].Error != "" {
 		t.Errorf("items = %+v", items)
+	}
+}
+
+// TestRetryBatch: a batch retries the incidents of failed instances; the
+// handler now succeeds and they complete. An instance without incident
+// counts as done with a note.
+func TestRetryBatch(t *testing.T) {
+	var failing atomic.Bool
+	failing.Store(true)
+	r := testkit.Runner(t, runner.Config{LeaseFor: 5 * time.Second}, func(r *runner.Runner) {
+		r.Register("service:pay", runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
+			if failing.Load() {
+				return nil, runner.Permanent(errors.New("payments down"))
+			}
+			return map[string]any{"paid": true}, nil
+		}))
+	})
+	b := &bundle{r: r, st: r.Store(), ctx: context.Background()}
+	b.deploy(t, service)
+	var ids []string
+	for range 3 {
+		st, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "svc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, st.InstanceID)
+	}
+	for _, id := range ids {
+		b.waitStatus(t, id, engine.StatusFailed)
+	}
+	failing.Store(false)
+	if _, err := b.r.Recover(b.ctx, runner.RecoverRequest{InstanceID: ids[2]}); err != nil {
+		t.Fatal(err)
+	}
+	b.waitStatus(t, ids[2], engine.StatusCompleted)
+	batch, err := b.r.CreateBatch(b.ctx, runner.BatchRequest{Kind: runner.BatchRetry, InstanceIDs: ids}, "olga")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitBatch(t, b, batch.ID); got.Done != 3 || got.Failed != 0 {
+		t.Errorf("batch = %+v", got)
+	}
+	for _, id := range ids[:2] {
+		b.waitStatus(t, id, engine.StatusCompleted)
+	}
+	items, _, _ := b.st.BatchItems(b.ctx, batch.ID, "", 0, 0)
+	if items[2].Error != "no open incident" {
+		t.Errorf("item of the completed instance = %+v", items[2])
 	}
 }

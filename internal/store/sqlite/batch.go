@@ -97,8 +97,19 @@ func (s *Store) BatchItems(ctx context.Context, batchID, state string, after int
 // ClaimBatch leases the oldest running batch that is free.
 func (s *Store) ClaimBatch(ctx context.Context, owner string, now, until time.Time) (store.BatchRow, bool, error) {
 	var b store.BatchRow
+	// Every node polls for batches: a read (on the read pool) keeps an
+	// idle poll from taking a turn of the one writer.
+	var one int
+	err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM batches WHERE state = 'running'
+		AND (lease_until IS NULL OR lease_until < ?) LIMIT 1`, tm(now)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, false, nil
+	}
+	if err != nil {
+		return b, false, fmt.Errorf("claim batch for %s: %w", owner, err)
+	}
 	found := false
-	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+	err = s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		b, err = scanBatch(tx.QueryRowContext(ctx, `UPDATE batches SET lease_owner = ?, lease_until = ?
 			WHERE id = (SELECT id FROM batches WHERE state = 'running'
