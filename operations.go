@@ -1,6 +1,11 @@
 package baton
 
-import "time"
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+)
 
 // Operations on live instances: instance modification, migration to
 // another definition version, and batch operations.
@@ -130,4 +135,41 @@ type BatchItem struct {
 type BatchList struct {
 	Batches []Batch `json:"batches"`
 	Next    string  `json:"next,omitempty"`
+}
+
+// Modify applies an instance modification and returns the instance after
+// it; a refused instruction is a *Problem (422) whose Errors locate it.
+func (c *Client) Modify(ctx context.Context, instanceID string, req ModifyRequest) (*Instance, error) {
+	var out Instance
+	if err := c.post(ctx, "/api/runtime/instance/"+url.PathEscape(instanceID)+"/modify", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Migrate migrates (or with DryRun checks) instances and reports each.
+func (c *Client) Migrate(ctx context.Context, req MigrateRequest) (*MigrateReport, error) {
+	var out MigrateReport
+	if err := c.post(ctx, "/api/runtime/migrate", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CreateBatch starts a batch operation.
+func (c *Client) CreateBatch(ctx context.Context, req BatchRequest) (*Batch, error) {
+	var out Batch
+	if err := c.post(ctx, "/api/runtime/batches", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Batch returns a batch's progress with the first page of its items.
+func (c *Client) Batch(ctx context.Context, id string) (*Batch, error) {
+	var out Batch
+	if err := c.Do(ctx, http.MethodGet, "/api/runtime/batches/"+url.PathEscape(id), "", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

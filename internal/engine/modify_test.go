@@ -249,3 +249,22 @@ func TestModifyNeedsScopeWhenSeveral(t *testing.T) {
 		t.Errorf("tokens at inner in scope %d = %d, want 2", holders[1], n)
 	}
 }
+
+// TestModifyFailedInstance: cancelling the token an incident stops
+// resolves the incident; the instance runs again from the activated node.
+func TestModifyFailedInstance(t *testing.T) {
+	d := mustParse(t, modModel)
+	st, job := inSub(t)
+	st, eff := step(t, d, st, Command{Kind: CmdFailJob, Ref: job.ID, ErrorMessage: "down"})
+	inc := find(eff, EffIncident)
+	if st.Status != StatusFailed || inc == nil {
+		t.Fatalf("status %s, incident %+v", st.Status, inc)
+	}
+	st, eff = step(t, d, st, Command{Kind: CmdModify, Instructions: []Instruction{{Op: OpCancel, Node: "sub"}, {Op: OpActivate, Node: "after"}}})
+	if r := find(eff, EffResolve); r == nil || r.ID != inc.ID {
+		t.Errorf("resolve = %+v, want incident %s", r, inc.ID)
+	}
+	if st.Status != StatusRunning || len(st.Incidents) != 0 || !reflect.DeepEqual(st.CurrentNodeIDs(), []string{"after"}) {
+		t.Errorf("status %s, incidents %+v, at %v", st.Status, st.Incidents, st.CurrentNodeIDs())
+	}
+}
