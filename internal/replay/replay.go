@@ -126,6 +126,14 @@ func Replay(def *model.Definition, rec *Record, opts Options) (rep Report, err e
 	if err != nil {
 		return Report{}, err
 	}
+	for i, c := range d.cmds {
+		if c.Kind == engine.CmdMigrate {
+			// The record holds one definition; the commands before the
+			// migration ran on another version.
+			return Report{}, fmt.Errorf("replay: instance %s was migrated to %s v%d by command %d (seq %d); a migrated instance cannot be replayed",
+				rec.InstanceID, c.DefinitionID, c.DefinitionVersion, i+1, d.seq[i])
+		}
+	}
 	if def == nil || !def.Built() {
 		return Report{}, errors.New("replay: the recorded definition is not compiled")
 	}

@@ -660,3 +660,23 @@ func FuzzDecodeAndReplay(f *testing.F) {
 		}
 	})
 }
+
+// TestMigratedInstanceIsRefused: a record holds one definition, so a
+// replay of an instance that migrated between versions says so instead of
+// replaying its early commands on the wrong version.
+func TestMigratedInstanceIsRefused(t *testing.T) {
+	r := record(t, loan, map[string]any{"amount": 20000})
+	v2 := parse(t, strings.Replace(loan, `"version":1`, `"version":2`, 1))
+	r.now = r.now.Add(time.Second)
+	cmd := engine.Command{Kind: engine.CmdMigrate, Time: r.now, DefinitionID: "loan", DefinitionVersion: 2, Actor: "olga"}
+	st, _, err := engine.Migrate(r.def, v2, r.st, cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(cmd)
+	r.commit(b, st)
+	_, err = Replay(r.def, r.record(), Options{})
+	if err == nil || !strings.Contains(err.Error(), "migrated to loan v2 by command 2") {
+		t.Fatalf("Replay() = %v, want the migration named", err)
+	}
+}
