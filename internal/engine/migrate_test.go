@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -224,5 +225,44 @@ func TestMigrateInsideSubProcess(t *testing.T) {
 	st, _ = step(t, v2, st, Command{Kind: CmdCompleteJob, Ref: job.ID})
 	if got := st.CurrentNodeIDs(); !slices.Equal(got, []string{"after"}) {
 		t.Errorf("after the job: current = %v, want [after]", got)
+	}
+}
+
+// A parallel multi-instance sub-process: its body and every iteration
+// migrate together, each iteration's job keeps its id.
+const miModel = `{"id":"mi","version":%d,"nodes":[
+ {"id":"start","type":"startEvent"},
+ {"id":"%s","type":"subProcess","multiInstance":{"collection":"items","elementVariable":"item"}},
+ {"id":"s0","type":"startEvent","parent":"%[2]s"},
+ {"id":"%s","type":"serviceTask","taskType":"w","parent":"%[2]s"},
+ {"id":"e0","type":"endEvent","parent":"%[2]s"},
+ {"id":"end","type":"endEvent"}],
+ "edges":[{"id":"f1","source":"start","target":"%[2]s"},{"id":"f2","source":"%[2]s","target":"end"},
+ {"id":"g1","source":"s0","target":"%[3]s"},{"id":"g2","source":"%[3]s","target":"e0"}]}`
+
+func TestMigrateMultiInstance(t *testing.T) {
+	v1 := mustParse(t, fmt.Sprintf(miModel, 1, "each", "work"))
+	v2 := mustParse(t, fmt.Sprintf(miModel, 2, "every", "job"))
+	st, eff := start(t, v1, map[string]any{"items": []any{1.0, 2.0, 3.0}})
+	jobs := effectsOf(eff, EffJob)
+	if len(jobs) != 3 {
+		t.Fatalf("jobs = %+v", jobs)
+	}
+	// Mapping the body but not the inner task is refused.
+	if _, _, err := Migrate(v1, v2, st, Command{Kind: CmdMigrate, Time: t0, Mapping: map[string]string{"each": "every"}}); err == nil || !strings.Contains(err.Error(), `"work"`) {
+		t.Fatalf("err = %v, want work named", err)
+	}
+	st, eff, err := Migrate(v1, v2, st, Command{Kind: CmdMigrate, Time: t0, Mapping: map[string]string{"each": "every", "work": "job"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moves := effectsOf(eff, EffMove); len(moves) != 3 || moves[0].NodeID != "job" {
+		t.Errorf("moves = %+v", moves)
+	}
+	for _, j := range jobs {
+		st, _ = step(t, v2, st, Command{Kind: CmdCompleteJob, Ref: j.ID})
+	}
+	if st.Status != StatusCompleted {
+		t.Errorf("status %s at %v, want COMPLETED", st.Status, st.CurrentNodeIDs())
 	}
 }
