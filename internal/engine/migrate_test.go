@@ -230,7 +230,7 @@ func TestMigrateInsideSubProcess(t *testing.T) {
 
 // A parallel multi-instance sub-process: its body and every iteration
 // migrate together, each iteration's job keeps its id.
-const miModel = `{"id":"mi","version":%d,"nodes":[
+const migMIModel = `{"id":"mi","version":%d,"nodes":[
  {"id":"start","type":"startEvent"},
  {"id":"%s","type":"subProcess","multiInstance":{"collection":"items","elementVariable":"item"}},
  {"id":"s0","type":"startEvent","parent":"%[2]s"},
@@ -241,8 +241,8 @@ const miModel = `{"id":"mi","version":%d,"nodes":[
  {"id":"g1","source":"s0","target":"%[3]s"},{"id":"g2","source":"%[3]s","target":"e0"}]}`
 
 func TestMigrateMultiInstance(t *testing.T) {
-	v1 := mustParse(t, fmt.Sprintf(miModel, 1, "each", "work"))
-	v2 := mustParse(t, fmt.Sprintf(miModel, 2, "every", "job"))
+	v1 := mustParse(t, fmt.Sprintf(migMIModel, 1, "each", "work"))
+	v2 := mustParse(t, fmt.Sprintf(migMIModel, 2, "every", "job"))
 	st, eff := start(t, v1, map[string]any{"items": []any{1.0, 2.0, 3.0}})
 	jobs := effectsOf(eff, EffJob)
 	if len(jobs) != 3 {
