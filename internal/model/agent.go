@@ -46,8 +46,20 @@ func (b *builder) agent(n *Node) {
 		}
 		return
 	}
-	a := n.Agent
+	if n.IsCamundaAgent() {
+		b.camundaAgent(n)
+	}
+	a := n.AgentSettings()
+	if a != nil {
+		for _, f := range []struct{ field, src string }{{"goal", a.Goal}, {"instructions", a.Instructions}} {
+			if IsExpression(f.src) {
+				n.setExpr("agent."+f.field, b.compileExpr(n, n.Line, n.ID, "agent."+f.field, f.src))
+			}
+		}
+	}
 	switch {
+	case (a == nil || strings.TrimSpace(a.Goal) == "") && n.IsCamundaAgent():
+		b.errf(n.Line, n.ID, "inputs", "a Camunda AI Agent needs the input data.userPrompt.prompt (the user prompt)")
 	case a == nil || strings.TrimSpace(a.Goal) == "":
 		b.errf(n.Line, n.ID, "agent.goal", "an agent task needs a goal")
 	case a.MaxSteps < 0:

@@ -452,6 +452,8 @@ func (p *process) zeebeElement(n *model.Node, k *element) {
 		for _, c := range k.children(nsZeebe, "header") {
 			setExt(n, "zeebe:header."+c.attr("key"), c.attr("value"))
 		}
+	case "adHoc":
+		p.adHocExtension(n, k)
 	case "executionListeners", "taskListeners":
 		p.warn(k, n.ID, "zeebe:%s are not supported and are ignored", k.name.Local)
 	}
