@@ -91,7 +91,7 @@ func (b *builder) camundaAgent(n *Node) {
 		b.warnf(n.Line, n.ID, "inputs", "provider.type %q is not a provider Baton speaks; the agent uses Baton's configured provider and model", ptype)
 	}
 	if v, ok := in["data.limits.maxModelCalls"]; ok {
-		k, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(literalOrExpr(v)), "=")))
+		k, err := strconv.Atoi(literalOrExpr(v))
 		if err != nil || k <= 0 {
 			b.errf(n.Line, n.ID, "inputs", "data.limits.maxModelCalls %s is not a positive whole number", v)
 		} else {
@@ -116,13 +116,18 @@ func (b *builder) camundaAgent(n *Node) {
 	n.camAgent = a
 }
 
-// literalOrExpr reads a mapping source: a string literal gives its text,
-// anything else ("=..." FEEL, a number) is returned as written.
+// literalOrExpr reads a mapping source: a string literal (a static
+// Zeebe value, or FEEL ="text") gives its text, a number FEEL =6 its
+// digits; anything else ("=..." FEEL) is returned as written.
 func literalOrExpr(src string) string {
 	src = strings.TrimSpace(src)
+	body := strings.TrimSpace(strings.TrimPrefix(src, "="))
 	var s string
-	if strings.HasPrefix(src, `"`) && json.Unmarshal([]byte(src), &s) == nil {
+	if strings.HasPrefix(body, `"`) && json.Unmarshal([]byte(body), &s) == nil {
 		return s
+	}
+	if _, err := strconv.Atoi(body); err == nil && body != src {
+		return body
 	}
 	return src
 }

@@ -283,7 +283,7 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 		ee = append(ee, func() {
 			w.open("zeebe:ioMapping")
 			for _, m := range n.Inputs {
-				w.leaf("zeebe:input", "source", zeebeExpr(m.Source), "target", m.Target)
+				w.leaf("zeebe:input", "source", zeebeInput(m.Source), "target", m.Target)
 			}
 			for _, m := range n.Outputs {
 				w.leaf("zeebe:output", "source", zeebeExpr(m.Source), "target", m.Target)
