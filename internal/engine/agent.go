@@ -158,7 +158,7 @@ func (s *stepper) agentAnswered(id int64, n *model.Node, out map[string]any) {
 	case AgentActionRun:
 		name, _ := out["activity"].(string)
 		c := s.def.Node(name)
-		if c == nil || c.ParentNode() != n || !c.Type.IsActivity() {
+		if c == nil || c.ParentNode() != n || !c.IsAgentTool() {
 			s.incident(id, IncidentAgent, fmt.Sprintf("the agent chose %q, which is not an activity of agent task %q", name, n.ID), JobAgent)
 			return
 		}

@@ -144,7 +144,7 @@ func agentPrompt(cfg Config, j *runner.Job, run *engine.AgentRun, providerName s
 	var tools []llm.Tool
 	if left > 0 {
 		for _, c := range n.Children() {
-			if !c.Type.IsActivity() {
+			if !c.IsAgentTool() {
 				continue
 			}
 			tools = append(tools, llm.Tool{Name: c.ID, Description: toolDescription(c), InputSchema: c.ToolSchema()})

@@ -108,6 +108,13 @@ func TestCamundaAgentRefusals(t *testing.T) {
 			t.Errorf("%s: err = %v, want it to contain %q", tc.name, err, tc.want)
 		}
 	}
+	// After a tool: activities, gateways and intermediate events only.
+	withEnd := strings.Replace(camundaAgentJSON, `{"id":"e","type":"endEvent"}],`,
+		`{"id":"e","type":"endEvent"},{"id":"e2","type":"endEvent","parent":"agent"}],`, 1)
+	withEnd = strings.Replace(withEnd, `"edges":[`, `"edges":[{"id":"f9","source":"lookup","target":"e2"},`, 1)
+	if _, err := ParseJSON("ca.json", []byte(withEnd)); err == nil || !strings.Contains(err.Error(), `"e2": type: AI agent "agent" has no endEvent`) {
+		t.Errorf("end event after a tool: err = %v", err)
+	}
 	outside := `{"id":"o","nodes":[{"id":"s","type":"startEvent"},
 	 {"id":"t","type":"task","inputs":[{"source":"=fromAi(toolCall.x)","target":"x"}]},{"id":"e","type":"endEvent"}],
 	 "edges":[{"id":"f1","source":"s","target":"t"},{"id":"f2","source":"t","target":"e"}]}`

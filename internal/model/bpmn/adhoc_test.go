@@ -49,3 +49,33 @@ func TestAdHocJSONToBPMN(t *testing.T) {
 		t.Errorf("JSON after the round trip:\n%s\nwant\n%s", j2, j1)
 	}
 }
+
+// TestCamundaAgentIgnoringExtensions: without the Zeebe extensions an AI
+// Agent model is a plain ad-hoc sub-process.
+func TestCamundaAgentIgnoringExtensions(t *testing.T) {
+	src := []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="x">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s" />
+    <bpmn:adHocSubProcess id="agent">
+      <bpmn:extensionElements>
+        <zeebe:taskDefinition type="io.camunda.agenticai:aiagent-job-worker:1" />
+        <zeebe:ioMapping><zeebe:input source="=&#34;Help&#34;" target="data.userPrompt.prompt" /></zeebe:ioMapping>
+      </bpmn:extensionElements>
+      <bpmn:task id="tool" />
+    </bpmn:adHocSubProcess>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="agent" />
+  </bpmn:process>
+</bpmn:definitions>`)
+	d, err := ParseOne("agent.bpmn", src, "")
+	if err != nil || d.Node("agent").Type != model.AgentTask || d.Node("agent").AgentSettings().Goal != "Help" {
+		t.Fatalf("with extensions: %v", err)
+	}
+	d, err = ParseOneWith("agent.bpmn", src, "", Options{IgnoreExtensions: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := d.Node("agent"); n.Type != model.AdHocSubProcess || n.TaskType != "" {
+		t.Errorf("ignoring extensions: %s %q", n.Type, n.TaskType)
+	}
+}

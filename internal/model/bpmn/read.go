@@ -420,7 +420,7 @@ func (p *process) node(e *element, parent *model.Node) error {
 	local := e.name.Local
 	n := &model.Node{
 		ID:          e.attr("id"),
-		Type:        nodeType(e),
+		Type:        nodeType(e, !p.r.opts.IgnoreExtensions),
 		Name:        e.attr("name"),
 		Description: documentation(e),
 		Line:        e.line,
@@ -536,10 +536,10 @@ func (p *process) node(e *element, parent *model.Node) error {
 
 // nodeType maps a BPMN element to a node type: an ad-hoc sub-process
 // with a baton:goal, or run by Camunda's AI Agent job worker, is an agent
-// task.
-func nodeType(e *element) model.NodeType {
+// task (only when extensions are read).
+func nodeType(e *element, extensions bool) model.NodeType {
 	local := e.name.Local
-	if local == "adHocSubProcess" && (e.nsAttr(nsBaton, "goal") != "" || camundaAgentType(e)) {
+	if local == "adHocSubProcess" && extensions && (e.nsAttr(nsBaton, "goal") != "" || camundaAgentType(e)) {
 		return model.AgentTask
 	}
 	return model.NodeType(local)
