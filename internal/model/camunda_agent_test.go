@@ -108,6 +108,16 @@ func TestCamundaAgentRefusals(t *testing.T) {
 			t.Errorf("%s: err = %v, want it to contain %q", tc.name, err, tc.want)
 		}
 	}
+	// Inputs Baton does not use are not compiled: one it could not parse
+	// does not keep the model from deploying.
+	unused := strings.Replace(camundaAgentJSON, `{"source":"\"anthropic\"","target":"provider.type"},`,
+		`{"source":"\"anthropic\"","target":"provider.type"},{"source":"=)(","target":"data.memory.storage.parameters"},`, 1)
+	if unused == camundaAgentJSON {
+		t.Fatal("replacement did not apply")
+	}
+	if _, err := ParseJSON("ca.json", []byte(unused)); err != nil {
+		t.Errorf("an unused input that does not parse: %v", err)
+	}
 	// After a tool: activities, gateways and intermediate events only.
 	withEnd := strings.Replace(camundaAgentJSON, `{"id":"e","type":"endEvent"}],`,
 		`{"id":"e","type":"endEvent"},{"id":"e2","type":"endEvent","parent":"agent"}],`, 1)

@@ -137,6 +137,9 @@ func (b *builder) compile() {
 	for _, n := range d.Nodes {
 		tool := b.toolInputs(n)
 		for i, m := range n.Inputs {
+			if n.IsCamundaAgent() {
+				break // its settings (camunda_agent.go), never evaluated as mappings
+			}
 			if m.Target == "" {
 				b.errf(n.Line, n.ID, fmt.Sprintf("inputs[%d].target", i), "mapping has no target")
 			}
