@@ -2,14 +2,42 @@ package runner_test
 
 import (
 	"context"
+	"os"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/internal/store/postgres"
+	"github.com/batonhq/baton/internal/testkit"
+	"github.com/batonhq/baton/test/proc"
 )
+
+// onStores runs f on SQLite, and on PostgreSQL (a fresh schema) when
+// BATON_TEST_POSTGRES is set; f gets a started runner on that store.
+func onStores(t *testing.T, schema string, register func(*runner.Runner), f func(t *testing.T, b *bundle)) {
+	run := func(t *testing.T, st store.Store) {
+		r := testkit.Runner(t, runner.Config{Store: st, LeaseFor: 5 * time.Second,
+			Retry: runner.RetryPolicy{MaxAttempts: 3, Initial: 10 * time.Millisecond, Factor: 2, Max: time.Second}}, register)
+		f(t, &bundle{r: r, st: r.Store(), ctx: context.Background()})
+	}
+	t.Run("SQLite", func(t *testing.T) { run(t, nil) })
+	t.Run("PostgreSQL", func(t *testing.T) {
+		url := os.Getenv("BATON_TEST_POSTGRES")
+		if url == "" {
+			t.Skip("BATON_TEST_POSTGRES is not set")
+		}
+		st, err := postgres.Open(context.Background(), proc.FreshSchemaURL(t, url, schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		run(t, st)
+	})
+}
 
 // adHocFlow: an ad-hoc sub-process whose active elements come from the
 // variable tools; "fetch" (a job) sets found, which ends it and cancels
@@ -24,13 +52,13 @@ const adHocFlow = `{"id":"adhoc","nodes":[
  "edges":[{"id":"f1","source":"start","target":"work"},{"id":"f2","source":"work","target":"end"}]}`
 
 // TestAdHocSubProcessDurable runs the ad-hoc sub-process through the
-// runner on SQLite: only the named elements start (a job and a task row),
-// the job's result meets the completion condition, and the open task is
-// cancelled in the same transition that completes the instance.
+// runner on each store: only the named elements start (a job and a task
+// row), the job's result meets the completion condition, and the open
+// task is cancelled in the same transition that completes the instance.
 func TestAdHocSubProcessDurable(t *testing.T) {
 	var mu sync.Mutex
 	var ran []string
-	b := setup(t, nil, func(r *runner.Runner) {
+	onStores(t, "runner_adhoc", func(r *runner.Runner) {
 		for _, kind := range []string{"fetch", "unused"} {
 			r.Register("service:"+kind, runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
 				mu.Lock()
@@ -39,7 +67,13 @@ func TestAdHocSubProcessDurable(t *testing.T) {
 				return map[string]any{"found": true}, nil
 			}))
 		}
+	}, func(t *testing.T, b *bundle) {
+		ran = nil
+		adHocDurable(t, b, &mu, &ran)
 	})
+}
+
+func adHocDurable(t *testing.T, b *bundle, mu *sync.Mutex, ran *[]string) {
 	b.deploy(t, adHocFlow)
 	a, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "adhoc", Variables: map[string]any{"tools": []any{"ask", "fetch"}}})
 	if err != nil {
@@ -50,8 +84,8 @@ func TestAdHocSubProcessDurable(t *testing.T) {
 		t.Errorf("variables = %v", done.Variables)
 	}
 	mu.Lock()
-	if !slices.Equal(ran, []string{"fetch"}) {
-		t.Errorf("jobs run = %v, want [fetch]", ran)
+	if !slices.Equal(*ran, []string{"fetch"}) {
+		t.Errorf("jobs run = %v, want [fetch]", *ran)
 	}
 	mu.Unlock()
 	tasks, err := b.st.Tasks(b.ctx, store.TaskFilter{InstanceID: a.InstanceID, State: store.TaskCancelled})
@@ -96,12 +130,12 @@ const compESPFlow = `{"id":"compesp","nodes":[
   {"id":"h1","source":"cs","target":"tell"},{"id":"h2","source":"tell","target":"inner"},{"id":"h3","source":"inner","target":"ce"}]}`
 
 // TestCompensationEventSubProcessDurable: after the review the
-// compensation event sub-process runs as jobs on SQLite, telling the
+// compensation event sub-process runs as jobs on each store, telling the
 // partner before the booking's handler runs.
 func TestCompensationEventSubProcessDurable(t *testing.T) {
 	var mu sync.Mutex
 	var ran []string
-	b := setup(t, nil, func(r *runner.Runner) {
+	onStores(t, "runner_compesp", func(r *runner.Runner) {
 		for _, kind := range []string{"book", "cancel", "tell"} {
 			r.Register("service:"+kind, runner.HandlerFunc(func(ctx context.Context, j *runner.Job) (map[string]any, error) {
 				mu.Lock()
@@ -110,7 +144,13 @@ func TestCompensationEventSubProcessDurable(t *testing.T) {
 				return nil, nil
 			}))
 		}
+	}, func(t *testing.T, b *bundle) {
+		ran = nil
+		compESPDurable(t, b, &mu, &ran)
 	})
+}
+
+func compESPDurable(t *testing.T, b *bundle, mu *sync.Mutex, ran *[]string) {
 	b.deploy(t, compESPFlow)
 	a, _, err := b.r.StartInstance(b.ctx, runner.StartRequest{DefinitionID: "compesp"})
 	if err != nil {
@@ -130,7 +170,7 @@ func TestCompensationEventSubProcessDurable(t *testing.T) {
 	b.waitStatus(t, a.InstanceID, engine.StatusCompleted)
 	mu.Lock()
 	defer mu.Unlock()
-	if want := []string{"book", "tell", "cancel"}; !slices.Equal(ran, want) {
-		t.Errorf("jobs run %v, want %v", ran, want)
+	if want := []string{"book", "tell", "cancel"}; !slices.Equal(*ran, want) {
+		t.Errorf("jobs run %v, want %v", *ran, want)
 	}
 }
