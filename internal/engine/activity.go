@@ -191,6 +191,13 @@ func (s *stepper) skip(id int64) {
 	t := s.tok(id)
 	n := s.def.Node(t.Node)
 	s.history(n.ID, string(n.Type), ActResolved, map[string]any{"skipped": true})
+	if t.AdHocCheck {
+		// Its activity completed; skipping the failed completion
+		// condition goes on as if it did not hold.
+		t.AdHocCheck = false
+		s.leave(id, n)
+		return
+	}
 	if n.Type.IsActivity() {
 		s.completeActivity(id, nil)
 		return

@@ -114,6 +114,7 @@ func (s *stepper) adHocInnerDone(id int64, n *model.Node) bool {
 		v, err = false, nil
 	}
 	if err != nil {
+		t.AdHocCheck = true
 		s.incident(id, IncidentExpression, fmt.Sprintf("completion condition of ad-hoc sub-process %q: %v", hn.ID, err), "")
 		return true
 	}
@@ -129,6 +130,16 @@ func (s *stepper) adHocInnerDone(id int64, n *model.Node) bool {
 	s.cancelChildren(hid)
 	s.completeActivity(hid, nil)
 	return true
+}
+
+// adHocRecheck evaluates the completion condition again for token id,
+// whose activity n completed before the condition failed (an operator's
+// retry), then lets the token go on unless the sub-process ended.
+func (s *stepper) adHocRecheck(id int64, n *model.Node) {
+	s.tok(id).AdHocCheck = false
+	if !s.adHocInnerDone(id, n) {
+		s.leave(id, n)
+	}
 }
 
 // ActAdHocCompleted records that an ad-hoc sub-process's completion

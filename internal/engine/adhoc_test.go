@@ -120,12 +120,35 @@ func TestAdHocSubProcess(t *testing.T) {
 }
 
 // TestAdHocCompletionConditionFails: a condition that cannot be evaluated
-// stops the inner token with an incident naming the sub-process.
+// stops the inner token with an incident naming the sub-process. A retry
+// evaluates the condition again without running the activity; a skip goes
+// on as if it did not hold.
 func TestAdHocCompletionConditionFails(t *testing.T) {
 	d := mustParse(t, adHocModel(`{"completionCondition":"missing > 0"}`))
-	st, _ := start(t, d, nil)
-	if len(st.Incidents) != 1 || !strings.Contains(st.Incidents[0].Message, `completion condition of ad-hoc sub-process "adhoc"`) {
-		t.Fatalf("incidents = %+v", st.Incidents)
+	for _, how := range []CommandKind{CmdRetry, CmdSkip} {
+		t.Run(string(how), func(t *testing.T) {
+			st, _ := start(t, d, nil)
+			if len(st.Incidents) != 1 || !strings.Contains(st.Incidents[0].Message, `completion condition of ad-hoc sub-process "adhoc"`) || st.Incidents[0].NodeID != "b" {
+				t.Fatalf("incidents = %+v", st.Incidents)
+			}
+			st, eff := step(t, d, st, Command{Kind: how, Ref: st.Incidents[0].ID, Variables: map[string]any{"missing": 1}})
+			if how == CmdRetry {
+				if st.Status != StatusCompleted || find(eff, EffCancel) == nil {
+					t.Fatalf("retry: status %s, effects %+v; want the condition to hold and a cancelled", st.Status, eff)
+				}
+			} else {
+				if st.Status != StatusRunning {
+					t.Fatalf("skip: status %s (%+v)", st.Status, st.Incidents)
+				}
+				st, _ = step(t, d, st, Command{Kind: CmdCompleteJob, Ref: waitRef(t, st, "a"), Variables: map[string]any{"missing": 0}})
+				if st.Status != StatusCompleted {
+					t.Fatalf("skip: status %s after a completed (%+v)", st.Status, st.Incidents)
+				}
+			}
+			if got := completedIDs(st); strings.Count(strings.Join(got, ","), "b") != 1 {
+				t.Errorf("b completed %v: want once", got)
+			}
+		})
 	}
 }
 
