@@ -131,22 +131,27 @@ func TestCompensationModels(t *testing.T) {
 						}
 					}()
 				}
-				st := runScripted(t, d, r.espRun)
-				var started, done []string
-				for _, h := range st.History {
-					switch h.Action {
-					case engine.ActCompensating:
-						started = append(started, h.NodeID)
-					case engine.ActCompensated:
-						done = append(done, h.NodeID)
-					}
-				}
+				started, done := compensations(runScripted(t, d, r.espRun))
 				if !reflect.DeepEqual(started, r.compensated) || !reflect.DeepEqual(done, r.compensated) {
 					t.Errorf("compensation started %q, completed %q; want %q", started, done, r.compensated)
 				}
 			})
 		}
 	}
+}
+
+// compensations lists the activities whose compensation started and
+// finished, in order.
+func compensations(st *engine.State) (started, finished []string) {
+	for _, h := range st.History {
+		switch h.Action {
+		case engine.ActCompensating:
+			started = append(started, h.NodeID)
+		case engine.ActCompensated:
+			finished = append(finished, h.NodeID)
+		}
+	}
+	return started, finished
 }
 
 // simCompensates is how many activities the token simulation of each

@@ -29,8 +29,13 @@ func (s *stepper) activate(id int64, n *model.Node) {
 	if s.st.Simulate {
 		// Token simulation: every task completes at once, untouched;
 		// sub-processes run their contents.
-		if n.Type == model.SubProcess {
-			if s.boundaries(id, n) {
+		if n.Type == model.SubProcess || n.Type == model.AdHocSubProcess {
+			if !s.boundaries(id, n) {
+				return
+			}
+			if n.Type == model.AdHocSubProcess {
+				s.enterAdHoc(id, n)
+			} else {
 				s.enterScope(id, n)
 			}
 			return
@@ -54,7 +59,9 @@ func (s *stepper) activate(id int64, n *model.Node) {
 		s.startStandardLoop(id, n)
 		return
 	}
-	if !s.mapInputs(id, n) {
+	// A Camunda AI Agent's inputs are its settings (model, agentStart),
+	// not mappings.
+	if !n.IsCamundaAgent() && !s.mapInputs(id, n) {
 		return
 	}
 	// An expression job type is evaluated before any boundary event
@@ -80,6 +87,8 @@ func (s *stepper) activate(id int64, n *model.Node) {
 		s.waitEvent(t, n)
 	case model.SubProcess:
 		s.enterScope(id, n)
+	case model.AdHocSubProcess:
+		s.enterAdHoc(id, n)
 	case model.AgentTask:
 		s.agentStart(id, n)
 	default: // service, send, business rule, call activity
@@ -171,6 +180,9 @@ func (s *stepper) completeActivity(id int64, result map[string]any) {
 		res = maps.Clone(result)
 	}
 	s.history(n.ID, string(n.Type), ActCompleted, res)
+	if s.adHocInnerDone(id, n) {
+		return
+	}
 	s.leave(id, n)
 }
 
@@ -179,6 +191,13 @@ func (s *stepper) skip(id int64) {
 	t := s.tok(id)
 	n := s.def.Node(t.Node)
 	s.history(n.ID, string(n.Type), ActResolved, map[string]any{"skipped": true})
+	if t.AdHocCheck {
+		// Its activity completed; skipping the failed completion
+		// condition goes on as if it did not hold.
+		t.AdHocCheck = false
+		s.leave(id, n)
+		return
+	}
 	if n.Type.IsActivity() {
 		s.completeActivity(id, nil)
 		return

@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/batonhq/baton/internal/model"
@@ -42,12 +44,16 @@ type AgentRun struct {
 	// from: a retry after a limit gives the agent a fresh allowance.
 	BaseSteps  int `json:"baseSteps,omitempty"`
 	BaseTokens int `json:"baseTokens,omitempty"`
+	// Goal and Instructions are the agent's goal and instructions when
+	// they are expressions, evaluated when it started.
+	Goal         string `json:"goal,omitempty"`
+	Instructions string `json:"instructions,omitempty"`
 }
 
 // StepsLeft is how many more activities the agent may run under n's
 // limit.
 func (r *AgentRun) StepsLeft(n *model.Node) int {
-	return n.Agent.Steps() - (len(r.Steps) - r.BaseSteps)
+	return n.AgentSettings().Steps() - (len(r.Steps) - r.BaseSteps)
 }
 
 // AgentStep is one activity the agent ran.
@@ -71,7 +77,24 @@ const ActAgentStep Action = "agentStep"
 func (s *stepper) agentStart(id int64, n *model.Node) {
 	t := s.tok(id)
 	if t.Agent == nil {
-		t.Agent = &AgentRun{Started: s.now}
+		r := &AgentRun{Started: s.now}
+		vars := s.varsFor(t)
+		for _, f := range []struct {
+			key string
+			to  *string
+		}{{"agent.goal", &r.Goal}, {"agent.instructions", &r.Instructions}} {
+			p := n.Expr(f.key)
+			if p == nil {
+				continue
+			}
+			v, err := p.EvalAt(vars, s.now)
+			if err != nil {
+				s.incident(id, IncidentExpression, fmt.Sprintf("agent task %q: %s: %v", n.ID, strings.TrimPrefix(f.key, "agent."), err), "")
+				return
+			}
+			*f.to = stringOf(v)
+		}
+		t.Agent = r
 	} else {
 		// Retried after an incident: a fresh allowance from here.
 		r := t.Agent
@@ -86,7 +109,7 @@ func (s *stepper) agentStart(id int64, n *model.Node) {
 func (s *stepper) agentAsk(id int64, n *model.Node) {
 	t := s.tok(id)
 	r := t.Agent
-	a := n.Agent
+	a := n.AgentSettings()
 	if a.MaxTokens > 0 && r.Tokens-r.BaseTokens >= a.MaxTokens {
 		s.incident(id, IncidentAgent, fmt.Sprintf("agent task %q spent %d tokens, its limit is %d, without finishing", n.ID, r.Tokens-r.BaseTokens, a.MaxTokens), JobAgent)
 		return
@@ -124,6 +147,9 @@ func (s *stepper) agentAnswered(id int64, n *model.Node, out map[string]any) {
 	case AgentActionFinish:
 		result, _ := out["result"].(map[string]any)
 		s.history(n.ID, string(n.Type), ActAgentStep, map[string]any{"finish": true, "reason": reason, "steps": len(r.Steps)})
+		if asJSON, ok := n.CamundaResponse(); ok {
+			result = camundaResponse(result, asJSON)
+		}
 		if n.ResultVariable != "" {
 			result = map[string]any{n.ResultVariable: result}
 		}
@@ -132,12 +158,12 @@ func (s *stepper) agentAnswered(id int64, n *model.Node, out map[string]any) {
 	case AgentActionRun:
 		name, _ := out["activity"].(string)
 		c := s.def.Node(name)
-		if c == nil || c.ParentNode() != n || !c.Type.IsActivity() {
+		if c == nil || c.ParentNode() != n || !c.IsAgentTool() {
 			s.incident(id, IncidentAgent, fmt.Sprintf("the agent chose %q, which is not an activity of agent task %q", name, n.ID), JobAgent)
 			return
 		}
 		if r.StepsLeft(n) <= 0 {
-			s.incident(id, IncidentAgent, fmt.Sprintf("agent task %q used its %d steps without finishing", n.ID, n.Agent.Steps()), JobAgent)
+			s.incident(id, IncidentAgent, fmt.Sprintf("agent task %q used its %d steps without finishing", n.ID, n.AgentSettings().Steps()), JobAgent)
 			return
 		}
 		input, _ := out["input"].(map[string]any)
@@ -148,6 +174,15 @@ func (s *stepper) agentAnswered(id int64, n *model.Node, out map[string]any) {
 		cid := s.newToken(name, id, "")
 		if len(input) > 0 {
 			s.tok(cid).Locals = maps.Clone(input)
+		}
+		if len(c.ToolParams()) > 0 {
+			// fromAi(toolCall.x, ...) mappings read the model's arguments.
+			l := s.tok(cid).Locals
+			if l == nil {
+				l = map[string]any{}
+				s.tok(cid).Locals = l
+			}
+			l["toolCall"] = maps.Clone(input)
 		}
 		s.queue = append(s.queue, cid)
 	default:
@@ -191,6 +226,37 @@ func (s *stepper) agentStepDone(id int64) {
 	t := s.tok(id)
 	t.Wait, t.Ref = "", ""
 	s.agentAsk(id, s.def.Node(t.Node))
+}
+
+// camundaResponse shapes a finished agent's result as Camunda's AI Agent
+// does: the variable "agent" with responseText, and responseJson when the
+// response format is JSON.
+func camundaResponse(result map[string]any, asJSON bool) map[string]any {
+	resp := map[string]any{}
+	if asJSON {
+		resp["responseJson"] = result
+		if b, err := json.Marshal(result); err == nil {
+			resp["responseText"] = string(b)
+		}
+	} else {
+		resp["responseText"] = result["responseText"]
+	}
+	return map[string]any{"agent": resp}
+}
+
+// stringOf renders an evaluated prompt as text.
+func stringOf(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 func errorText(code, msg string) string {

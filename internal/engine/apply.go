@@ -248,7 +248,7 @@ func (s *stepper) applyMove() error {
 	s.cancelWait(t)
 	t = s.tok(id)
 	s.history(t.Node, "", ActMoved, map[string]any{"to": target.ID})
-	t.Node, t.Via, t.Wait, t.Ref, t.Loop, t.Locals = target.ID, "", "", "", nil, nil
+	t.Node, t.Via, t.Wait, t.Ref, t.Loop, t.Locals, t.AdHocCheck = target.ID, "", "", "", nil, nil, false
 	s.queue = append(s.queue, id)
 	return nil
 }

@@ -65,6 +65,13 @@ func (s *stepper) compensationRecorded(id int64, n *model.Node) {
 	}
 	r := Compensable{Node: n.ID, Scope: t.Scope}
 	switch {
+	case n.CompensationEventSub() != nil:
+		// Its compensation event sub-process runs with the sub-process's
+		// locals and may compensate the inner records itself.
+		r.Inner = inner
+		if l := s.localsFor(t); len(l) > 0 {
+			r.Locals = maps.Clone(l)
+		}
 	case n.CompensationHandler() != nil:
 		if l := s.localsFor(t); len(l) > 0 {
 			r.Locals = maps.Clone(l)
@@ -165,6 +172,11 @@ func (s *stepper) compNext(id int64) {
 		if a == nil {
 			continue
 		}
+		if esp := a.CompensationEventSub(); esp != nil {
+			c.Current = a.ID
+			s.compensationEventSub(id, a, esp, r)
+			return
+		}
 		h := a.CompensationHandler()
 		if h == nil {
 			// A sub-process without a handler: compensate its inner
@@ -195,4 +207,27 @@ func (s *stepper) compNext(id int64) {
 	default:
 		s.consume(id)
 	}
+}
+
+// compensationEventSub runs the compensation event sub-process esp of
+// completed sub-process a (record r) under compensation driver id. The
+// inner records of a go back into the state under the driver, which is
+// the scope the event sub-process's token sits in, so that a compensation
+// throw event inside it compensates them (compensate looks one scope out
+// of an event sub-process).
+func (s *stepper) compensationEventSub(id int64, a, esp *model.Node, r Compensable) {
+	s.dropCompensable(id) // what an earlier handler left
+	for _, in := range r.Inner {
+		in.Scope = id
+		s.st.Compensable = append(s.st.Compensable, in)
+	}
+	s.history(a.ID, string(a.Type), ActCompensating, map[string]any{"handler": esp.ID})
+	hid := s.newToken(esp.ID, id, "")
+	h := s.tok(hid)
+	h.Wait = WaitScope
+	if len(r.Locals) > 0 {
+		h.Locals = maps.Clone(r.Locals)
+	}
+	s.history(esp.ID, string(esp.Type), ActWaiting, map[string]any{"trigger": esp.EventStart().ID})
+	s.queue = append(s.queue, s.newToken(esp.EventStart().ID, hid, ""))
 }

@@ -164,18 +164,7 @@ func TestCompensation(t *testing.T) {
 			if tc.throwErr != "" {
 				st, _ = step(t, d, st, Command{Kind: CmdThrowError, Ref: waitRef(t, st, tc.throwErr), ErrorCode: "E"})
 			}
-			if st.Status != StatusCompleted {
-				t.Fatalf("status = %s, want COMPLETED (tokens %+v, incidents %+v)", st.Status, st.Tokens, st.Incidents)
-			}
-			if got := actions(st, ActCompensating); !reflect.DeepEqual(got, tc.compensated) {
-				t.Errorf("compensated = %v, want %v", got, tc.compensated)
-			}
-			if got := actions(st, ActCompensated); !reflect.DeepEqual(got, tc.compensated) {
-				t.Errorf("compensation completed = %v, want %v", got, tc.compensated)
-			}
-			if got := st.Variables["log"]; got != tc.log {
-				t.Errorf("log = %q, want %q", got, tc.log)
-			}
+			checkCompensated(t, st, tc.compensated, tc.compensated, tc.log)
 			if tc.completed != nil {
 				got := actions(st, ActCompleted)
 				if len(got) < len(tc.completed) || !reflect.DeepEqual(got[len(got)-len(tc.completed):], tc.completed) {
@@ -186,6 +175,24 @@ func TestCompensation(t *testing.T) {
 				t.Errorf("records left after the end: %+v", st.Compensable)
 			}
 		})
+	}
+}
+
+// checkCompensated checks that the instance completed, which
+// activities' compensation started and ended, in order, and the log.
+func checkCompensated(t *testing.T, st *State, compensating, compensated []string, log string) {
+	t.Helper()
+	if st.Status != StatusCompleted {
+		t.Fatalf("status = %s, want COMPLETED (tokens %+v, incidents %+v)", st.Status, st.Tokens, st.Incidents)
+	}
+	if got := actions(st, ActCompensating); !reflect.DeepEqual(got, compensating) {
+		t.Errorf("compensating = %v, want %v", got, compensating)
+	}
+	if got := actions(st, ActCompensated); !reflect.DeepEqual(got, compensated) {
+		t.Errorf("compensated = %v, want %v", got, compensated)
+	}
+	if got := st.Variables["log"]; got != log {
+		t.Errorf("log = %q, want %q", got, log)
 	}
 }
 

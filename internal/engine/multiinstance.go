@@ -212,6 +212,9 @@ func (s *stepper) finishLoop(id int64) {
 	}
 	t.Loop, t.Wait, t.Ref = nil, "", ""
 	s.completed(n)
+	if s.adHocInnerDone(id, n) {
+		return
+	}
 	s.leave(id, n)
 }
 

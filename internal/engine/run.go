@@ -71,6 +71,10 @@ func (s *stepper) enter(t *Token) {
 		return
 	}
 	id := t.ID
+	if t.AdHocCheck {
+		s.adHocRecheck(id, n)
+		return
+	}
 	switch n.Type {
 	case model.StartEvent:
 		if n.EventSubProcess() != nil && !s.eventSubStarted(id, n) {

@@ -71,6 +71,10 @@ type Token struct {
 	Agent *AgentRun `json:"agent,omitempty"`
 	// Comp tracks the handlers a compensation throw event runs.
 	Comp *CompRun `json:"comp,omitempty"`
+	// AdHocCheck: the token's activity completed inside an ad-hoc
+	// sub-process whose completion condition failed; a retry evaluates
+	// the condition again instead of running the activity (adhoc.go).
+	AdHocCheck bool `json:"adHocCheck,omitempty"`
 }
 
 // Loop is the progress of a multi-instance activity or a standard loop.

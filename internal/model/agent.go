@@ -25,19 +25,28 @@ func (b *builder) agent(n *Node) {
 		}
 	}
 	if inAgent {
+		// A Camunda AI Agent's tools are its activities without incoming
+		// flows; what follows them inside runs as part of the tool's step.
+		camunda := n.parent.IsCamundaAgent()
+		follows := camunda && len(n.incoming) > 0
 		switch {
 		case n.Type == BoundaryEvent:
 			b.errf(n.Line, n.ID, "", "boundary events inside agent task %q are not supported (attach them to the agent task)", n.parent.ID)
+		case n.Type == AgentTask:
+			b.errf(n.Line, n.ID, "type", "agent tasks cannot be nested")
+		case follows && (n.Type.IsActivity() || n.Type.IsGateway() || n.Type == IntermediateCatchEvent || n.Type == IntermediateThrowEvent):
+		case follows:
+			b.errf(n.Line, n.ID, "type", "AI agent %q has no %s (an element after a tool is an activity, gateway or intermediate event)", n.parent.ID, n.Type)
+		case camunda && !n.Type.IsActivity() && !n.Type.IsArtifact():
+			b.errf(n.Line, n.ID, "type", "the tools of AI agent %q are its activities without incoming flows, not a %s", n.parent.ID, n.Type)
+		case camunda:
+			b.agentToolID(n)
 		case !n.Type.IsActivity() && !n.Type.IsArtifact():
 			b.errf(n.Line, n.ID, "type", "agent task %q holds only activities (the agent's tools), not a %s", n.parent.ID, n.Type)
 		case len(n.incoming) > 0 || len(n.outgoing) > 0:
 			b.errf(n.Line, n.ID, "", "activities inside agent task %q are called by the agent and have no sequence flows", n.parent.ID)
-		case n.Type == AgentTask:
-			b.errf(n.Line, n.ID, "type", "agent tasks cannot be nested")
-		case !agentToolName.MatchString(n.ID):
-			b.errf(n.Line, n.ID, "id", "an agent's activity is offered as a tool under its id, which must be 1 to 64 letters, digits, _ or -")
-		case n.ID == AgentFinishTool:
-			b.errf(n.Line, n.ID, "id", "%q is the agent's own tool for finishing; rename the activity", AgentFinishTool)
+		default:
+			b.agentToolID(n)
 		}
 	}
 	if n.Type != AgentTask {
@@ -46,8 +55,20 @@ func (b *builder) agent(n *Node) {
 		}
 		return
 	}
-	a := n.Agent
+	if n.IsCamundaAgent() {
+		b.camundaAgent(n)
+	}
+	a := n.AgentSettings()
+	if a != nil {
+		for _, f := range []struct{ field, src string }{{"goal", a.Goal}, {"instructions", a.Instructions}} {
+			if IsExpression(f.src) {
+				n.setExpr("agent."+f.field, b.compileExpr(n, n.Line, n.ID, "agent."+f.field, f.src))
+			}
+		}
+	}
 	switch {
+	case (a == nil || strings.TrimSpace(a.Goal) == "") && n.IsCamundaAgent():
+		b.errf(n.Line, n.ID, "inputs", "a Camunda AI Agent needs the input data.userPrompt.prompt (the user prompt)")
 	case a == nil || strings.TrimSpace(a.Goal) == "":
 		b.errf(n.Line, n.ID, "agent.goal", "an agent task needs a goal")
 	case a.MaxSteps < 0:
@@ -69,13 +90,29 @@ func (b *builder) agent(n *Node) {
 	}
 	tools := 0
 	for _, c := range n.children {
-		if c.Type.IsActivity() {
+		if c.IsAgentTool() {
 			tools++
 		}
 	}
 	if tools == 0 {
 		b.errf(n.Line, n.ID, "", "agent task has no activities for the agent to call")
 	}
+}
+
+// agentToolID checks the id an agent's activity is offered under.
+func (b *builder) agentToolID(n *Node) {
+	switch {
+	case !agentToolName.MatchString(n.ID):
+		b.errf(n.Line, n.ID, "id", "an agent's activity is offered as a tool under its id, which must be 1 to 64 letters, digits, _ or -")
+	case n.ID == AgentFinishTool:
+		b.errf(n.Line, n.ID, "id", "%q is the agent's own tool for finishing; rename the activity", AgentFinishTool)
+	}
+}
+
+// IsAgentTool reports whether n is one of the tools of its agent task:
+// an activity directly inside it without incoming flows.
+func (n *Node) IsAgentTool() bool {
+	return n.parent != nil && n.parent.Type == AgentTask && n.Type.IsActivity() && len(n.incoming) == 0
 }
 
 // objectSchemaProblem says why raw is not a JSON Schema of an object, or "".

@@ -127,8 +127,11 @@ func (d *Definition) Build(opts Options) error {
 	if len(b.probs) == 0 {
 		d.starts = computeStarts(d.top, opts.ImplicitStart)
 		for _, n := range d.Nodes {
-			if n.Type == SubProcess {
+			switch n.Type {
+			case SubProcess:
 				n.starts = computeStarts(n.children, opts.ImplicitStart)
+			case AdHocSubProcess:
+				n.starts = adHocStarts(n)
 			}
 		}
 	}
@@ -284,6 +287,9 @@ func (b *builder) structure(opts Options) {
 	}
 	b.compensation()
 	for _, n := range d.Nodes {
+		b.adHoc(n)
+	}
+	for _, n := range d.Nodes {
 		if n.Type == IntermediateThrowEvent && n.Event != nil && n.Event.Kind == EventLink {
 			if links[n.parent][n.Event.Name] == 0 {
 				b.errf(n.Line, n.ID, "event.name", "link throw event %q has no catching link event of that name in its scope", n.Event.Name)
@@ -368,7 +374,9 @@ func (b *builder) node(n *Node, links map[*Node]map[string]int) {
 				b.errf(n.Line, n.ID, "event.kind", "a start event cannot be a %s event outside an event sub-process", kind)
 			}
 		case EventCompensate:
-			b.errf(n.Line, n.ID, "event.kind", "compensation event sub-processes (a compensate start event) are not supported; attach a compensation boundary event and handler to the activities instead")
+			if n.parent == nil || !n.parent.TriggeredByEvent {
+				b.errf(n.Line, n.ID, "event.kind", "a compensation start event starts only an event sub-process (a compensation event sub-process)")
+			}
 		default:
 			b.errf(n.Line, n.ID, "event.kind", "a start event cannot be a %s event", kind)
 		}

@@ -61,6 +61,10 @@ func (d *Definition) Unbuilt() *Definition {
 			x := *n.Agent
 			m.Agent = &x
 		}
+		if n.AdHoc != nil {
+			x := *n.AdHoc
+			m.AdHoc = &x
+		}
 		if len(n.InputSchema) > 0 {
 			m.InputSchema = append([]byte(nil), n.InputSchema...)
 		}

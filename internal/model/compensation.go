@@ -6,8 +6,11 @@ package model
 // isForCompensation="true"). A compensation throw event (intermediate or
 // end) compensates the completed activities of its scope, or the one named
 // by Event.ActivityRef; inside an event sub-process, the scope is the one
-// the event sub-process sits in. Compensation event sub-processes (a
-// compensate start event) are refused.
+// the event sub-process sits in. A sub-process may instead hold a
+// compensation event sub-process (a compensate start event): when the
+// sub-process is compensated it runs in place of the default
+// compensation of the sub-process's inner activities, and may throw
+// compensation itself to run their handlers.
 
 // compensation links compensation boundary events to their handlers and
 // checks compensation throw events. It runs after every node was checked
@@ -120,6 +123,28 @@ func scopeLabel(scope *Node) string {
 	}
 	return "sub-process " + scope.ID
 }
+
+// compensationEventSub checks a compensation event sub-process and links
+// it to its sub-process.
+func (b *builder) compensationEventSub(esp, start *Node) {
+	sp := esp.parent
+	switch {
+	case sp == nil:
+		b.errf(esp.Line, esp.ID, "", "a compensation event sub-process at process level never runs (nothing compensates the process); put it inside the sub-process it compensates")
+	case start.NonInterrupting:
+		b.errf(start.Line, start.ID, "nonInterrupting", "a compensation start event is always interrupting")
+	case sp.compESP != nil:
+		b.errf(esp.Line, esp.ID, "", "sub-process %q has a second compensation event sub-process (%q is the first)", sp.ID, sp.compESP.ID)
+	case sp.handler != nil:
+		b.errf(esp.Line, esp.ID, "", "sub-process %q has both a compensation handler (%q) and a compensation event sub-process", sp.ID, sp.handler.ID)
+	default:
+		sp.compESP = esp
+	}
+}
+
+// CompensationEventSub returns the compensation event sub-process of a
+// sub-process, or nil.
+func (n *Node) CompensationEventSub() *Node { return n.compESP }
 
 // CompensationHandler returns the handler of an activity's compensation
 // boundary event, or nil.

@@ -23,7 +23,20 @@ const (
 )
 
 func exprDepth(s string) int {
-	depth, max := 0, 0
+	max := 0
+	scanCode(s, func(_ int, _ byte, depth int) {
+		if depth > max {
+			max = depth
+		}
+	})
+	return max
+}
+
+// scanCode calls visit for each byte of s outside string literals with
+// the bracket depth after it (negative after an unmatched closing
+// bracket); it reports false when a string is left open.
+func scanCode(s string, visit func(i int, c byte, depth int)) bool {
+	depth := 0
 	var quote byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -38,16 +51,15 @@ func exprDepth(s string) int {
 		switch c {
 		case '"', '\'', '`':
 			quote = c
+			continue
 		case '(', '[', '{':
 			depth++
-			if depth > max {
-				max = depth
-			}
 		case ')', ']', '}':
 			depth--
 		}
+		visit(i, c, depth)
 	}
-	return max
+	return quote == 0
 }
 
 func (b *builder) compileExpr(n *Node, line int, id, field, src string) *expr.Program {
@@ -123,11 +135,19 @@ func (b *builder) compile() {
 		e.cond = b.compileExpr(nil, e.Line, e.ID, "condition", e.Condition)
 	}
 	for _, n := range d.Nodes {
+		tool := b.toolInputs(n)
 		for i, m := range n.Inputs {
+			if n.IsCamundaAgent() {
+				break // its settings (camunda_agent.go), never evaluated as mappings
+			}
 			if m.Target == "" {
 				b.errf(n.Line, n.ID, fmt.Sprintf("inputs[%d].target", i), "mapping has no target")
 			}
-			n.setExpr(fmt.Sprintf("input:%d", i), b.compileExpr(n, n.Line, n.ID, fmt.Sprintf("inputs[%d].source", i), m.Source))
+			src := m.Source
+			if s, ok := tool[i]; ok {
+				src = s
+			}
+			n.setExpr(fmt.Sprintf("input:%d", i), b.compileExpr(n, n.Line, n.ID, fmt.Sprintf("inputs[%d].source", i), src))
 		}
 		for i, m := range n.Outputs {
 			if m.Target == "" {

@@ -54,8 +54,11 @@ func (b *builder) eventSub(n *Node) {
 		if start.NonInterrupting {
 			b.errf(start.Line, start.ID, "nonInterrupting", "an error start event is always interrupting")
 		}
+	case EventCompensate:
+		b.compensationEventSub(n, start)
+		return // run only when its sub-process is compensated
 	case EventNone:
-		b.errf(start.Line, start.ID, "event", "the start event of event sub-process %q needs an event definition (timer, message, signal, error, escalation or conditional)", n.ID)
+		b.errf(start.Line, start.ID, "event", "the start event of event sub-process %q needs an event definition (timer, message, signal, error, escalation, conditional or compensation)", n.ID)
 	} // other kinds are refused for every start event (builder.node)
 	if n.parent == nil {
 		b.d.eventSubs = append(b.d.eventSubs, n)

@@ -43,6 +43,11 @@ const (
 	// child activities are tools the model calls, one at a time, until it
 	// declares the goal met (BPMN: adHocSubProcess with baton:agent).
 	AgentTask NodeType = "agentTask"
+	// AdHocSubProcess is an ad-hoc sub-process (BPMN adHocSubProcess, as
+	// Camunda 8.7+ runs it): the activities to run are chosen on entry
+	// (AdHoc.ActiveElements, else those without incoming flows), and a
+	// completion condition may end it early (adhoc.go).
+	AdHocSubProcess NodeType = "adHocSubProcess"
 
 	ExclusiveGateway  NodeType = "exclusiveGateway"
 	ParallelGateway   NodeType = "parallelGateway"
@@ -61,7 +66,7 @@ var nodeTypes = map[NodeType]bool{
 	StartEvent: true, EndEvent: true, IntermediateCatchEvent: true, IntermediateThrowEvent: true,
 	BoundaryEvent: true, Task: true, UserTask: true, ScriptTask: true, ServiceTask: true,
 	SendTask: true, ReceiveTask: true, ManualTask: true, BusinessRuleTask: true,
-	CallActivity: true, SubProcess: true, AgentTask: true, ExclusiveGateway: true, ParallelGateway: true,
+	CallActivity: true, SubProcess: true, AgentTask: true, AdHocSubProcess: true, ExclusiveGateway: true, ParallelGateway: true,
 	InclusiveGateway: true, EventBasedGateway: true, DataObject: true,
 	DataObjectReference: true, DataStoreReference: true,
 }
@@ -74,15 +79,15 @@ func KnownType(t NodeType) bool { return nodeTypes[t] }
 func (t NodeType) IsActivity() bool {
 	switch t {
 	case Task, UserTask, ScriptTask, ServiceTask, SendTask, ReceiveTask, ManualTask,
-		BusinessRuleTask, CallActivity, SubProcess, AgentTask:
+		BusinessRuleTask, CallActivity, SubProcess, AgentTask, AdHocSubProcess:
 		return true
 	}
 	return false
 }
 
-// IsScope reports whether nodes of type t hold child nodes (sub-processes
-// and agent tasks).
-func (t NodeType) IsScope() bool { return t == SubProcess || t == AgentTask }
+// IsScope reports whether nodes of type t hold child nodes (sub-processes,
+// ad-hoc sub-processes and agent tasks).
+func (t NodeType) IsScope() bool { return t == SubProcess || t == AgentTask || t == AdHocSubProcess }
 
 // IsGateway reports whether t is a gateway type.
 func (t NodeType) IsGateway() bool {
@@ -311,6 +316,13 @@ type Agent struct {
 	TimeLimit string `json:"timeLimit,omitempty"`
 	// Model overrides the configured model for this agent.
 	Model string `json:"model,omitempty"`
+	// Provider names the provider the model belongs to ("anthropic",
+	// "openai"...); the model is used only when it names the configured
+	// provider (docs/llm.md). "" means the configured one.
+	Provider string `json:"provider,omitempty"`
+	// Instructions (a system prompt) are added to Baton's own; like Goal
+	// they may be an expression ("=...") evaluated when the agent starts.
+	Instructions string `json:"instructions,omitempty"`
 }
 
 // DefaultAgentSteps is an agent task's step limit when none is set.
@@ -433,6 +445,9 @@ type Node struct {
 	// LLM makes an exclusive gateway an LLM decision.
 	LLM *LLMDecision `json:"llm,omitempty"`
 
+	// AdHoc configures an ad-hoc sub-process.
+	AdHoc *AdHoc `json:"adHoc,omitempty"`
+
 	// Agent configures an agent task. Its OutputSchema, if set, is the
 	// schema of the result the agent hands back when it finishes.
 	Agent *Agent `json:"agent,omitempty"`
@@ -461,8 +476,13 @@ type Node struct {
 	defaultE   *Edge
 	exprs      map[string]*expr.Program
 	starts     []*Node
-	eventSubs  []*Node // event sub-processes directly inside this scope
-	handler    *Node   // an activity's compensation handler
+	eventSubs  []*Node         // event sub-processes directly inside this scope
+	handler    *Node           // an activity's compensation handler
+	compESP    *Node           // a sub-process's compensation event sub-process
+	camAgent   *Agent          // agent settings read from a Camunda AI Agent's inputs
+	camSchema  json.RawMessage // the result schema its response format implies
+	camJSON    bool            // its response format is json
+	toolParams []ToolParam     // an agent tool's fromAi arguments
 }
 
 // Edge is a sequence flow.

@@ -42,6 +42,10 @@ func (b *builder) reachability(opts Options) {
 		switch n.Type {
 		case SubProcess:
 			seed(n.children)
+		case AdHocSubProcess:
+			for _, c := range adHocStarts(n) {
+				push(c)
+			}
 		case AgentTask:
 			// The agent may call any of its activities.
 			for _, c := range n.children {

@@ -146,7 +146,6 @@ func (b *builder) compileScript(line int, node, field, src string) {
 // execute, with the reason. Accepting them would be silent wrong
 // behaviour, so definitions that use them are refused until the engine
 // implements them. Every known kind is executed today (escalation and
-// conditional since event sub-processes, compensate since compensation);
-// the parts of compensation that are not (compensation event
-// sub-processes) are refused where they appear.
+// conditional since event sub-processes, compensate since compensation,
+// compensation event sub-processes included).
 var UnsupportedEventKinds = map[EventKind]string{}

@@ -71,9 +71,12 @@ func TestParseRejects(t *testing.T) {
 		{name: "transaction", src: doc(straight + `
     <bpmn:transaction id="Tx_1"><bpmn:startEvent id="s2"/></bpmn:transaction>`),
 			want: []string{`unsupported element transaction "Tx_1"`}, marker: `<bpmn:transaction`},
-		{name: "ad-hoc sub-process", src: doc(straight + `
+		{name: "ad-hoc sub-process without activities", src: doc(straight + `
     <bpmn:adHocSubProcess id="AdHoc_1" />`),
-			want: []string{`unsupported element adHocSubProcess "AdHoc_1"`, "ad-hoc"}, marker: `<bpmn:adHocSubProcess`},
+			want: []string{`"AdHoc_1"`, "ad-hoc sub-process has no activities"}, marker: `<bpmn:adHocSubProcess`},
+		{name: "sequential ad-hoc sub-process", src: doc(straight + `
+    <bpmn:adHocSubProcess id="AdHoc_2" ordering="Sequential"><bpmn:task id="t2" /></bpmn:adHocSubProcess>`),
+			want: []string{`unsupported element adHocSubProcess "AdHoc_2"`, `ordering="Sequential"`}, marker: `<bpmn:adHocSubProcess`},
 		{name: "choreography task", src: doc(straight + `
     <bpmn:choreographyTask id="Chor_1" />`),
 			want: []string{`unsupported element choreographyTask "Chor_1"`}, marker: `<bpmn:choreographyTask`},
@@ -105,7 +108,7 @@ func TestParseRejects(t *testing.T) {
 			want: []string{`"refund"`, "is not associated with a compensation boundary event"}, marker: `<bpmn:serviceTask id="refund"`},
 		{name: "compensation event sub-process", src: doc(straight + `
     <bpmn:subProcess id="esp" triggeredByEvent="true"><bpmn:startEvent id="cs"><bpmn:compensateEventDefinition /></bpmn:startEvent></bpmn:subProcess>`),
-			want: []string{`"cs"`, "compensation event sub-processes (a compensate start event) are not supported"}, marker: `<bpmn:startEvent id="cs"`},
+			want: []string{`"esp"`, "compensation event sub-process at process level never runs"}, marker: `<bpmn:subProcess id="esp"`},
 		{name: "parallel event-based gateway", src: doc(straight + `
     <bpmn:eventBasedGateway id="egw" eventGatewayType="Parallel" />`),
 			want: []string{`unsupported element eventBasedGateway "egw"`, "Parallel"}, marker: `<bpmn:eventBasedGateway`},

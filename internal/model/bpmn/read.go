@@ -267,6 +267,7 @@ var (
 		"auditing": true, "monitoring": true, "categoryValueRef": true, "rendering": true,
 		"resourceRole": true, "performer": true, "humanPerformer": true, "potentialOwner": true,
 		"script": true, "eventDefinitionRef": true, "ioBinding": true, "dataState": true,
+		"completionCondition": true,
 	}
 	// eventDefinitions maps event definition elements to kinds.
 	eventDefinitions = map[string]model.EventKind{
@@ -362,7 +363,7 @@ func (p *process) container(e *element, parent *model.Node) error {
 			p.edge(k)
 		case local == "association":
 			p.assocs = append(p.assocs, k)
-		case flowNodes[local] || (local == "adHocSubProcess" && k.nsAttr(nsBaton, "goal") != ""):
+		case flowNodes[local] || local == "adHocSubProcess":
 			if err := p.count(); err != nil {
 				return err
 			}
@@ -376,8 +377,6 @@ func (p *process) container(e *element, parent *model.Node) error {
 		default:
 			p.counts[typeName(local)]++
 			switch local {
-			case "adHocSubProcess":
-				p.unsupportedElement(k, parent, "ad-hoc sub-processes are supported only as agent tasks (baton:goal)")
 			case "transaction":
 				p.unsupportedElement(k, parent, "transactions are not supported")
 			case "complexGateway":
@@ -421,7 +420,7 @@ func (p *process) node(e *element, parent *model.Node) error {
 	local := e.name.Local
 	n := &model.Node{
 		ID:          e.attr("id"),
-		Type:        nodeType(local),
+		Type:        nodeType(e, !p.r.opts.IgnoreExtensions),
 		Name:        e.attr("name"),
 		Description: documentation(e),
 		Line:        e.line,
@@ -454,6 +453,8 @@ func (p *process) node(e *element, parent *model.Node) error {
 		}
 	case model.CallActivity:
 		n.CalledElement = e.attr("calledElement")
+	case model.AdHocSubProcess:
+		p.adHoc(n, e)
 	case model.ReceiveTask, model.SendTask:
 		if ref := e.attr("messageRef"); ref != "" {
 			n.Event = &model.Event{Kind: model.EventMessage}
@@ -533,13 +534,28 @@ func (p *process) node(e *element, parent *model.Node) error {
 	return nil
 }
 
-// nodeType maps a BPMN element name to a node type: an ad-hoc
-// sub-process (read only when it has a baton:goal) is an agent task.
-func nodeType(local string) model.NodeType {
-	if local == "adHocSubProcess" {
+// nodeType maps a BPMN element to a node type: an ad-hoc sub-process
+// with a baton:goal, or run by Camunda's AI Agent job worker, is an agent
+// task (only when extensions are read).
+func nodeType(e *element, extensions bool) model.NodeType {
+	local := e.name.Local
+	if local == "adHocSubProcess" && extensions && (e.nsAttr(nsBaton, "goal") != "" || camundaAgentType(e)) {
 		return model.AgentTask
 	}
 	return model.NodeType(local)
+}
+
+// camundaAgentType reports whether e's zeebe:taskDefinition names
+// Camunda's AI Agent job worker.
+func camundaAgentType(e *element) bool {
+	for _, x := range e.children(nsBPMN, "extensionElements") {
+		for _, k := range x.children(nsZeebe, "taskDefinition") {
+			if strings.TrimSpace(k.attr("type")) == model.CamundaAgentJobType {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isEvent(t model.NodeType) bool {

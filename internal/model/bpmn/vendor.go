@@ -452,6 +452,8 @@ func (p *process) zeebeElement(n *model.Node, k *element) {
 		for _, c := range k.children(nsZeebe, "header") {
 			setExt(n, "zeebe:header."+c.attr("key"), c.attr("value"))
 		}
+	case "adHoc":
+		p.adHocExtension(n, k)
 	case "executionListeners", "taskListeners":
 		p.warn(k, n.ID, "zeebe:%s are not supported and are ignored", k.name.Local)
 	}
@@ -535,7 +537,9 @@ func (p *process) batonAttrs(n *model.Node, e *element, take func(string) string
 	// Agent tasks: baton:goal, baton:maxSteps, baton:maxTokens,
 	// baton:timeLimit, baton:model on the ad-hoc sub-process; each
 	// activity inside may carry baton:inputSchema (JSON).
-	if n.Type == model.AgentTask {
+	// A Camunda AI Agent without baton:goal takes its settings from its
+	// inputs (model/camunda_agent.go).
+	if n.Type == model.AgentTask && (e.nsAttr(nsBaton, "goal") != "" || n.TaskType != model.CamundaAgentJobType) {
 		a := &model.Agent{Goal: take("baton:goal"), TimeLimit: take("baton:timeLimit"), Model: take("baton:model")}
 		for _, f := range []struct {
 			attr string

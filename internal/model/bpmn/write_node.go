@@ -49,6 +49,10 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 		if n.TriggeredByEvent {
 			attrs = append(attrs, "triggeredByEvent", "true")
 		}
+	case model.AdHocSubProcess:
+		if n.AdHoc != nil && !n.AdHoc.CancelsRemaining() {
+			attrs = append(attrs, "cancelRemainingInstances", "false")
+		}
 	case model.ScriptTask:
 		if n.ScriptLanguage != "" && n.ScriptLanguage != "feel" {
 			attrs = append(attrs, "scriptFormat", n.ScriptLanguage)
@@ -201,6 +205,10 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 	}
 	camProps, zeebeProps := group("camunda:property."), group("zeebe:property.")
 	headers, fields := group("zeebe:header."), group("camunda:field.")
+	adHoc := group("zeebe:adHoc.")
+	if n.AdHoc != nil && n.AdHoc.ActiveElements != "" {
+		adHoc["activeElementsCollection"] = n.AdHoc.ActiveElements
+	}
 	inParams, outParams := group("camunda:inputParameter."), group("camunda:outputParameter.")
 	camIn, camOut := group("camunda:in."), group("camunda:out.")
 	for _, k := range sortedKeys(ext) {
@@ -240,6 +248,15 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 			ext["zeebe:externalReference"] = extRef
 		}
 	}
+	if len(adHoc) > 0 {
+		ee = append(ee, func() {
+			var a []string
+			for _, k := range sortedKeys(adHoc) {
+				a = append(a, k, adHoc[k])
+			}
+			w.leaf("zeebe:adHoc", a...)
+		})
+	}
 	if zDue != "" || zFollow != "" {
 		ee = append(ee, func() { w.leaf("zeebe:taskSchedule", "dueDate", zDue, "followUpDate", zFollow) })
 	}
@@ -266,7 +283,7 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 		ee = append(ee, func() {
 			w.open("zeebe:ioMapping")
 			for _, m := range n.Inputs {
-				w.leaf("zeebe:input", "source", zeebeExpr(m.Source), "target", m.Target)
+				w.leaf("zeebe:input", "source", zeebeInput(m.Source), "target", m.Target)
 			}
 			for _, m := range n.Outputs {
 				w.leaf("zeebe:output", "source", zeebeExpr(m.Source), "target", m.Target)
@@ -377,6 +394,9 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 	}
 	if inner != nil {
 		inner()
+	}
+	if n.Type == model.AdHocSubProcess && n.AdHoc != nil && n.AdHoc.CompletionCondition != "" {
+		w.text("bpmn:completionCondition", n.AdHoc.CompletionCondition, "xsi:type", "bpmn:tFormalExpression")
 	}
 	if ev := n.Event; ev != nil && isEvent(n.Type) {
 		x.eventDefinition(n, ev, condition, activityRef)

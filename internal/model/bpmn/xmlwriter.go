@@ -17,6 +17,17 @@ func zeebeExpr(s string) string {
 	return "=" + exprBody(s)
 }
 
+// zeebeInput writes an input mapping source: a string literal as the
+// static value Zeebe reads it as (how zeebeSource read it), so that a
+// Camunda model's static inputs stay static; anything else as zeebeExpr.
+func zeebeInput(s string) string {
+	var v string
+	if t := strings.TrimSpace(s); strings.HasPrefix(t, `"`) && json.Unmarshal([]byte(t), &v) == nil && !strings.HasPrefix(strings.TrimSpace(v), "=") {
+		return v
+	}
+	return zeebeExpr(s)
+}
+
 func compact(raw json.RawMessage) string {
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
