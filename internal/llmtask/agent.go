@@ -201,6 +201,11 @@ func agentPrompt(cfg Config, j *runner.Job, run *engine.AgentRun) llm.Request {
 			m["input"] = s.Input
 		}
 		switch {
+		case s.Refused != "":
+			// A guard or a person stopped the call: it did not run.
+			m["outcome"], m["refused"] = "not run", s.Refused
+		case s.Guard == engine.GuardPending:
+			m["outcome"] = "waiting for a person's approval"
 		case s.Error != "":
 			m["outcome"], m["error"] = "failed", s.Error
 		case s.Done:

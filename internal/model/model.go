@@ -311,6 +311,11 @@ type Agent struct {
 	TimeLimit string `json:"timeLimit,omitempty"`
 	// Model overrides the configured model for this agent.
 	Model string `json:"model,omitempty"`
+	// Guards are checked before each tool call (guard.go).
+	Guards []ToolGuard `json:"guards,omitempty"`
+	// MCP names MCP servers (configured on the server, never by a
+	// variable) whose tools the agent is offered next to its activities.
+	MCP []string `json:"mcp,omitempty"`
 }
 
 // DefaultAgentSteps is an agent task's step limit when none is set.
