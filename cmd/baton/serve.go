@@ -20,6 +20,7 @@ import (
 	"github.com/batonhq/baton/internal/httpcall"
 	"github.com/batonhq/baton/internal/llm"
 	"github.com/batonhq/baton/internal/llmtask"
+	"github.com/batonhq/baton/internal/mcpbridge"
 	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/notify"
@@ -295,6 +296,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	mux.Handle("/api/", api)
+	mux.Handle("/mcp", mcpbridge.HTTPHandler(api, versionString()))
 	mux.Handle("/healthz", api)
 	mux.Handle("/readyz", api)
 	mux.Handle("/", web.Handler()) // the UI: every other path
