@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -52,3 +54,19 @@ func (c *mcpCommand) Run(ctx context.Context) error {
 type nopWriteCloser struct{ io.Writer }
 
 func (nopWriteCloser) Close() error { return nil }
+
+// loadMCPServers reads the MCP servers of --mcp-servers; nil without one.
+func loadMCPServers(path string) (*mcpbridge.Sources, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--mcp-servers: %w", err)
+	}
+	servers, err := mcpbridge.ParseServers(data)
+	if err != nil {
+		return nil, fmt.Errorf("--mcp-servers %s: %w", path, err)
+	}
+	return mcpbridge.NewSources(servers, versionString()), nil
+}
