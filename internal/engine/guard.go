@@ -169,8 +169,17 @@ func (s *stepper) agentApproved(id int64, n *model.Node, out map[string]any) {
 		return
 	}
 	last.Guard = GuardApproved
-	if edited, ok := out["input"].(map[string]any); ok && !reflect.DeepEqual(edited, last.Input) {
-		last.Input, last.Guard = maps.Clone(edited), GuardEdited
+	if edited, ok := out["input"].(map[string]any); ok {
+		// The person's fields over the proposed ones: a form that cannot
+		// show a field (a list, say) leaves it as proposed.
+		in := maps.Clone(last.Input)
+		if in == nil {
+			in = map[string]any{}
+		}
+		maps.Copy(in, edited)
+		if !reflect.DeepEqual(in, last.Input) {
+			last.Input, last.Guard = in, GuardEdited
+		}
 	}
 	s.history(n.ID, string(n.Type), ActAgentStep, map[string]any{"step": step, "activity": last.Activity, "outcome": last.Guard, "input": last.Input})
 	s.agentLaunch(id, n, last)
