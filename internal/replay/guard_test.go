@@ -51,3 +51,24 @@ func TestGuardedAgentOnChangedThreshold(t *testing.T) {
 	}
 	find(t, rep, KindUnused, "helper")
 }
+
+// An agent's MCP tool call is a job at the agent task, between two of the
+// agent's own jobs there: a replay gives each its recorded answer.
+func TestAgentWithMCPToolReplaysIdentically(t *testing.T) {
+	src := strings.Replace(guardedAgent, `"agent":{"goal":"Settle it",`, `"agent":{"goal":"Settle it","mcp":["crm"],`, 1)
+	r := record(t, src, nil)
+	r.do(engine.Command{Kind: engine.CmdCompleteJob, Ref: r.ref("helper"), Variables: map[string]any{"action": "run", "activity": "crm__find", "input": map[string]any{"q": "Ann"}}})
+	r.do(engine.Command{Kind: engine.CmdCompleteJob, Ref: r.ref("helper"), Variables: map[string]any{"content": "c-7"}})
+	r.do(engine.Command{Kind: engine.CmdCompleteJob, Ref: r.ref("helper"), Variables: map[string]any{"action": "finish", "result": map[string]any{"id": "c-7"}}})
+	if r.st.Status != engine.StatusCompleted {
+		t.Fatalf("recording ended %s at %v", r.st.Status, r.st.CurrentNodeIDs())
+	}
+	wantIdentical(t, replay(t, r.def, r.record(), nil))
+	// Against a changed definition the answers are matched by node and
+	// occurrence: the MCP job's answer goes to the MCP job.
+	changed := parse(t, strings.Replace(src, `"goal":"Settle it"`, `"goal":"Settle it politely"`, 1))
+	rep := replay(t, r.def, r.record(), changed)
+	if len(rep.Divergences) != 0 {
+		t.Fatalf("a goal change diverged:\n%s", rep.Text())
+	}
+}
