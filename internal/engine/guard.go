@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"reflect"
@@ -42,27 +43,32 @@ const maxGuardComment = 2000
 // incident: guards fail closed).
 func (s *stepper) agentGuarded(id int64, n *model.Node, name string, input map[string]any, reason string) bool {
 	approve := -1
-	var vars map[string]any
+	var readings []map[string]any
 	for i, g := range n.Agent.Guards {
 		if g.Tool != name {
 			continue
 		}
 		if p := n.GuardWhen(i); p != nil {
-			if vars == nil {
-				vars = guardVars(s.st.Variables, input)
+			if readings == nil {
+				readings = guardReadings(s.st.Variables, input, s.declaredInput(n, name))
 			}
-			v, err := p.EvalAt(vars, s.now)
-			applies, isBool := v.(bool)
-			switch {
-			case err != nil:
-				s.incident(id, IncidentAgent, fmt.Sprintf("agent task %q: guard %d of tool %q (%s): %v", n.ID, i, name, g.When, err), JobAgent)
-				return true
-			case v == nil:
-				// Undecidable (a field is missing): the guard applies.
-				applies = true
-			case !isBool:
-				s.incident(id, IncidentAgent, fmt.Sprintf("agent task %q: guard %d of tool %q (%s) gave %v, not a boolean", n.ID, i, name, g.When, v), JobAgent)
-				return true
+			applies := false
+			for _, vars := range readings {
+				v, err := p.EvalAt(vars, s.now)
+				b, isBool := v.(bool)
+				switch {
+				case err != nil:
+					s.incident(id, IncidentAgent, fmt.Sprintf("agent task %q: guard %d of tool %q (%s): %v", n.ID, i, name, g.When, err), JobAgent)
+					return true
+				case v == nil:
+					// Undecidable (a field is missing): the guard applies.
+					applies = true
+				case !isBool:
+					s.incident(id, IncidentAgent, fmt.Sprintf("agent task %q: guard %d of tool %q (%s) gave %v, not a boolean", n.ID, i, name, g.When, v), JobAgent)
+					return true
+				case b:
+					applies = true
+				}
 			}
 			if !applies {
 				continue
@@ -88,16 +94,59 @@ func (s *stepper) agentGuarded(id int64, n *model.Node, name string, input map[s
 	return true
 }
 
-// guardVars are the variables a guard's condition sees: the instance's,
-// the input's fields over them, and the input as "input".
-func guardVars(vars, input map[string]any) map[string]any {
-	out := make(map[string]any, len(vars)+len(input)+1)
-	maps.Copy(out, vars)
-	maps.Copy(out, input)
-	if input == nil {
-		input = map[string]any{}
+// guardReadings are the variable sets a guard's condition is evaluated
+// over; it applies when it holds over any of them. The first: the
+// instance's variables, the input's fields that the tool's input schema
+// declares over them, and the whole input as "input". A field the model
+// adds beyond the schema (or any field, for a tool without one) that
+// collides with a variable is ambiguous: the second reading puts the input
+// over the variables as well, so that such a field can neither mask a
+// variable a guard relies on nor hide behind one.
+func guardReadings(vars, input map[string]any, declared map[string]bool) []map[string]any {
+	first := make(map[string]any, len(vars)+len(input)+1)
+	maps.Copy(first, vars)
+	collides := false
+	for k, v := range input {
+		_, isVar := vars[k]
+		switch {
+		case declared[k] || !isVar:
+			first[k] = v
+		case !reflect.DeepEqual(v, vars[k]):
+			collides = true
+		}
 	}
-	out["input"] = input
+	whole := input
+	if whole == nil {
+		whole = map[string]any{}
+	}
+	first["input"] = whole
+	if !collides {
+		return []map[string]any{first}
+	}
+	second := maps.Clone(first)
+	maps.Copy(second, input)
+	second["input"] = whole
+	return []map[string]any{first, second}
+}
+
+// declaredInput names the properties of tool's input schema (an activity
+// of agent task n); none for an MCP tool, whose schema the engine does not
+// hold.
+func (s *stepper) declaredInput(n *model.Node, tool string) map[string]bool {
+	c := s.def.Node(tool)
+	if c == nil || c.ParentNode() != n || len(c.InputSchema) == 0 {
+		return nil
+	}
+	var schema struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if json.Unmarshal(c.InputSchema, &schema) != nil {
+		return nil
+	}
+	out := make(map[string]bool, len(schema.Properties))
+	for k := range schema.Properties {
+		out[k] = true
+	}
 	return out
 }
 

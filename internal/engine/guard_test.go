@@ -216,3 +216,28 @@ func TestGuardValidation(t *testing.T) {
 		t.Errorf("bad MCP server name: %v", err)
 	}
 }
+
+// A field the model adds beyond the tool's input schema cannot switch off
+// a guard on a variable of the same name; a declared field is read as the
+// call's own.
+func TestGuardInputCannotMaskVariable(t *testing.T) {
+	src := strings.Replace(guardFlow(`[{"tool":"refund","when":"=frozen","refuse":"frozen"},{"tool":"refund","when":"=amount > 200","refuse":"too much"}]`),
+		`"taskType":"payments.refund"`, `"taskType":"payments.refund","inputSchema":{"type":"object","properties":{"amount":{"type":"number"}}}`, 1)
+	d := mustParse(t, src)
+	for _, tc := range []struct {
+		vars, input map[string]any
+		runs        bool
+	}{
+		{map[string]any{"frozen": true}, map[string]any{"amount": 5.0, "frozen": false}, false},
+		{map[string]any{"frozen": false}, map[string]any{"amount": 5.0}, true},
+		{map[string]any{"frozen": false, "amount": 1.0}, map[string]any{"amount": 500.0}, false}, // declared: the call's amount
+		{map[string]any{"frozen": false, "amount": 500.0}, map[string]any{"amount": 5.0}, true},
+	} {
+		st, eff := start(t, d, tc.vars)
+		job, _ := agentJob(t, eff)
+		_, eff = step(t, d, st, Command{Kind: CmdCompleteJob, Ref: job.ID, Variables: runTool("refund", tc.input)})
+		if runs := jobOf(eff, "refund") != nil; runs != tc.runs {
+			t.Errorf("vars %v, input %v: refund runs %v, want %v", tc.vars, tc.input, runs, tc.runs)
+		}
+	}
+}

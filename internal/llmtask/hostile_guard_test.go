@@ -3,6 +3,7 @@ package llmtask_test
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"testing"
 	"time"
 
@@ -22,7 +23,8 @@ const guardedSupport = `{"id":"guarded","nodes":[{"id":"start","type":"startEven
   "agent":{"goal":"Settle the customer's refund request.","maxSteps":4,"guards":[
    {"tool":"refund","when":"=amount > 200","approve":{"candidateGroups":["support-leads"]}},
    {"tool":"refund","when":"=orderId = \"o-hold\"","refuse":"This order is on hold; no refunds."},
-   {"tool":"refund","maxCalls":1}]}},
+   {"tool":"refund","maxCalls":1},
+   {"tool":"refund","when":"=frozen = true","refuse":"Refunds are frozen for this customer."}]}},
  {"id":"refund","type":"serviceTask","parent":"resolve","taskType":"payments.refund",
   "inputSchema":{"type":"object","required":["orderId","amount"],
    "properties":{"orderId":{"type":"string"},"amount":{"type":"number","exclusiveMinimum":0}}}},
@@ -58,6 +60,10 @@ func guardCases() []hostileCase {
 		g("large refund of an order on hold", same(refund(map[string]any{"orderId": "o-hold", "amount": 5000})), "run refund", "refused"),
 		{name: "guard: second refund", agent: true, guard: true, prior: 1,
 			replies: same(refund(map[string]any{"orderId": "o-1", "amount": 50})), want: "run refund", engine: "refused"},
+		{name: "guard: frozen customer, input claiming not frozen", agent: true, guard: true, vars: map[string]any{"frozen": true},
+			replies: same(refund(map[string]any{"orderId": "o-1", "amount": 50, "frozen": false})), want: "run refund", engine: "refused"},
+		{name: "guard: input claiming an amount variable", agent: true, guard: true, vars: map[string]any{"amount": 5000.0},
+			replies: same(refund(map[string]any{"orderId": "o-1", "amount": 5000, "input": map[string]any{"amount": 1}})), want: "run refund", engine: "approval"},
 		g("unguarded lookup", same(llmtest.ToolUse("lookup", map[string]any{"customer": "Ann"})), "run lookup", "runs"),
 	}
 }
@@ -92,7 +98,7 @@ func newGuardHarness(t *testing.T) *guardHarness {
 func (g *guardHarness) throughEngine(t *testing.T, c hostileCase, out map[string]any, stats *hostileStats) string {
 	t.Helper()
 	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
-	st, eff, err := engine.Step(g.def, nil, engine.Command{Kind: engine.CmdStart, Time: now, InstanceID: "g"})
+	st, eff, err := engine.Step(g.def, nil, engine.Command{Kind: engine.CmdStart, Time: now, InstanceID: "g", Variables: guardCaseVars(c)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +140,7 @@ func (g *guardHarness) throughEngine(t *testing.T, c hostileCase, out map[string
 			got = "runs"
 			if e.NodeID == "refund" {
 				amount, ok := e.Locals["amount"].(float64)
-				if !ok || amount > 200 || e.Locals["orderId"] == "o-hold" || c.prior >= 1 {
+				if !ok || amount > 200 || e.Locals["orderId"] == "o-hold" || c.prior >= 1 || c.vars["frozen"] == true {
 					stats.pastGuards++
 					t.Errorf("refund %v ran past its guards", clipForLog(e.Locals))
 				}
@@ -181,4 +187,11 @@ func (g *guardHarness) check(t *testing.T, c hostileCase, out map[string]any, st
 	if got := g.throughEngine(t, c, out, stats); got != c.engine {
 		t.Errorf("engine: %s, want %s", got, c.engine)
 	}
+}
+
+// guardCaseVars are the instance variables of a guard case.
+func guardCaseVars(c hostileCase) map[string]any {
+	vars := map[string]any{"customer": "Ann", "frozen": false}
+	maps.Copy(vars, c.vars)
+	return vars
 }

@@ -74,6 +74,7 @@ type hostileCase struct {
 	guard  bool
 	prior  int
 	engine string
+	vars   map[string]any
 }
 
 // same is a script that does not depend on the wire format.
@@ -199,7 +200,7 @@ func (h *hostileHarness) run(t *testing.T, format, instance string, c hostileCas
 	var handler runner.Handler
 	if c.guard {
 		job.NodeID, job.Kind, job.Definition, job.Node = "resolve", "agent", h.guard.def, h.guard.def.Node("resolve")
-		job.Variables = map[string]any{"customer": "Ann", "amount": 1.0}
+		job.Variables = guardCaseVars(c)
 		handler = llmtask.Agent(cfg)
 	} else if c.agent {
 		job.NodeID, job.Kind, job.Definition, job.Node = "resolve", "agent", h.support, h.support.Node("resolve")

@@ -24,9 +24,10 @@ type ToolGuard struct {
 	// Tool is the id of an activity of the agent task, or an MCP tool
 	// ("server__tool") of a server the agent lists.
 	Tool string `json:"tool"`
-	// When is a condition over the variables and the call's input: the
-	// input's fields are visible by name (shadowing variables) and as
-	// "input". FEEL with "=", expr-lang otherwise.
+	// When is a condition over the variables and the call's input (its
+	// fields by name, the whole input as "input"; the engine's
+	// guardReadings say how a field and a variable of one name are read).
+	// FEEL with "=", expr-lang otherwise.
 	When string `json:"when,omitempty"`
 	// Refuse is the message the model sees when it refuses the call.
 	Refuse string `json:"refuse,omitempty"`
