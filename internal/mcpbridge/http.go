@@ -24,7 +24,12 @@ const maxAPIAnswer = 8 << 20
 func HTTPHandler(api http.Handler, version string) http.Handler {
 	mcpHandler := mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
 		return NewServer(InProcessClient(api, bearer(r)), version)
-	}, &mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
+	}, &mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true,
+		// The SDK refuses a non-loopback Host on a loopback listener, against
+		// DNS rebinding onto unauthenticated local servers. Every request
+		// here needs a bearer token a rebinding page cannot have, and Baton
+		// often listens on 127.0.0.1 behind a proxy that keeps the public Host.
+		DisableLocalhostProtection: true})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Who is asking: the API's own answer to /api/me.
 		me, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, "/api/me", nil)

@@ -156,3 +156,31 @@ func TestMCPServerCompletesUserTaskOverHTTP(t *testing.T) {
 		t.Fatalf("get_instance %q %+v", msg, read)
 	}
 }
+
+// Behind a proxy that keeps the public Host, /mcp on a loopback listener
+// still answers (the token, not the Host, authenticates); without a token
+// it is refused as the API refuses it.
+func TestMCPHTTPBehindProxyHost(t *testing.T) {
+	srv := batontest.MustStartServer(t, batontest.WithStrictAuth())
+	initialize := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
+	for _, tc := range []struct {
+		token string
+		want  int
+	}{{batontest.ManagerToken, http.StatusOK}, {"", http.StatusUnauthorized}, {"wrong", http.StatusUnauthorized}} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/mcp", strings.NewReader(initialize))
+		req.Host = "baton.example.com"
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("token %q: %d, want %d", tc.token, resp.StatusCode, tc.want)
+		}
+	}
+}
