@@ -82,6 +82,8 @@ var commands = []struct {
 	{"tasks", "list open user tasks on a running server", func(m *Main) command { return &tasksCommand{main: m} }},
 	{"complete", "complete a user task on a running server", func(m *Main) command { return &completeCommand{main: m} }},
 	{"instance", "show an instance on a running server", func(m *Main) command { return &instanceCommand{main: m} }},
+	{"mcp", "serve Baton's API as MCP tools over standard input and output", func(m *Main) command { return &mcpCommand{main: m} }},
+	{"llm-eval", "re-ask recorded LLM gateway decisions with a changed prompt, model or provider, and compare", func(m *Main) command { return &llmEvalCommand{main: m} }},
 	{"replay", "re-run a recorded instance offline and report where it diverges", func(m *Main) command { return &replayCommand{main: m} }},
 	{"eval", "evaluate one expression (--feel: FEEL) over JSON variables and print the result", func(m *Main) command { return &evalCommand{main: m} }},
 	{"bench", "measure the runtime on the benchmark models (instances/s, latency, memory)", func(m *Main) command { return &benchCommand{main: m} }},

@@ -20,6 +20,7 @@ import (
 	"github.com/batonhq/baton/internal/httpcall"
 	"github.com/batonhq/baton/internal/llm"
 	"github.com/batonhq/baton/internal/llmtask"
+	"github.com/batonhq/baton/internal/mcpbridge"
 	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/notify"
@@ -41,6 +42,7 @@ type serveCommand struct {
 	deployDir       string
 	dev             bool
 	tokensFile      string
+	mcpFile         string
 	logFormat       string
 	logLevel        string
 	httpEnv         string
@@ -97,6 +99,7 @@ BATON_SCRIPT_WORKERS, BATON_SCRIPT_MEMORY and BATON_SCRIPT_TIMEOUT.`)
 	fs.IntVar(&c.workers, "workers", workers, "run at most `N` jobs at once")
 	fs.StringVar(&c.deployDir, "deploy", "", "deploy the *.json and *.bpmn workflows in `DIR` at start")
 	fs.BoolVar(&c.dev, "dev", false, "development mode: demo users with fixed, public tokens (dev-admin, dev-manager, dev-clerk, dev-ann)")
+	fs.StringVar(&c.mcpFile, "mcp-servers", envOr("BATON_MCP_SERVERS", ""), "read the MCP servers agent tasks may use (name: command or url) from the JSON `FILE` (docs/llm.md)")
 	fs.StringVar(&c.tokensFile, "tokens", envOr("BATON_TOKENS", ""), "read API tokens (user, groups, role, SHA-256 of the token) from the JSON `FILE`")
 	fs.StringVar(&c.logFormat, "log-format", envOr("BATON_LOG_FORMAT", "text"), "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", envOr("BATON_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
@@ -268,7 +271,15 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		}
 		defer stopDemo()
 	}
+	sources, err := loadMCPServers(c.mcpFile)
+	if err != nil {
+		return err
+	}
+	if sources != nil {
+		defer sources.Close()
+	}
 	handlers.Register(r, handlers.Deps{
+		MCP: sources,
 		Service: &httpcall.Handler{
 			Client:  client,
 			Env:     env,
@@ -295,6 +306,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	mux.Handle("/api/", api)
+	mux.Handle("/mcp", mcpbridge.HTTPHandler(api, versionString()))
 	mux.Handle("/healthz", api)
 	mux.Handle("/readyz", api)
 	mux.Handle("/", web.Handler()) // the UI: every other path

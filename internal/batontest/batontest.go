@@ -31,6 +31,7 @@ import (
 
 	"github.com/batonhq/baton"
 	"github.com/batonhq/baton/internal/auth"
+	"github.com/batonhq/baton/internal/mcpbridge"
 	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/rest"
@@ -171,6 +172,8 @@ func MustStartServer(t testing.TB, opts ...Option) *Server {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
 	mux.Handle("/", api)
+	// /mcp as serve mounts it.
+	mux.Handle("/mcp", mcpbridge.HTTPHandler(api, "test"))
 	hs := httptest.NewServer(mux) // listens on 127.0.0.1:0
 	s := &Server{URL: hs.URL, Runner: r, Store: st, Metrics: m, Client: hs.Client(), HTTP: hs, Token: AdminToken}
 	t.Cleanup(func() {

@@ -66,6 +66,11 @@ type AgentStep struct {
 	Done   bool           `json:"done,omitempty"`
 	Result map[string]any `json:"result,omitempty"`
 	Error  string         `json:"error,omitempty"`
+	// Guard is what a tool guard made of the call (GuardRefused...), ""
+	// when none applied; Refused is the message the model sees when the
+	// call did not run.
+	Guard   string `json:"guard,omitempty"`
+	Refused string `json:"refused,omitempty"`
 }
 
 // ActAgentStep records an agent's choice: the activity it runs (with its
@@ -138,6 +143,10 @@ func (s *stepper) agentAnswered(id int64, n *model.Node, out map[string]any) {
 		s.incident(id, IncidentAgent, fmt.Sprintf("agent task %q has no recorded progress", n.ID), JobAgent)
 		return
 	}
+	if mcpCalling(n, r) {
+		s.mcpAnswered(id, n, out)
+		return
+	}
 	if k, ok := toInt(out["tokens"]); ok && k > 0 {
 		r.Tokens += k
 	}
@@ -158,7 +167,8 @@ func (s *stepper) agentAnswered(id int64, n *model.Node, out map[string]any) {
 	case AgentActionRun:
 		name, _ := out["activity"].(string)
 		c := s.def.Node(name)
-		if c == nil || c.ParentNode() != n || !c.IsAgentTool() {
+		_, _, mcp := n.AgentSettings().MCPTool(name)
+		if !mcp && (c == nil || c.ParentNode() != n || !c.IsAgentTool()) {
 			s.incident(id, IncidentAgent, fmt.Sprintf("the agent chose %q, which is not an activity of agent task %q", name, n.ID), JobAgent)
 			return
 		}
@@ -168,23 +178,12 @@ func (s *stepper) agentAnswered(id int64, n *model.Node, out map[string]any) {
 		}
 		input, _ := out["input"].(map[string]any)
 		input = maps.Clone(input)
+		if s.agentGuarded(id, n, name, input, reason) {
+			return
+		}
 		r.Steps = append(r.Steps, AgentStep{Activity: name, Input: input, Reason: reason})
 		s.history(n.ID, string(n.Type), ActAgentStep, map[string]any{"step": len(r.Steps), "activity": name, "input": input, "reason": reason})
-		t.Wait = WaitScope
-		cid := s.newToken(name, id, "")
-		if len(input) > 0 {
-			s.tok(cid).Locals = maps.Clone(input)
-		}
-		if len(c.ToolParams()) > 0 {
-			// fromAi(toolCall.x, ...) mappings read the model's arguments.
-			l := s.tok(cid).Locals
-			if l == nil {
-				l = map[string]any{}
-				s.tok(cid).Locals = l
-			}
-			l["toolCall"] = maps.Clone(input)
-		}
-		s.queue = append(s.queue, cid)
+		s.agentLaunch(id, n, &r.Steps[len(r.Steps)-1])
 	default:
 		msg, _ := out["problem"].(string)
 		if msg == "" {

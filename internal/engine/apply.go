@@ -114,6 +114,10 @@ func (s *stepper) applyCompleteTask() error {
 		flow, _ := c.Variables["flow"].(string)
 		s.gatewayReviewed(t.ID, n, flow)
 		return nil
+	} else if n.Type == model.AgentTask {
+		// A person answered a guarded call of the agent (guard.go).
+		s.agentApproved(t.ID, n, c.Variables)
+		return nil
 	}
 	s.completeActivity(t.ID, c.Variables)
 	return nil

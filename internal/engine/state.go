@@ -198,6 +198,9 @@ type State struct {
 	// Compensable are the completed activities that can still be
 	// compensated, in order of completion (compensation.go).
 	Compensable []Compensable `json:"compensable,omitempty"`
+	// ToolCalls counts the calls agent tasks ran per "node/tool", for
+	// tool guards' maxCalls (guard.go).
+	ToolCalls map[string]int `json:"toolCalls,omitempty"`
 	// Seq is the last id handed out (tokens, jobs, tasks, subscriptions).
 	Seq int64 `json:"seq"`
 	// Simulate marks a token-simulation instance: every task completes at

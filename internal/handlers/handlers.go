@@ -8,6 +8,7 @@ package handlers
 import (
 	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/llmtask"
+	"github.com/batonhq/baton/internal/mcpbridge"
 	"github.com/batonhq/baton/internal/runner"
 )
 
@@ -21,6 +22,9 @@ type Deps struct {
 	Send runner.Handler
 	// LLM configures LLM decisions, shadows, rules and agent steps.
 	LLM *llmtask.Config
+	// MCP calls the tools of the configured MCP servers for agent tasks
+	// (and lists them for the agent's prompt).
+	MCP *mcpbridge.Sources
 }
 
 // Register registers on r the runner's built-in handlers and those of d.
@@ -35,10 +39,17 @@ func Register(r *runner.Runner, d Deps) {
 	if d.Send != nil {
 		r.Register(engine.JobSend, d.Send)
 	}
+	if d.MCP != nil {
+		r.Register(engine.JobMCP, d.MCP.Handler())
+	}
 	if d.LLM != nil {
-		r.Register(engine.JobLLMDecision, llmtask.Gateway(*d.LLM))
-		r.Register(engine.JobLLMShadow, llmtask.Shadow(*d.LLM))
-		r.Register(engine.JobLLMRule, llmtask.Rule(*d.LLM))
-		r.Register(engine.JobAgent, llmtask.Agent(*d.LLM))
+		cfg := *d.LLM
+		if d.MCP != nil && cfg.MCP == nil {
+			cfg.MCP = d.MCP
+		}
+		r.Register(engine.JobLLMDecision, llmtask.Gateway(cfg))
+		r.Register(engine.JobLLMShadow, llmtask.Shadow(cfg))
+		r.Register(engine.JobLLMRule, llmtask.Rule(cfg))
+		r.Register(engine.JobAgent, llmtask.Agent(cfg))
 	}
 }

@@ -68,7 +68,16 @@ func Agent(cfg Config) runner.Handler {
 		} else if over {
 			return record(stop(why), nil, nil, p.Name())
 		}
+		extra, err := cfg.mcpTools(ctx, n, run)
+		if err != nil {
+			var perm *runner.PermanentError
+			if errors.As(err, &perm) {
+				return record(stop(clip(err.Error(), MaxReason)), nil, nil, p.Name())
+			}
+			return nil, err // a server that cannot be reached now: the job retries
+		}
 		req := agentPrompt(cfg, j, run, p.Name())
+		req.Tools = append(extra, req.Tools...)
 		call, resp, err := llm.Choose(ctx, p, req)
 		var invalid *llm.InvalidAnswerError
 		switch {
@@ -198,6 +207,11 @@ func agentPrompt(cfg Config, j *runner.Job, run *engine.AgentRun, providerName s
 			m["input"] = s.Input
 		}
 		switch {
+		case s.Refused != "":
+			// A guard or a person stopped the call: it did not run.
+			m["outcome"], m["refused"] = "not run", s.Refused
+		case s.Guard == engine.GuardPending:
+			m["outcome"] = "waiting for a person's approval"
 		case s.Error != "":
 			m["outcome"], m["error"] = "failed", s.Error
 		case s.Done:
@@ -250,4 +264,24 @@ func toolDescription(c *model.Node) string {
 		d += " (a sub-process of several steps)"
 	}
 	return d
+}
+
+// mcpTools lists the tools of the MCP servers agent task n names, while it
+// may still run tools.
+func (cfg Config) mcpTools(ctx context.Context, n *model.Node, run *engine.AgentRun) ([]llm.Tool, error) {
+	if len(n.AgentSettings().MCP) == 0 || run.StepsLeft(n) <= 0 {
+		return nil, nil
+	}
+	if cfg.MCP == nil {
+		return nil, runner.Permanent(fmt.Errorf("agent task %q names MCP servers %v, but this server has none configured (BATON_MCP_SERVERS)", n.ID, n.AgentSettings().MCP))
+	}
+	var out []llm.Tool
+	for _, server := range n.AgentSettings().MCP {
+		tools, err := cfg.MCP.Tools(ctx, server)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tools...)
+	}
+	return out, nil
 }

@@ -50,6 +50,16 @@ type Config struct {
 	// without them advice always waits for an operator.
 	Definition func(ctx context.Context, id string, version int) (*model.Definition, error)
 	Recover    func(ctx context.Context, req runner.RecoverRequest) (*engine.State, error)
+	// MCP lists the tools of the MCP servers an agent task names
+	// (mcpbridge.Sources); nil: an agent that names one stops with an
+	// incident.
+	MCP ToolSource
+}
+
+// ToolSource lists an MCP server's tools as an agent is offered them
+// (named SERVER__TOOL).
+type ToolSource interface {
+	Tools(ctx context.Context, server string) ([]llm.Tool, error)
 }
 
 func (c Config) now() time.Time {

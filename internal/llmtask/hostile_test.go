@@ -68,6 +68,13 @@ type hostileCase struct {
 	claims int
 	// check, if set, looks further at the job's recorded decision.
 	check func(t *testing.T, row store.DecisionRow)
+	// guard: an agent step of guardedSupport, whose run step the engine
+	// then applies after prior refunds; engine is what it must make of it
+	// (hostile_guard_test.go).
+	guard  bool
+	prior  int
+	engine string
+	vars   map[string]any
 }
 
 // same is a script that does not depend on the wire format.
@@ -88,11 +95,11 @@ var (
 func twice(r llmtest.Reply) func(string) []llmtest.Reply { return same(r, r) }
 
 type hostileStats struct {
-	cases, invalidRoutes, unguardedCalls, budgetOverruns, boundBreaches, parallelRequests int
+	cases, invalidRoutes, unguardedCalls, pastGuards, budgetOverruns, boundBreaches, parallelRequests int
 }
 
 func TestHostileProviders(t *testing.T) {
-	cases := hostileCases()
+	cases := append(hostileCases(), guardCases()...)
 	var total hostileStats
 	for _, format := range []string{"anthropic", "openai"} {
 		t.Run(format, func(t *testing.T) {
@@ -104,14 +111,14 @@ func TestHostileProviders(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("hostile providers: %d cases (%d behaviours x 2 wire formats); invalid routes taken: %d; tool calls run past a schema: %d; budget overruns: %d; bounds breached: %d; requests allowing parallel tool calls: %d",
-		total.cases, len(cases), total.invalidRoutes, total.unguardedCalls, total.budgetOverruns, total.boundBreaches, total.parallelRequests)
-	fmt.Printf("hostile providers: cases=%d behaviours=%d invalid_routes=%d unguarded_tool_calls=%d budget_overruns=%d bounds_breached=%d parallel_requests=%d\n",
-		total.cases, len(cases), total.invalidRoutes, total.unguardedCalls, total.budgetOverruns, total.boundBreaches, total.parallelRequests)
+	t.Logf("hostile providers: %d cases (%d behaviours x 2 wire formats); invalid routes taken: %d; tool calls run past a schema: %d; tool calls run past a guard: %d; budget overruns: %d; bounds breached: %d; requests allowing parallel tool calls: %d",
+		total.cases, len(cases), total.invalidRoutes, total.unguardedCalls, total.pastGuards, total.budgetOverruns, total.boundBreaches, total.parallelRequests)
+	fmt.Printf("hostile providers: cases=%d behaviours=%d invalid_routes=%d unguarded_tool_calls=%d past_guard_calls=%d budget_overruns=%d bounds_breached=%d parallel_requests=%d\n",
+		total.cases, len(cases), total.invalidRoutes, total.unguardedCalls, total.pastGuards, total.budgetOverruns, total.boundBreaches, total.parallelRequests)
 	if len(cases) < 60 {
 		t.Errorf("%d behaviours in the table, want at least 60", len(cases))
 	}
-	if total.invalidRoutes+total.unguardedCalls+total.budgetOverruns+total.boundBreaches+total.parallelRequests != 0 {
+	if total.invalidRoutes+total.unguardedCalls+total.pastGuards+total.budgetOverruns+total.boundBreaches+total.parallelRequests != 0 {
 		t.Errorf("hostile providers got through: %+v", total)
 	}
 }
@@ -123,6 +130,7 @@ type hostileHarness struct {
 	support *model.Definition
 	now     time.Time
 	lookup  *jsonschema.Schema
+	guard   *guardHarness
 }
 
 func newHostileHarness(t *testing.T) *hostileHarness {
@@ -134,6 +142,7 @@ func newHostileHarness(t *testing.T) *hostileHarness {
 	}
 	t.Cleanup(func() { st.Close() })
 	h.st = st
+	h.guard = newGuardHarness(t)
 	r := runner.New(runner.Config{Store: st})
 	for _, src := range []struct{ file, doc string }{{"loan.json", loan}, {"support.json", supportAgent}} {
 		if _, _, err := r.Deploy(h.ctx, src.file, []byte(src.doc), "test"); err != nil {
@@ -189,7 +198,11 @@ func (h *hostileHarness) run(t *testing.T, format, instance string, c hostileCas
 	}
 	job := &runner.Job{JobRow: store.JobRow{ID: instance + "-job", InstanceID: instance}}
 	var handler runner.Handler
-	if c.agent {
+	if c.guard {
+		job.NodeID, job.Kind, job.Definition, job.Node = "resolve", "agent", h.guard.def, h.guard.def.Node("resolve")
+		job.Variables = guardCaseVars(c)
+		handler = llmtask.Agent(cfg)
+	} else if c.agent {
 		job.NodeID, job.Kind, job.Definition, job.Node = "resolve", "agent", h.support, h.support.Node("resolve")
 		job.Variables = map[string]any{"customer": "Ann"}
 		handler = llmtask.Agent(cfg)
@@ -230,6 +243,8 @@ func (h *hostileHarness) run(t *testing.T, format, instance string, c hostileCas
 			stats.invalidRoutes++
 			t.Errorf("routed %q", routed)
 		}
+	} else if c.guard {
+		h.guard.check(t, c, out, stats)
 	} else if out["action"] == "run" {
 		if !h.guarded(out) {
 			stats.unguardedCalls++

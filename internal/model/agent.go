@@ -80,6 +80,9 @@ func (b *builder) agent(n *Node) {
 			b.errf(n.Line, n.ID, "agent.timeLimit", "%q is not a positive ISO 8601 duration such as PT10M", a.TimeLimit)
 		}
 	}
+	if a != nil {
+		b.guards(n)
+	}
 	if n.MultiInstance != nil {
 		b.errf(n.Line, n.ID, "multiInstance", "agent tasks cannot be multi-instance")
 	}
@@ -94,7 +97,7 @@ func (b *builder) agent(n *Node) {
 			tools++
 		}
 	}
-	if tools == 0 {
+	if tools == 0 && (a == nil || len(a.MCP) == 0) {
 		b.errf(n.Line, n.ID, "", "agent task has no activities for the agent to call")
 	}
 }

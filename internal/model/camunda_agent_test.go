@@ -66,7 +66,7 @@ func TestCamundaAgentSettings(t *testing.T) {
 		t.Fatal("not read as a Camunda AI Agent")
 	}
 	want := Agent{Goal: `="Handle " + request`, Instructions: "Be brief.", Provider: "anthropic", Model: "claude-x", MaxSteps: 4}
-	if got := *n.AgentSettings(); got != want {
+	if got := *n.AgentSettings(); !reflect.DeepEqual(got, want) {
 		t.Errorf("settings = %+v, want %+v", got, want)
 	}
 	if n.Expr("agent.goal") == nil {

@@ -59,6 +59,8 @@ func (d *Definition) Unbuilt() *Definition {
 		}
 		if n.Agent != nil {
 			x := *n.Agent
+			x.Guards = cloneGuards(x.Guards)
+			x.MCP = append([]string(nil), x.MCP...)
 			m.Agent = &x
 		}
 		if n.AdHoc != nil {

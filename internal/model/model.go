@@ -323,6 +323,11 @@ type Agent struct {
 	// Instructions (a system prompt) are added to Baton's own; like Goal
 	// they may be an expression ("=...") evaluated when the agent starts.
 	Instructions string `json:"instructions,omitempty"`
+	// Guards are checked before each tool call (guard.go).
+	Guards []ToolGuard `json:"guards,omitempty"`
+	// MCP names MCP servers (configured on the server, never by a
+	// variable) whose tools the agent is offered next to its activities.
+	MCP []string `json:"mcp,omitempty"`
 }
 
 // DefaultAgentSteps is an agent task's step limit when none is set.

@@ -382,6 +382,8 @@ func (s *server) resolveForm(ctx context.Context, t store.TaskRow) (*resolvedFor
 			return nil, err
 		}
 		rf.form, rf.source, rf.formKey = f, FormKey, key
+	case n.Type == model.AgentTask:
+		rf.form, rf.source = approvalForm(n, rf.current), FormGenerated
 	default:
 		rf.form, rf.source = generateForm(n, rf.current), FormGenerated
 	}

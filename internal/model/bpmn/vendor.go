@@ -553,6 +553,14 @@ func (p *process) batonAttrs(n *model.Node, e *element, take func(string) string
 				*f.to = k
 			}
 		}
+		if v := take("baton:guards"); v != "" {
+			if err := json.Unmarshal([]byte(v), &a.Guards); err != nil {
+				p.problem(e, n.ID, "baton:guards is not a JSON array of guards: %v", err)
+			}
+		}
+		if v := take("baton:mcp"); v != "" {
+			a.MCP = splitComma(v)
+		}
 		n.Agent = a
 		if v := take("baton:outputSchema"); v != "" {
 			n.OutputSchema = json.RawMessage(v)

@@ -142,6 +142,11 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 		if a.MaxTokens != 0 {
 			attrs = append(attrs, "baton:maxTokens", strconv.Itoa(a.MaxTokens))
 		}
+		if len(a.Guards) > 0 {
+			g, _ := json.Marshal(a.Guards)
+			attrs = append(attrs, "baton:guards", string(g))
+		}
+		attrs = append(attrs, "baton:mcp", strings.Join(a.MCP, ","))
 		if len(n.OutputSchema) > 0 {
 			attrs = append(attrs, "baton:outputSchema", compactJSON(n.OutputSchema))
 		}
