@@ -32,10 +32,12 @@ func (r *Runner) fetchLoop(ctx context.Context) {
 		if free > 0 {
 			var fetched []store.JobRow
 			var err error
-			fetched, err = r.st.FetchJobs(ctx, store.FetchParams{Owner: r.cfg.Owner, Kinds: kinds, Now: r.clk.Now(), Limit: free, LeaseFor: r.cfg.LeaseFor})
+			now := r.clk.Now()
+			fetched, err = r.st.FetchJobs(ctx, store.FetchParams{Owner: r.cfg.Owner, Kinds: kinds, Now: now, Limit: free, LeaseFor: r.cfg.LeaseFor})
 			if err != nil && ctx.Err() == nil {
 				r.log.Error("fetch jobs", "err", err)
 			}
+			r.observeTakeovers(fetched, now)
 			jobs = append(jobs, fetched...)
 		}
 		for _, j := range jobs {
