@@ -196,6 +196,16 @@ func (c *serveCommand) verifier(st store.Store, log *slog.Logger) (auth.Verifier
 		fmt.Fprintln(c.main.Stderr, "WARNING: --dev: the demo tokens above are public (they are in the documentation); anyone who can reach this server can use them. Never use --dev on a server that others can reach.")
 		log.Warn("development mode: demo users with PUBLIC tokens are enabled", "users", "admin, manager, clerk, ann")
 	}
+	// JWTs of the identity provider come last: a static token never
+	// reaches the network.
+	jwt, err := oidcVerifier()
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	if jwt != nil {
+		log.Info("OIDC bearer tokens accepted", "issuer", jwt.Issuer, "audience", jwt.Audience)
+		vs = append(vs, jwt)
+	}
 	if len(vs) == 1 {
 		return vs[0], nil
 	}
