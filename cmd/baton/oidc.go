@@ -36,3 +36,17 @@ func oidcVerifier() (*auth.JWTVerifier, error) {
 	}
 	return v, nil
 }
+
+// oidcLogin is the web UI's sign-in through the provider (nil without
+// BATON_OIDC_ISSUER; oidcVerifier has checked the variables): client
+// BATON_OIDC_CLIENT_ID (default the audience), BATON_OIDC_CLIENT_SECRET
+// for a confidential client, BATON_OIDC_REDIRECT_URL when the callback
+// address cannot be told from the request (behind a proxy).
+func oidcLogin(api auth.Verifier) *auth.Login {
+	issuer := os.Getenv("BATON_OIDC_ISSUER")
+	if issuer == "" {
+		return nil
+	}
+	return &auth.Login{Issuer: issuer, ClientID: envOr("BATON_OIDC_CLIENT_ID", os.Getenv("BATON_OIDC_AUDIENCE")),
+		ClientSecret: os.Getenv("BATON_OIDC_CLIENT_SECRET"), RedirectURL: os.Getenv("BATON_OIDC_REDIRECT_URL"), API: api}
+}

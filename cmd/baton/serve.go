@@ -323,6 +323,10 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	mux.Handle("/api/", api)
 	mux.Handle("/healthz", api)
 	mux.Handle("/readyz", api)
+	if login := oidcLogin(verifier); login != nil { // the UI's single sign-on
+		mux.Handle("/auth/oidc", login.Handler())
+		mux.Handle("/auth/oidc/", login.Handler())
+	}
 	mux.Handle("/", web.Handler()) // the UI: every other path
 	srv := newHTTPServer(mux, log)
 	srv.RegisterOnShutdown(func() { close(streamsDone) })

@@ -6,9 +6,12 @@ package oidctest
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,7 +29,21 @@ type Issuer struct {
 	// Discoveries and KeyFetches count requests to the discovery
 	// document and the JWKS.
 	Discoveries, KeyFetches atomic.Int32
-	srv                     *httptest.Server
+	// User holds the claims of the person who signs in at /authorize
+	// (no consent screen: the browser is sent straight back).
+	User map[string]any
+	// ClientID is the only client /authorize and /token serve.
+	ClientID string
+	// Exchanges counts codes exchanged with a matching PKCE verifier.
+	Exchanges atomic.Int32
+	srv       *httptest.Server
+	mu        sync.Mutex
+	codes     map[string]grant
+}
+
+// grant is what an authorization code stands for.
+type grant struct {
+	challenge, redirect, nonce string
 }
 
 // New starts an issuer that stops with the test.
@@ -51,6 +68,9 @@ func New(t testing.TB) *Issuer {
 		iss.KeyFetches.Add(1)
 		writeJSON(w, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &iss.Key.PublicKey, KeyID: iss.KeyID, Algorithm: "RS256", Use: "sig"}}})
 	})
+	mux.HandleFunc("GET /authorize", iss.authorize)
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) { iss.token(t, w, r) })
+	iss.codes = map[string]grant{}
 	iss.srv = httptest.NewServer(mux)
 	t.Cleanup(iss.srv.Close)
 	iss.URL = iss.srv.URL
@@ -98,4 +118,67 @@ func (iss *Issuer) TokenWith(t testing.TB, key *rsa.PrivateKey, kid string, clai
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// authorize is the authorization endpoint of the code flow with PKCE: it
+// checks the request as a provider would and sends the browser back with
+// a code at once.
+func (iss *Issuer) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	switch {
+	case q.Get("response_type") != "code":
+		http.Error(w, "response_type must be code", http.StatusBadRequest)
+	case q.Get("client_id") != iss.ClientID:
+		http.Error(w, "unknown client_id "+q.Get("client_id"), http.StatusBadRequest)
+	case q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "":
+		http.Error(w, "PKCE with S256 is required", http.StatusBadRequest)
+	case q.Get("redirect_uri") == "" || q.Get("state") == "":
+		http.Error(w, "redirect_uri and state are required", http.StatusBadRequest)
+	default:
+		code := rand.Text()
+		iss.mu.Lock()
+		iss.codes[code] = grant{challenge: q.Get("code_challenge"), redirect: q.Get("redirect_uri"), nonce: q.Get("nonce")}
+		iss.mu.Unlock()
+		http.Redirect(w, r, q.Get("redirect_uri")+"?code="+code+"&state="+q.Get("state"), http.StatusFound)
+	}
+}
+
+// token exchanges a code once, checking the PKCE verifier against the
+// challenge, for an ID token and an access token for the client.
+func (iss *Issuer) token(t testing.TB, w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	iss.mu.Lock()
+	g, ok := iss.codes[r.PostForm.Get("code")]
+	delete(iss.codes, r.PostForm.Get("code"))
+	iss.mu.Unlock()
+	sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+	client := r.PostForm.Get("client_id")
+	if u, _, ok := r.BasicAuth(); ok {
+		client = u
+	}
+	switch {
+	case r.PostForm.Get("grant_type") != "authorization_code" || !ok:
+		w.WriteHeader(http.StatusBadRequest)
+		writeJSON(w, map[string]string{"error": "invalid_grant"})
+		return
+	case base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge:
+		w.WriteHeader(http.StatusBadRequest)
+		writeJSON(w, map[string]string{"error": "invalid_grant", "error_description": "PKCE verifier does not match"})
+		return
+	case client != iss.ClientID || r.PostForm.Get("redirect_uri") != g.redirect:
+		w.WriteHeader(http.StatusBadRequest)
+		writeJSON(w, map[string]string{"error": "invalid_client"})
+		return
+	}
+	iss.Exchanges.Add(1)
+	claims := map[string]any{"aud": iss.ClientID}
+	for k, v := range iss.User {
+		claims[k] = v
+	}
+	access := iss.Token(t, claims)
+	claims["nonce"] = g.nonce
+	writeJSON(w, map[string]any{"access_token": access, "id_token": iss.Token(t, claims), "token_type": "Bearer", "expires_in": 3600})
 }
