@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -19,7 +20,7 @@ import (
 // BATON_LLM_MAX_TOKENS, BATON_LLM_TIMEOUT (Go duration),
 // BATON_LLM_INSTANCE_BUDGET (tokens per instance; 0: none). API keys come
 // from the environment only.
-func llmProvider() (llm.Provider, string, int, int, error) {
+func llmProvider(client *http.Client) (llm.Provider, string, int, int, error) {
 	model := os.Getenv("BATON_LLM_MODEL")
 	maxTokens, err := envInt("BATON_LLM_MAX_TOKENS", 0)
 	if err != nil {
@@ -40,11 +41,11 @@ func llmProvider() (llm.Provider, string, int, int, error) {
 		return llm.None{}, model, maxTokens, budget, nil
 	case "anthropic":
 		prov, err := anthropic.New(anthropic.Options{APIKey: os.Getenv("ANTHROPIC_API_KEY"), BaseURL: os.Getenv("BATON_LLM_BASE_URL"),
-			Model: model, MaxTokens: maxTokens, Timeout: timeout})
+			Model: model, MaxTokens: maxTokens, Timeout: timeout, HTTPClient: client})
 		return prov, model, maxTokens, budget, err
 	case "openai":
 		prov, err := openai.New(openai.Options{APIKey: os.Getenv("OPENAI_API_KEY"), BaseURL: os.Getenv("BATON_LLM_BASE_URL"),
-			Model: model, MaxTokens: maxTokens, Timeout: timeout})
+			Model: model, MaxTokens: maxTokens, Timeout: timeout, HTTPClient: client})
 		return prov, model, maxTokens, budget, err
 	default:
 		return nil, "", 0, 0, fmt.Errorf("BATON_LLM_PROVIDER=%s: want anthropic, openai or none", strconv.Quote(p))

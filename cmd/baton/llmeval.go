@@ -104,7 +104,7 @@ func (c *llmEvalCommand) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, mdl, maxTokens, _, err := llmProvider()
+	p, mdl, maxTokens, _, err := llmProvider(nil)
 	if err != nil {
 		return err
 	}

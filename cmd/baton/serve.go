@@ -199,6 +199,16 @@ func (c *serveCommand) verifier(st store.Store, log *slog.Logger) (auth.Verifier
 		fmt.Fprintln(c.main.Stderr, "WARNING: --dev: the demo tokens above are public (they are in the documentation); anyone who can reach this server can use them. Never use --dev on a server that others can reach.")
 		log.Warn("development mode: demo users with PUBLIC tokens are enabled", "users", "admin, manager, clerk, ann")
 	}
+	// JWTs of the identity provider come last: a static token never
+	// reaches the network.
+	jwt, err := oidcVerifier()
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	if jwt != nil {
+		log.Info("OIDC bearer tokens accepted", "issuer", jwt.Issuer, "audience", jwt.Audience)
+		vs = append(vs, jwt)
+	}
 	if len(vs) == 1 {
 		return vs[0], nil
 	}
@@ -207,6 +217,11 @@ func (c *serveCommand) verifier(st store.Store, log *slog.Logger) (auth.Verifier
 
 func (c *serveCommand) Run(ctx context.Context) error {
 	log := c.logger()
+	tr, log, err := startTracing(ctx, log)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	defer tr.stop(log)
 
 	stopScripts, err := c.scripts.install(log)
 	if err != nil {
@@ -225,6 +240,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
+	pol.Wrap = tr.transport()
 	var tplDir string
 	if c.deployDir != "" {
 		tplDir = filepath.Join(c.deployDir, "templates")
@@ -238,7 +254,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return err
 	}
 
-	lcfg, err := llmConfig(st)
+	lcfg, err := llmConfig(st, tr)
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
@@ -248,6 +264,9 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	}
 	cfg := runner.Config{Store: st, Logger: log, Workers: c.workers, Observer: m, SendNotification: senders.Deliver,
 		LeaseFor: c.leaseFor, MaxCrashes: c.maxCrashes, ThrownMessageTTL: thrownTTL(c.thrownTTL)}
+	if tr.on() {
+		cfg.Tracer = tr.tp
+	}
 	if subs != nil {
 		cfg.Outbox = subs.OutboxRows
 	}
@@ -263,7 +282,11 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	}
 	cfg.OnDeadLetter = llmtask.Advise(lcfg)
 	r = runner.New(cfg)
-	client, env := pol.Client(5*time.Minute), pickEnv(c.httpEnv)
+	// The service tasks' client is traced in front of the demo's
+	// transport, which sends the demo's requests around the egress guard.
+	svcPol := pol
+	svcPol.Wrap = nil
+	client, env := svcPol.Client(5*time.Minute), pickEnv(c.httpEnv)
 	if c.dev { // the examples' outside services, on 127.0.0.1 (demo.go)
 		stopDemo, err := startDemo(log, client, env)
 		if err != nil {
@@ -277,6 +300,9 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	}
 	if sources != nil {
 		defer sources.Close()
+	}
+	if wrap := tr.transport(); wrap != nil {
+		client.Transport = wrap(client.Transport)
 	}
 	handlers.Register(r, handlers.Deps{
 		MCP: sources,
@@ -309,6 +335,10 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	mux.Handle("/mcp", mcpbridge.HTTPHandler(api, versionString()))
 	mux.Handle("/healthz", api)
 	mux.Handle("/readyz", api)
+	if login := oidcLogin(verifier); login != nil { // the UI's single sign-on
+		mux.Handle("/auth/oidc", login.Handler())
+		mux.Handle("/auth/oidc/", login.Handler())
+	}
 	mux.Handle("/", web.Handler()) // the UI: every other path
 	srv := newHTTPServer(mux, log)
 	srv.RegisterOnShutdown(func() { close(streamsDone) })
@@ -350,11 +380,12 @@ func (c *serveCommand) Run(ctx context.Context) error {
 
 // llmConfig is the LLM handlers' configuration from the environment
 // (llmProvider reads the provider's variables).
-func llmConfig(st store.Store) (llmtask.Config, error) {
-	prov, llmModel, maxTokens, budget, err := llmProvider()
+func llmConfig(st store.Store, tr traces) (llmtask.Config, error) {
+	prov, llmModel, maxTokens, budget, err := llmProvider(tr.llmClient())
 	if err != nil {
 		return llmtask.Config{}, err
 	}
+	prov = tr.provider(prov)
 	lcfg := llmtask.Config{Provider: prov, Store: st, Model: llmModel, MaxTokens: maxTokens, InstanceBudget: budget, Pricing: llm.ExamplePricing()}
 	if v := os.Getenv("BATON_LLM_MAX_RATE_LIMIT_WAIT"); v != "" {
 		if lcfg.MaxRateLimitWait, err = time.ParseDuration(v); err != nil || lcfg.MaxRateLimitWait <= 0 {

@@ -148,11 +148,11 @@ func TestChain(t *testing.T) {
 
 func TestJWTVerifier(t *testing.T) {
 	t.Parallel()
-	_, err := auth.JWTVerifier{Issuer: "https://login.example.com"}.Verify(context.Background(), "eyJ.x.y")
+	_, err := (&auth.JWTVerifier{Issuer: "https://login.example.com"}).Verify(context.Background(), "eyJ.x.y")
 	if !errors.Is(err, auth.ErrNotConfigured) || errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("Verify = %v, want ErrNotConfigured", err)
 	}
-	if want := `OIDC not configured in this build (issuer "https://login.example.com"): use bearer tokens, or build Baton with a JWKS verifier`; err.Error() != want {
+	if want := `OIDC not configured in this build (issuer "https://login.example.com"): an OIDC issuer needs an audience (the API's client id)`; err.Error() != want {
 		t.Errorf("Verify = %q, want %q", err, want)
 	}
 }

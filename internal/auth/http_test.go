@@ -126,8 +126,8 @@ func TestMiddlewareVerifierErrors(t *testing.T) {
 		{"rejected with a reason", errVerifier{errors.Join(auth.ErrInvalidToken, errors.New("x"))}, 401,
 			"the bearer token is not valid (unknown, revoked or expired)"},
 		{"expired", errVerifier{errors.New("wrapped")}, 503, "the token could not be checked right now; try again"},
-		{"oidc stub", auth.JWTVerifier{Issuer: "https://idp"}, 500,
-			`authentication is not set up: OIDC not configured in this build (issuer "https://idp"): use bearer tokens, or build Baton with a JWKS verifier`},
+		{"oidc without audience", &auth.JWTVerifier{Issuer: "https://idp"}, 500,
+			`authentication is not set up: OIDC not configured in this build (issuer "https://idp"): an OIDC issuer needs an audience (the API's client id)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -62,6 +62,9 @@ type Policy struct {
 	// Resolve looks up a host name's addresses (default
 	// net.DefaultResolver.LookupNetIP). Tests set it to avoid DNS.
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+	// Wrap, if set, wraps the transport of every Client (cmd/baton puts
+	// tracing's traceparent-sending transport here when tracing is on).
+	Wrap func(http.RoundTripper) http.RoundTripper
 
 	// dial connects to a checked "ip:port" (default net.Dialer); tests in
 	// this package replace it to prove refusals never reach the network.
@@ -430,5 +433,9 @@ func (p Policy) Transport() *http.Transport {
 // and gives up on a request after timeout (0: no limit besides the
 // request's context).
 func (p Policy) Client(timeout time.Duration) *http.Client {
-	return &http.Client{Transport: p.Transport(), CheckRedirect: p.CheckRedirect, Timeout: timeout}
+	var rt http.RoundTripper = p.Transport()
+	if p.Wrap != nil {
+		rt = p.Wrap(rt)
+	}
+	return &http.Client{Transport: rt, CheckRedirect: p.CheckRedirect, Timeout: timeout}
 }

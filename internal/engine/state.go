@@ -208,6 +208,11 @@ type State struct {
 	Simulate  bool      `json:"simulate,omitempty"`
 	StartedAt time.Time `json:"startedAt"`
 	EndedAt   time.Time `json:"endedAt,omitzero"`
+	// Trace is the W3C traceparent of the instance's root span, set by
+	// the runner when tracing is on, so that every later transition and
+	// job joins the instance's trace, across restarts. Step never reads
+	// or changes it.
+	Trace string `json:"trace,omitempty"`
 
 	// History holds the entries appended since the caller last drained it.
 	// A store moves them into its own append-only history and clears the

@@ -61,7 +61,7 @@ func TestDependencyRules(t *testing.T) {
 		return out
 	}
 	// 1. Leaves import no other Baton package.
-	for _, leaf := range []string{"", "internal/clock", "internal/feel", "internal/script", "internal/form", "internal/egress", "web", "internal/auth"} {
+	for _, leaf := range []string{"", "internal/clock", "internal/feel", "internal/script", "internal/form", "internal/egress", "web", "internal/auth", "internal/tracing"} {
 		p, ok := pkgs[strings.TrimSuffix(mod+"/"+leaf, "/")]
 		if !ok {
 			t.Errorf("package %q not found", leaf)

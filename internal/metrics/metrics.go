@@ -33,9 +33,13 @@ type Metrics struct {
 	llmTokens *prometheus.CounterVec
 	llmCost   *prometheus.CounterVec
 	llmCalls  *prometheus.CounterVec
+	takeovers *prometheus.CounterVec
 }
 
-var _ runner.Observer = (*Metrics)(nil)
+var (
+	_ runner.Observer         = (*Metrics)(nil)
+	_ runner.TakeoverObserver = (*Metrics)(nil)
+)
 
 // New registers Baton's collectors, the Go runtime and process collectors
 // in a new registry. jobs, if not nil, is asked for the queue depth on
@@ -74,7 +78,11 @@ func New(jobs JobCounter) *Metrics {
 		Namespace: "baton", Name: "llm_calls_total",
 		Help: "Recorded LLM decisions by provider and node kind of decision (gateway, rule, advice, shadow).",
 	}, []string{"provider", "kind"})
-	m.reg.MustRegister(m.commit, m.conflicts, m.jobs, m.status, m.llmTokens, m.llmCost, m.llmCalls,
+	m.takeovers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "baton", Name: "job_lease_takeovers_total",
+		Help: "Jobs this node took over from an expired lease (the process running them ended or stalled), by job kind.",
+	}, []string{"kind"})
+	m.reg.MustRegister(m.commit, m.conflicts, m.jobs, m.status, m.llmTokens, m.llmCost, m.llmCalls, m.takeovers,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if jobs != nil {
@@ -124,6 +132,12 @@ func (m *Metrics) LLMCall(provider, model, kind string, inputTokens, outputToken
 	if costMicros > 0 {
 		m.llmCost.WithLabelValues(provider, model).Add(float64(costMicros))
 	}
+}
+
+// LeaseTakenOver records a job taken over from an expired lease
+// (runner.TakeoverObserver).
+func (m *Metrics) LeaseTakenOver(kind string) {
+	m.takeovers.WithLabelValues(kind).Inc()
 }
 
 // InstanceStatus records a status change.

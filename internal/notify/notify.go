@@ -82,7 +82,9 @@ type Senders map[string]Sender
 var _ Sender = Senders(nil)
 
 // Send delivers m with the sender registered for m.Channel.
-func (s Senders) Send(ctx context.Context, m Message) error {
+func (s Senders) Send(ctx context.Context, m Message) (err error) {
+	ctx, span := sendSpan(ctx, m)
+	defer func() { endSend(span, err) }()
 	snd := s[m.Channel]
 	if snd == nil {
 		return Permanent(fmt.Errorf("notify: no sender for channel %q", m.Channel))

@@ -32,6 +32,7 @@ import (
 	"github.com/batonhq/baton"
 	"github.com/batonhq/baton/internal/auth"
 	"github.com/batonhq/baton/internal/runner"
+	"github.com/batonhq/baton/internal/tracing"
 )
 
 // Default limits.
@@ -156,7 +157,7 @@ func New(cfg Config) http.Handler {
 	s.registerEvents(api, mux)
 	jsonOnlyWithRawBody(api)
 	mux.HandleFunc("/", s.notFound)
-	return s.authenticate(s.idempotent(api, mux))
+	return tracing.Extract(s.authenticate(s.idempotent(api, mux)))
 }
 
 // handle registers a huma operation whose errors go through toProblem.

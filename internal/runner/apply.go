@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/batonhq/baton/internal/engine"
+	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/internal/tracing"
 )
 
 // Errors of the runner's API, beside store.ErrNotFound and engine's.
@@ -54,11 +58,21 @@ func (r *Runner) startWith(ctx context.Context, req StartRequest, prepare func(*
 	if id == "" {
 		id = NewID()
 	}
+	ctx, span := r.rootSpan(ctx, d, id, req)
+	st, row, err := r.startTraced(ctx, d, id, req, prepare)
+	endSpan(span, err)
+	return st, row, err
+}
+
+func (r *Runner) startTraced(ctx context.Context, d *model.Definition, id string, req StartRequest, prepare func(*store.Transition)) (*engine.State, store.InstanceRow, error) {
 	cmd := engine.Command{Kind: engine.CmdStart, Time: r.clk.Now(), InstanceID: id, BusinessKey: req.BusinessKey,
 		Variables: req.Variables, StartNode: req.StartNode, Actor: req.Actor}
 	st, eff, err := engine.Step(d, nil, cmd)
 	if err != nil {
 		return nil, store.InstanceRow{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if r.tracer != nil {
+		st.Trace = tracing.Traceparent(trace.SpanContextFromContext(ctx))
 	}
 	st, eff, inlined := r.runPure(ctx, d, st, eff, cmd)
 	row, err := r.commit(ctx, stepResult{def: d, state: st, effects: eff, cmd: cmd, inlined: inlined}, startGuards(d, req, prepare))
@@ -72,7 +86,13 @@ func (r *Runner) startWith(ctx context.Context, req StartRequest, prepare func(*
 // optimistic-lock conflicts with fresh state. prepare, if set, may add to
 // the transition (closing the job that caused the command, say); it is
 // called again on every retry.
-func (r *Runner) Apply(ctx context.Context, instanceID string, cmd engine.Command, prepare func(*store.Transition)) (*engine.State, error) {
+func (r *Runner) Apply(ctx context.Context, instanceID string, cmd engine.Command, prepare func(*store.Transition)) (st *engine.State, err error) {
+	span := noopSpan
+	attempts := 0
+	defer func() {
+		spanConflicts(span, attempts)
+		endSpan(span, err)
+	}()
 	var lastErr error
 	for attempt := 0; attempt < maxConflictRetries; attempt++ {
 		row, err := r.st.Instance(ctx, instanceID)
@@ -87,6 +107,10 @@ func (r *Runner) Apply(ctx context.Context, instanceID string, cmd engine.Comman
 		if err != nil {
 			return nil, fmt.Errorf("instance %s: %w", instanceID, err)
 		}
+		if attempt == 0 {
+			ctx, span = r.transitionSpan(ctx, st, cmd)
+		}
+		attempts = attempt
 		prevStatus := string(st.Status)
 		if cmd.Time.IsZero() || attempt > 0 {
 			cmd.Time = r.clk.Now()

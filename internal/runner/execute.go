@@ -32,10 +32,12 @@ func (r *Runner) fetchLoop(ctx context.Context) {
 		if free > 0 {
 			var fetched []store.JobRow
 			var err error
-			fetched, err = r.st.FetchJobs(ctx, store.FetchParams{Owner: r.cfg.Owner, Kinds: kinds, Now: r.clk.Now(), Limit: free, LeaseFor: r.cfg.LeaseFor})
+			now := r.clk.Now()
+			fetched, err = r.st.FetchJobs(ctx, store.FetchParams{Owner: r.cfg.Owner, Kinds: kinds, Now: now, Limit: free, LeaseFor: r.cfg.LeaseFor})
 			if err != nil && ctx.Err() == nil {
 				r.log.Error("fetch jobs", "err", err)
 			}
+			r.observeTakeovers(fetched, now)
 			jobs = append(jobs, fetched...)
 		}
 		for _, j := range jobs {
@@ -140,12 +142,14 @@ func (r *Runner) execute(j store.JobRow) {
 		r.fail(ctx, j, err)
 		return
 	}
+	ctx, span := r.jobSpan(ctx, job)
 	var out map[string]any
 	out, err = safeWork(ctx, h, job)
 	o := outcomeOf(j, out, err, r.cfg.Owner)
 	if o.failed == nil && o.note == "" {
 		err = nil // a decision (TakeFlow) is no failure for the observer
 	}
+	defer endSpan(span, o.failed)
 	switch {
 	case o.failed != nil:
 		r.fail(ctx, j, o.failed)
@@ -260,7 +264,7 @@ func (r *Runner) loadJob(ctx context.Context, j store.JobRow) (*Job, error) {
 			}
 		}
 	}
-	return &Job{JobRow: j, Definition: d, Node: d.Node(j.NodeID), Variables: vars}, nil
+	return &Job{JobRow: j, Definition: d, Node: d.Node(j.NodeID), Variables: vars, trace: st.Trace}, nil
 }
 
 // policy returns the retry policy for a job's node.
@@ -310,7 +314,7 @@ func (r *Runner) fail(ctx context.Context, j store.JobRow, cause error) {
 	}
 	msg := trimErr(cause.Error())
 	err := r.deadLetter(ctx, j, r.cfg.Owner, msg)
-	r.log.Warn("job dead-lettered; incident opened", "job", j.ID, "instance", j.InstanceID, "attempts", j.Attempt, "err", msg)
+	r.log.WarnContext(ctx, "job dead-lettered; incident opened", "job", j.ID, "instance", j.InstanceID, "attempts", j.Attempt, "err", msg)
 	r.logApply(j, err)
 	if err == nil {
 		r.advise(ctx, j)
@@ -336,9 +340,9 @@ func (r *Runner) retryLater(ctx context.Context, j store.JobRow, p RetryPolicy, 
 		}
 	}
 	if err := r.st.RetryJob(ctx, j.ID, r.cfg.Owner, runAt, msg, now); err != nil {
-		r.log.Error("schedule retry", "job", j.ID, "err", err)
+		r.log.ErrorContext(ctx, "schedule retry", "job", j.ID, "err", err)
 	}
-	r.log.Info("job failed; retrying", "job", j.ID, "attempt", j.Attempt, "next", runAt, "err", msg)
+	r.log.InfoContext(ctx, "job failed; retrying", "job", j.ID, "attempt", j.Attempt, "next", runAt, "err", msg)
 }
 
 // Snoozer is an error that defers its job to a time it names instead of
@@ -369,7 +373,7 @@ func (r *Runner) snooze(ctx context.Context, j store.JobRow, cause error) bool {
 	}
 	now := r.clk.Now()
 	if !j.FirstFailureAt.IsZero() && now.Sub(j.FirstFailureAt) >= r.cfg.MaxSnooze {
-		r.log.Warn("job deferred too long; counting the attempt", "job", j.ID, "since", j.FirstFailureAt, "max", r.cfg.MaxSnooze)
+		r.log.WarnContext(ctx, "job deferred too long; counting the attempt", "job", j.ID, "since", j.FirstFailureAt, "max", r.cfg.MaxSnooze)
 		return false
 	}
 	if r.releaseIfCancelled(ctx, j, cause) {
@@ -381,9 +385,9 @@ func (r *Runner) snooze(ctx context.Context, j store.JobRow, cause error) bool {
 	}
 	msg := trimErr(cause.Error())
 	if err := r.st.SnoozeJob(ctx, j.ID, r.cfg.Owner, runAt, msg, now); err != nil {
-		r.log.Error("defer job", "job", j.ID, "err", err)
+		r.log.ErrorContext(ctx, "defer job", "job", j.ID, "err", err)
 	}
-	r.log.Info("job deferred", "job", j.ID, "until", runAt, "err", msg)
+	r.log.InfoContext(ctx, "job deferred", "job", j.ID, "until", runAt, "err", msg)
 	return true
 }
 

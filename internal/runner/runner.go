@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/batonhq/baton/internal/clock"
 	"github.com/batonhq/baton/internal/dmn"
 	"github.com/batonhq/baton/internal/engine"
@@ -34,6 +36,8 @@ type Job struct {
 	Node       *model.Node
 	// Variables are the instance variables overlaid with the job's locals.
 	Variables map[string]any
+	// trace is the instance's root traceparent (trace.go).
+	trace string
 }
 
 // IdempotencyKey is stable across every attempt of the job; receivers use
@@ -126,6 +130,9 @@ type Config struct {
 	Retry RetryPolicy
 	// Observer, if set, is told about commits and jobs (metrics).
 	Observer Observer
+	// Tracer, if set, traces every instance (trace.go); nil: no tracing
+	// at all, not even a no-op span.
+	Tracer trace.TracerProvider
 	// Outbox, if set, turns a lifecycle event into notification rows,
 	// written in the same transaction as the event (instance.started,
 	// task.assigned, instance.completed, instance.cancelled,
@@ -174,6 +181,8 @@ type Runner struct {
 	log   *slog.Logger
 	retry RetryPolicy
 	batch batchState // batch.go
+	// tracer is nil when tracing is off (trace.go).
+	tracer trace.Tracer
 
 	mu        sync.RWMutex
 	handlers  map[string]Handler // by job kind or "service:<taskType>"
@@ -247,8 +256,13 @@ func New(cfg Config) *Runner {
 	if cfg.Retry.MaxAttempts == 0 {
 		cfg.Retry = DefaultRetry
 	}
+	var tracer trace.Tracer
+	if cfg.Tracer != nil {
+		tracer = cfg.Tracer.Tracer(instrumentation)
+	}
 	return &Runner{
-		cfg: cfg, st: cfg.Store, clk: cfg.Clock, log: cfg.Logger, retry: cfg.Retry,
+		tracer: tracer,
+		cfg:    cfg, st: cfg.Store, clk: cfg.Clock, log: cfg.Logger, retry: cfg.Retry,
 		handlers: map[string]Handler{}, defs: map[string]*model.Definition{}, latest: map[string]latestDef{}, decisions: map[string]*dmn.Decision{},
 		subs: map[int]chan Event{}, wake: make(chan struct{}, 1),
 	}

@@ -3,6 +3,7 @@ import { h } from '../dom';
 import { restart } from '../events';
 import { errorBox, takeFlash } from '../ui';
 import type { Ctx } from '../main';
+import { ssoButton, ssoToken } from './sso';
 
 // The login page takes a bearer token (`baton serve --dev` prints demo
 // tokens) and keeps it in sessionStorage for this tab.
@@ -41,6 +42,7 @@ export function loginPage(root: HTMLElement, { query }: Ctx) {
     h('div.login-card',
       h('h1', 'Sign in to Baton'),
       takeFlash(),
+      ssoButton(next),
       h('form', {
         onsubmit: (e: Event) => { e.preventDefault(); enter(token.value.trim()); },
       },
@@ -58,6 +60,8 @@ export function loginPage(root: HTMLElement, { query }: Ctx) {
         h('code', 'Authorization: Bearer …'), '. ', h('code', 'baton serve --dev'), ' prints demo tokens.')),
   );
   token.focus();
+  const sso = ssoToken(query);
+  if (sso) enter(sso);
 
   // A server without authentication answers without a token: offer to go on.
   call('/api/runtime/tasks?limit=1', { token: null, quiet401: true }).then(() => {
