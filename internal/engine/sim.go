@@ -102,8 +102,9 @@ func Simulate(def *model.Definition, vars map[string]any, opts SimOptions) SimRe
 		if t := nextCall(st); t != nil {
 			cmd = Command{Kind: CmdCompleteJob, Ref: t.Ref}
 			n := def.Node(t.Node)
-			if opts.Called != nil && opts.depth < 20 {
-				if child := opts.Called(n.CalledElement); child != nil {
+			called, _ := CalledElement(n, st.Variables, now)
+			if opts.Called != nil && opts.depth < 20 && called != "" {
+				if child := opts.Called(called); child != nil {
 					co := opts
 					co.depth++
 					co.Start = now
@@ -112,7 +113,7 @@ func Simulate(def *model.Definition, vars map[string]any, opts SimOptions) SimRe
 						res.Outcome = r.Outcome
 						res.Error = r.Error
 						if res.Error == nil {
-							res.Error = &SimError{Message: fmt.Sprintf("called process %q did not complete (%s)", n.CalledElement, r.Outcome), NodeID: n.ID}
+							res.Error = &SimError{Message: fmt.Sprintf("called process %q did not complete (%s)", called, r.Outcome), NodeID: n.ID}
 						}
 						break
 					}
