@@ -64,6 +64,13 @@ func (r *Runner) Deploy(ctx context.Context, name string, src []byte, by string)
 			return row, created, err
 		}
 	}
+	if format == model.FormatBPMN {
+		others, err := r.deployOthers(ctx, name, src, by, d.ID)
+		if err != nil {
+			return row, created, err
+		}
+		created = created || others
+	}
 	return row, created, nil
 }
 
