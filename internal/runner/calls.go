@@ -224,6 +224,16 @@ func (r *Runner) linkCall(t *store.Transition, s stepResult) {
 		Kind: KindCallReturn, NodeID: in.ParentNode, State: store.JobAvailable, RunAt: now, CreatedAt: now, Payload: p})
 }
 
+// calling reports whether call job j, completed, started its child
+// instance: the parent's token waits on the child then, not on the job.
+func (r *Runner) calling(ctx context.Context, j store.JobRow) bool {
+	if j.Kind != KindCall || j.State != store.JobCompleted {
+		return false
+	}
+	_, err := r.st.Instance(ctx, childID(j.ID))
+	return err == nil
+}
+
 // cancelJob is a KindCallCancel job of instance parent (at its call
 // activity node) that cancels instance child.
 func cancelJob(id, parent, node, child string, now time.Time) store.JobRow {

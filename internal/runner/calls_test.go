@@ -177,7 +177,7 @@ func TestCallActivityErrorPropagates(t *testing.T) {
 		b.deploy(t, caller("shop", "thrower", ""))
 		id := b.start(t, "shop", nil)
 		b.waitStatus(t, id, engine.StatusCompleted)
-		if ids := completedNodes(t, b, id); !slices.Contains(ids, "sorry") || slices.Contains(ids, "e") {
+		if ids := testkit.CompletedNodes(t, b.st, id); !slices.Contains(ids, "sorry") || slices.Contains(ids, "e") {
 			t.Errorf("parent completed %v, want it to end at sorry", ids)
 		}
 		kids := b.children(t, id)
@@ -197,22 +197,6 @@ func TestCallActivityErrorPropagates(t *testing.T) {
 	})
 }
 
-// completedNodes lists the nodes instance id completed, from its history.
-func completedNodes(t *testing.T, b *bundle, id string) []string {
-	t.Helper()
-	hist, err := b.st.History(b.ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, h := range hist {
-		if h.Action == string(engine.ActCompleted) && h.NodeID != "" {
-			ids = append(ids, h.NodeID)
-		}
-	}
-	return ids
-}
-
 // TestCallActivityCancel: cancelling the parent cancels the child (and
 // its user task); an interrupting boundary event on the call activity
 // does too.
@@ -227,6 +211,11 @@ func TestCallActivityCancel(t *testing.T) {
 			id := b.start(t, def, map[string]any{"order": "o-" + how})
 			kid := b.child(t, id)
 			b.waitStatus(t, kid, engine.StatusWaiting)
+			// The parent's call job is closed while the child runs: the
+			// watchdog must not take the parent for stuck.
+			if n, err := b.r.Watchdog(b.ctx); n != 0 || err != nil {
+				t.Fatalf("Watchdog = %d, %v; want nothing flagged", n, err)
+			}
 			if how == "cancel" {
 				if _, err := b.r.Cancel(b.ctx, id, "test"); err != nil {
 					t.Fatal(err)
@@ -342,7 +331,7 @@ func TestCallActivityRestart(t *testing.T) {
 			t.Errorf("parent variables = %v, want ok=true", done.Variables)
 		}
 		n := 0
-		for _, node := range completedNodes(t, b, id) {
+		for _, node := range testkit.CompletedNodes(t, b.st, id) {
 			if node == "call" {
 				n++
 			}

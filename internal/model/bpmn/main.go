@@ -9,8 +9,9 @@ import (
 
 // Main picks the process to run among the executable processes of one
 // file: the only one, or else the only one that no other of them calls
-// by a static called element (the others are its call activities'
-// processes). It is an error, naming the candidates, when that leaves
+// (the others are its call activities' processes). A called element
+// given as an expression counts as calling the processes whose ids begin
+// or end with one of its string literals. It is an error, naming the candidates, when that leaves
 // none or several.
 func Main(name string, defs []*model.Definition) (*model.Definition, error) {
 	if len(defs) == 1 {
@@ -19,8 +20,24 @@ func Main(name string, defs []*model.Definition) (*model.Definition, error) {
 	called := map[string]bool{}
 	for _, d := range defs {
 		for _, n := range d.Nodes {
-			if n.Type == model.CallActivity && n.CalledElement != d.ID && !model.IsExpression(n.CalledElement) {
-				called[n.CalledElement] = true
+			if n.Type != model.CallActivity {
+				continue
+			}
+			if !model.IsExpression(n.CalledElement) {
+				if n.CalledElement != d.ID {
+					called[n.CalledElement] = true
+				}
+				continue
+			}
+			// A called element given as an expression ("Process_Tier_"
+			// + tier) calls the processes whose ids begin or end with
+			// one of its string literals.
+			for _, lit := range stringLiterals(n.CalledElement) {
+				for _, o := range defs {
+					if o != d && len(lit) >= 2 && (strings.HasPrefix(o.ID, lit) || strings.HasSuffix(o.ID, lit)) {
+						called[o.ID] = true
+					}
+				}
 			}
 		}
 	}
@@ -42,6 +59,28 @@ func Main(name string, defs []*model.Definition) (*model.Definition, error) {
 	}
 	return nil, verr([]model.Problem{{File: name, Message: "the file has several executable processes (" +
 		strings.Join(ids, ", ") + ") that no other process calls; name the one to run (--process ID)"}})
+}
+
+// stringLiterals returns the double-quoted string literals of an
+// expression's source, unescaped only of \" and \\.
+func stringLiterals(src string) []string {
+	var out []string
+	for i := 0; i < len(src); i++ {
+		if src[i] != '"' {
+			continue
+		}
+		var b strings.Builder
+		j := i + 1
+		for ; j < len(src) && src[j] != '"'; j++ {
+			if src[j] == '\\' && j+1 < len(src) {
+				j++
+			}
+			b.WriteByte(src[j])
+		}
+		out = append(out, b.String())
+		i = j
+	}
+	return out
 }
 
 // main is Main over processes that read (their failures are reported
