@@ -37,3 +37,32 @@ func (s *stepper) calledElement(id int64, n *model.Node) (string, bool) {
 	}
 	return called, true
 }
+
+// ThrownError is the code and message of the last BPMN error in st's
+// history that no catch event took (an open IncidentError says one was
+// not caught): what a called process hands to its call activity.
+func ThrownError(st *State) (code, msg string, ok bool) {
+	if st == nil {
+		return "", "", false
+	}
+	uncaught := false
+	for _, inc := range st.Incidents {
+		uncaught = uncaught || inc.Kind == IncidentError
+	}
+	if !uncaught {
+		return "", "", false
+	}
+	for i := len(st.History) - 1; i >= 0; i-- {
+		h := st.History[i]
+		if h.Action != ActError {
+			continue
+		}
+		if res, isMap := h.Result.(map[string]any); isMap {
+			if code, ok = res["errorCode"].(string); ok {
+				msg, _ = res["message"].(string)
+				return code, msg, true
+			}
+		}
+	}
+	return "", "", false
+}

@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/batonhq/baton/internal/model"
 )
 
 const callDoc = `{"id": "caller", "nodes": [
@@ -42,5 +45,29 @@ func TestCallActivityCalledElement(t *testing.T) {
 				t.Fatalf("incidents = %+v, want one at call containing %q", st.Incidents, c.incident)
 			}
 		})
+	}
+}
+
+// TestSimulateCallError: in a simulation, a BPMN error the called process
+// does not catch reaches the call activity's error boundary event.
+func TestSimulateCallError(t *testing.T) {
+	parent := mustParse(t, `{"id":"shop","nodes":[{"id":"s","type":"startEvent"},{"id":"call","type":"callActivity","calledElement":"pay"},
+ {"id":"caught","type":"boundaryEvent","attachedTo":"call","event":{"kind":"error","errorCode":"NO_FUNDS"}},
+ {"id":"e","type":"endEvent"},{"id":"sorry","type":"endEvent"}],
+ "edges":[{"id":"f1","source":"s","target":"call"},{"id":"f2","source":"call","target":"e"},{"id":"f3","source":"caught","target":"sorry"}]}`)
+	child := mustParse(t, `{"id":"pay","nodes":[{"id":"ps","type":"startEvent"},{"id":"fail","type":"endEvent","event":{"kind":"error","errorCode":"NO_FUNDS"}}],
+ "edges":[{"id":"p1","source":"ps","target":"fail"}]}`)
+	res := Simulate(parent, nil, SimOptions{Called: func(id string) *model.Definition {
+		if id == "pay" {
+			return child
+		}
+		return nil
+	}})
+	var ids []string
+	for _, c := range res.Completed {
+		ids = append(ids, c.ID)
+	}
+	if res.Outcome != "completed" || !slices.Contains(ids, "sorry") || slices.Contains(ids, "e") {
+		t.Errorf("simulation %s (%+v), completed %v; want it to end at sorry", res.Outcome, res.Error, ids)
 	}
 }

@@ -109,7 +109,11 @@ func Simulate(def *model.Definition, vars map[string]any, opts SimOptions) SimRe
 					co.depth++
 					co.Start = now
 					r := Simulate(child, st.Variables, co)
-					if r.Outcome != "completed" {
+					if code, msg, ok := ThrownError(r.State); r.Outcome == "error" && ok {
+						// The called process threw an error it did not
+						// catch: it reaches the call activity.
+						cmd = Command{Kind: CmdThrowError, Ref: t.Ref, ErrorCode: code, ErrorMessage: msg}
+					} else if r.Outcome != "completed" {
 						res.Outcome = r.Outcome
 						res.Error = r.Error
 						if res.Error == nil {

@@ -204,7 +204,7 @@ func (r *Runner) linkCall(t *store.Transition, s stepResult) {
 				ret.Message = e.Message
 			}
 			if e.Kind == engine.EffIncident && e.Type == string(engine.IncidentError) {
-				if code, msg, ok := thrownError(st); ok {
+				if code, msg, ok := engine.ThrownError(st); ok {
 					ret.Outcome, ret.ErrorCode, ret.Message = callError, code, msg
 					break
 				}
@@ -240,24 +240,6 @@ func cancelJob(id, parent, node, child string, now time.Time) store.JobRow {
 	p, _ := json.Marshal(map[string]string{"child": child})
 	return store.JobRow{ID: id, InstanceID: parent, Kind: KindCallCancel, NodeID: node, State: store.JobAvailable,
 		RunAt: now, CreatedAt: now, Payload: p}
-}
-
-// thrownError is the code and message of the last BPMN error the step
-// threw.
-func thrownError(st *engine.State) (code, msg string, ok bool) {
-	for i := len(st.History) - 1; i >= 0; i-- {
-		h := st.History[i]
-		if h.Action != engine.ActError {
-			continue
-		}
-		if res, isMap := h.Result.(map[string]any); isMap {
-			if code, ok = res["errorCode"].(string); ok {
-				msg, _ = res["message"].(string)
-				return code, msg, true
-			}
-		}
-	}
-	return "", "", false
 }
 
 // taggedVersion is the latest version of process id whose definition
