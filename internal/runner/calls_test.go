@@ -267,6 +267,15 @@ func TestCallActivityIncidents(t *testing.T) {
 			!strings.Contains(st.Incidents[0].Message, `"nowhere"`) {
 			t.Errorf("incidents = %+v, want one naming the call activity and the process", st.Incidents)
 		}
+		// Once the process is deployed, retrying the call starts it.
+		b.deploy(t, strings.Replace(childDoubler, `"id":"doubler"`, `"id":"nowhere"`, 1))
+		if _, err := b.r.Recover(b.ctx, runner.RecoverRequest{InstanceID: id, Actor: "ops"}); err != nil {
+			t.Fatal(err)
+		}
+		b.waitStatus(t, id, engine.StatusCompleted)
+		if kids := b.children(t, id); len(kids) != 1 || kids[0].DefinitionID != "nowhere" {
+			t.Errorf("children after the retry = %+v", kids)
+		}
 
 		b.deploy(t, caller("fragile", "boom", ""))
 		id = b.start(t, "fragile", nil)
@@ -340,4 +349,30 @@ func TestCallActivityRestart(t *testing.T) {
 			t.Errorf("the call activity completed %d times, want 1", n)
 		}
 	})
+}
+
+// TestCallActivityMultiInstance: a parallel multi-instance call activity
+// starts one child per item, each with its item, and completes when all
+// have.
+func TestCallActivityMultiInstance(t *testing.T) {
+	b := callSetup(t, testkit.SQLite(t))
+	b.deploy(t, caller("fanout", "doubler", `,"multiInstance":{"collection":"=items","elementVariable":"n"}`))
+	id := b.start(t, "fanout", map[string]any{"items": []any{1, 2, 3}})
+	b.waitStatus(t, id, engine.StatusCompleted)
+	kids := b.children(t, id)
+	var got []float64
+	for _, k := range kids {
+		st, _, err := b.r.InstanceState(b.ctx, k.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Status != engine.StatusCompleted || st.Variables["doubled"] != 2*st.Variables["n"].(float64) {
+			t.Errorf("child %s: %s %v", k.ID, st.Status, st.Variables)
+		}
+		got = append(got, st.Variables["n"].(float64))
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []float64{1, 2, 3}) {
+		t.Errorf("children's items = %v, want 1 2 3", got)
+	}
 }
