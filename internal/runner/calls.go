@@ -182,7 +182,7 @@ func (r *Runner) linkCall(t *store.Transition, s stepResult) {
 		if n := s.def.Node(e.NodeID); n == nil || n.Type != model.CallActivity {
 			continue
 		}
-		t.NewJobs = append(t.NewJobs, cancelJob(e.ID+"-cancel", st.InstanceID, e.NodeID, childID(e.ID), now))
+		t.NewJobs = append(t.NewJobs, cancelJob(e.ID+"-cancel", st.InstanceID, e.NodeID, e.ID, childID(e.ID), now))
 	}
 	in := t.Instance
 	if in.ParentID == "" {
@@ -235,9 +235,9 @@ func (r *Runner) calling(ctx context.Context, j store.JobRow) bool {
 }
 
 // cancelJob is a KindCallCancel job of instance parent (at its call
-// activity node) that cancels instance child.
-func cancelJob(id, parent, node, child string, now time.Time) store.JobRow {
-	p, _ := json.Marshal(map[string]string{"child": child})
+// activity node, for its call job) that cancels instance child.
+func cancelJob(id, parent, node, job, child string, now time.Time) store.JobRow {
+	p, _ := json.Marshal(map[string]string{"child": child, "job": job})
 	return store.JobRow{ID: id, InstanceID: parent, Kind: KindCallCancel, NodeID: node, State: store.JobAvailable,
 		RunAt: now, CreatedAt: now, Payload: p}
 }

@@ -61,7 +61,7 @@ func (r *Runner) returnCall(ctx context.Context, j store.JobRow) error {
 		_, err = r.Apply(ctx, j.InstanceID, engine.Command{Kind: engine.CmdThrowError, Ref: ret.Job, ErrorCode: ret.ErrorCode,
 			ErrorMessage: ret.Message, Actor: actor}, func(t *store.Transition) {
 			done(t)
-			t.NewJobs = append(t.NewJobs, cancelJob(ret.Job+"-cancel-error", j.InstanceID, j.NodeID, ret.Child, t.Instance.UpdatedAt))
+			t.NewJobs = append(t.NewJobs, cancelJob(ret.Job+"-cancel-error", j.InstanceID, j.NodeID, ret.Job, ret.Child, t.Instance.UpdatedAt))
 		})
 		return r.returned(ctx, j, err)
 	case callResumed:
@@ -99,22 +99,32 @@ func (r *Runner) returned(ctx context.Context, j store.JobRow, err error) error 
 }
 
 // cancelCalled runs a KindCallCancel job: the child instance of a call
-// job the parent cancelled is cancelled in the transition that closes
-// the job. A child that never started (the call job was cancelled before
-// it ran) or has ended needs nothing.
+// job the parent left is cancelled, and the parent's incidents about it
+// resolved, in the transition that closes the job. A child that never
+// started (the call job was cancelled before it ran) or has ended needs
+// only the incidents resolved.
 func (r *Runner) cancelCalled(ctx context.Context, j store.JobRow) error {
 	var p struct {
 		Child string `json:"child"`
+		Job   string `json:"job"`
 	}
 	if err := json.Unmarshal(j.Payload, &p); err != nil || p.Child == "" {
 		r.closeJobWith(ctx, j, r.cfg.Owner, store.JobDead, fmt.Sprintf("call cancel payload: %v", err))
 		return nil
 	}
-	_, err := r.Apply(ctx, p.Child, engine.Command{Kind: engine.CmdCancel, Actor: "call:" + j.InstanceID},
-		doneJob(j, r.cfg.Owner, store.JobCompleted, ""))
-	if errors.Is(err, store.ErrNotFound) {
-		r.closeJob(ctx, j, r.cfg.Owner, store.JobCompleted)
-		return nil
+	mirrors, err := r.callIncidents(ctx, j.InstanceID, p.Job)
+	if err != nil {
+		return err
+	}
+	done := func(t *store.Transition) {
+		t.DoneJob = &store.JobDone{ID: j.ID, Owner: r.cfg.Owner, State: store.JobCompleted}
+		t.ResolveIncidents = append(t.ResolveIncidents, mirrors...)
+	}
+	_, err = r.Apply(ctx, p.Child, engine.Command{Kind: engine.CmdCancel, Actor: "call:" + j.InstanceID}, done)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, engine.ErrEnded) {
+		var t store.Transition
+		done(&t)
+		err = r.st.Commit(ctx, t)
 	}
 	return r.returned(ctx, j, err)
 }

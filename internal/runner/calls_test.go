@@ -292,6 +292,20 @@ func TestCallActivityIncidents(t *testing.T) {
 			t.Fatalf("parent incidents = %+v, want one naming the child", b.openIncidents(t, id))
 		}
 		b.waitStatus(t, kid, engine.StatusFailed)
+		// Cancelling such a parent cancels the failed child and resolves
+		// the parent's incident.
+		other := b.start(t, "fragile", nil)
+		if !testkit.Eventually(t, 10*time.Second, func() bool { return len(b.openIncidents(t, other)) == 1 }) {
+			t.Fatal("the second fragile parent has no incident")
+		}
+		otherKid := b.child(t, other)
+		if _, err := b.r.Cancel(b.ctx, other, "ops"); err != nil {
+			t.Fatal(err)
+		}
+		b.waitStatus(t, otherKid, engine.StatusCancelled)
+		if !testkit.Eventually(t, 10*time.Second, func() bool { return len(b.openIncidents(t, other)) == 0 }) {
+			t.Errorf("the cancelled parent keeps its incidents %+v", b.openIncidents(t, other))
+		}
 		// The operator skips the failed task in the child.
 		if _, err := b.r.Recover(b.ctx, runner.RecoverRequest{InstanceID: kid, Action: "skip", Actor: "ops"}); err != nil {
 			t.Fatal(err)
