@@ -46,6 +46,19 @@ type Instance struct {
 	CreatedAt time.Time  `json:"createdAt"`
 	UpdatedAt time.Time  `json:"updatedAt"`
 	EndedAt   *time.Time `json:"endedAt,omitempty" doc:"When the instance completed or was cancelled."`
+	// Parent and Children link call activities to the instances they
+	// started (GET /api/runtime/instance/{id} only).
+	Parent   *CallLink  `json:"parent,omitempty" doc:"The instance whose call activity started this one."`
+	Children []CallLink `json:"children,omitempty" doc:"The instances this instance's call activities started, by id."`
+}
+
+// CallLink names an instance at the other end of a call activity.
+type CallLink struct {
+	InstanceID   string `json:"instanceId"`
+	DefinitionID string `json:"definitionId,omitempty"`
+	// NodeID is the call activity (in the parent).
+	NodeID string `json:"nodeId" doc:"The call activity, in the calling instance."`
+	Status string `json:"status,omitempty" enum:"RUNNING,WAITING,COMPLETED,FAILED,CANCELLED"`
 }
 
 // HistoryEntry is one line of an instance's execution history.

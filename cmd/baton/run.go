@@ -123,7 +123,11 @@ const (
 )
 
 func (c *runCommand) Run(ctx context.Context) error {
-	def, err := c.main.loadDefinition(c.file, c.process)
+	data, err := readSource(c.main.Stdin, c.file)
+	if err != nil {
+		return err
+	}
+	def, err := parseDefinition(c.file, data, c.process)
 	if err != nil {
 		return err
 	}
@@ -133,7 +137,7 @@ func (c *runCommand) Run(ctx context.Context) error {
 	}
 	var res runResult
 	if c.simulate {
-		sim := engine.Simulate(def, vars, engine.SimOptions{DeliverEvents: c.deliverEvents})
+		sim := engine.Simulate(def, vars, engine.SimOptions{DeliverEvents: c.deliverEvents, Called: calledIn(c.file, data)})
 		res = runResult{
 			Outcome:   sim.Outcome,
 			Completed: sim.Completed,

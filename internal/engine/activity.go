@@ -43,9 +43,13 @@ func (s *stepper) activate(id int64, n *model.Node) {
 		if n.Type == model.CallActivity && n.CalledElement != "" {
 			// The simulation driver runs the called process, then
 			// completes this job.
+			called, ok := s.calledElement(id, n)
+			if !ok {
+				return
+			}
 			ref := s.st.refID(s.st.next())
 			t.Wait, t.Ref = WaitJob, ref
-			s.effect(Effect{Kind: EffJob, ID: ref, NodeID: n.ID, Type: JobCall, Name: n.CalledElement})
+			s.effect(Effect{Kind: EffJob, ID: ref, NodeID: n.ID, Type: JobCall, Name: called})
 			return
 		}
 		s.completeActivity(id, nil)
@@ -69,6 +73,12 @@ func (s *stepper) activate(id int64, n *model.Node) {
 	taskType, ok := s.taskType(id, n)
 	if !ok {
 		return
+	}
+	var called string
+	if n.Type == model.CallActivity {
+		if called, ok = s.calledElement(id, n); !ok {
+			return
+		}
 	}
 	// Boundary events belong to the multi-instance body or loop, which
 	// subscribed them; its iterations do not subscribe again.
@@ -95,7 +105,7 @@ func (s *stepper) activate(id int64, n *model.Node) {
 		ref := s.st.refID(s.st.next())
 		t.Wait, t.Ref = WaitJob, ref
 		s.history(n.ID, string(n.Type), ActWaiting, nil)
-		s.effect(Effect{Kind: EffJob, ID: ref, NodeID: n.ID, Type: jobType(n), TaskType: taskType, Locals: s.localsFor(t)})
+		s.effect(Effect{Kind: EffJob, ID: ref, NodeID: n.ID, Type: jobType(n), TaskType: taskType, Name: called, Locals: s.localsFor(t)})
 	}
 }
 

@@ -102,17 +102,22 @@ func Simulate(def *model.Definition, vars map[string]any, opts SimOptions) SimRe
 		if t := nextCall(st); t != nil {
 			cmd = Command{Kind: CmdCompleteJob, Ref: t.Ref}
 			n := def.Node(t.Node)
-			if opts.Called != nil && opts.depth < 20 {
-				if child := opts.Called(n.CalledElement); child != nil {
+			called, _ := CalledElement(n, st.Variables, now)
+			if opts.Called != nil && opts.depth < 20 && called != "" {
+				if child := opts.Called(called); child != nil {
 					co := opts
 					co.depth++
 					co.Start = now
 					r := Simulate(child, st.Variables, co)
-					if r.Outcome != "completed" {
+					if code, msg, ok := ThrownError(r.State); r.Outcome == "error" && ok {
+						// The called process threw an error it did not
+						// catch: it reaches the call activity.
+						cmd = Command{Kind: CmdThrowError, Ref: t.Ref, ErrorCode: code, ErrorMessage: msg}
+					} else if r.Outcome != "completed" {
 						res.Outcome = r.Outcome
 						res.Error = r.Error
 						if res.Error == nil {
-							res.Error = &SimError{Message: fmt.Sprintf("called process %q did not complete (%s)", n.CalledElement, r.Outcome), NodeID: n.ID}
+							res.Error = &SimError{Message: fmt.Sprintf("called process %q did not complete (%s)", called, r.Outcome), NodeID: n.ID}
 						}
 						break
 					}

@@ -161,6 +161,9 @@ func (b *builder) compile() {
 		if IsExpression(n.TaskType) {
 			n.setExpr("taskType", b.compileExpr(n, n.Line, n.ID, "taskType", n.TaskType))
 		}
+		if n.Type == CallActivity && IsExpression(n.CalledElement) {
+			n.setExpr("calledElement", b.compileExpr(n, n.Line, n.ID, "calledElement", n.CalledElement))
+		}
 		if n.Event != nil && IsExpression(n.Event.CorrelationKey) {
 			n.setExpr("correlationKey", b.compileExpr(n, n.Line, n.ID, "event.correlationKey", n.Event.CorrelationKey))
 		}

@@ -531,6 +531,9 @@ type Definition struct {
 	// ExpressionLanguage "feel" makes bare expressions FEEL. "=..." is
 	// FEEL and "${...}" expr-lang whatever it says (docs/expressions.md).
 	ExpressionLanguage string `json:"expressionLanguage,omitempty"`
+	// VersionTag labels the definition's versions for call activities
+	// that bind by tag (zeebe:versionTag; model.BindingVersionTag).
+	VersionTag string `json:"versionTag,omitempty"`
 
 	Nodes []*Node `json:"nodes"`
 	Edges []*Edge `json:"edges"`

@@ -340,7 +340,11 @@ func (s *server) start(ctx context.Context, in *startInput) (*instanceOutput, er
 }
 
 func (s *server) getInstance(ctx context.Context, in *idPath) (*instanceOutput, error) {
-	return s.instanceOut(ctx, in.ID)
+	out, err := s.instanceOut(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.addCalls(ctx, out.Body)
 }
 
 func (s *server) instanceOut(ctx context.Context, id string) (*instanceOutput, error) {

@@ -121,7 +121,7 @@ func (r *Runner) Apply(ctx context.Context, instanceID string, cmd engine.Comman
 		}
 		st, eff, inlined := r.runPure(ctx, d, st, eff, cmd)
 		_, err = r.commit(ctx, stepResult{def: d, state: st, effects: eff, prevVersion: row.Version, prevStatus: prevStatus,
-			cmd: cmd, inlined: inlined}, prepare)
+			cmd: cmd, inlined: inlined, link: linkOf(row)}, prepare)
 		if err == nil {
 			return st, nil
 		}

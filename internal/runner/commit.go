@@ -27,6 +27,8 @@ type stepResult struct {
 	// run inside the transition), in order.
 	cmd     engine.Command
 	inlined []engine.Command
+	// link is the instance's caller, when a call activity started it.
+	link callLink
 }
 
 // commit writes a step's result as one store transition and, once it is
@@ -39,9 +41,11 @@ func (r *Runner) commit(ctx context.Context, s stepResult, prepare func(*store.T
 	if err != nil {
 		return store.InstanceRow{}, err
 	}
+	t.Instance.ParentID, t.Instance.ParentNode, t.Instance.ParentJob = s.link.parent, s.link.node, s.link.job
 	if prepare != nil {
 		prepare(&t)
 	}
+	r.linkCall(&t, s)
 	t.Outbox = append(t.Outbox, r.outboxRows(events, s.state, s.effects, now)...)
 	// Jobs an in-process handler runs are leased to this node in the same
 	// transaction, so they run right after the commit without a fetch.
@@ -190,8 +194,11 @@ func jobRow(st *engine.State, e engine.Effect, n *model.Node, kindOf func(engine
 		if len(e.Locals) > 0 {
 			p["locals"] = e.Locals
 		}
-		if e.Type == engine.JobLLMShadow {
+		switch e.Type {
+		case engine.JobLLMShadow:
 			p["routed"] = e.Name
+		case engine.JobCall:
+			p["called"] = e.Name
 		}
 		job.Payload, _ = json.Marshal(p)
 	}

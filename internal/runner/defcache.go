@@ -68,7 +68,7 @@ func (r *Runner) Definition(ctx context.Context, id string, version int) (*model
 	if row.Format == model.FormatDMN {
 		return nil, row, fmt.Errorf("%w: %s is a decision table, not a workflow", ErrInvalid, row.ID)
 	}
-	d, _, err := ParseSource(row.ID, row.Source)
+	d, err := parseDeployed(row)
 	if err != nil {
 		return nil, row, fmt.Errorf("definition %s v%d no longer compiles: %w", row.ID, row.Version, err)
 	}

@@ -15,13 +15,23 @@ import (
 )
 
 // ParseSource compiles a workflow source (workflow JSON or BPMN XML),
-// chosen by model.DetectFormat. A decision table or a form is refused
+// chosen by model.DetectFormat; of a BPMN file with several executable
+// processes, the main one (bpmn.Main), or the first when none is. A decision table or a form is refused
 // with a located problem: it deploys, but it is not a workflow.
 func ParseSource(name string, src []byte) (*model.Definition, model.Format, error) {
 	switch f := model.DetectFormat(src); f {
 	case model.FormatBPMN:
-		d, err := bpmn.ParseOne(name, src, "")
-		return d, f, err
+		defs, err := bpmn.Parse(name, src)
+		if err != nil {
+			return nil, f, err
+		}
+		d, err := bpmn.Main(name, defs)
+		if err != nil {
+			// Several processes no other calls: each deploys all the
+			// same (deploy_processes.go); the first answers.
+			d = defs[0]
+		}
+		return d, f, nil
 	case model.FormatJSON:
 		d, err := model.ParseJSON(name, src)
 		return d, f, err
@@ -63,6 +73,13 @@ func (r *Runner) Deploy(ctx context.Context, name string, src []byte, by string)
 		if err := r.scheduleTimerStarts(ctx, row); err != nil {
 			return row, created, err
 		}
+	}
+	if format == model.FormatBPMN {
+		others, err := r.deployOthers(ctx, name, src, by, d.ID)
+		if err != nil {
+			return row, created, err
+		}
+		created = created || others
 	}
 	return row, created, nil
 }

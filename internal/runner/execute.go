@@ -113,6 +113,20 @@ func (r *Runner) execute(j store.JobRow) {
 	case KindPublish:
 		err = r.runPublish(ctx, j)
 		return
+	case KindCall:
+		if err = r.startCalled(ctx, j); err != nil {
+			r.fail(ctx, j, err)
+		}
+		return
+	case KindCallReturn, KindCallCancel:
+		back := r.returnCall
+		if j.Kind == KindCallCancel {
+			back = r.cancelCalled
+		}
+		if err = back(ctx, j); err != nil {
+			r.retryLater(ctx, j, r.retry, err) // like a timer: never dead-lettered
+		}
+		return
 	}
 	// Renew the lease while the handler runs; the renewal has ended when
 	// execute returns.

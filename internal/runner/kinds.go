@@ -22,6 +22,9 @@ const (
 // its kind or task type, or an external worker.
 func (r *Runner) jobKind(e engine.Effect, n *model.Node) string {
 	kind := e.Type
+	if kind == engine.JobCall {
+		return KindCall // the runner starts the called process itself (calls.go)
+	}
 	if n != nil && (n.HTTP != nil || n.Notify != nil) {
 		return kind
 	}

@@ -104,7 +104,7 @@ func (r *Runner) Watchdog(ctx context.Context) (int, error) {
 						continue
 					}
 					j, err := r.st.Job(ctx, t.Ref)
-					alive := err == nil && (j.State == store.JobAvailable || j.State == store.JobRunning)
+					alive := err == nil && (j.State == store.JobAvailable || j.State == store.JobRunning || r.calling(ctx, j))
 					if alive || (err != nil && !errors.Is(err, store.ErrNotFound)) {
 						continue
 					}

@@ -313,7 +313,8 @@ func (r *Runner) registered(key string) bool {
 func (r *Runner) fetchKinds() []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	seen := map[string]bool{KindTimer: true, KindSLA: true, KindTimerStart: true, KindPublish: true}
+	seen := map[string]bool{KindTimer: true, KindSLA: true, KindTimerStart: true, KindPublish: true,
+		KindCall: true, KindCallReturn: true, KindCallCancel: true}
 	for key := range r.handlers {
 		kind, _, _ := strings.Cut(key, ":")
 		if !IsExternal(kind) {

@@ -8,7 +8,7 @@ const (
 	DefinitionColumns = `id, version, name, format, source, hash, deployed_at, deployed_by`
 
 	InstanceColumns = `id, definition_id, definition_version, business_key, status, state,
-	version, created_at, updated_at, ended_at`
+	version, created_at, updated_at, ended_at, parent_id, parent_node, parent_job`
 
 	HistoryColumns = `instance_id, seq, node_id, node_type, action, time, result, actor, checkpoint`
 

@@ -93,6 +93,14 @@ type InstanceRow struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	EndedAt   time.Time // zero while running
+	// ParentID, ParentNode and ParentJob link the instance a call activity
+	// started to its caller: the calling instance, the call activity and
+	// the call job its token waits on. They are written when the instance
+	// is inserted (Version 1) and never change; "" for a top-level
+	// instance.
+	ParentID   string
+	ParentNode string
+	ParentJob  string
 }
 
 // HistoryRow is one append-only history entry. Seq is assigned by the
@@ -440,6 +448,7 @@ type InstanceFilter struct {
 	Status       string
 	DefinitionID string
 	BusinessKey  string
+	ParentID     string // the instances a call activity of this instance started
 	After        string // page cursor: the last id of the previous page
 	Limit        int
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/runner"
+	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/store/sqlite"
 )
 
@@ -105,4 +106,21 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// CompletedNodes lists the nodes instance id completed, in history
+// order.
+func CompletedNodes(t testing.TB, st store.Store, id string) []string {
+	t.Helper()
+	hist, err := st.History(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, h := range hist {
+		if h.Action == string(engine.ActCompleted) && h.NodeID != "" {
+			out = append(out, h.NodeID)
+		}
+	}
+	return out
 }

@@ -44,7 +44,6 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/batonhq/baton/internal/model"
 )
@@ -117,8 +116,8 @@ func ParseWith(name string, data []byte, opts Options) ([]*model.Definition, err
 // ParseOne returns the one process to run from a file. With a processID it
 // returns that process, executable or not (a call activity may start a
 // process its file does not mark executable). Without one it returns the
-// only executable process; several executable processes are an error that
-// lists their ids.
+// only executable process, or among several the one no other calls
+// (Main); when that is ambiguous the error lists the candidates.
 func ParseOne(name string, data []byte, processID string) (*model.Definition, error) {
 	return ParseOneWith(name, data, processID, Options{})
 }
@@ -148,11 +147,9 @@ func ParseOneWith(name string, data []byte, processID string, opts Options) (*mo
 		case 1:
 			p = run[0]
 		default:
-			ids := make([]string, len(run))
-			for i, q := range run {
-				ids[i] = fmt.Sprintf("%q", q.id)
+			if p, err = r.main(run); err != nil {
+				return nil, err
 			}
-			return nil, verr([]model.Problem{{File: name, Message: "the file has several executable processes (" + strings.Join(ids, ", ") + "); name the one to run"}})
 		}
 	}
 	if f := p.failures(); len(f) > 0 {

@@ -471,6 +471,12 @@ func TestParseOneChoosesProcess(t *testing.T) {
   <bpmn:process id="b" isExecutable="%s"><bpmn:task id="tb" /></bpmn:process>
 </bpmn:definitions>`
 	one := header + `<bpmn:process id="only"><bpmn:task id="t" /></bpmn:process></bpmn:definitions>`
+	// a calls %s, b calls %s, c calls nothing.
+	calls := header + `
+  <bpmn:process id="a" isExecutable="true"><bpmn:callActivity id="ca" calledElement="%s" /></bpmn:process>
+  <bpmn:process id="b" isExecutable="true"><bpmn:callActivity id="cb" calledElement="%s" /></bpmn:process>
+  <bpmn:process id="c" isExecutable="true"><bpmn:task id="tc" /></bpmn:process>
+</bpmn:definitions>`
 	tests := []struct {
 		name, src, id, want, err string
 	}{
@@ -482,6 +488,11 @@ func TestParseOneChoosesProcess(t *testing.T) {
 		{"none executable", fmt.Sprintf(two, "false", "false"), "", "", `no executable process`},
 		{"unknown id", fmt.Sprintf(two, "true", "false"), "zz", "", `no process "zz" in the file (processes: "a", "b")`},
 		{"single unmarked process", one, "", "only", ""},
+		{"the one no other calls", fmt.Sprintf(calls, "b", "c"), "", "a", ""},
+		{"a called one by id", fmt.Sprintf(calls, "b", "c"), "c", "c", ""},
+		{"two that no other calls", fmt.Sprintf(calls, "b", "b"), "", "", `several executable processes ("a", "c") that no other process calls`},
+		{"a calls b calls a", fmt.Sprintf(calls, "b", "a"), "", "c", ""},
+		{"a call by expression does not count", fmt.Sprintf(calls, "=&quot;b&quot;", "c"), "", "", `several executable processes ("a", "b")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -298,6 +298,11 @@ func (p *process) read() error {
 	p.def = d
 	d.Description = documentation(p.el)
 	p.processLLM(d)
+	for _, x := range p.el.children(nsBPMN, "extensionElements") {
+		if vt := x.child(nsZeebe, "versionTag"); vt != nil {
+			d.VersionTag = strings.TrimSpace(vt.attr("value"))
+		}
+	}
 	if v := p.el.nsAttr(nsBaton, "uniqueBusinessKey"); v != "" {
 		switch strings.TrimSpace(v) {
 		case "true", "false", "1", "0":

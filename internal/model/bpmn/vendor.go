@@ -435,7 +435,7 @@ func (p *process) zeebeElement(n *model.Node, k *element) {
 		if v := k.attr("processId"); v != "" {
 			n.CalledElement = v
 		}
-		for _, a := range []string{"propagateAllChildVariables", "propagateAllParentVariables"} {
+		for _, a := range []string{"propagateAllChildVariables", "propagateAllParentVariables", "bindingType", "versionTag"} {
 			if v := k.attr(a); v != "" {
 				setExt(n, "zeebe:"+a, v)
 			}

@@ -211,8 +211,11 @@ func (x *exporter) export() ([]byte, error) {
 	if d.Description != "" {
 		w.text("bpmn:documentation", d.Description)
 	}
-	if len(x.forms) > 0 {
+	if len(x.forms) > 0 || d.VersionTag != "" {
 		w.open("bpmn:extensionElements")
+		if d.VersionTag != "" {
+			w.leaf("zeebe:versionTag", "value", d.VersionTag)
+		}
 		for _, f := range x.forms {
 			w.text("zeebe:userTaskForm", string(f.node.Form), "id", f.id)
 		}

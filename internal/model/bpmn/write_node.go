@@ -192,8 +192,8 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 	retryCycle := take("camunda:failedJobRetryTimeCycle")
 	zDue, zFollow := take("zeebe:dueDate"), take("zeebe:followUpDate")
 	propagate := map[string]string{}
-	for _, a := range []string{"propagateAllChildVariables", "propagateAllParentVariables"} {
-		if v, ok := ext["zeebe:"+a]; ok {
+	for _, a := range []string{"propagateAllChildVariables", "propagateAllParentVariables", "bindingType", "versionTag"} {
+		if v, ok := ext["zeebe:"+a]; ok && n.Type == model.CallActivity {
 			propagate[a] = v
 			delete(ext, "zeebe:"+a)
 		}
@@ -281,7 +281,8 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 		ee = append(ee, func() {
 			w.leaf("zeebe:calledElement", "processId", n.CalledElement,
 				"propagateAllChildVariables", propagate["propagateAllChildVariables"],
-				"propagateAllParentVariables", propagate["propagateAllParentVariables"])
+				"propagateAllParentVariables", propagate["propagateAllParentVariables"],
+				"bindingType", propagate["bindingType"], "versionTag", propagate["versionTag"])
 		})
 	}
 	if len(n.Inputs) > 0 || len(n.Outputs) > 0 {

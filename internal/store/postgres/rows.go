@@ -20,7 +20,8 @@ func scanDefinition(r rowScanner) (store.DefinitionRow, error) {
 func scanInstance(r rowScanner) (store.InstanceRow, error) {
 	var i store.InstanceRow
 	err := r.Scan(&i.ID, &i.DefinitionID, &i.DefinitionVersion, &i.BusinessKey, &i.Status,
-		&i.State, &i.Version, timeCol{&i.CreatedAt}, timeCol{&i.UpdatedAt}, timeCol{&i.EndedAt})
+		&i.State, &i.Version, timeCol{&i.CreatedAt}, timeCol{&i.UpdatedAt}, timeCol{&i.EndedAt},
+		&i.ParentID, &i.ParentNode, &i.ParentJob)
 	return i, err
 }
 

@@ -38,7 +38,7 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 		if in.Version == 1 {
 			res, err := tx.ExecContext(ctx, insertInto("instances", store.InstanceColumns+", last_seq")+` ON CONFLICT (id) DO NOTHING`,
 				in.ID, in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State,
-				in.Version, tm(in.CreatedAt), tm(in.UpdatedAt), tm(in.EndedAt), n)
+				in.Version, tm(in.CreatedAt), tm(in.UpdatedAt), tm(in.EndedAt), in.ParentID, in.ParentNode, in.ParentJob, n)
 			if err != nil {
 				return fmt.Errorf("insert instance: %w", dbErr(err))
 			}

@@ -34,6 +34,9 @@ func (s *Store) Instances(ctx context.Context, f store.InstanceFilter) ([]store.
 	if f.BusinessKey != "" {
 		w.add("business_key = ?", f.BusinessKey)
 	}
+	if f.ParentID != "" {
+		w.add("parent_id = ?", f.ParentID)
+	}
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
