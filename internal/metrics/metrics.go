@@ -9,6 +9,7 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +34,9 @@ type Metrics struct {
 	llmTokens *prometheus.CounterVec
 	llmCost   *prometheus.CounterVec
 	llmCalls  *prometheus.CounterVec
+
+	brokersOnce sync.Once
+	brokers     *Brokers // broker.go
 }
 
 var _ runner.Observer = (*Metrics)(nil)
