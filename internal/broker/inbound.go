@@ -33,12 +33,13 @@ func (m *Manager) deliver(ctx context.Context, c *conn, d Delivery) {
 		m.obs.BrokerRedelivered(c.Name)
 	}
 	routes := m.routesFor(c.Name, d.Destination)
-	m.log.Info("broker message received", "broker", c.Name, "destination", d.Destination, "id", d.ID, "redelivered", d.Redelivered, "routes", len(routes))
+	m.log.Debug("broker message received", "broker", c.Name, "destination", d.Destination, "id", d.ID, "redelivered", d.Redelivered, "routes", len(routes))
 	env := messageEnv(c.Name, d)
 	retry := false
 	for _, rt := range routes {
 		outcome, err := m.publishIn(ctx, c, rt, env, d)
 		m.obs.BrokerMessageIn(c.Name, outcome)
+		m.log.Debug("broker message taken", "broker", c.Name, "destination", d.Destination, "message", rt.name, "outcome", outcome, "redelivered", d.Redelivered)
 		switch outcome {
 		case "rejected":
 			m.log.Error("broker message cannot be read; rejected", "broker", c.Name, "destination", d.Destination, "message", rt.name, "node", rt.node.ID, "err", err)

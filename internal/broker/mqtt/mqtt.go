@@ -101,6 +101,11 @@ type session struct {
 
 	mu       sync.RWMutex
 	handlers map[string]func(broker.Delivery) // topic filter → handler
+	// pending holds messages the resumed session delivered before their
+	// subscription's handler was registered again (the broker sends
+	// unacknowledged messages right after CONNACK, and will not send
+	// them again in this session).
+	pending []paho.Message
 }
 
 func (s *session) end() { s.once.Do(func() { close(s.done) }) }
@@ -119,15 +124,32 @@ func (s *session) Close() error {
 func (s *session) Consume(dest string, handle func(broker.Delivery)) error {
 	s.mu.Lock()
 	s.handlers[dest] = handle
+	var early []paho.Message
+	rest := s.pending[:0]
+	for _, m := range s.pending {
+		if Match(dest, m.Topic()) {
+			early = append(early, m)
+		} else {
+			rest = append(rest, m)
+		}
+	}
+	s.pending = rest
 	s.mu.Unlock()
+	if len(early) > 0 {
+		go func() {
+			for _, m := range early {
+				s.hand(handle, dest, m)
+			}
+		}()
+	}
 	return wait(context.Background(), s.c.Subscribe(dest, 1, s.onMessage), s.cfg.DialTimeout)
 }
 
 // onMessage routes a message to the handler of the filter it matches; a
 // message the persistent session delivers before its subscription is
-// made again waits (unacknowledged) for the next session.
+// made again is kept (unacknowledged) until it is.
 func (s *session) onMessage(_ paho.Client, m paho.Message) {
-	s.mu.RLock()
+	s.mu.Lock()
 	var handle func(broker.Delivery)
 	var filter string
 	for f, h := range s.handlers {
@@ -136,10 +158,16 @@ func (s *session) onMessage(_ paho.Client, m paho.Message) {
 			break
 		}
 	}
-	s.mu.RUnlock()
 	if handle == nil {
-		return
+		s.pending = append(s.pending, m)
 	}
+	s.mu.Unlock()
+	if handle != nil {
+		s.hand(handle, filter, m)
+	}
+}
+
+func (s *session) hand(handle func(broker.Delivery), filter string, m paho.Message) {
 	handle(broker.Delivery{Body: m.Payload(), Headers: map[string]any{"topic": m.Topic()}, Destination: filter, Redelivered: m.Duplicate(),
 		Ack: func() error { m.Ack(); return nil },
 		// MQTT has no negative acknowledgement: ending the session
