@@ -50,6 +50,7 @@ type serveCommand struct {
 	leaseFor        time.Duration
 	maxCrashes      int
 	thrownTTL       time.Duration
+	brokersFile     string
 	scripts         scriptFlags
 
 	st store.Store
@@ -108,6 +109,7 @@ BATON_SCRIPT_WORKERS, BATON_SCRIPT_MEMORY and BATON_SCRIPT_TIMEOUT.`)
 	fs.DurationVar(&c.leaseFor, "lease", 30*time.Second, "how long a job lease lasts before another node (or this one, restarted) takes the job over")
 	fs.IntVar(&c.maxCrashes, "max-job-crashes", 3, "dead-letter a job after the process ended `N` times while running it")
 	fs.DurationVar(&c.thrownTTL, "thrown-message-ttl", runner.DefaultThrownMessageTTL, "keep a message a throw event sent for `D` when nothing waits for it yet (0: drop it)")
+	fs.StringVar(&c.brokersFile, "brokers", envOr("BATON_BROKERS", ""), "connect the message brokers configured in the JSON `FILE` (docs/brokers.md)")
 	if err := c.scripts.register(fs); err != nil {
 		return err
 	}
@@ -315,6 +317,10 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		LLM:  &lcfg,
 	})
 	log.Info("llm provider", "provider", lcfg.Provider.Name(), "model", lcfg.Model)
+	brokers, err := startBrokers(c.brokersFile, thrownTTL(c.thrownTTL), r, m, log)
+	if err != nil {
+		return usageErrorf("brokers: %v", err)
+	}
 
 	if c.deployDir != "" {
 		if err := deployDir(ctx, r, c.deployDir, log); err != nil {
@@ -327,6 +333,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return err
 	}
 
+	stopBrokers := runBrokers(context.WithoutCancel(ctx), brokers)
 	streamsDone := make(chan struct{})
 	api := rest.New(rest.Config{Runner: r, Auth: verifier, Logger: log, Done: streamsDone, Version: versionString()})
 	mux := http.NewServeMux()
@@ -345,6 +352,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
+		stopBrokers()
 		c.stopRunner(r, log)
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
 	}
@@ -368,6 +376,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		log.Warn("http shutdown", "err", serr)
 		_ = srv.Close()
 	}
+	stopBrokers()
 	if serr := r.Stop(sctx); serr != nil {
 		log.Warn("runner stop", "err", serr)
 	}

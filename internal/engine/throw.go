@@ -43,7 +43,9 @@ func (s *stepper) throwOut(id int64, n *model.Node) bool {
 		return false
 	}
 	t := s.tok(id)
-	if kind == model.EventMessage && n.TaskType != "" {
+	if kind == model.EventMessage && (n.TaskType != "" || n.Event.Sink != nil) {
+		// A broker sink is a job too: the runner's broker handler
+		// publishes it, with the job id as the message id.
 		taskType, ok := s.taskType(id, n)
 		if !ok {
 			return false

@@ -9,6 +9,7 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,6 +35,9 @@ type Metrics struct {
 	llmCost   *prometheus.CounterVec
 	llmCalls  *prometheus.CounterVec
 	takeovers *prometheus.CounterVec
+
+	brokersOnce sync.Once
+	brokers     *Brokers // broker.go
 }
 
 var (

@@ -255,6 +255,7 @@ func (b *builder) compile() {
 				}
 			}
 		}
+		b.brokerEnds(n)
 		if n.Notify != nil {
 			switch n.Notify.Channel {
 			case "email", "sms", "webhook":

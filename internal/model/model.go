@@ -157,6 +157,12 @@ type Event struct {
 	// WaitForCompletion, on a compensation throw event: when true (the
 	// default, nil) the event waits until every handler has finished.
 	WaitForCompletion *bool `json:"waitForCompletion,omitempty"`
+	// Source, on a message start event, intermediate message catch
+	// event or receive task, subscribes it to a broker destination
+	// (broker.go); Sink, on a message throw event or send task, publishes
+	// its message to one.
+	Source *BrokerSource `json:"source,omitempty"`
+	Sink   *BrokerSink   `json:"sink,omitempty"`
 }
 
 // Waits reports whether a compensation throw event waits for its handlers

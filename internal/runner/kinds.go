@@ -16,12 +16,18 @@ const (
 	// ("external:TYPE", TYPE being the task type): external workers fetch
 	// and complete them over the API, by type.
 	KindExternal = "external"
+	// KindBroker publishes the message of a send task or message throw
+	// event with a broker sink (model.BrokerSink).
+	KindBroker = "broker"
 )
 
 // jobKind decides who runs a job: an in-process handler registered for
 // its kind or task type, or an external worker.
 func (r *Runner) jobKind(e engine.Effect, n *model.Node) string {
 	kind := e.Type
+	if n != nil && n.Event != nil && n.Event.Sink != nil {
+		return KindBroker
+	}
 	if kind == engine.JobCall {
 		return KindCall // the runner starts the called process itself (calls.go)
 	}
