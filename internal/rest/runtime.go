@@ -73,18 +73,6 @@ type tasksOutput struct {
 	Body baton.TaskList
 }
 
-type instancesInput struct {
-	Status       string `query:"status" enum:"RUNNING,WAITING,COMPLETED,FAILED,CANCELLED"`
-	DefinitionID string `query:"definitionId"`
-	BusinessKey  string `query:"businessKey"`
-	After        string `query:"after" doc:"Page cursor: the next value of the previous page."`
-	Limit        int    `query:"limit" minimum:"1" maximum:"1000" doc:"Page size (default 100)."`
-}
-
-type instancesOutput struct {
-	Body baton.InstanceList
-}
-
 type historyOutput struct {
 	Body baton.History
 }
@@ -143,7 +131,7 @@ func (s *server) registerRuntime(api huma.API) {
 	}, s.listTasks)
 	handle(s, api, huma.Operation{
 		OperationID: "list-instances", Method: http.MethodGet, Path: "/api/runtime/instances", Tags: tags,
-		Summary: "List instances", Description: "Lists instances ordered by id, one page at a time.",
+		Summary: "Search instances", Description: instancesDoc,
 		Errors: []int{400, 422},
 	}, s.listInstances)
 	handle(s, api, huma.Operation{
@@ -482,24 +470,6 @@ func (s *server) listTasks(ctx context.Context, in *tasksInput) (*tasksOutput, e
 	out := &tasksOutput{Body: baton.TaskList{Tasks: make([]baton.Task, 0, len(rows))}}
 	for _, t := range rows {
 		out.Body.Tasks = append(out.Body.Tasks, toTask(t))
-	}
-	if len(rows) == limit {
-		out.Body.Next = rows[len(rows)-1].ID
-	}
-	return out, nil
-}
-
-func (s *server) listInstances(ctx context.Context, in *instancesInput) (*instancesOutput, error) {
-	limit := page(in.Limit)
-	rows, err := s.store().Instances(ctx, store.InstanceFilter{
-		Status: in.Status, DefinitionID: in.DefinitionID, BusinessKey: in.BusinessKey, After: in.After, Limit: limit,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list instances: %w", err)
-	}
-	out := &instancesOutput{Body: baton.InstanceList{Instances: make([]baton.InstanceSummary, 0, len(rows))}}
-	for _, row := range rows {
-		out.Body.Instances = append(out.Body.Instances, toSummary(row))
 	}
 	if len(rows) == limit {
 		out.Body.Next = rows[len(rows)-1].ID

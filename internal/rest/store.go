@@ -16,6 +16,7 @@ type Store interface {
 	DefinitionVersions(ctx context.Context, id string) ([]store.DefinitionRow, error)
 	Instance(ctx context.Context, id string) (store.InstanceRow, error)
 	Instances(ctx context.Context, f store.InstanceFilter) ([]store.InstanceRow, error)
+	CountInstances(ctx context.Context, f store.InstanceFilter) (int, error)
 	History(ctx context.Context, instanceID string) ([]store.HistoryRow, error)
 	Commands(ctx context.Context, instanceID string) ([]store.CommandRow, error)
 	Job(ctx context.Context, id string) (store.JobRow, error)

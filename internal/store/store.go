@@ -442,6 +442,8 @@ type InstanceFilter struct {
 	BusinessKey  string
 	After        string // page cursor: the last id of the previous page
 	Limit        int
+	// InstanceQuery holds the operator's search (instancequery.go).
+	InstanceQuery
 }
 
 // TaskFilter filters Tasks. The identity fields match tasks that are
@@ -519,6 +521,9 @@ type Store interface {
 
 	Instance(ctx context.Context, id string) (InstanceRow, error)
 	Instances(ctx context.Context, f InstanceFilter) ([]InstanceRow, error)
+	// CountInstances counts the instances f matches, whatever its page
+	// (After, Cursor and Limit are ignored).
+	CountInstances(ctx context.Context, f InstanceFilter) (int, error)
 	History(ctx context.Context, instanceID string) ([]HistoryRow, error)
 	// Commands lists the commands recorded for an instance, by Seq (none
 	// for an unknown instance).

@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Commit", testCommit},
 		{"Commands", testCommands},
 		{"Instances", testInstances},
+		{"InstanceQuery", testInstanceQuery},
 		{"Jobs", testJobs},
 		{"Tasks", testTasks},
 		{"Subscriptions", testSubscriptions},
