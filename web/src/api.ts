@@ -37,6 +37,7 @@ export interface InstanceSummary {
   instanceId: string; definitionId: string; definitionVersion: number; businessKey?: string; status: string;
   createdAt: string; updatedAt: string; endedAt?: string;
 }
+export interface InstanceList { instances: InstanceSummary[]; next?: string; total: number }
 export interface Task {
   id: string; instanceId: string; definitionId: string; nodeId: string; name: string; assignee: string;
   candidateGroups: string[]; candidateUsers?: string[]; dueAt?: string; createdAt: string; state?: string;
@@ -155,8 +156,8 @@ const enc = encodeURIComponent;
 
 export const api = {
   tasks: (p: Record<string, string | undefined> = {}) => listAll<Task>('/api/runtime/tasks', 'tasks', p),
-  instances: (p: Record<string, string | undefined>, after?: string) =>
-    call<{ instances: InstanceSummary[]; next?: string }>('/api/runtime/instances' + qs({ ...p, after, limit: 50 })),
+  // instances searches with the query as the API takes it (var repeats).
+  instances: (q: URLSearchParams) => call<InstanceList>(`/api/runtime/instances${q.toString() ? '?' + q : ''}`),
   instance: (id: string) => call<Instance>(`/api/runtime/instance/${enc(id)}`),
   start: (definitionId: string, variables: Record<string, unknown>, businessKey?: string, version?: number) =>
     call<Instance>('/api/runtime/start', { body: { definitionId, variables, businessKey: businessKey || undefined, version: version || undefined } }),

@@ -1,0 +1,180 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/internal/testkit"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// console is one server and one browser shared by the operator-console
+// subtests (starting each costs seconds): 52 large loans waiting for a
+// review (bulk-00..bulk-51) and two small ones failed at the payout
+// (no payments address), one of them for customer C-7.
+type console struct {
+	*ui
+	ctx    context.Context
+	token  string
+	failed []string // small-1, small-2
+}
+
+func newConsole(t *testing.T) *console {
+	chrome := chromium(t)
+	if testing.Short() {
+		t.Skip("-short: no browser test")
+	}
+	srv := startServe(t, "PAYMENTS_URL=")
+	c := &console{token: srv.token(t, "admin")}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	c.ctx = ctx
+	for i := range 52 {
+		if err := srv.call(ctx, c.token, "POST", "/api/runtime/start", map[string]any{"definitionId": "loan-approval",
+			"businessKey": fmt.Sprintf("bulk-%02d", i), "variables": map[string]any{"amount": 20000 + i}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, vars := range []map[string]any{
+		{"amount": 500, "customer": map[string]any{"id": "C-1"}},
+		{"amount": 700, "customer": map[string]any{"id": "C-7"}},
+	} {
+		var in instance
+		if err := srv.call(ctx, c.token, "POST", "/api/runtime/start", map[string]any{"definitionId": "loan-approval",
+			"businessKey": fmt.Sprintf("small-%d", i+1), "variables": vars}, &in); err != nil {
+			t.Fatal(err)
+		}
+		c.failed = append(c.failed, in.InstanceID)
+	}
+	for _, id := range c.failed {
+		if !testkit.Eventually(t, 30*time.Second, func() bool {
+			var in instance
+			if err := srv.call(ctx, c.token, "GET", "/api/runtime/instance/"+id, nil, &in); err != nil {
+				t.Fatal(err)
+			}
+			return in.Status == "FAILED"
+		}) {
+			t.Fatalf("instance %s did not fail at the payout", id)
+		}
+	}
+	bctx, pe := newBrowser(t, chrome)
+	c.ui = &ui{t: t, ctx: bctx, srv: srv}
+	t.Cleanup(func() {
+		if errs := pe.list(); len(errs) > 0 {
+			t.Errorf("uncaught exceptions in the page:\n%s", strings.Join(errs, "\n"))
+		}
+	})
+	dialogs := chromedp.Events(bctx, page.JavascriptDialogOpening)
+	go func() {
+		for _, err := range dialogs {
+			if err != nil {
+				return
+			}
+			_, _ = chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+	c.signIn(c.token)
+	return c
+}
+
+// run runs a subtest with the console's ui failing that subtest.
+func (c *console) run(t *testing.T, name string, f func(t *testing.T, u *ui)) {
+	t.Run(name, func(t *testing.T) {
+		u := *c.ui
+		u.t = t
+		f(t, &u)
+	})
+}
+
+// rows lists the business keys of the instance rows shown.
+func instanceKeys(u *ui) []string {
+	var keys []string
+	u.eval(`[...document.querySelectorAll('tr[data-instance-id] td:nth-child(3)')].map(td => td.innerText)`, &keys)
+	return keys
+}
+
+// TestOperatorConsole: the instance search, the incidents overview, the
+// instance page's operator tools and the finish (404, phone, dark mode),
+// against one server.
+func TestOperatorConsole(t *testing.T) {
+	c := newConsole(t)
+	c.run(t, "InstanceSearch", c.instanceSearch)
+}
+
+func (c *console) instanceSearch(t *testing.T, u *ui) {
+	shown := func(total string) string {
+		return fmt.Sprintf(`document.querySelector('#instances-total')?.dataset.total === %q`, total)
+	}
+	// Newest first, 50 a page, with the total; the next page by cursor.
+	u.do("list every instance", chromedp.Navigate(u.srv.url+"/#/instances"))
+	u.waitJS("54 instances counted", shown("54"))
+	keys := instanceKeys(u)
+	if len(keys) != 50 || keys[0] != "small-2" || keys[2] != "bulk-51" {
+		t.Errorf("first page = %d rows starting %v, want 50 newest first (small-2, small-1, bulk-51...)", len(keys), keys[:min(3, len(keys))])
+	}
+	u.do("next page", chromedp.Click(chromedp.CSS("#next-page")))
+	u.waitJS("the second page", `document.querySelectorAll('tr[data-instance-id]').length === 4 && location.hash.includes('after=')`)
+	if keys := instanceKeys(u); strings.Join(keys, " ") != "bulk-03 bulk-02 bulk-01 bulk-00" {
+		t.Errorf("second page = %v", keys)
+	}
+	u.do("first page", chromedp.Click(chromedp.CSS("#first-page")))
+	u.waitJS("the first page again", `document.querySelectorAll('tr[data-instance-id]').length === 50 && !location.hash.includes('after=')`)
+
+	// The form: a variable condition and an open incident, kept in the URL.
+	u.do("filter by customer and incident",
+		chromedp.SetValue(chromedp.CSS("#f-vars"), `customer.id = "C-7"`),
+		chromedp.SetValue(chromedp.CSS("#f-error"), "payouts"),
+		chromedp.Click(chromedp.CSS("#apply-filters")))
+	u.waitJS("one match", shown("1"))
+	if keys := instanceKeys(u); strings.Join(keys, " ") != "small-2" {
+		t.Errorf("customer C-7 with an incident = %v, want small-2", keys)
+	}
+	var hash string
+	u.eval(`decodeURIComponent(location.hash)`, &hash)
+	if !strings.Contains(hash, `var=customer.id+=+"C-7"`) && !strings.Contains(hash, `var=customer.id = "C-7"`) || !strings.Contains(hash, "error=payouts") {
+		t.Errorf("URL %s does not keep the filter", hash)
+	}
+	u.do("reload the filtered list", chromedp.Reload())
+	u.waitJS("the filter kept after a reload", shown("1")+` && document.querySelector('#f-vars').value === 'customer.id = "C-7"'`)
+
+	// Links: a number condition, a key prefix, an incident, a date range.
+	today := time.Now().Format("2006-01-02")
+	yesterday := time.Now().AddDate(0, 0, -1).Format("2006-01-02")
+	for _, c := range []struct{ query, total, first string }{
+		{"var=" + url.QueryEscape("amount > 20049"), "2", "bulk-51"},
+		{"businessKeyPrefix=small", "2", "small-2"},
+		{"incident=false&status=WAITING", "52", "bulk-51"},
+		{"incident=true&sort=businessKey&order=asc", "2", "small-1"},
+		{"startedFrom=" + today + "&startedTo=" + today, "54", "small-2"},
+		{"startedTo=" + yesterday, "0", ""},
+		{"definitionId=loan-approval&definitionVersion=99", "0", ""},
+	} {
+		u.do("open "+c.query, chromedp.Navigate(u.srv.url+"/#/instances?"+c.query))
+		u.waitJS(c.query+" counted", shown(c.total))
+		keys := instanceKeys(u)
+		if first := strings.Join(keys[:min(1, len(keys))], ""); first != c.first {
+			t.Errorf("?%s: first row %q, want %q", c.query, first, c.first)
+		}
+	}
+
+	// Sort by a column header: descending first, then ascending.
+	u.do("open the failed ones", chromedp.Navigate(u.srv.url+"/#/instances?status=FAILED"))
+	u.waitJS("two failed", shown("2"))
+	u.do("sort by business key", chromedp.Click(chromedp.CSS(`a.sort[data-sort="businessKey"]`)))
+	u.waitJS("sorted descending", `location.hash.includes('sort=businessKey') && location.hash.includes('order=desc')`)
+	u.waitJS("small-2 first", `document.querySelector('tr[data-instance-id] td:nth-child(3)')?.innerText === 'small-2'`)
+	u.do("sort ascending", chromedp.Click(chromedp.CSS(`a.sort[data-sort="businessKey"]`)))
+	u.waitJS("small-1 first", `location.hash.includes('order=asc') && document.querySelector('tr[data-instance-id] td:nth-child(3)')?.innerText === 'small-1'`)
+	u.do("back to a filter with an incident", chromedp.Navigate(u.srv.url+"/#/instances?incident=true&var="+url.QueryEscape("amount < 1000")))
+	u.waitJS("two matches", shown("2"))
+	u.screenshot("instances-filters.png")
+
+	// A bad condition is named by the server, and shown.
+	u.do("open a bad condition", chromedp.Navigate(u.srv.url+"/#/instances?var="+url.QueryEscape("amount >> 5")))
+	u.waitJS("the refusal", `document.querySelector('.instances .alert-error')?.innerText.includes('query.var[0]')`)
+}
