@@ -69,17 +69,23 @@ func newConsole(t *testing.T) *console {
 			t.Errorf("uncaught exceptions in the page:\n%s", strings.Join(errs, "\n"))
 		}
 	})
-	dialogs := chromedp.Events(bctx, page.JavascriptDialogOpening)
+	acceptDialogs(bctx)
+	c.signIn(c.token)
+	return c
+}
+
+// acceptDialogs accepts every confirm() the page asks (cancel, skip...
+// ask first).
+func acceptDialogs(ctx context.Context) {
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
 	go func() {
 		for _, err := range dialogs {
 			if err != nil {
 				return
 			}
-			_, _ = chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
 		}
 	}()
-	c.signIn(c.token)
-	return c
 }
 
 // run runs a subtest with the console's ui failing that subtest.
