@@ -82,6 +82,7 @@ type incidentsInput struct {
 	InstanceID   string `query:"instanceId"`
 	DefinitionID string `query:"definitionId"`
 	NodeID       string `query:"nodeId"`
+	Message      string `query:"message" doc:"Exact error message (an incident group's)."`
 	After        string `query:"after" doc:"Page cursor: the next value of the previous page."`
 	Limit        int    `query:"limit" minimum:"1" maximum:"1000" doc:"Page size (default 100)."`
 }
@@ -480,7 +481,7 @@ func (s *server) listTasks(ctx context.Context, in *tasksInput) (*tasksOutput, e
 func (s *server) listIncidents(ctx context.Context, in *incidentsInput) (*incidentsOutput, error) {
 	limit := page(in.Limit)
 	rows, err := s.store().Incidents(ctx, store.IncidentFilter{
-		State: in.State, InstanceID: in.InstanceID, DefinitionID: in.DefinitionID, NodeID: in.NodeID, After: in.After, Limit: limit,
+		State: in.State, InstanceID: in.InstanceID, DefinitionID: in.DefinitionID, NodeID: in.NodeID, Message: in.Message, After: in.After, Limit: limit,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)

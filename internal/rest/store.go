@@ -24,6 +24,7 @@ type Store interface {
 	Tasks(ctx context.Context, f store.TaskFilter) ([]store.TaskRow, error)
 	Incident(ctx context.Context, id string) (store.IncidentRow, error)
 	Incidents(ctx context.Context, f store.IncidentFilter) ([]store.IncidentRow, error)
+	IncidentGroups(ctx context.Context) ([]store.IncidentGroup, error)
 	Decisions(ctx context.Context, instanceID string) ([]store.DecisionRow, error)
 	Ping(ctx context.Context) error
 }

@@ -483,6 +483,7 @@ type IncidentFilter struct {
 	InstanceID   string
 	DefinitionID string
 	NodeID       string
+	Message      string // exact message (an IncidentGroup's)
 	After        string
 	Limit        int
 }
@@ -580,6 +581,9 @@ type Store interface {
 
 	Incident(ctx context.Context, id string) (IncidentRow, error)
 	Incidents(ctx context.Context, f IncidentFilter) ([]IncidentRow, error)
+	// IncidentGroups counts open incidents by definition, node and
+	// message, largest group first (at most MaxLimit groups).
+	IncidentGroups(ctx context.Context) ([]IncidentGroup, error)
 	SetIncidentAdvice(ctx context.Context, id string, advice []byte) error
 
 	// FetchOutbox leases up to Limit pending rows with RunAt <= Now whose

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Commands", testCommands},
 		{"Instances", testInstances},
 		{"InstanceQuery", testInstanceQuery},
+		{"IncidentGroups", testIncidentGroups},
 		{"Jobs", testJobs},
 		{"Tasks", testTasks},
 		{"Subscriptions", testSubscriptions},
