@@ -41,8 +41,8 @@ func newConsole(t *testing.T) *console {
 		}
 	}
 	for i, vars := range []map[string]any{
-		{"amount": 500, "customer": map[string]any{"id": "C-1"}},
-		{"amount": 700, "customer": map[string]any{"id": "C-7"}},
+		{"amount": 500, "customer": map[string]any{"id": "C-1"}, "applicant": map[string]any{"email": "one@example.com"}},
+		{"amount": 700, "customer": map[string]any{"id": "C-7"}, "applicant": map[string]any{"email": "two@example.com"}},
 	} {
 		var in instance
 		if err := srv.call(ctx, c.token, "POST", "/api/runtime/start", map[string]any{"definitionId": "loan-approval",
@@ -110,6 +110,7 @@ func instanceKeys(u *ui) []string {
 func TestOperatorConsole(t *testing.T) {
 	c := newConsole(t)
 	c.run(t, "InstanceSearch", c.instanceSearch)
+	c.run(t, "Incidents", c.incidents)
 }
 
 func (c *console) instanceSearch(t *testing.T, u *ui) {
@@ -183,4 +184,47 @@ func (c *console) instanceSearch(t *testing.T, u *ui) {
 	// A bad condition is named by the server, and shown.
 	u.do("open a bad condition", chromedp.Navigate(u.srv.url+"/#/instances?var="+url.QueryEscape("amount >> 5")))
 	u.waitJS("the refusal", `document.querySelector('.instances .alert-error')?.innerText.includes('query.var[0]')`)
+}
+
+func (c *console) incidents(t *testing.T, u *ui) {
+	u.do("open the incidents", chromedp.Navigate(u.srv.url+"/#/incidents"))
+	u.waitJS("the payout group", `document.querySelector('tr.group[data-node-id="payout"]')?.dataset.count === '2'`)
+	if n := u.text("tr.group[data-node-id=payout] td.message"); !strings.Contains(n, "payouts") {
+		t.Errorf("group message %q, want the payout's error", n)
+	}
+	u.waitJS("two dead letters", `document.querySelectorAll('#dead-letters tr[data-job-id]').length === 2`)
+	u.screenshot("incidents.png")
+
+	// One incident of the group, skipped from its row (after a confirm).
+	u.do("show the group's incidents", chromedp.Click(chromedp.CSS(`tr.group[data-node-id="payout"] button.expand`)))
+	sel := fmt.Sprintf(`tr[data-instance-id=%q] button[data-action="skip"]`, c.failed[0])
+	u.waitJS("the member rows", fmt.Sprintf(`!!document.querySelector(%q)`, sel))
+	u.do("skip small-1", chromedp.Click(chromedp.CSS(sel)))
+	u.waitJS("one left", `document.querySelector('.notice')?.innerText.includes('1 resolved') && document.querySelector('tr.group[data-node-id="payout"]')?.dataset.count === '1'`)
+
+	// Retry the whole group: it fails again (no payments address), so the
+	// group is back with its one incident.
+	u.do("retry the group", chromedp.Click(chromedp.CSS(`tr.group[data-node-id="payout"] button[data-action="retry"]`)))
+	u.waitJS("retried", `document.querySelector('.notice')?.innerText.includes('Retry payout: 1 resolved')`)
+	u.waitJS("the incident back", `document.querySelector('tr.group[data-node-id="payout"]')?.dataset.count === '1'`)
+
+	// Drain the dead letters by discarding them: small-2 goes on.
+	u.waitJS("one dead letter", `document.querySelectorAll('#dead-letters tr[data-job-id]').length === 1`)
+	u.do("discard the dead letters", chromedp.Click(chromedp.CSS("#drain-discard")))
+	u.waitJS("no incident left", `!!document.querySelector('#no-incidents') && document.querySelector('.notice')?.innerText.includes('Drain (discard): 1 resolved')`)
+	for _, id := range c.failed {
+		if !testkit.Eventually(t, 20*time.Second, func() bool {
+			var in instance
+			if err := u.srv.call(c.ctx, c.token, "GET", "/api/runtime/instance/"+id, nil, &in); err != nil {
+				t.Fatal(err)
+			}
+			return in.Status == "COMPLETED"
+		}) {
+			t.Errorf("instance %s did not complete after skip and discard", id)
+		}
+	}
+	// The delivery log answers (its rows depend on the demo's channels).
+	u.do("list every notification", chromedp.SetValue(chromedp.CSS("#notification-state"), ""),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#notification-state').dispatchEvent(new Event('change'))`))
+	u.waitJS("the delivery log", `!!document.querySelector('#notifications table, #notifications p.muted:not(.loading)')`)
 }

@@ -37,6 +37,16 @@ export interface InstanceSummary {
   instanceId: string; definitionId: string; definitionVersion: number; businessKey?: string; status: string;
   createdAt: string; updatedAt: string; endedAt?: string;
 }
+export interface IncidentGroup { definitionId: string; nodeId: string; message: string; count: number; firstAt: string; lastAt: string }
+export interface ResolveResult { resolved: number; failed: { incidentId: string; instanceId?: string; error: string }[] }
+export interface DeadLetter {
+  id: string; instanceId: string; nodeId: string; kind: string; taskType?: string; attempts: number; lastError?: string;
+  firstFailureAt?: string; lastFailureAt?: string;
+}
+export interface Notification {
+  id: string; instanceId?: string; event: string; channel: string; target?: string; state: string; attempts: number;
+  lastError?: string; createdAt: string; nextAttemptAt?: string; sentAt?: string;
+}
 export interface InstanceList { instances: InstanceSummary[]; next?: string; total: number }
 export interface Task {
   id: string; instanceId: string; definitionId: string; nodeId: string; name: string; assignee: string;
@@ -166,6 +176,13 @@ export const api = {
   cancel: (id: string) => call<Instance>(`/api/runtime/instance/${enc(id)}/cancel`, { method: 'POST' }),
   recover: (id: string, body: Record<string, unknown>) => call<Instance>(`/api/runtime/recover/${enc(id)}`, { body }),
   incidents: (p: Record<string, string | undefined>) => listAll<Incident>('/api/runtime/incidents', 'incidents', p, 500),
+  incidentGroups: () => call<{ groups: IncidentGroup[] }>('/api/runtime/incident-groups').then((r) => r.groups),
+  resolveIncidents: (body: { incidentIds?: string[]; definitionId?: string; nodeId?: string; message?: string; action: string }) =>
+    call<ResolveResult>('/api/runtime/incidents/resolve', { body }),
+  deadLetters: () => listAll<DeadLetter>('/api/runtime/dead-letters', 'deadLetters', {}, 500),
+  drain: (action: 'retry' | 'discard') => call<{ resolved: number }>('/api/runtime/dead-letters/drain', { body: { action } }),
+  notifications: (state?: string) => call<{ notifications: Notification[]; next?: string }>('/api/notifications' + qs({ state, limit: 100 })),
+  resend: (id: string) => call<void>(`/api/notifications/${enc(id)}/resend`, { method: 'POST' }),
   decisions: (id: string) =>
     call<{ decisions?: DecisionRecord[] }>(`/api/runtime/instance/${enc(id)}/decisions`).then((r) => r.decisions ?? []),
   applyAdvice: (incidentId: string) => call<Instance>(`/api/runtime/incidents/${enc(incidentId)}/apply-advice`, { method: 'POST' }),

@@ -5,6 +5,7 @@
 //   #/tasks/ID            one task: its form, submit
 //   #/instances           instances, filtered by status, definition, business key
 //   #/instances/ID        one instance: diagram, history, variables, LLM decisions, cancel, recover, apply advice
+//   #/incidents           open incidents by failure (retry, skip, cancel a group), dead letters, notification log
 //   #/definitions         definitions, deploy by upload
 //   #/definitions/ID      versions and diagram of one definition; start an instance
 
@@ -18,6 +19,7 @@ import { inboxPage } from './pages/inbox';
 import { taskPage } from './pages/task';
 import { instancesPage } from './pages/instances';
 import { instancePage } from './pages/instance';
+import { incidentsPage } from './pages/incidents';
 import { definitionsPage } from './pages/definitions';
 import { definitionPage } from './pages/definition';
 
@@ -30,6 +32,7 @@ const routes: [RegExp, Page, string][] = [
   [/^\/tasks\/([^/]+)$/, taskPage, 'inbox'],
   [/^\/instances$/, instancesPage, 'instances'],
   [/^\/instances\/([^/]+)$/, instancePage, 'instances'],
+  [/^\/incidents$/, incidentsPage, 'incidents'],
   [/^\/definitions$/, definitionsPage, 'definitions'],
   [/^\/definitions\/([^/]+)$/, definitionPage, 'definitions'],
 ];
@@ -51,6 +54,7 @@ function renderNav(section: string) {
     session.signedIn() ? [
       link('#/inbox', 'Task inbox', 'inbox'),
       link('#/instances', 'Instances', 'instances'),
+      link('#/incidents', 'Incidents', 'incidents'),
       link('#/definitions', 'Definitions', 'definitions'),
       h('span.spacer'),
       live,
