@@ -41,3 +41,31 @@ type IncidentFailure struct {
 	InstanceID string `json:"instanceId,omitempty"`
 	Error      string `json:"error"`
 }
+
+// SetVariablesRequest changes an instance's variables from outside.
+type SetVariablesRequest struct {
+	Variables map[string]any `json:"variables" minProperties:"1" doc:"Variables to set: each replaces the variable of its name (or adds it); the others are kept."`
+}
+
+// InstanceJob is one job of an instance: where it stands in its retries.
+type InstanceJob struct {
+	ID          string    `json:"id"`
+	NodeID      string    `json:"nodeId"`
+	Kind        string    `json:"kind"`
+	TaskType    string    `json:"taskType,omitempty"`
+	State       string    `json:"state" doc:"available, running, completed, dead or cancelled."`
+	Attempts    int       `json:"attempts" doc:"Attempts started so far."`
+	MaxAttempts int       `json:"maxAttempts,omitempty" doc:"0: the server's default."`
+	LastError   string    `json:"lastError,omitempty"`
+	LastFailure time.Time `json:"lastFailureAt,omitzero"`
+	// NextAttemptAt is when an available job runs next: after a failure,
+	// the next retry.
+	NextAttemptAt time.Time `json:"nextAttemptAt,omitzero"`
+	LeaseUntil    time.Time `json:"leaseUntil,omitzero" doc:"While running: until when its worker holds it."`
+	CreatedAt     time.Time `json:"createdAt"`
+}
+
+// InstanceJobList is every job of an instance, oldest first.
+type InstanceJobList struct {
+	Jobs []InstanceJob `json:"jobs"`
+}

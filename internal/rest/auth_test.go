@@ -151,6 +151,7 @@ func authCases() []authCase {
 		{op: "instance-decisions", method: "GET", path: instancePath("/decisions"), setup: waitingCase, want: everyone},
 		{op: "list-instances", method: "GET", path: fixed("/api/runtime/instances"), want: everyone},
 		{op: "list-incidents", method: "GET", path: fixed("/api/runtime/incidents"), want: everyone},
+		{op: "instance-jobs", method: "GET", path: instancePath("/jobs"), setup: waitingCase, want: everyone},
 		{op: "incident-groups", method: "GET", path: fixed("/api/runtime/incident-groups"), want: everyone},
 		{op: "list-dead-letters", method: "GET", path: fixed("/api/runtime/dead-letters"), want: everyone},
 		{op: "sla-report", method: "GET", path: fixed("/api/runtime/sla"), want: everyone},
@@ -203,6 +204,8 @@ func authCases() []authCase {
 			body: func(fixture) any { return baton.SignalRequest{Name: "nobody-waits"} }},
 		{op: "drain-dead-letters", method: "POST", path: fixed("/api/runtime/dead-letters/drain"), setup: (*authEnv).failed, want: operators,
 			body: func(f fixture) any { return baton.DrainRequest{InstanceID: f.inst, Action: "discard"} }},
+		{op: "set-variables", method: "POST", path: instancePath("/variables"), setup: waitingCase, want: operators,
+			body: func(fixture) any { return baton.SetVariablesRequest{Variables: map[string]any{"note": "checked"}} }},
 		{op: "resolve-incidents", method: "POST", path: fixed("/api/runtime/incidents/resolve"), want: operators,
 			body: func(fixture) any {
 				return baton.ResolveIncidentsRequest{IncidentIDs: []string{"no-such"}, Action: "retry"}

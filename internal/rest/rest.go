@@ -146,6 +146,7 @@ func New(cfg Config) http.Handler {
 	s.registerSignals(api)
 	s.registerLiveOps(api)
 	s.registerIncidentGroups(api)
+	s.registerInstanceOps(api)
 	s.registerRecord(api)
 	s.registerTasks(api)
 	s.registerAuth(api)

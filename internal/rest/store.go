@@ -20,6 +20,7 @@ type Store interface {
 	History(ctx context.Context, instanceID string) ([]store.HistoryRow, error)
 	Commands(ctx context.Context, instanceID string) ([]store.CommandRow, error)
 	Job(ctx context.Context, id string) (store.JobRow, error)
+	Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRow, error)
 	Task(ctx context.Context, id string) (store.TaskRow, error)
 	Tasks(ctx context.Context, f store.TaskFilter) ([]store.TaskRow, error)
 	Incident(ctx context.Context, id string) (store.IncidentRow, error)
