@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ type console struct {
 	ctx    context.Context
 	token  string
 	failed []string // small-1, small-2
+	asked  func() []string
 }
 
 func newConsole(t *testing.T) *console {
@@ -69,23 +71,29 @@ func newConsole(t *testing.T) *console {
 			t.Errorf("uncaught exceptions in the page:\n%s", strings.Join(errs, "\n"))
 		}
 	})
-	acceptDialogs(bctx)
+	c.asked = acceptDialogs(bctx)
 	c.signIn(c.token)
 	return c
 }
 
 // acceptDialogs accepts every confirm() the page asks (cancel, skip...
-// ask first).
-func acceptDialogs(ctx context.Context) {
+// ask first); the returned function lists the questions asked so far.
+func acceptDialogs(ctx context.Context) func() []string {
+	var mu sync.Mutex
+	var asked []string
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
 	go func() {
-		for _, err := range dialogs {
+		for ev, err := range dialogs {
 			if err != nil {
 				return
 			}
+			mu.Lock()
+			asked = append(asked, ev.Message)
+			mu.Unlock()
 			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
 		}
 	}()
+	return func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), asked...) }
 }
 
 // run runs a subtest with the console's ui failing that subtest.
@@ -111,6 +119,7 @@ func TestOperatorConsole(t *testing.T) {
 	c := newConsole(t)
 	c.run(t, "InstanceSearch", c.instanceSearch)
 	c.run(t, "Incidents", c.incidents)
+	c.run(t, "InstancePage", c.instancePage)
 }
 
 func (c *console) instanceSearch(t *testing.T, u *ui) {
@@ -227,4 +236,66 @@ func (c *console) incidents(t *testing.T, u *ui) {
 	u.do("list every notification", chromedp.SetValue(chromedp.CSS("#notification-state"), ""),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('#notification-state').dispatchEvent(new Event('change'))`))
 	u.waitJS("the delivery log", `!!document.querySelector('#notifications table, #notifications p.muted:not(.loading)')`)
+}
+
+func (c *console) instancePage(t *testing.T, u *ui) {
+	// A failed payout: its job shows the attempt and the error; skipping
+	// it asks first and draws the node as skipped, not as run.
+	var failed instance
+	if err := u.srv.call(c.ctx, c.token, "POST", "/api/runtime/start", map[string]any{"definitionId": "loan-approval", "businessKey": "small-3",
+		"variables": map[string]any{"amount": 800, "applicant": map[string]any{"email": "three@example.com"}}}, &failed); err != nil {
+		t.Fatal(err)
+	}
+	u.do("open the failing instance", chromedp.Navigate(u.srv.url+"/#/instances/"+failed.InstanceID))
+	u.waitJS("the dead payout job", `!!document.querySelector('.jobs tr[data-node="payout"][data-state="dead"]')`)
+	if s := u.text(`.jobs tr[data-node="payout"]`); !strings.Contains(s, "attempt 1") || !strings.Contains(s, "payouts") {
+		t.Errorf("payout job shows %q, want its attempt and error", s)
+	}
+	u.waitJS("the recover form", `!!document.querySelector('#recover-action')`)
+	before := len(c.asked())
+	u.do("skip the payout", chromedp.SetValue(chromedp.CSS("#recover-action"), "skip"), chromedp.Click(chromedp.CSS("#recover-instance")))
+	u.waitJS("completed", `document.querySelector('#instance-status')?.dataset.status === 'COMPLETED'`)
+	if asked := c.asked()[before:]; len(asked) != 1 || !strings.Contains(asked[0], "Skip") {
+		t.Errorf("skip asked %q, want one confirmation", asked)
+	}
+	u.waitJS("the payout drawn as skipped", `!!document.querySelector('.diagram [data-element-id="payout"].b-skipped') && !!document.querySelector('.b-ov-skipped[data-skipped="payout"]')`)
+	var marks struct {
+		Done  bool `json:"done"`
+		Taken int  `json:"taken"`
+		Risk  bool `json:"risk"`
+	}
+	u.eval(`({done: !!document.querySelector('.diagram [data-element-id="payout"].b-done, .b-ov-done[data-done="payout"]'),
+		taken: document.querySelectorAll('.diagram .djs-connection.b-taken').length,
+		risk: !!document.querySelector('.diagram [data-element-id="risk"].b-done')})`, &marks)
+	if marks.Done || !marks.Risk || marks.Taken < 4 {
+		t.Errorf("diagram marks = %+v, want payout not drawn as run, risk run, the flows taken highlighted", marks)
+	}
+
+	// An operator changes a waiting instance's variables; the history
+	// says who.
+	var list struct {
+		Instances []instance `json:"instances"`
+	}
+	if err := u.srv.call(c.ctx, c.token, "GET", "/api/runtime/instances?businessKey=bulk-00", nil, &list); err != nil || len(list.Instances) != 1 {
+		t.Fatalf("bulk-00: %v %+v", err, list)
+	}
+	id := list.Instances[0].InstanceID
+	u.do("open bulk-00", chromedp.Navigate(u.srv.url+"/#/instances/"+id))
+	u.waitJS("the edit button", `!!document.querySelector('#edit-variables:not([hidden])')`)
+	u.do("edit the variables", chromedp.Click(chromedp.CSS("#edit-variables")))
+	u.waitJS("the editor", `!!document.querySelector('#variables-json')`)
+	u.do("change the amount", chromedp.Evaluate[chromedp.Void](`(() => { const t = document.querySelector('#variables-json');
+		const v = JSON.parse(t.value); v.amount = 12345; v.note = 'checked by phone'; t.value = JSON.stringify(v); })()`),
+		chromedp.Click(chromedp.CSS("#save-variables")))
+	u.waitJS("the new amount", `document.querySelector('tr[data-var="amount"]')?.innerText.includes('12345') && !!document.querySelector('tr[data-var="note"]')`)
+	u.waitJS("the change in the history", `document.querySelector('li.act-variables .actor')?.innerText === 'by admin'`)
+	var got instance
+	if err := u.srv.call(c.ctx, c.token, "GET", "/api/runtime/instance/"+id, nil, &got); err != nil || got.ProcessData["amount"] != float64(12345) {
+		t.Errorf("amount on the server = %v (%v), want 12345", got.ProcessData["amount"], err)
+	}
+	u.do("a bad edit", chromedp.Click(chromedp.CSS("#edit-variables")), chromedp.SetValue(chromedp.CSS("#variables-json"), "[1]"),
+		chromedp.Click(chromedp.CSS("#save-variables")))
+	u.waitJS("the refusal", `document.querySelector('form.edit-vars .alert-error')?.innerText.includes('JSON object')`)
+	u.do("give up", chromedp.Click(chromedp.CSS("#cancel-variables")))
+	u.screenshot("instance-operator.png")
 }

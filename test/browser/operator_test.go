@@ -68,7 +68,7 @@ func TestOperatorPages(t *testing.T) {
 		}
 	}()
 	// Accept confirm() dialogs (cancel asks first).
-	acceptDialogs(bctx)
+	_ = acceptDialogs(bctx)
 
 	u.do("open the login page", chromedp.Navigate(srv.url+"/#/login"), chromedp.WaitVisible(chromedp.CSS("#token")))
 	if token != "" {

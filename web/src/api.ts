@@ -47,6 +47,10 @@ export interface Notification {
   id: string; instanceId?: string; event: string; channel: string; target?: string; state: string; attempts: number;
   lastError?: string; createdAt: string; nextAttemptAt?: string; sentAt?: string;
 }
+export interface InstanceJob {
+  id: string; nodeId: string; kind: string; taskType?: string; state: string; attempts: number; maxAttempts?: number;
+  lastError?: string; lastFailureAt?: string; nextAttemptAt?: string; leaseUntil?: string; createdAt: string;
+}
 export interface InstanceList { instances: InstanceSummary[]; next?: string; total: number }
 export interface Task {
   id: string; instanceId: string; definitionId: string; nodeId: string; name: string; assignee: string;
@@ -173,6 +177,9 @@ export const api = {
     call<Instance>('/api/runtime/start', { body: { definitionId, variables, businessKey: businessKey || undefined, version: version || undefined } }),
   complete: (taskId: string, variables: Record<string, unknown>) =>
     call<Instance>('/api/runtime/complete-task', { body: { taskId, variables } }),
+  setVariables: (id: string, variables: Record<string, unknown>) =>
+    call<Instance>(`/api/runtime/instance/${enc(id)}/variables`, { body: { variables } }),
+  jobs: (id: string) => call<{ jobs: InstanceJob[] }>(`/api/runtime/instance/${enc(id)}/jobs`).then((r) => r.jobs),
   cancel: (id: string) => call<Instance>(`/api/runtime/instance/${enc(id)}/cancel`, { method: 'POST' }),
   recover: (id: string, body: Record<string, unknown>) => call<Instance>(`/api/runtime/recover/${enc(id)}`, { body }),
   incidents: (p: Record<string, string | undefined>) => listAll<Incident>('/api/runtime/incidents', 'incidents', p, 500),
