@@ -110,31 +110,30 @@ func timeRange(w *where, col string, from, before time.Time) {
 	}
 }
 
-// varAt is the JSON value at a path of the state (bytea holding JSON).
-const varAt = "(convert_from(state, 'UTF8')::jsonb #> ?::text[])"
-
+// addVarCond adds one variable condition. The state is parsed once per
+// condition and row (the sub-select), not once per reference to the value.
 func addVarCond(w *where, c store.VarCond) {
-	p := c.StatePath()
+	const v = "x.v"
 	var cond string
 	var args []any
 	op := c.Op
 	if op == "!=" {
 		op = "="
 	}
-	switch v := c.Value.(type) {
+	switch val := c.Value.(type) {
 	case json.Number:
-		// CASE, not AND: PostgreSQL may evaluate the cast of a
-		// string before the type test.
-		cond, args = "CASE WHEN jsonb_typeof("+varAt+") = 'number' THEN "+varAt+"::numeric "+op+" ?::numeric ELSE FALSE END", []any{p, p, string(v)}
+		// CASE, not AND: PostgreSQL may evaluate the cast of a string
+		// before the type test.
+		cond, args = "CASE WHEN jsonb_typeof("+v+") = 'number' THEN "+v+"::numeric "+op+" ?::numeric ELSE FALSE END", []any{string(val)}
 	case string:
-		cond, args = "jsonb_typeof("+varAt+") = 'string' AND ("+varAt+" #>> '{}') "+op+" ?", []any{p, p, v}
+		cond, args = "jsonb_typeof("+v+") = 'string' AND ("+v+" #>> '{}') "+op+" ?", []any{val}
 	case bool:
-		cond, args = "jsonb_typeof("+varAt+") = 'boolean' AND "+varAt+" = '"+strconv.FormatBool(v)+"'::jsonb", []any{p, p}
+		cond = "jsonb_typeof(" + v + ") = 'boolean' AND " + v + " = '" + strconv.FormatBool(val) + "'::jsonb"
 	default:
-		cond, args = "jsonb_typeof("+varAt+") = 'null'", []any{p}
+		cond = "jsonb_typeof(" + v + ") = 'null'"
 	}
 	if c.Op == "!=" {
 		cond = "NOT COALESCE((" + cond + "), FALSE)"
 	}
-	w.add(cond, args...)
+	w.add("(SELECT "+cond+" FROM (SELECT convert_from(state, 'UTF8')::jsonb #> ?::text[] AS v) x)", append(args, c.StatePath())...)
 }
