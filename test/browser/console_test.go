@@ -10,6 +10,10 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/testkit"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -120,6 +124,7 @@ func TestOperatorConsole(t *testing.T) {
 	c.run(t, "InstanceSearch", c.instanceSearch)
 	c.run(t, "Incidents", c.incidents)
 	c.run(t, "InstancePage", c.instancePage)
+	c.run(t, "Finish", c.finish)
 }
 
 func (c *console) instanceSearch(t *testing.T, u *ui) {
@@ -298,4 +303,102 @@ func (c *console) instancePage(t *testing.T, u *ui) {
 	u.waitJS("the refusal", `document.querySelector('form.edit-vars .alert-error')?.innerText.includes('JSON object')`)
 	u.do("give up", chromedp.Click(chromedp.CSS("#cancel-variables")))
 	u.screenshot("instance-operator.png")
+}
+
+// failRequests makes the browser's requests matching pattern fail as if
+// the server were down, each after hold; the returned function ends it.
+func failRequests(t *testing.T, ctx context.Context, hold time.Duration, patterns ...string) func() {
+	t.Helper()
+	ictx, cancel := context.WithCancel(ctx)
+	paused := chromedp.Events(ictx, fetch.RequestPaused)
+	var ps []*fetch.RequestPattern
+	for _, p := range patterns {
+		ps = append(ps, &fetch.RequestPattern{URLPattern: p, RequestStage: fetch.RequestStageRequest})
+	}
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: ps}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			go func() {
+				time.Sleep(hold)
+				_, _ = chromedp.Call(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonConnectionRefused})
+			}()
+		}
+	}()
+	return func() {
+		if _, err := chromedp.Call(ctx, fetch.Disable, cdp.Empty{}); err != nil {
+			t.Errorf("fetch.Disable: %v", err)
+		}
+		cancel()
+		<-done
+	}
+}
+
+func (c *console) finish(t *testing.T, u *ui) {
+	// An unknown route is a not-found page, not the inbox.
+	u.do("open an unknown route", chromedp.Navigate(u.srv.url+"/#/no-such-page"))
+	u.waitJS("the not-found page", `document.querySelector('[data-page="notfound"]')?.innerText.includes('#/no-such-page')`)
+
+	// The inbox by keyboard: j, j selects the second task, Enter opens it.
+	u.do("open the inbox", chromedp.Navigate(u.srv.url+"/#/inbox"))
+	u.waitJS("the inbox", `!!document.querySelector('#show-all')`)
+	u.do("show every open task", chromedp.Click(chromedp.CSS("#show-all")))
+	u.waitJS("tasks listed", `document.querySelectorAll('[data-page="inbox"] tr[data-task-id]').length > 2`)
+	u.do("press j twice", chromedp.KeyEvent("j"), chromedp.KeyEvent("j"))
+	var second string
+	u.eval(`[...document.querySelectorAll('[data-page="inbox"] tr[data-task-id]')][1].dataset.taskId`, &second)
+	u.waitJS("the second task selected", fmt.Sprintf(`document.querySelector('tr.selected')?.dataset.taskId === %q`, second))
+	u.do("press k and j", chromedp.KeyEvent("k"), chromedp.KeyEvent("j"))
+	u.do("press Enter", chromedp.KeyEvent("\r"))
+	u.waitJS("the task opened", fmt.Sprintf(`location.hash === '#/tasks/' + %q`, second))
+
+	// The server goes away: a loading bar while the request hangs, then a
+	// banner and the page's error; when it answers again both go.
+	stop := failRequests(t, u.ctx, 1500*time.Millisecond, "*/api/runtime/instances*", "*/healthz*")
+	u.do("open the list while the server is away", chromedp.Navigate(u.srv.url+"/#/instances"))
+	u.waitJS("the loading bar", `document.documentElement.dataset.busy === 'true'`)
+	u.waitJS("the outage shown", `!document.querySelector('#offline').hidden && document.querySelector('.instances .alert-error')?.innerText.includes('cannot be reached')`)
+	stop()
+	u.waitJS("the outage cleared", `document.querySelector('#offline').hidden && !document.querySelector('.alert-error') && document.querySelectorAll('tr[data-instance-id]').length > 0`)
+	u.waitJS("no loading bar", `!document.documentElement.dataset.busy`)
+
+	// A phone, 390 px wide: nothing wider than the screen.
+	u.do("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	defer u.do("desktop viewport", chromedp.EmulateViewport(1366, 900))
+	for _, path := range []string{"#/inbox", "#/instances?status=WAITING", "#/incidents", "#/instances/" + c.failed[0]} {
+		u.do("open "+path+" on a phone", chromedp.Navigate(u.srv.url+"/"+path))
+		u.waitJS(path+" drawn", `!!document.querySelector('.page') && !document.querySelector('.loading')`)
+		var width int
+		u.eval(`document.documentElement.scrollWidth`, &width)
+		if width > 390 {
+			t.Errorf("%s is %d px wide on a 390 px screen", path, width)
+		}
+		if path == "#/instances?status=WAITING" {
+			u.screenshot("phone.png")
+		}
+	}
+
+	// Dark mode follows the system.
+	if _, err := chromedp.Call(u.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
+		t.Fatal(err)
+	}
+	var bg string
+	u.eval(`getComputedStyle(document.documentElement).backgroundColor`, &bg)
+	if bg != "rgb(18, 22, 30)" {
+		t.Errorf("background in dark mode = %s, want the dark one", bg)
+	}
+	u.screenshot("dark.png")
+	if _, err := chromedp.Call(u.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}}); err != nil {
+		t.Fatal(err)
+	}
+	u.eval(`getComputedStyle(document.documentElement).backgroundColor`, &bg)
+	if bg != "rgb(244, 246, 249)" {
+		t.Errorf("background in light mode = %s", bg)
+	}
 }

@@ -119,7 +119,36 @@ export async function call<T>(path: string, opts: CallOptions = {}): Promise<T> 
   return (type.includes('json') ? res.json() : res.text()) as Promise<T>;
 }
 
+// Connectivity: the app learns when a request cannot reach the server
+// (down) and when one gets any answer again (up).
+let onConnectivity: (up: boolean) => void = () => {};
+export function setConnectivityHandler(f: (up: boolean) => void) { onConnectivity = f; }
+
+// busy marks the document while requests run longer than BUSY_MS, for the
+// loading bar (style.css: html[data-busy]).
+const BUSY_MS = 150;
+let inflight = 0;
+let busyTimer: number | undefined;
+function busy(delta: number) {
+  inflight += delta;
+  if (inflight > 0 && busyTimer === undefined && !document.documentElement.dataset.busy) {
+    busyTimer = window.setTimeout(() => { busyTimer = undefined; if (inflight > 0) document.documentElement.dataset.busy = 'true'; }, BUSY_MS);
+  } else if (inflight === 0) {
+    if (busyTimer !== undefined) { clearTimeout(busyTimer); busyTimer = undefined; }
+    delete document.documentElement.dataset.busy;
+  }
+}
+
 export async function send(path: string, opts: CallOptions = {}): Promise<Response> {
+  busy(1);
+  try {
+    return await sendNow(path, opts);
+  } finally {
+    busy(-1);
+  }
+}
+
+async function sendNow(path: string, opts: CallOptions): Promise<Response> {
   const headers: Record<string, string> = { Accept: opts.accept ?? 'application/json' };
   const token = opts.token === undefined ? session.token() : opts.token;
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -133,8 +162,10 @@ export async function send(path: string, opts: CallOptions = {}): Promise<Respon
   try {
     res = await fetch(path, { method: opts.method ?? (body ? 'POST' : 'GET'), headers, body });
   } catch (e) {
+    onConnectivity(false);
     throw new ApiError(0, { title: 'Network error', detail: `the server cannot be reached (${(e as Error).message})` });
   }
+  onConnectivity(true);
   if (!res.ok) {
     let problem: Problem = { status: res.status, title: res.statusText };
     try {
