@@ -74,7 +74,7 @@ func instanceWhere(f store.InstanceFilter) where {
 		w.add("business_key = ?", f.BusinessKey)
 	}
 	if p := f.BusinessKeyPrefix; p != "" {
-		// A prefix LIKE uses the text_pattern_ops index (migration 6);
+		// A prefix LIKE uses the text_pattern_ops index (migration 8);
 		// the <> '' term lets the partial index apply.
 		w.add("business_key <> ''")
 		w.add(`business_key LIKE ?`, store.LikePrefix(p))
