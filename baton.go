@@ -98,6 +98,8 @@ type InstanceSummary struct {
 type InstanceList struct {
 	Instances []InstanceSummary `json:"instances"`
 	Next      string            `json:"next,omitempty"`
+	// Total counts every instance the filter matches, on all pages.
+	Total int `json:"total"`
 }
 
 // History is an instance's execution history and checkpoints.

@@ -357,6 +357,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
 	}
 	fmt.Fprintf(c.main.Stdout, "baton listening on %s\n", ln.Addr())
+	fmt.Fprintf(c.main.Stdout, "web UI at %s\n", uiURL(ln.Addr()))
 	log.Info("serving", "addr", ln.Addr().String(), "workers", c.workers, "dev", c.dev)
 
 	serveErr := make(chan error, 1)

@@ -272,6 +272,8 @@ func (s *stepper) applyNote() error {
 
 func (s *stepper) applySetVariables() error {
 	s.mergeVars(s.cmd.Variables)
-	s.history("", "", ActVariables, nil)
+	// The history keeps what was set (with the actor), so that an
+	// operator's edit can be read back and audited.
+	s.history("", "", ActVariables, map[string]any{"set": s.cmd.Variables})
 	return nil
 }

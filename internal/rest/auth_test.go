@@ -151,6 +151,8 @@ func authCases() []authCase {
 		{op: "instance-decisions", method: "GET", path: instancePath("/decisions"), setup: waitingCase, want: everyone},
 		{op: "list-instances", method: "GET", path: fixed("/api/runtime/instances"), want: everyone},
 		{op: "list-incidents", method: "GET", path: fixed("/api/runtime/incidents"), want: everyone},
+		{op: "instance-jobs", method: "GET", path: instancePath("/jobs"), setup: waitingCase, want: everyone},
+		{op: "incident-groups", method: "GET", path: fixed("/api/runtime/incident-groups"), want: everyone},
 		{op: "list-dead-letters", method: "GET", path: fixed("/api/runtime/dead-letters"), want: everyone},
 		{op: "sla-report", method: "GET", path: fixed("/api/runtime/sla"), want: everyone},
 		{op: "shadow-report", method: "GET", path: fixed("/api/decisions/shadow-report"), want: everyone},
@@ -202,6 +204,12 @@ func authCases() []authCase {
 			body: func(fixture) any { return baton.SignalRequest{Name: "nobody-waits"} }},
 		{op: "drain-dead-letters", method: "POST", path: fixed("/api/runtime/dead-letters/drain"), setup: (*authEnv).failed, want: operators,
 			body: func(f fixture) any { return baton.DrainRequest{InstanceID: f.inst, Action: "discard"} }},
+		{op: "set-variables", method: "POST", path: instancePath("/variables"), setup: waitingCase, want: operators,
+			body: func(fixture) any { return baton.SetVariablesRequest{Variables: map[string]any{"note": "checked"}} }},
+		{op: "resolve-incidents", method: "POST", path: fixed("/api/runtime/incidents/resolve"), want: operators,
+			body: func(fixture) any {
+				return baton.ResolveIncidentsRequest{IncidentIDs: []string{"no-such"}, Action: "retry"}
+			}},
 		{op: "resend-notification", method: "POST", path: fixed("/api/notifications/no-such/resend"), want: operators4},
 		{op: "apply-advice", method: "POST", path: fixed("/api/runtime/incidents/no-such/apply-advice"), want: operators4},
 		{op: "evaluate-decision", method: "POST", path: fixed("/api/decisions/no-such/evaluate"), want: operators4,

@@ -146,6 +146,8 @@ func New(cfg Config) http.Handler {
 	s.registerRuntime(api)
 	s.registerSignals(api)
 	s.registerLiveOps(api)
+	s.registerIncidentGroups(api)
+	s.registerInstanceOps(api)
 	s.registerRecord(api)
 	s.registerTasks(api)
 	s.registerAuth(api)

@@ -73,18 +73,6 @@ type tasksOutput struct {
 	Body baton.TaskList
 }
 
-type instancesInput struct {
-	Status       string `query:"status" enum:"RUNNING,WAITING,COMPLETED,FAILED,CANCELLED"`
-	DefinitionID string `query:"definitionId"`
-	BusinessKey  string `query:"businessKey"`
-	After        string `query:"after" doc:"Page cursor: the next value of the previous page."`
-	Limit        int    `query:"limit" minimum:"1" maximum:"1000" doc:"Page size (default 100)."`
-}
-
-type instancesOutput struct {
-	Body baton.InstanceList
-}
-
 type historyOutput struct {
 	Body baton.History
 }
@@ -94,6 +82,7 @@ type incidentsInput struct {
 	InstanceID   string `query:"instanceId"`
 	DefinitionID string `query:"definitionId"`
 	NodeID       string `query:"nodeId"`
+	Message      string `query:"message" doc:"Exact error message (an incident group's)."`
 	After        string `query:"after" doc:"Page cursor: the next value of the previous page."`
 	Limit        int    `query:"limit" minimum:"1" maximum:"1000" doc:"Page size (default 100)."`
 }
@@ -143,7 +132,7 @@ func (s *server) registerRuntime(api huma.API) {
 	}, s.listTasks)
 	handle(s, api, huma.Operation{
 		OperationID: "list-instances", Method: http.MethodGet, Path: "/api/runtime/instances", Tags: tags,
-		Summary: "List instances", Description: "Lists instances ordered by id, one page at a time.",
+		Summary: "Search instances", Description: instancesDoc,
 		Errors: []int{400, 422},
 	}, s.listInstances)
 	handle(s, api, huma.Operation{
@@ -493,28 +482,10 @@ func (s *server) listTasks(ctx context.Context, in *tasksInput) (*tasksOutput, e
 	return out, nil
 }
 
-func (s *server) listInstances(ctx context.Context, in *instancesInput) (*instancesOutput, error) {
-	limit := page(in.Limit)
-	rows, err := s.store().Instances(ctx, store.InstanceFilter{
-		Status: in.Status, DefinitionID: in.DefinitionID, BusinessKey: in.BusinessKey, After: in.After, Limit: limit,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list instances: %w", err)
-	}
-	out := &instancesOutput{Body: baton.InstanceList{Instances: make([]baton.InstanceSummary, 0, len(rows))}}
-	for _, row := range rows {
-		out.Body.Instances = append(out.Body.Instances, toSummary(row))
-	}
-	if len(rows) == limit {
-		out.Body.Next = rows[len(rows)-1].ID
-	}
-	return out, nil
-}
-
 func (s *server) listIncidents(ctx context.Context, in *incidentsInput) (*incidentsOutput, error) {
 	limit := page(in.Limit)
 	rows, err := s.store().Incidents(ctx, store.IncidentFilter{
-		State: in.State, InstanceID: in.InstanceID, DefinitionID: in.DefinitionID, NodeID: in.NodeID, After: in.After, Limit: limit,
+		State: in.State, InstanceID: in.InstanceID, DefinitionID: in.DefinitionID, NodeID: in.NodeID, Message: in.Message, After: in.After, Limit: limit,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)

@@ -16,13 +16,16 @@ type Store interface {
 	DefinitionVersions(ctx context.Context, id string) ([]store.DefinitionRow, error)
 	Instance(ctx context.Context, id string) (store.InstanceRow, error)
 	Instances(ctx context.Context, f store.InstanceFilter) ([]store.InstanceRow, error)
+	CountInstances(ctx context.Context, f store.InstanceFilter) (int, error)
 	History(ctx context.Context, instanceID string) ([]store.HistoryRow, error)
 	Commands(ctx context.Context, instanceID string) ([]store.CommandRow, error)
 	Job(ctx context.Context, id string) (store.JobRow, error)
+	Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRow, error)
 	Task(ctx context.Context, id string) (store.TaskRow, error)
 	Tasks(ctx context.Context, f store.TaskFilter) ([]store.TaskRow, error)
 	Incident(ctx context.Context, id string) (store.IncidentRow, error)
 	Incidents(ctx context.Context, f store.IncidentFilter) ([]store.IncidentRow, error)
+	IncidentGroups(ctx context.Context) ([]store.IncidentGroup, error)
 	Decisions(ctx context.Context, instanceID string) ([]store.DecisionRow, error)
 	Ping(ctx context.Context) error
 }

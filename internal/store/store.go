@@ -451,6 +451,8 @@ type InstanceFilter struct {
 	ParentID     string // the instances a call activity of this instance started
 	After        string // page cursor: the last id of the previous page
 	Limit        int
+	// InstanceQuery holds the operator's search (instancequery.go).
+	InstanceQuery
 }
 
 // TaskFilter filters Tasks. The identity fields match tasks that are
@@ -490,6 +492,7 @@ type IncidentFilter struct {
 	InstanceID   string
 	DefinitionID string
 	NodeID       string
+	Message      string // exact message (an IncidentGroup's)
 	After        string
 	Limit        int
 }
@@ -528,6 +531,9 @@ type Store interface {
 
 	Instance(ctx context.Context, id string) (InstanceRow, error)
 	Instances(ctx context.Context, f InstanceFilter) ([]InstanceRow, error)
+	// CountInstances counts the instances f matches, whatever its page
+	// (After, Cursor and Limit are ignored).
+	CountInstances(ctx context.Context, f InstanceFilter) (int, error)
 	History(ctx context.Context, instanceID string) ([]HistoryRow, error)
 	// Commands lists the commands recorded for an instance, by Seq (none
 	// for an unknown instance).
@@ -584,6 +590,9 @@ type Store interface {
 
 	Incident(ctx context.Context, id string) (IncidentRow, error)
 	Incidents(ctx context.Context, f IncidentFilter) ([]IncidentRow, error)
+	// IncidentGroups counts open incidents by definition, node and
+	// message, largest group first (at most MaxLimit groups).
+	IncidentGroups(ctx context.Context) ([]IncidentGroup, error)
 	SetIncidentAdvice(ctx context.Context, id string, advice []byte) error
 
 	// FetchOutbox leases up to Limit pending rows with RunAt <= Now whose

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -69,15 +68,7 @@ func TestOperatorPages(t *testing.T) {
 		}
 	}()
 	// Accept confirm() dialogs (cancel asks first).
-	dialogs := chromedp.Events(bctx, page.JavascriptDialogOpening)
-	go func() {
-		for _, err := range dialogs {
-			if err != nil {
-				return
-			}
-			_, _ = chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
-		}
-	}()
+	_ = acceptDialogs(bctx)
 
 	u.do("open the login page", chromedp.Navigate(srv.url+"/#/login"), chromedp.WaitVisible(chromedp.CSS("#token")))
 	if token != "" {

@@ -37,6 +37,21 @@ export interface InstanceSummary {
   instanceId: string; definitionId: string; definitionVersion: number; businessKey?: string; status: string;
   createdAt: string; updatedAt: string; endedAt?: string;
 }
+export interface IncidentGroup { definitionId: string; nodeId: string; message: string; count: number; firstAt: string; lastAt: string }
+export interface ResolveResult { resolved: number; failed: { incidentId: string; instanceId?: string; error: string }[] }
+export interface DeadLetter {
+  id: string; instanceId: string; nodeId: string; kind: string; taskType?: string; attempts: number; lastError?: string;
+  firstFailureAt?: string; lastFailureAt?: string;
+}
+export interface Notification {
+  id: string; instanceId?: string; event: string; channel: string; target?: string; state: string; attempts: number;
+  lastError?: string; createdAt: string; nextAttemptAt?: string; sentAt?: string;
+}
+export interface InstanceJob {
+  id: string; nodeId: string; kind: string; taskType?: string; state: string; attempts: number; maxAttempts?: number;
+  lastError?: string; lastFailureAt?: string; nextAttemptAt?: string; leaseUntil?: string; createdAt: string;
+}
+export interface InstanceList { instances: InstanceSummary[]; next?: string; total: number }
 export interface Task {
   id: string; instanceId: string; definitionId: string; nodeId: string; name: string; assignee: string;
   candidateGroups: string[]; candidateUsers?: string[]; dueAt?: string; createdAt: string; state?: string;
@@ -104,7 +119,36 @@ export async function call<T>(path: string, opts: CallOptions = {}): Promise<T> 
   return (type.includes('json') ? res.json() : res.text()) as Promise<T>;
 }
 
+// Connectivity: the app learns when a request cannot reach the server
+// (down) and when one gets any answer again (up).
+let onConnectivity: (up: boolean) => void = () => {};
+export function setConnectivityHandler(f: (up: boolean) => void) { onConnectivity = f; }
+
+// busy marks the document while requests run longer than BUSY_MS, for the
+// loading bar (style.css: html[data-busy]).
+const BUSY_MS = 150;
+let inflight = 0;
+let busyTimer: number | undefined;
+function busy(delta: number) {
+  inflight += delta;
+  if (inflight > 0 && busyTimer === undefined && !document.documentElement.dataset.busy) {
+    busyTimer = window.setTimeout(() => { busyTimer = undefined; if (inflight > 0) document.documentElement.dataset.busy = 'true'; }, BUSY_MS);
+  } else if (inflight === 0) {
+    if (busyTimer !== undefined) { clearTimeout(busyTimer); busyTimer = undefined; }
+    delete document.documentElement.dataset.busy;
+  }
+}
+
 export async function send(path: string, opts: CallOptions = {}): Promise<Response> {
+  busy(1);
+  try {
+    return await sendNow(path, opts);
+  } finally {
+    busy(-1);
+  }
+}
+
+async function sendNow(path: string, opts: CallOptions): Promise<Response> {
   const headers: Record<string, string> = { Accept: opts.accept ?? 'application/json' };
   const token = opts.token === undefined ? session.token() : opts.token;
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -118,8 +162,10 @@ export async function send(path: string, opts: CallOptions = {}): Promise<Respon
   try {
     res = await fetch(path, { method: opts.method ?? (body ? 'POST' : 'GET'), headers, body });
   } catch (e) {
+    onConnectivity(false);
     throw new ApiError(0, { title: 'Network error', detail: `the server cannot be reached (${(e as Error).message})` });
   }
+  onConnectivity(true);
   if (!res.ok) {
     let problem: Problem = { status: res.status, title: res.statusText };
     try {
@@ -155,16 +201,26 @@ const enc = encodeURIComponent;
 
 export const api = {
   tasks: (p: Record<string, string | undefined> = {}) => listAll<Task>('/api/runtime/tasks', 'tasks', p),
-  instances: (p: Record<string, string | undefined>, after?: string) =>
-    call<{ instances: InstanceSummary[]; next?: string }>('/api/runtime/instances' + qs({ ...p, after, limit: 50 })),
+  // instances searches with the query as the API takes it (var repeats).
+  instances: (q: URLSearchParams) => call<InstanceList>(`/api/runtime/instances${q.toString() ? '?' + q : ''}`),
   instance: (id: string) => call<Instance>(`/api/runtime/instance/${enc(id)}`),
   start: (definitionId: string, variables: Record<string, unknown>, businessKey?: string, version?: number) =>
     call<Instance>('/api/runtime/start', { body: { definitionId, variables, businessKey: businessKey || undefined, version: version || undefined } }),
   complete: (taskId: string, variables: Record<string, unknown>) =>
     call<Instance>('/api/runtime/complete-task', { body: { taskId, variables } }),
+  setVariables: (id: string, variables: Record<string, unknown>) =>
+    call<Instance>(`/api/runtime/instance/${enc(id)}/variables`, { body: { variables } }),
+  jobs: (id: string) => call<{ jobs: InstanceJob[] }>(`/api/runtime/instance/${enc(id)}/jobs`).then((r) => r.jobs),
   cancel: (id: string) => call<Instance>(`/api/runtime/instance/${enc(id)}/cancel`, { method: 'POST' }),
   recover: (id: string, body: Record<string, unknown>) => call<Instance>(`/api/runtime/recover/${enc(id)}`, { body }),
   incidents: (p: Record<string, string | undefined>) => listAll<Incident>('/api/runtime/incidents', 'incidents', p, 500),
+  incidentGroups: () => call<{ groups: IncidentGroup[] }>('/api/runtime/incident-groups').then((r) => r.groups),
+  resolveIncidents: (body: { incidentIds?: string[]; definitionId?: string; nodeId?: string; message?: string; action: string }) =>
+    call<ResolveResult>('/api/runtime/incidents/resolve', { body }),
+  deadLetters: () => listAll<DeadLetter>('/api/runtime/dead-letters', 'deadLetters', {}, 500),
+  drain: (action: 'retry' | 'discard') => call<{ resolved: number }>('/api/runtime/dead-letters/drain', { body: { action } }),
+  notifications: (state?: string) => call<{ notifications: Notification[]; next?: string }>('/api/notifications' + qs({ state, limit: 100 })),
+  resend: (id: string) => call<void>(`/api/notifications/${enc(id)}/resend`, { method: 'POST' }),
   decisions: (id: string) =>
     call<{ decisions?: DecisionRecord[] }>(`/api/runtime/instance/${enc(id)}/decisions`).then((r) => r.decisions ?? []),
   applyAdvice: (incidentId: string) => call<Instance>(`/api/runtime/incidents/${enc(incidentId)}/apply-advice`, { method: 'POST' }),

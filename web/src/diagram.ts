@@ -11,6 +11,8 @@ import 'bpmn-js/dist/assets/bpmn-js.css';
 export interface DiagramState {
   current?: string[];                  // node ids holding a token (repeats: several tokens)
   completed?: string[];                // node ids that completed
+  skipped?: string[];                  // node ids an operator skipped (completed without running)
+  moved?: string[];                    // node ids an operator moved a token away from
   taken?: string[];                    // sequence flow ids taken
   history?: { nodeId: string; action: string }[]; // to infer taken flows when the history has none
   incidents?: { nodeId: string; message: string }[];
@@ -74,6 +76,22 @@ export async function showDiagram(container: HTMLElement, xml: string): Promise<
             // to the right: mark them top left.
             position: el.width < 60 ? { top: -8, left: -8 } : { bottom: 4, right: 14 },
             html: `<div class="b-ov b-ov-done" title="completed" data-done="${escapeAttr(id)}">✓</div>`,
+          });
+        }
+      }
+      for (const id of new Set(s.skipped ?? [])) {
+        if (mark(id, 'b-skipped')) {
+          overlays.add(id, 'baton', {
+            position: { bottom: 4, right: 14 },
+            html: `<div class="b-ov b-ov-skipped" title="skipped by an operator: completed without running" data-skipped="${escapeAttr(id)}">⤼</div>`,
+          });
+        }
+      }
+      for (const id of new Set(s.moved ?? [])) {
+        if (mark(id, 'b-moved')) {
+          overlays.add(id, 'baton', {
+            position: { bottom: 4, right: 14 },
+            html: `<div class="b-ov b-ov-moved" title="an operator moved the token away from here" data-moved="${escapeAttr(id)}">↷</div>`,
           });
         }
       }

@@ -5,11 +5,13 @@
 //   #/tasks/ID            one task: its form, submit
 //   #/instances           instances, filtered by status, definition, business key
 //   #/instances/ID        one instance: diagram, history, variables, LLM decisions, cancel, recover, apply advice
+//   #/incidents           open incidents by failure (retry, skip, cancel a group), dead letters, notification log
 //   #/definitions         definitions, deploy by upload
 //   #/definitions/ID      versions and diagram of one definition; start an instance
+//   anything else         a not-found page
 
 import './style.css';
-import { session, setUnauthorizedHandler } from './api';
+import { session, setConnectivityHandler, setUnauthorizedHandler } from './api';
 import { h, clear } from './dom';
 import { onMode, restart } from './events';
 import { flash } from './ui';
@@ -18,8 +20,11 @@ import { inboxPage } from './pages/inbox';
 import { taskPage } from './pages/task';
 import { instancesPage } from './pages/instances';
 import { instancePage } from './pages/instance';
+import { incidentsPage } from './pages/incidents';
 import { definitionsPage } from './pages/definitions';
 import { definitionPage } from './pages/definition';
+import { notFoundPage } from './pages/notfound';
+import { inboxKeys } from './pages/inboxkeys';
 
 export interface Ctx { params: string[]; query: URLSearchParams }
 export type Page = (root: HTMLElement, ctx: Ctx) => void | (() => void) | Promise<void | (() => void)>;
@@ -30,6 +35,7 @@ const routes: [RegExp, Page, string][] = [
   [/^\/tasks\/([^/]+)$/, taskPage, 'inbox'],
   [/^\/instances$/, instancesPage, 'instances'],
   [/^\/instances\/([^/]+)$/, instancePage, 'instances'],
+  [/^\/incidents$/, incidentsPage, 'incidents'],
   [/^\/definitions$/, definitionsPage, 'definitions'],
   [/^\/definitions\/([^/]+)$/, definitionPage, 'definitions'],
 ];
@@ -37,7 +43,8 @@ const routes: [RegExp, Page, string][] = [
 const app = document.getElementById('app')!;
 const nav = h('nav.top');
 const main = h('main#page');
-app.append(h('header.bar', h('a.brand', { href: '#/inbox' }, h('img.logo', { src: '/favicon.svg', alt: '', width: 22, height: 22 }), 'Baton'), nav), main);
+const offline = h('div#offline.offline', { role: 'alert', hidden: true }, 'The server cannot be reached. Retrying…');
+app.append(offline, h('header.bar', h('a.brand', { href: '#/inbox' }, h('img.logo', { src: '/favicon.svg', alt: '', width: 22, height: 22 }), 'Baton'), nav), main);
 
 let cleanup: (() => void) | void;
 let seq = 0;
@@ -51,6 +58,7 @@ function renderNav(section: string) {
     session.signedIn() ? [
       link('#/inbox', 'Task inbox', 'inbox'),
       link('#/instances', 'Instances', 'instances'),
+      link('#/incidents', 'Incidents', 'incidents'),
       link('#/definitions', 'Definitions', 'definitions'),
       h('span.spacer'),
       live,
@@ -90,7 +98,43 @@ async function route() {
     if (my !== seq) { if (typeof c === 'function') c(); } else cleanup = c;
     return;
   }
-  location.replace('#/inbox');
+  // An unknown route: say so (an empty hash is the inbox, above).
+  renderNav('');
+  const root = h('div.page', { dataset: { page: 'notfound' } });
+  main.replaceChildren(root);
+  cleanup = notFoundPage(root, path);
+}
+
+// When a request cannot reach the server, a banner says so and /healthz
+// is asked every few seconds; when the server answers again (that probe
+// or any request), the banner goes and the page is drawn again, so that
+// no error box of the outage stays behind.
+let down = false;
+let probe: number | undefined;
+setConnectivityHandler((up) => {
+  if (!up && !down) {
+    down = true;
+    offline.hidden = false;
+    const ask = () => {
+      probe = window.setTimeout(async () => {
+        try {
+          const res = await fetch('/healthz', { cache: 'no-store' });
+          if (res.ok || res.status < 500) { back(); return; }
+        } catch { /* still down */ }
+        if (down) ask();
+      }, 2000);
+    };
+    ask();
+  } else if (up && down) {
+    back();
+  }
+});
+function back() {
+  if (!down) return;
+  down = false;
+  offline.hidden = true;
+  if (probe !== undefined) { clearTimeout(probe); probe = undefined; }
+  route();
 }
 
 setUnauthorizedHandler((p) => {
@@ -102,5 +146,6 @@ setUnauthorizedHandler((p) => {
 });
 
 window.addEventListener('hashchange', route);
+inboxKeys();
 if (session.signedIn()) restart();
 route();

@@ -54,6 +54,9 @@ func (s *Store) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.
 	if f.NodeID != "" {
 		w.add("node_id = ?", f.NodeID)
 	}
+	if f.Message != "" {
+		w.add("message = ?", f.Message)
+	}
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}

@@ -238,3 +238,17 @@ func TestCommandsGoWithTheirInstance(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkInstanceQuery is storetest.BenchmarkInstanceQuery on
+// PostgreSQL (BATON_BENCH_INSTANCES instances; seeding is not timed).
+func BenchmarkInstanceQuery(b *testing.B) {
+	s := openTest(b)
+	n := storetest.QueryBenchInstances()
+	start := time.Now()
+	storetest.SeedInstances(b, s, n)
+	if _, err := s.pool.Exec(context.Background(), "ANALYZE instances; ANALYZE incidents"); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d instances in %v", n, time.Since(start))
+	storetest.BenchmarkInstanceQuery(b, s, n)
+}

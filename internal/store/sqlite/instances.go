@@ -22,36 +22,6 @@ func (s *Store) Instance(ctx context.Context, id string) (store.InstanceRow, err
 	return i, nil
 }
 
-// Instances lists instances by id.
-func (s *Store) Instances(ctx context.Context, f store.InstanceFilter) ([]store.InstanceRow, error) {
-	var w where
-	if f.Status != "" {
-		w.add("status = ?", f.Status)
-	}
-	if f.DefinitionID != "" {
-		w.add("definition_id = ?", f.DefinitionID)
-	}
-	if f.BusinessKey != "" {
-		w.add("business_key = ?", f.BusinessKey)
-	}
-	if f.ParentID != "" {
-		w.add("parent_id = ?", f.ParentID)
-	}
-	if f.After != "" {
-		w.add("id > ?", f.After)
-	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.InstanceColumns+` FROM instances`+w.String()+
-		` ORDER BY id LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
-	if err != nil {
-		return nil, fmt.Errorf("instances: %w", err)
-	}
-	out, err := scanAll(rows, scanInstance)
-	if err != nil {
-		return nil, fmt.Errorf("instances: %w", err)
-	}
-	return out, nil
-}
-
 // History returns an instance's history by seq.
 func (s *Store) History(ctx context.Context, instanceID string) ([]store.HistoryRow, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.HistoryColumns+` FROM history

@@ -244,3 +244,14 @@ func TestTempStoreInMemory(t *testing.T) {
 		t.Errorf("reader: PRAGMA temp_store = %d, %v; want 2 (memory)", got, err)
 	}
 }
+
+// BenchmarkInstanceQuery is storetest.BenchmarkInstanceQuery on SQLite
+// (BATON_BENCH_INSTANCES instances; seeding is not timed).
+func BenchmarkInstanceQuery(b *testing.B) {
+	s := openTest(b, WithSynchronous("NORMAL"))
+	n := storetest.QueryBenchInstances()
+	start := time.Now()
+	storetest.SeedInstances(b, s, n)
+	b.Logf("seeded %d instances in %v", n, time.Since(start))
+	storetest.BenchmarkInstanceQuery(b, s, n)
+}

@@ -40,6 +40,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Commands", testCommands},
 		{"Instances", testInstances},
 		{"Parents", testParents},
+		{"InstanceQuery", testInstanceQuery},
+		{"IncidentGroups", testIncidentGroups},
 		{"Jobs", testJobs},
 		{"Tasks", testTasks},
 		{"Subscriptions", testSubscriptions},

@@ -2,6 +2,7 @@ import { api, call, fill, findOperation, session, type Task } from '../api';
 import { h, clear, relative, when, short, debounce } from '../dom';
 import { subscribe } from '../events';
 import { errorBox, takeFlash } from '../ui';
+import { inboxKeysHelp } from './inboxkeys';
 
 const SOON_MS = 60 * 60 * 1000;
 
@@ -33,6 +34,7 @@ export async function inboxPage(root: HTMLElement) {
       h('label.toggle', showAll, ' show every open task')),
     takeFlash(),
     body,
+    h('p.small.muted.keys-help', inboxKeysHelp),
   );
 
   const claimOp = await findOperation(/^\/api\/runtime\/tasks\/\{[^}]+\}\/claim$/, 'post');

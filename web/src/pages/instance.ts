@@ -1,4 +1,4 @@
-import { ApiError, api, may, offers, type Advice, type DecisionRecord, type HistoryEntry, type Incident, type Instance, type Task } from '../api';
+import { ApiError, api, may, offers, type Advice, type DecisionRecord, type HistoryEntry, type Incident, type Instance, type InstanceJob, type Task } from '../api';
 import { h, clear, relative, when, statusBadge, debounce } from '../dom';
 import { subscribe } from '../events';
 import { diagramPanel, errorBox, jsonView, takeFlash, variablesTable } from '../ui';
@@ -19,15 +19,24 @@ const ADVICE_POLL_MS = 2_000;
 // currentNodeIds, completed nodes and taken flows from the history, open
 // incidents on their node.
 export function diagramState(inst: Instance): DiagramState {
-  const completed: string[] = [], taken: string[] = [];
+  const completed: string[] = [], taken: string[] = [], skipped: string[] = [], moved: string[] = [];
+  // A node an operator skipped completes right after its "resolved"
+  // entry says so: it is drawn as skipped, not as run.
+  const skipping = new Set<string>();
   for (const e of inst.executionHistory ?? []) {
     if (!e.nodeId) continue;
+    const r = e.result as Record<string, unknown> | undefined;
     if (e.action === 'taken') taken.push(e.nodeId);
+    else if (e.action === 'resolved' && r && r.skipped === true) skipping.add(e.nodeId);
+    else if (e.action === 'moved') moved.push(e.nodeId);
+    else if (e.action === 'completed' && skipping.has(e.nodeId)) { skipping.delete(e.nodeId); skipped.push(e.nodeId); }
     else if (e.action === 'completed' || e.action === 'terminated' || e.action === 'fired') completed.push(e.nodeId);
   }
   return {
     current: inst.currentNodeIds ?? [],
-    completed,
+    completed: completed.filter((n) => !skipped.includes(n)),
+    skipped,
+    moved,
     taken,
     history: inst.executionHistory ?? [],
     incidents: (inst.incidents ?? []).filter((i) => i.state !== 'resolved').map((i) => ({ nodeId: i.nodeId, message: `${i.kind}: ${i.message}` })),
@@ -44,6 +53,8 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
   const tasks = h('div.open-tasks');
   const history = h('div.history');
   const vars = h('div.variables');
+  const varsEdit = h('button.link#edit-variables', { type: 'button', hidden: true }, 'Edit');
+  const jobs = h('div.jobs');
   const checkpoints = h('div.checkpoints');
   const decisions = h('div.decisions-host');
   const decisionsCount = h('span.count', { hidden: true });
@@ -61,7 +72,8 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
     h('div.instance-grid.lower',
       h('section.card', h('h2', 'History', h('button.link.clear-filter', { type: 'button', hidden: true }, 'show all')), history),
       h('aside',
-        h('section.card', h('h2', 'Variables'), vars),
+        h('section.card', h('h2', 'Variables ', varsEdit), vars),
+        h('section.card.jobs-card', h('h2', 'Jobs'), jobs),
         h('section.card', h('h2', 'Checkpoints'), checkpoints))),
     decisionsCard);
 
@@ -120,13 +132,15 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
     renderActions();
     renderIncidents();
     renderHistory();
-    clear(vars, variablesTable(inst.processData ?? {}));
+    if (!editing) clear(vars, variablesTable(inst.processData ?? {}));
+    varsEdit.hidden = editing || ENDED.has(inst.status) || !may('operator');
     clear(checkpoints, h('ol.checkpoints', (inst.checkpoints ?? []).slice().reverse().slice(0, 20).map((c) =>
       h('li', h('span.mono', `v${c.version}`), ' ', h('time', { title: when(c.timestamp) }, relative(c.timestamp)), c.status ? [' ', statusBadge(c.status)] : null))));
 
     diagram?.setState(diagramState(inst));
     diagramHost.dataset.status = inst.status;
     loadTasks();
+    loadJobs();
     loadAdvice();
     loadDecisions();
   };
@@ -190,6 +204,55 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
     clear(decisions, decisionsTable(records, names, expanded));
   };
 
+  // The variables editor: the whole set as JSON; saving sends the
+  // variables whose value changed or that are new.
+  let editing = false;
+  varsEdit.addEventListener('click', () => {
+    editing = true;
+    varsEdit.hidden = true;
+    const current = inst.processData ?? {};
+    const text = h('textarea#variables-json', { rows: 10, spellcheck: 'false' }, JSON.stringify(current, null, 2));
+    const problem = h('div.form-errors');
+    const done = () => { editing = false; render(); };
+    clear(vars, h('form.edit-vars', {
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        let next: unknown;
+        try { next = JSON.parse(text.value); } catch (err) { clear(problem, h('div.alert.alert-error', `Not JSON: ${(err as Error).message}`)); return; }
+        if (!next || typeof next !== 'object' || Array.isArray(next)) { clear(problem, h('div.alert.alert-error', 'The variables must be a JSON object.')); return; }
+        const gone = Object.keys(current).filter((k) => !(k in (next as object)));
+        if (gone.length) { clear(problem, h('div.alert.alert-error', `Variables cannot be removed here: ${gone.join(', ')}.`)); return; }
+        const changed: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(next as Record<string, unknown>)) if (JSON.stringify(v) !== JSON.stringify(current[k])) changed[k] = v;
+        if (!Object.keys(changed).length) { done(); return; }
+        try {
+          inst = await api.setVariables(inst.instanceId, changed);
+          done();
+        } catch (err) { clear(problem, errorBox(err, 'The variables cannot be changed')); }
+      },
+    }, h('p.small.muted', 'Change values or add variables; the history records what you set.'), text, problem,
+      h('div.form-actions', h('button.primary#save-variables', { type: 'submit' }, 'Save'), ' ', h('button#cancel-variables', { type: 'button', onclick: done }, 'Cancel'))));
+  });
+
+  // loadJobs shows the jobs still to run or that failed, with their
+  // retries; the completed ones are counted.
+  const loadJobs = async () => {
+    let all: InstanceJob[];
+    try { all = await api.jobs(inst.instanceId); } catch (err) { clear(jobs, errorBox(err, 'The jobs cannot be loaded')); return; }
+    if (destroyed) return;
+    const live = all.filter((j) => j.state !== 'completed' && j.state !== 'cancelled');
+    const finished = all.length - live.length;
+    clear(jobs,
+      live.length ? h('table.list.job-list', h('tbody', live.map((j) => h('tr', { dataset: { jobId: j.id, state: j.state, node: j.nodeId } },
+        h('td', h('strong', names.get(j.nodeId) ?? j.nodeId), h('div.small.muted', j.kind, j.taskType ? ` · ${j.taskType}` : ''),
+          j.lastError ? h('div.small.job-error', j.lastError) : null),
+        h('td.small', h('span.badge', { class: `job-${j.state}` }, j.state),
+          h('div.job-attempts', `attempt ${j.attempts}${j.maxAttempts ? ` of ${j.maxAttempts}` : ''}`),
+          j.nextAttemptAt ? h('div.job-next', { title: when(j.nextAttemptAt) }, j.attempts ? 'retry ' : 'runs ', relative(j.nextAttemptAt)) : null,
+          j.leaseUntil ? h('div', { title: when(j.leaseUntil) }, 'running, lease ', relative(j.leaseUntil)) : null))))) : h('p.muted', 'No job to run.'),
+      finished ? h('p.small.muted', `${finished} finished.`) : null);
+  };
+
   const loadTasks = async () => {
     if (ENDED.has(inst.status)) { clear(tasks); return; }
     try {
@@ -223,6 +286,13 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
     return h('form.recover', {
       onsubmit: async (e: Event) => {
         e.preventDefault();
+        if (action.value !== 'retry') {
+          const where = incident.value ? (inst.incidents ?? []).find((i) => i.id === incident.value)?.nodeId : (inst.incidents ?? []).map((i) => i.nodeId).join(', ');
+          const ask = action.value === 'skip'
+            ? `Skip ${where}? It completes without running, and the instance goes on as if it had.`
+            : `Move the token from ${where} to ${target.value.trim() || '(no target)'}? The failed node does not run.`;
+          if (!confirm(ask)) return;
+        }
         const body: Record<string, unknown> = { action: action.value };
         if (incident.value) body.incidentId = incident.value;
         if (action.value === 'move') body.target = target.value.trim();
