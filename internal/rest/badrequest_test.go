@@ -117,10 +117,10 @@ var badRequests = []badRequest{
 		status: 422, location: []string{"undo", "line 9, column 5"}, message: "has no compensation handler"},
 	{class: "compensation", name: "handler without association", ct: xmlCT, body: bpmnDoc(`    <bpmn:serviceTask id="refund" isForCompensation="true" />`),
 		status: 422, location: []string{"refund", "line 9, column 5"}, message: "would never run"},
-	{class: "not executed", name: "compensation event sub-process", ct: xmlCT, body: bpmnDoc(`    <bpmn:subProcess id="esp" triggeredByEvent="true">
+	{class: "compensation", name: "compensation event sub-process at process level", ct: xmlCT, body: bpmnDoc(`    <bpmn:subProcess id="esp" triggeredByEvent="true">
       <bpmn:startEvent id="cs"><bpmn:compensateEventDefinition /></bpmn:startEvent>
     </bpmn:subProcess>`),
-		status: 422, location: []string{"cs", "line 10, column 7"}, message: "compensation event sub-processes"},
+		status: 422, location: []string{"esp", "line 9, column 5"}, message: "at process level never runs"},
 	{class: "not executed", name: "complex gateway", ct: xmlCT, body: bpmnDoc(`    <bpmn:complexGateway id="cg" />`),
 		status: 422, location: []string{"cg", "line 9, column 5"}, message: "complexGateway"},
 	{class: "compensation", name: "activityRef in JSON naming nothing", ct: jsonCT, body: wf(`{"id": "c", "type": "intermediateThrowEvent", "event": {"kind": "compensate", "activityRef": "nope"}}`, "c"),
