@@ -208,3 +208,33 @@ func TestExportErrors(t *testing.T) {
 	}
 	readDiagram(t, x) // well-formed
 }
+
+// TestExportBrokerSourceAndSink: a broker source and sink survive the
+// way to BPMN and back (baton:brokerSource, baton:brokerSink).
+func TestExportBrokerSourceAndSink(t *testing.T) {
+	d, err := model.ParseJSON("b.json", []byte(`{"id":"b","nodes":[
+	 {"id":"s","type":"startEvent","event":{"kind":"message","name":"paid",
+	  "source":{"broker":"rmq","destination":"orders.paid","correlationKey":"=body.orderId","variables":"=body"}}},
+	 {"id":"tell","type":"intermediateThrowEvent","event":{"kind":"message","name":"done",
+	  "sink":{"broker":"rmq","destination":"orders.done","body":"=orderId"}}},
+	 {"id":"e","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"s","target":"tell"},{"id":"f2","source":"tell","target":"e"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := Export(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseOne("b.bpmn", x, "")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, x)
+	}
+	src, sink := back.Node("s").Event.Source, back.Node("tell").Event.Sink
+	if src == nil || *src != *d.Node("s").Event.Source {
+		t.Errorf("source = %+v, want %+v", src, d.Node("s").Event.Source)
+	}
+	if sink == nil || *sink != *d.Node("tell").Event.Sink {
+		t.Errorf("sink = %+v, want %+v", sink, d.Node("tell").Event.Sink)
+	}
+}

@@ -471,6 +471,7 @@ func zeebeSource(s string) string {
 // batonAttrs reads Baton's own attributes: HTTP calls, notifications,
 // retries and due times.
 func (p *process) batonAttrs(n *model.Node, e *element, take func(string) string) {
+	p.brokerAttrs(n, e, take)
 	url, method := take("baton:url"), take("baton:method")
 	timeout, body := take("baton:timeout"), take("baton:body")
 	headers, query := take("baton:headers"), take("baton:query")
@@ -669,4 +670,28 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// brokerAttrs reads a message broker source or sink (docs/brokers.md),
+// written as JSON in baton:brokerSource and baton:brokerSink.
+func (p *process) brokerAttrs(n *model.Node, e *element, take func(string) string) {
+	src, sink := take("baton:brokerSource"), take("baton:brokerSink")
+	if src == "" && sink == "" {
+		return
+	}
+	if n.Event == nil {
+		n.Event = &model.Event{}
+	}
+	if src != "" {
+		n.Event.Source = &model.BrokerSource{}
+		if err := json.Unmarshal([]byte(src), n.Event.Source); err != nil {
+			p.problem(e, n.ID, "baton:brokerSource is not a JSON broker source: %v", err)
+		}
+	}
+	if sink != "" {
+		n.Event.Sink = &model.BrokerSink{}
+		if err := json.Unmarshal([]byte(sink), n.Event.Sink); err != nil {
+			p.problem(e, n.ID, "baton:brokerSink is not a JSON broker sink: %v", err)
+		}
+	}
 }

@@ -88,6 +88,14 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 	if n.DueIn != "" {
 		attrs = append(attrs, "baton:dueIn", n.DueIn)
 	}
+	if ev := n.Event; ev != nil && ev.Source != nil {
+		b, _ := json.Marshal(ev.Source)
+		attrs = append(attrs, "baton:brokerSource", string(b))
+	}
+	if ev := n.Event; ev != nil && ev.Sink != nil {
+		b, _ := json.Marshal(ev.Sink)
+		attrs = append(attrs, "baton:brokerSink", string(b))
+	}
 	if n.FollowUpIn != "" {
 		attrs = append(attrs, "baton:followUpIn", n.FollowUpIn)
 	}
