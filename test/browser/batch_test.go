@@ -87,14 +87,15 @@ func (c *console) byPrefix(t *testing.T, prefix string) listed {
 }
 
 // TestBatchOperationsUI: batch cancel of every instance a filter matches
-// (more than a page) and batch migrate of ticked rows, each followed on
-// its progress page to the end; modify and migrate from the instance
+// (more than a page), a batch moving tokens and a batch migrate of ticked
+// rows, each followed on its progress page to the end; modify and migrate from the instance
 // page; the call-activity drill-down between parent and child; and what
 // a viewer sees.
 func TestBatchOperationsUI(t *testing.T) {
 	c := newConsole(t)
 	c.srv.deploy(t, c.ctx, c.token, bopsV1)
 	c.run(t, "BatchCancel", c.batchCancel)
+	c.run(t, "BatchMove", c.batchMove)
 	c.run(t, "BatchMigrate", c.batchMigrate)
 	c.run(t, "ModifyAndMigrateInstance", c.modifyInstance)
 	c.run(t, "DrillDown", c.drillDown)
@@ -142,6 +143,35 @@ func (c *console) batchCancel(t *testing.T, u *ui) {
 	// The list of batches shows it.
 	u.do("open the batch list", chromedp.Navigate(u.srv.url+"/#/batches"))
 	u.waitJS("the batch listed", `document.querySelectorAll('tr[data-batch-id][data-state="done"]').length >= 1`)
+}
+
+// batchMove moves the tokens of the ticked page's instances from review
+// to decide (a modify batch), with the definition's nodes suggested.
+func (c *console) batchMove(t *testing.T, u *ui) {
+	for i := 1; i <= 2; i++ {
+		c.startBops(t, fmt.Sprintf("move-%d", i), 0)
+	}
+	u.do("list the move- instances", chromedp.Navigate(u.srv.url+"/#/instances?businessKeyPrefix=move-"))
+	u.waitJS("two rows", `document.querySelectorAll('tr[data-instance-id] input.select-row').length === 2`)
+	u.do("tick the page and choose move", chromedp.Click(chromedp.CSS("#select-page")), chromedp.Click(chromedp.CSS(`[data-batch="modify"]`)))
+	u.waitJS("the nodes suggested", `['review', 'decide'].every(id => document.querySelector('#batch-nodes option[value="' + id + '"]')) && !document.querySelector('#batch-nodes option[value="start"]')`)
+	u.do("review to decide", chromedp.SendKeys(chromedp.CSS("#batch-from"), "review"), chromedp.SendKeys(chromedp.CSS("#batch-to"), "decide"),
+		chromedp.Click(chromedp.CSS("#batch-start")))
+	u.waitJS("the confirmation", `document.querySelector('#confirm-dialog')?.open === true`)
+	if s := u.text("#confirm-dialog"); !strings.Contains(s, "Move the tokens at review to decide in 2 instances") {
+		t.Errorf("confirmation %q", s)
+	}
+	u.do("confirm", chromedp.Click(chromedp.CSS("#confirm-ok")))
+	u.waitJS("the batch done", `location.hash.startsWith('#/batches/') && document.querySelector('.page-head .badge')?.dataset.state === 'done' && document.querySelector('#batch-done')?.innerText === '2'`)
+	if s := u.text("#batch-what"); !strings.Contains(s, "cancel review, activate decide") {
+		t.Errorf("batch summary %q, want its instructions", s)
+	}
+	for _, in := range c.byPrefix(t, "move-").Instances {
+		var got instance
+		if err := u.srv.call(c.ctx, c.token, "GET", "/api/runtime/instance/"+in.InstanceID, nil, &got); err != nil || !slices.Equal(got.CurrentNodeIDs, []string{"decide"}) {
+			t.Errorf("%s at %v (%v), want decide", in.BusinessKey, got.CurrentNodeIDs, err)
+		}
+	}
 }
 
 func (c *console) batchMigrate(t *testing.T, u *ui) {

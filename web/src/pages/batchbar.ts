@@ -73,9 +73,12 @@ export function batchBar(apiQ: URLSearchParams, sel: Selection): { el: HTMLEleme
   el.append(h('div.batch-row', count, h('span.spacer'), (['cancel', 'retry', 'modify', 'migrate'] as Kind[]).map(button)), form, notice);
 
   const fromTo = () => {
-    const from = h('input#batch-from', { type: 'text', placeholder: 'from node id', required: true });
-    const to = h('input#batch-to', { type: 'text', placeholder: 'to node id', required: true });
-    return { fields: [h('label', 'Move every token at ', from), h('label', ' to ', to)], from, to };
+    const from = h('input#batch-from', { type: 'text', placeholder: 'from node id', required: true, list: 'batch-nodes' });
+    const to = h('input#batch-to', { type: 'text', placeholder: 'to node id', required: true, list: 'batch-nodes' });
+    const nodes = h('datalist#batch-nodes');
+    const defs = sel.all() ? [apiQ.get('definitionId') ?? ''] : [...new Set(sel.definitions())];
+    if (defs.length === 1 && defs[0]) suggestNodes(nodes, defs[0]);
+    return { fields: [h('label', 'Move every token at ', from), h('label', ' to ', to), nodes], from, to };
   };
 
   const drawForm = () => {
@@ -193,4 +196,22 @@ export function parseMapping(text: string): Record<string, string> | string {
     m[parts[0]] = parts[1];
   }
   return m;
+}
+
+// FLOW_NODE matches the BPMN elements a token can be at.
+const FLOW_NODE = /(Task|task|Event|Gateway|subProcess|callActivity|transaction)$/;
+
+// suggestNodes fills a datalist with the node ids (and names) of the
+// latest version of a definition, read from its BPMN.
+async function suggestNodes(list: HTMLDataListElement, definitionId: string) {
+  let xml: string;
+  try { xml = await api.bpmn(definitionId); } catch { return; /* typing the ids still works */ }
+  const doc = new DOMParser().parseFromString(xml, 'application/xml');
+  const seen = new Set<string>();
+  for (const el of doc.getElementsByTagName('*')) {
+    const id = el.getAttribute('id');
+    if (!id || seen.has(id) || !FLOW_NODE.test(el.localName) || /^(startEvent|boundaryEvent)$/.test(el.localName)) continue;
+    seen.add(id);
+    list.append(h('option', { value: id }, el.getAttribute('name') ?? ''));
+  }
 }
