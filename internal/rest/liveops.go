@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -92,7 +93,8 @@ func (s *server) registerLiveOps(api huma.API) {
 	handle(s, api, huma.Operation{
 		OperationID: "create-batch", Method: http.MethodPost, Path: "/api/runtime/batches", Tags: tags,
 		Summary: "Start a batch operation",
-		Description: "Cancels, retries the incidents of, or migrates the listed instances or those a filter chooses (fixed now), as a durable job: " +
+		Description: "Cancels, retries the incidents of, migrates or modifies (the same instructions, by node, for each) the listed instances or those a filter chooses " +
+			"(the instance search's filters; fixed now, ended instances left out), as a durable job: " +
 			"any node carries it out, one instance per transaction, and a batch interrupted by a crash goes on where it stopped after a restart. " +
 			"Follow its progress with GET /api/runtime/batches/{id}.",
 		DefaultStatus: http.StatusAccepted,
@@ -111,11 +113,7 @@ func (s *server) registerLiveOps(api huma.API) {
 }
 
 func (s *server) modify(ctx context.Context, in *modifyInput) (*instanceOutput, error) {
-	ins := make([]engine.Instruction, len(in.Body.Instructions))
-	for i, x := range in.Body.Instructions {
-		ins[i] = engine.Instruction{Op: x.Op, Node: x.Node, Token: x.Token, Scope: x.Scope, Variables: x.Variables}
-	}
-	_, err := s.r.Modify(ctx, in.ID, ins, actor(ctx))
+	_, err := s.r.Modify(ctx, in.ID, instructions(in.Body.Instructions), actor(ctx))
 	var ie *engine.InstructionError
 	switch {
 	case errors.As(err, &ie):
@@ -135,7 +133,38 @@ func (s *server) modify(ctx context.Context, in *modifyInput) (*instanceOutput, 
 }
 
 func selector(f *baton.InstanceSelector) runner.BatchFilter {
-	return runner.BatchFilter{DefinitionID: f.DefinitionID, Version: f.Version, Status: f.Status, BusinessKey: f.BusinessKey}
+	return runner.BatchFilter{DefinitionID: f.DefinitionID, Version: f.Version, Status: f.Status, BusinessKey: f.BusinessKey,
+		BusinessKeyPrefix: f.BusinessKeyPrefix, StartedFrom: timeOf(f.StartedFrom), StartedBefore: timeOf(f.StartedBefore),
+		EndedFrom: timeOf(f.EndedFrom), EndedBefore: timeOf(f.EndedBefore), Incident: f.Incident, Error: f.Error, Vars: f.Vars}
+}
+
+// fromSelector is selector's inverse, for a stored batch's request.
+func fromSelector(f *runner.BatchFilter) *baton.InstanceSelector {
+	return &baton.InstanceSelector{DefinitionID: f.DefinitionID, Version: f.Version, Status: f.Status, BusinessKey: f.BusinessKey,
+		BusinessKeyPrefix: f.BusinessKeyPrefix, StartedFrom: nonZero(f.StartedFrom), StartedBefore: nonZero(f.StartedBefore),
+		EndedFrom: nonZero(f.EndedFrom), EndedBefore: nonZero(f.EndedBefore), Incident: f.Incident, Error: f.Error, Vars: f.Vars}
+}
+
+func timeOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+func nonZero(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func instructions(in []baton.ModifyInstruction) []engine.Instruction {
+	ins := make([]engine.Instruction, len(in))
+	for i, x := range in {
+		ins[i] = engine.Instruction{Op: x.Op, Node: x.Node, Token: x.Token, Scope: x.Scope, Variables: x.Variables}
+	}
+	return ins
 }
 
 func (s *server) migrate(ctx context.Context, in *migrateInput) (*migrateOutput, error) {
@@ -185,6 +214,9 @@ func (s *server) migrate(ctx context.Context, in *migrateInput) (*migrateOutput,
 func (s *server) createBatch(ctx context.Context, in *batchCreateInput) (*batchOutput, error) {
 	b := in.Body
 	req := runner.BatchRequest{Kind: b.Kind, InstanceIDs: b.InstanceIDs, Mapping: b.Mapping}
+	if len(b.Instructions) > 0 {
+		req.Instructions = instructions(b.Instructions)
+	}
 	if b.Filter != nil {
 		f := selector(b.Filter)
 		req.Filter = &f
@@ -255,7 +287,10 @@ func toBatch(row store.BatchRow) baton.Batch {
 	if json.Unmarshal(row.Request, &req) == nil {
 		b.Request = baton.BatchRequest{Kind: row.Kind, Mapping: req.Mapping}
 		if f := req.Filter; f != nil {
-			b.Request.Filter = &baton.InstanceSelector{DefinitionID: f.DefinitionID, Version: f.Version, Status: f.Status, BusinessKey: f.BusinessKey}
+			b.Request.Filter = fromSelector(f)
+		}
+		for _, x := range req.Instructions {
+			b.Request.Instructions = append(b.Request.Instructions, baton.ModifyInstruction{Op: x.Op, Node: x.Node, Variables: x.Variables})
 		}
 		if req.TargetID != "" {
 			b.Request.TargetDefinition = &baton.DefinitionRef{ID: req.TargetID, Version: req.TargetVersion}
