@@ -54,6 +54,7 @@ type batchGetInput struct {
 type batchesInput struct {
 	After string `query:"after" doc:"Page cursor: the next value of the previous page."`
 	Limit int    `query:"limit" minimum:"1" maximum:"1000" doc:"Page size (default 100)."`
+	Order string `query:"order" enum:"oldest,newest" doc:"oldest (default) or newest first."`
 }
 
 type batchesOutput struct {
@@ -63,7 +64,7 @@ type batchesOutput struct {
 // batchReader is what the batch endpoints read from the store.
 type batchReader interface {
 	Batch(ctx context.Context, id string) (store.BatchRow, error)
-	Batches(ctx context.Context, after string, limit int) ([]store.BatchRow, error)
+	Batches(ctx context.Context, after string, limit int, newestFirst bool) ([]store.BatchRow, error)
 	BatchItems(ctx context.Context, batchID, state string, after int64, limit int) ([]store.BatchItemRow, int64, error)
 }
 
@@ -107,7 +108,7 @@ func (s *server) registerLiveOps(api huma.API) {
 	}, s.getBatch)
 	handle(s, api, huma.Operation{
 		OperationID: "list-batches", Method: http.MethodGet, Path: "/api/runtime/batches", Tags: tags,
-		Summary: "List batch operations", Description: "Batches ordered by id (oldest first), one page at a time.",
+		Summary: "List batch operations", Description: "Batches in the order they were created (oldest first, or newest first with order=newest), one page at a time.",
 		Errors: []int{422},
 	}, s.listBatches)
 }
@@ -266,7 +267,7 @@ func (s *server) getBatch(ctx context.Context, in *batchGetInput) (*batchOutput,
 
 func (s *server) listBatches(ctx context.Context, in *batchesInput) (*batchesOutput, error) {
 	limit := store.ListLimit(in.Limit)
-	rows, err := s.batchStore().Batches(ctx, in.After, limit)
+	rows, err := s.batchStore().Batches(ctx, in.After, limit, in.Order == "newest")
 	if err != nil {
 		return nil, err
 	}

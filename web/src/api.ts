@@ -253,7 +253,7 @@ export const api = {
   createBatch: (body: BatchRequest) => call<Batch>('/api/runtime/batches', { body }),
   batch: (id: string, p: { itemState?: string; after?: string; limit?: number } = {}) =>
     call<Batch>(`/api/runtime/batches/${enc(id)}` + qs(p)),
-  batches: (after?: string) => call<{ batches: Batch[]; next?: string }>('/api/runtime/batches' + qs({ after, limit: 100 })),
+  batches: (after?: string) => call<{ batches: Batch[]; next?: string }>('/api/runtime/batches' + qs({ after, limit: 50, order: 'newest' })),
   definitions: () => call<{ definitions: Definition[] }>('/api/definitions').then((r) => r.definitions),
   versions: (id: string) => call<{ definitions: Definition[] }>(`/api/definitions/${enc(id)}/versions`).then((r) => r.definitions),
   bpmn: (id: string, version?: number) =>

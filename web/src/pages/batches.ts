@@ -63,7 +63,7 @@ export async function batchesPage(root: HTMLElement, _ctx: Ctx) {
     if (!rows.length) { clear(host, h('div.card', h('p.muted#no-batches', 'No batch yet. Start one from the instance list: tick instances, or select all that match the filter.'))); return; }
     clear(host, h('div.card.table-wrap', h('table.list.batches',
       h('thead', h('tr', h('th', 'Batch'), h('th', 'Operation'), h('th', 'Progress'), h('th', 'State'), h('th', 'By'), h('th', 'Started'))),
-      h('tbody', rows.slice().reverse().map((b) => h('tr', { dataset: { batchId: b.id, state: b.state } },
+      h('tbody', rows.map((b) => h('tr', { dataset: { batchId: b.id, state: b.state } },
         h('td', h('a.mono', { href: `#/batches/${encodeURIComponent(b.id)}` }, short(b.id, 12))),
         h('td', what(b), h('div.small.muted', chosen(b))),
         h('td', progress(b), h('div.small', `${b.done} done, ${b.failed} failed of ${b.total}`)),
@@ -71,17 +71,17 @@ export async function batchesPage(root: HTMLElement, _ctx: Ctx) {
         h('td.small', b.createdBy ?? ''),
         h('td.small', { title: when(b.createdAt) }, relative(b.createdAt))))))));
   };
+  // Newest first, a page at a time; a refresh reloads the pages shown.
   const load = async (reset: boolean) => {
     try {
+      const shown = Math.max(rows.length, 1);
       if (reset) { rows.length = 0; after = undefined; }
-      // The API lists oldest first: read every page (batches are few),
-      // newest shown first.
-      for (;;) {
+      do {
         const page = await api.batches(after);
         rows.push(...page.batches);
-        if (!page.next) break;
         after = page.next;
-      }
+      } while (after && rows.length < shown);
+      clear(more, after ? h('button#more-batches', { onclick: () => load(false) }, 'Older batches') : '');
       draw();
     } catch (err) {
       clear(host, errorBox(err, 'The batches cannot be loaded'));
