@@ -40,7 +40,7 @@ func (s *Store) ExpiredInstances(ctx context.Context, q store.ExpiredQuery) ([]s
 	return out, nil
 }
 
-// purgeGuard selects an instance PurgeInstances may remove. The "<> ''"
+// purgeGuard selects an instance PurgeInstances may remove. The "<> ”"
 // terms let SQLite use the partial indexes on instance_id and parent_id.
 const purgeGuard = `SELECT 1 FROM instances i WHERE i.id = ? AND i.ended_at < ?
 	AND i.status IN ('COMPLETED', 'CANCELLED')
