@@ -40,8 +40,9 @@ func (s *Store) ExpiredInstances(ctx context.Context, q store.ExpiredQuery) ([]s
 	return out, nil
 }
 
-// purgeGuard selects an instance PurgeInstances may remove. The "<> ”"
-// terms let SQLite use the partial indexes on instance_id and parent_id.
+// purgeGuard selects an instance PurgeInstances may remove. The
+// conditions that instance_id and parent_id are not empty let SQLite use
+// the partial indexes on those columns.
 const purgeGuard = `SELECT 1 FROM instances i WHERE i.id = ? AND i.ended_at < ?
 	AND i.status IN ('COMPLETED', 'CANCELLED')
 	AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.instance_id = i.id AND j.instance_id <> ''
