@@ -16,7 +16,7 @@ import (
 // purgeCounter is an observer that counts purged instances.
 type purgeCounter struct{ n atomic.Int64 }
 
-func (*purgeCounter) Committed(time.Duration, int)          {}
+func (*purgeCounter) Committed(time.Duration, int)         {}
 func (*purgeCounter) JobDone(string, time.Duration, error) {}
 func (*purgeCounter) InstanceStatus(string, string)        {}
 func (p *purgeCounter) InstancesPurged(n int)              { p.n.Add(int64(n)) }
