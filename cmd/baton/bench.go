@@ -26,6 +26,7 @@ type benchCommand struct {
 	workers     int
 	json        bool
 	jobs        bool
+	storage     bool
 }
 
 func (c *benchCommand) ParseFlags(ctx context.Context, args []string) error {
@@ -54,6 +55,7 @@ directory; with a postgres:// URL on that database.`)
 	fs.IntVar(&c.waiting, "waiting", 100_000, "instances the usertask model leaves waiting")
 	fs.IntVar(&c.workers, "workers", 64, "job workers")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per model")
+	fs.BoolVar(&c.storage, "storage", false, "measure bytes on disk per instance instead (--waiting usertask instances waiting, then completed, then as many straight ones; docs/benchmarks.md)")
 	fs.BoolVar(&c.jobs, "jobs", false, "run the service handler as ordinary jobs (a job row and a transition per task) instead of a pure handler run inside the transition")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -72,6 +74,9 @@ func (c *benchCommand) Run(ctx context.Context) error {
 		return err
 	}
 	defer stopScripts()
+	if c.storage {
+		return c.runStorage(ctx)
+	}
 	if !c.json {
 		fmt.Fprintf(c.main.Stdout, "# baton bench %s, %s/%s, %d CPUs, GOMAXPROCS %d\n",
 			time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
