@@ -27,6 +27,7 @@ type benchCommand struct {
 	json        bool
 	jobs        bool
 	storage     bool
+	grow        int
 }
 
 func (c *benchCommand) ParseFlags(ctx context.Context, args []string) error {
@@ -56,6 +57,7 @@ directory; with a postgres:// URL on that database.`)
 	fs.IntVar(&c.workers, "workers", 64, "job workers")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per model")
 	fs.BoolVar(&c.storage, "storage", false, "measure bytes on disk per instance instead (--waiting usertask instances waiting, then completed, then as many straight ones; docs/benchmarks.md)")
+	fs.IntVar(&c.grow, "grow", 0, "add `N` completed straight instances to the SQLite --db (copies of one run, made by bulk inserts) and exit, to measure a large database")
 	fs.BoolVar(&c.jobs, "jobs", false, "run the service handler as ordinary jobs (a job row and a transition per task) instead of a pure handler run inside the transition")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -76,6 +78,9 @@ func (c *benchCommand) Run(ctx context.Context) error {
 	defer stopScripts()
 	if c.storage {
 		return c.runStorage(ctx)
+	}
+	if c.grow > 0 {
+		return c.runGrow(ctx)
 	}
 	if !c.json {
 		fmt.Fprintf(c.main.Stdout, "# baton bench %s, %s/%s, %d CPUs, GOMAXPROCS %d\n",

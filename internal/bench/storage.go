@@ -190,3 +190,38 @@ func growth(phase string, before, after []store.TableSize, n int) StoragePhase {
 	p.BytesPerInstance = float64(total) / float64(n)
 	return p
 }
+
+// Cloner is a store that can fill itself with copies of an ended
+// instance (store/sqlite's CloneEnded).
+type Cloner interface {
+	CloneEnded(ctx context.Context, templateID string, n int, every time.Duration, progress func(done int)) error
+}
+
+// Grow adds n completed straight instances to the store: it runs one
+// through the runtime and copies it n times (Cloner), the copies created
+// every apart, before the oldest instance in the database.
+func Grow(ctx context.Context, st store.Store, n int, every time.Duration, progress func(done int)) error {
+	c, ok := st.(Cloner)
+	if !ok {
+		return fmt.Errorf("this store cannot be grown (SQLite only)")
+	}
+	r := runner.New(runner.Config{Store: st, Workers: 4, PollInterval: 50 * time.Millisecond})
+	r.RegisterPure("service:work", runner.HandlerFunc(func(context.Context, *runner.Job) (map[string]any, error) {
+		return nil, nil
+	}))
+	src, err := Models.ReadFile("models/straight.bpmn")
+	if err != nil {
+		return err
+	}
+	if _, _, err := r.Deploy(ctx, "straight.bpmn", src, "bench"); err != nil {
+		return err
+	}
+	st0, _, err := r.StartInstance(ctx, runner.StartRequest{DefinitionID: "straight"})
+	if err != nil {
+		return err
+	}
+	if st0.Status != "COMPLETED" {
+		return fmt.Errorf("the template instance is %s, not completed", st0.Status)
+	}
+	return c.CloneEnded(ctx, st0.InstanceID, n, every, progress)
+}

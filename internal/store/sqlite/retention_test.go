@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ func purgeFixture(t *testing.T, s *Store, ids ...string) {
 	ctx := context.Background()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, id := range ids {
-		in := store.InstanceRow{ID: id, DefinitionID: "d", DefinitionVersion: 1, Status: "WAITING", Version: 1, UpdatedAt: t0}
+		in := store.InstanceRow{ID: id, DefinitionID: "d", DefinitionVersion: 1, Status: "WAITING", Version: 1, CreatedAt: t0, UpdatedAt: t0}
 		if err := s.Commit(ctx, store.Transition{Instance: in, Command: []byte(`{}`),
 			History:  []store.HistoryRow{{NodeID: "start"}, {NodeID: "review"}},
 			NewTasks: []store.TaskRow{{ID: id + "-t", InstanceID: id, CandidateUsers: []string{"ann"}, CandidateGroups: []string{"ops", "hr"}}},
@@ -81,5 +82,51 @@ func TestPurgeIsAllOrNothing(t *testing.T) {
 		if n := count(t, s, `SELECT count(*) FROM `+table); n != want {
 			t.Errorf("%s after the failed purge = %d rows, want %d", table, n, want)
 		}
+	}
+}
+
+// TestCloneEnded: the copies have their own ids, in creation order, with
+// the template's history and commands, and the retention purge removes
+// them like any instance.
+func TestCloneEnded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTest(t)
+	// The template is created 2025-01-01, with an id in the runner's form.
+	tmpl := fmt.Sprintf("%012x%012x", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(), 1)
+	purgeFixture(t, s, tmpl)
+	for _, n := range []int{50_000, 10_000} { // one batch and a bit, then a second step
+		if err := s.CloneEnded(ctx, tmpl, n, time.Second, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := count(t, s, `SELECT count(*) FROM instances`); n != 60_001 {
+		t.Errorf("instances = %d, want 60001", n)
+	}
+	if n := count(t, s, `SELECT count(*) FROM history`); n != 2*60_001 {
+		t.Errorf("history = %d, want %d", n, 2*60_001)
+	}
+	if n := count(t, s, `SELECT count(*) FROM (SELECT id FROM instances ORDER BY created_at, id) a`); n != 60_001 {
+		t.Errorf("ordered instances = %d", n)
+	}
+	// Id order is creation order.
+	if n := count(t, s, `SELECT count(*) FROM (SELECT id, lag(id) OVER (ORDER BY created_at, id) AS prev FROM instances)
+		WHERE prev >= id`); n != 0 {
+		t.Errorf("%d copies sort before the one created earlier", n)
+	}
+	page, err := s.ExpiredInstances(ctx, store.ExpiredQuery{DefinitionID: "d", Version: 1, EndedBefore: time.Now(), Limit: 500})
+	if err != nil || len(page) != 500 {
+		t.Fatalf("ExpiredInstances = %d, %v", len(page), err)
+	}
+	ids := make([]string, len(page))
+	for i, e := range page {
+		ids[i] = e.ID
+	}
+	gone, err := s.PurgeInstances(ctx, ids, time.Now())
+	if err != nil || len(gone) != 500 {
+		t.Fatalf("PurgeInstances = %d, %v", len(gone), err)
+	}
+	if n := count(t, s, `SELECT count(*) FROM commands`); n != 60_001-500 {
+		t.Errorf("commands after the purge = %d, want %d", n, 60_001-500)
 	}
 }
