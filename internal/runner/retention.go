@@ -63,12 +63,16 @@ func (r *Runner) PurgeExpired(ctx context.Context) (int64, error) {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return 0, err
 	}
+	policies, err := r.retentionPolicies(ctx)
+	if err != nil || len(policies) == 0 {
+		return 0, err // nothing is ever removed: no run to record
+	}
 	_, ok, err := r.st.ClaimUpkeep(ctx, UpkeepRetention, r.cfg.Owner, now, now.Add(-r.cfg.RetentionEvery), now.Add(retentionLease))
 	if err != nil || !ok {
 		return 0, err
 	}
 	start := time.Now()
-	n, err := r.purge(ctx, now)
+	n, err := r.purge(ctx, now, policies)
 	if err != nil {
 		// The lease expires and the next run goes on; what was removed
 		// stays removed.
@@ -124,11 +128,7 @@ func (r *Runner) retentionPolicies(ctx context.Context) ([]retentionPolicy, erro
 
 // purge removes the expired instances of every policy, one batch at a
 // time, renewing the lease after each; it stops when the lease is lost.
-func (r *Runner) purge(ctx context.Context, now time.Time) (int64, error) {
-	policies, err := r.retentionPolicies(ctx)
-	if err != nil {
-		return 0, err
-	}
+func (r *Runner) purge(ctx context.Context, now time.Time, policies []retentionPolicy) (int64, error) {
 	obs, _ := r.cfg.Observer.(RetentionObserver)
 	var total int64
 	for _, p := range policies {

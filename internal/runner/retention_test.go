@@ -103,8 +103,16 @@ func TestRetentionPurge(t *testing.T) {
 			t.Errorf("node-2 PurgeExpired right after a run = %d, %v; want 0", n, err)
 		}
 
+		// node-2 does this run (or node-1's loop, if it was waiting when
+		// the clock moved: a loop that had not yet asked for its next
+		// tick when Advance ran waits another period).
 		clk.Advance(31 * 24 * time.Hour)
-		if !testkit.Eventually(t, 5*time.Second, func() bool { return gone(plainDone) }) {
+		if !testkit.Eventually(t, 5*time.Second, func() bool {
+			if _, err := r2.PurgeExpired(ctx); err != nil {
+				t.Errorf("node-2 PurgeExpired = %v", err)
+			}
+			return gone(plainDone)
+		}) {
 			t.Fatalf("the ended plain instance is still there 39 days on")
 		}
 		if gone(waiting) {
@@ -114,4 +122,17 @@ func TestRetentionPurge(t *testing.T) {
 			t.Errorf("observers counted %d purged, want 4", got)
 		}
 	})
+}
+
+// TestRetentionOffWritesNothing: without a retention anywhere the purge
+// does not run, and leaves no record.
+func TestRetentionOffWritesNothing(t *testing.T) {
+	b := setup(t, nil, nil)
+	b.deploy(t, plain)
+	if n, err := b.r.PurgeExpired(b.ctx); n != 0 || err != nil {
+		t.Fatalf("PurgeExpired = %d, %v", n, err)
+	}
+	if _, err := b.st.Upkeep(b.ctx, runner.UpkeepRetention); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Upkeep = %v, want ErrNotFound", err)
+	}
 }
