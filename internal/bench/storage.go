@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/batonhq/baton/internal/runner"
@@ -225,3 +226,12 @@ func Grow(ctx context.Context, st store.Store, n int, every time.Duration, progr
 	}
 	return c.CloneEnded(ctx, st0.InstanceID, n, every, progress)
 }
+
+// purgeCount counts what the retention purge removed (a
+// runner.RetentionObserver that observes nothing else).
+type purgeCount struct{ n atomic.Int64 }
+
+func (*purgeCount) Committed(time.Duration, int)         {}
+func (*purgeCount) JobDone(string, time.Duration, error) {}
+func (*purgeCount) InstanceStatus(string, string)        {}
+func (p *purgeCount) InstancesPurged(n int)              { p.n.Add(int64(n)) }
