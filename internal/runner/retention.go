@@ -19,7 +19,8 @@ import (
 // second node runs it more often. A run goes in bounded batches (one
 // transaction each, RetentionBatch instances) and renews its lease after
 // each, so the writer is never held long and a node that dies mid-run
-// leaves whole instances and a lease that expires; the next run goes on.
+// leaves whole instances and a lease that expires (after LeaseFor, as a
+// job's); the next run goes on.
 
 // UpkeepRetention names the retention purge's upkeep record.
 const UpkeepRetention = "retention"
@@ -29,9 +30,6 @@ const UpkeepRetention = "retention"
 type RetentionObserver interface {
 	InstancesPurged(n int)
 }
-
-// retentionLease is how long a purge holds its lease between batches.
-const retentionLease = time.Minute
 
 // retentionLoop runs the purge every RetentionEvery until ctx ends.
 func (r *Runner) retentionLoop(ctx context.Context) {
@@ -67,7 +65,7 @@ func (r *Runner) PurgeExpired(ctx context.Context) (int64, error) {
 	if err != nil || len(policies) == 0 {
 		return 0, err // nothing is ever removed: no run to record
 	}
-	_, ok, err := r.st.ClaimUpkeep(ctx, UpkeepRetention, r.cfg.Owner, now, now.Add(-r.cfg.RetentionEvery), now.Add(retentionLease))
+	_, ok, err := r.st.ClaimUpkeep(ctx, UpkeepRetention, r.cfg.Owner, now, now.Add(-r.cfg.RetentionEvery), now.Add(r.cfg.LeaseFor))
 	if err != nil || !ok {
 		return 0, err
 	}
@@ -153,7 +151,7 @@ func (r *Runner) purge(ctx context.Context, now time.Time, policies []retentionP
 			if obs != nil && len(gone) > 0 {
 				obs.InstancesPurged(len(gone))
 			}
-			if err := r.st.ExtendUpkeep(ctx, UpkeepRetention, r.cfg.Owner, r.clk.Now().Add(retentionLease)); err != nil {
+			if err := r.st.ExtendUpkeep(ctx, UpkeepRetention, r.cfg.Owner, r.clk.Now().Add(r.cfg.LeaseFor)); err != nil {
 				return total, fmt.Errorf("retention lease: %w", err)
 			}
 			if len(page) < q.Limit {
