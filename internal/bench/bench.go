@@ -150,14 +150,11 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 		res.Note = "does not deploy: " + firstLine(err.Error())
 		return res, nil
 	}
-	if err := r.Start(ctx); err != nil {
+	stop, err := start(ctx, r)
+	if err != nil {
 		return res, err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = r.Stop(sctx)
-	}()
+	defer stop()
 	if o.Model == "usertask" {
 		return userTask(ctx, r, row.ID, o, res)
 	}
@@ -328,20 +325,9 @@ func userTask(ctx context.Context, r *runner.Runner, def string, o Options, res 
 	res.HeapBytesPerWait = float64(int64(ms.HeapAlloc)-int64(heap0)) / float64(o.Waiting)
 	res.Instances = o.Waiting
 	// Complete every task.
-	var ids []string
-	after := ""
-	for {
-		page, err := r.Store().Tasks(ctx, store.TaskFilter{After: after, Limit: 1000})
-		if err != nil {
-			return res, err
-		}
-		for _, t := range page {
-			ids = append(ids, t.ID)
-		}
-		if len(page) < 1000 {
-			break
-		}
-		after = page[len(page)-1].ID
+	ids, err := openTasks(ctx, r.Store())
+	if err != nil {
+		return res, err
 	}
 	start = time.Now()
 	if err := parallel(ctx, len(ids), o.Concurrency, func(i int) error {
@@ -352,6 +338,37 @@ func userTask(ctx context.Context, r *runner.Runner, def string, o Options, res 
 	}
 	res.CompletePerSecond = float64(len(ids)) / time.Since(start).Seconds()
 	return res, nil
+}
+
+// start starts r and returns what stops it.
+func start(ctx context.Context, r *runner.Runner) (stop func(), err error) {
+	if err := r.Start(ctx); err != nil {
+		return nil, err
+	}
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = r.Stop(sctx)
+	}, nil
+}
+
+// openTasks lists the ids of every open user task.
+func openTasks(ctx context.Context, st store.Store) ([]string, error) {
+	var ids []string
+	after := ""
+	for {
+		page, err := st.Tasks(ctx, store.TaskFilter{After: after, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range page {
+			ids = append(ids, t.ID)
+		}
+		if len(page) < 1000 {
+			return ids, nil
+		}
+		after = page[len(page)-1].ID
+	}
 }
 
 func parallel(ctx context.Context, n, conc int, f func(i int) error) error {

@@ -95,14 +95,11 @@ func Storage(ctx context.Context, o StorageOptions) (res StorageResult, err erro
 			return res, err
 		}
 	}
-	if err := r.Start(ctx); err != nil {
+	stop, err := start(ctx, r)
+	if err != nil {
 		return res, err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = r.Stop(sctx)
-	}()
+	defer stop()
 	before, err := sizer.TableSizes(ctx)
 	if err != nil {
 		return res, err
@@ -126,20 +123,9 @@ func Storage(ctx context.Context, o StorageOptions) (res StorageResult, err erro
 	if err := measure("usertask waiting"); err != nil {
 		return res, err
 	}
-	var ids []string
-	after := ""
-	for {
-		page, err := o.Store.Tasks(ctx, store.TaskFilter{After: after, Limit: 1000})
-		if err != nil {
-			return res, err
-		}
-		for _, t := range page {
-			ids = append(ids, t.ID)
-		}
-		if len(page) < 1000 {
-			break
-		}
-		after = page[len(page)-1].ID
+	ids, err := openTasks(ctx, o.Store)
+	if err != nil {
+		return res, err
 	}
 	if err := parallel(ctx, len(ids), o.Concurrency, func(i int) error {
 		_, err := r.CompleteTask(ctx, ids[i], nil, "bench")
