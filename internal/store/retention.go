@@ -91,22 +91,6 @@ func CheckPurge(ids []string, endedBefore time.Time) error {
 	return nil
 }
 
-// InOrder returns the ids of some that are in ids, in the order of ids.
-func InOrder(ids, some []string) []string {
-	in := make(map[string]bool, len(some))
-	for _, id := range some {
-		in[id] = true
-	}
-	out := make([]string, 0, len(some))
-	for _, id := range ids {
-		if in[id] {
-			out = append(out, id)
-			in[id] = false
-		}
-	}
-	return out
-}
-
 // CheckUpkeepClaim checks ClaimUpkeep's arguments.
 func CheckUpkeepClaim(name, owner string, now, until time.Time) error {
 	switch {

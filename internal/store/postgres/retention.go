@@ -35,11 +35,9 @@ func (s *Store) ExpiredInstances(ctx context.Context, q store.ExpiredQuery) ([]s
 	return out, nil
 }
 
-// purgeGuard locks, among the ids, the instances PurgeInstances may
-// remove: a concurrent commit on one waits for the purge and then finds
-// it gone. The rows are locked in id order, so two purges never wait on
-// each other in a cycle.
-const purgeGuard = `SELECT i.id FROM instances i WHERE i.id = ANY($1) AND i.ended_at < $2
+// purgeGuard locks an instance PurgeInstances may remove: a concurrent
+// commit on it waits for the purge and then finds it gone.
+const purgeGuard = `SELECT 1 FROM instances i WHERE i.id = $1 AND i.ended_at < $2
 	AND i.status IN ('COMPLETED', 'CANCELLED')
 	AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.instance_id = i.id AND j.instance_id <> ''
 		AND j.state IN ('available', 'running'))
@@ -47,20 +45,19 @@ const purgeGuard = `SELECT i.id FROM instances i WHERE i.id = ANY($1) AND i.ende
 		AND o.state = 'pending')
 	AND NOT EXISTS (SELECT 1 FROM instances c WHERE c.parent_id = i.id AND c.parent_id <> ''
 		AND c.status NOT IN ('COMPLETED', 'CANCELLED'))
-	ORDER BY i.id FOR UPDATE OF i`
+	FOR UPDATE OF i`
 
-// purgeRows removes the rows of a set of instances, children before
-// parents, one statement per table for the whole set; the commands go
-// with the instance rows (ON DELETE CASCADE).
+// purgeRows removes an instance's rows, children before parents; its
+// commands go with the instance row (ON DELETE CASCADE).
 var purgeRows = []string{
-	`DELETE FROM tasks WHERE instance_id = ANY($1)`,
-	`DELETE FROM history WHERE instance_id = ANY($1)`,
-	`DELETE FROM jobs WHERE instance_id = ANY($1) AND instance_id <> ''`,
-	`DELETE FROM subscriptions WHERE instance_id = ANY($1)`,
-	`DELETE FROM incidents WHERE instance_id = ANY($1)`,
-	`DELETE FROM outbox WHERE instance_id = ANY($1) AND instance_id <> ''`,
-	`DELETE FROM decisions WHERE instance_id = ANY($1)`,
-	`DELETE FROM instances WHERE id = ANY($1)`,
+	`DELETE FROM tasks WHERE instance_id = $1`,
+	`DELETE FROM history WHERE instance_id = $1`,
+	`DELETE FROM jobs WHERE instance_id = $1 AND instance_id <> ''`,
+	`DELETE FROM subscriptions WHERE instance_id = $1`,
+	`DELETE FROM incidents WHERE instance_id = $1`,
+	`DELETE FROM outbox WHERE instance_id = $1 AND instance_id <> ''`,
+	`DELETE FROM decisions WHERE instance_id = $1`,
+	`DELETE FROM instances WHERE id = $1`,
 }
 
 // PurgeInstances removes ended instances and their rows in one
@@ -69,29 +66,25 @@ func (s *Store) PurgeInstances(ctx context.Context, ids []string, endedBefore ti
 	if err := store.CheckPurge(ids, endedBefore); err != nil {
 		return nil, err
 	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
 	var gone []string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, purgeGuard, ids, tm(endedBefore))
-		if err != nil {
-			return err
-		}
-		ok, err := scanAll(rows, func(r pgx.Row) (string, error) {
-			var id string
-			return id, r.Scan(&id)
-		})
-		if err != nil || len(ok) == 0 {
-			gone = nil
-			return err
-		}
-		for _, q := range purgeRows {
-			if _, err := tx.Exec(ctx, q, ok); err != nil {
-				return err
+		gone = gone[:0]
+		for _, id := range ids {
+			var one int
+			err := tx.QueryRow(ctx, purgeGuard, id, tm(endedBefore)).Scan(&one)
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue
 			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", id, err)
+			}
+			for _, q := range purgeRows {
+				if _, err := tx.Exec(ctx, q, id); err != nil {
+					return fmt.Errorf("%s: %w", id, err)
+				}
+			}
+			gone = append(gone, id)
 		}
-		gone = store.InOrder(ids, ok)
 		return nil
 	})
 	if err != nil {

@@ -40,14 +40,10 @@ func (s *Store) ExpiredInstances(ctx context.Context, q store.ExpiredQuery) ([]s
 	return out, nil
 }
 
-// inIDs is the set of ids given as one JSON array parameter: one
-// prepared statement serves every batch, whatever its size.
-const inIDs = `IN (SELECT value FROM json_each(?1))`
-
-// purgeGuard selects, among the ids, the instances PurgeInstances may
-// remove. The conditions that instance_id and parent_id are not empty
-// let SQLite use the partial indexes on those columns.
-const purgeGuard = `SELECT i.id FROM instances i WHERE i.id ` + inIDs + ` AND i.ended_at < ?2
+// purgeGuard selects an instance PurgeInstances may remove. The
+// conditions that instance_id and parent_id are not empty let SQLite use
+// the partial indexes on those columns.
+const purgeGuard = `SELECT 1 FROM instances i WHERE i.id = ? AND i.ended_at < ?
 	AND i.status IN ('COMPLETED', 'CANCELLED')
 	AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.instance_id = i.id AND j.instance_id <> ''
 		AND j.state IN ('available', 'running'))
@@ -56,26 +52,23 @@ const purgeGuard = `SELECT i.id FROM instances i WHERE i.id ` + inIDs + ` AND i.
 	AND NOT EXISTS (SELECT 1 FROM instances c WHERE c.parent_id = i.id AND c.parent_id <> ''
 		AND c.status NOT IN ('COMPLETED', 'CANCELLED'))`
 
-// purgeRows removes the rows of a set of instances, children before
-// parents (the foreign keys are checked), one statement per table for the
-// whole set: per-statement overhead, not the b-trees, was most of a
-// purge's time when it went instance by instance. The trigger of
-// migration 3 removes the commands with the instance rows.
-// task_candidates is keyed by (kind, name, task_id), so its rows are found
-// from the tasks' own lists.
+// purgeRows removes an instance's rows, children before parents (the
+// foreign keys are checked); the trigger of migration 3 removes its
+// commands with the instance row. task_candidates is keyed by (kind,
+// name, task_id), so its rows are found from the task's own lists.
 var purgeRows = []string{
 	`DELETE FROM task_candidates WHERE (kind, name, task_id) IN (
-		SELECT 'user', u.value, t.id FROM tasks t, json_each(t.candidate_users) u WHERE t.instance_id ` + inIDs + `
+		SELECT 'user', u.value, t.id FROM tasks t, json_each(t.candidate_users) u WHERE t.instance_id = ?1
 		UNION ALL
-		SELECT 'group', g.value, t.id FROM tasks t, json_each(t.candidate_groups) g WHERE t.instance_id ` + inIDs + `)`,
-	`DELETE FROM tasks WHERE instance_id ` + inIDs,
-	`DELETE FROM history WHERE instance_id ` + inIDs,
-	`DELETE FROM jobs WHERE instance_id ` + inIDs + ` AND instance_id <> ''`,
-	`DELETE FROM subscriptions WHERE instance_id ` + inIDs,
-	`DELETE FROM incidents WHERE instance_id ` + inIDs,
-	`DELETE FROM outbox WHERE instance_id ` + inIDs + ` AND instance_id <> ''`,
-	`DELETE FROM decisions WHERE instance_id ` + inIDs,
-	`DELETE FROM instances WHERE id ` + inIDs,
+		SELECT 'group', g.value, t.id FROM tasks t, json_each(t.candidate_groups) g WHERE t.instance_id = ?1)`,
+	`DELETE FROM tasks WHERE instance_id = ?1`,
+	`DELETE FROM history WHERE instance_id = ?1`,
+	`DELETE FROM jobs WHERE instance_id = ?1 AND instance_id <> ''`,
+	`DELETE FROM subscriptions WHERE instance_id = ?1`,
+	`DELETE FROM incidents WHERE instance_id = ?1`,
+	`DELETE FROM outbox WHERE instance_id = ?1 AND instance_id <> ''`,
+	`DELETE FROM decisions WHERE instance_id = ?1`,
+	`DELETE FROM instances WHERE id = ?1`,
 }
 
 // PurgeInstances removes ended instances and their rows. The batch is one
@@ -85,30 +78,25 @@ func (s *Store) PurgeInstances(ctx context.Context, ids []string, endedBefore ti
 	if err := store.CheckPurge(ids, endedBefore); err != nil {
 		return nil, err
 	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
 	var gone []string
 	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
-		rows, err := tx.QueryContext(ctx, purgeGuard, jsonList(ids), tm(endedBefore))
-		if err != nil {
-			return err
-		}
-		ok, err := scanAll(rows, func(r rowScanner) (string, error) {
-			var id string
-			return id, r.Scan(&id)
-		})
-		if err != nil || len(ok) == 0 {
-			gone = nil
-			return err
-		}
-		set := jsonList(ok)
-		for _, q := range purgeRows {
-			if _, err := tx.ExecContext(ctx, q, set); err != nil {
-				return dbErr(err)
+		gone = gone[:0]
+		for _, id := range ids {
+			var one int
+			err := tx.QueryRowContext(ctx, purgeGuard, id, tm(endedBefore)).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
 			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", id, err)
+			}
+			for _, q := range purgeRows {
+				if _, err := tx.ExecContext(ctx, q, id); err != nil {
+					return fmt.Errorf("%s: %w", id, dbErr(err))
+				}
+			}
+			gone = append(gone, id)
 		}
-		gone = store.InOrder(ids, ok)
 		return nil
 	})
 	if err != nil {
