@@ -17,8 +17,8 @@ import (
 // upkeep lease lets one node do each run while the others skip it; the
 // time of the last run is kept in the store, so neither a restart nor a
 // second node runs it more often. A run goes in bounded batches (one
-// transaction each, RetentionBatch instances) and renews its lease after
-// each, so the writer is never held long and a node that dies mid-run
+// transaction each, RetentionBatch instances), rests as long as each batch
+// took, and renews its lease after each, so the writer is never held long and a node that dies mid-run
 // leaves whole instances and a lease that expires (after LeaseFor, as a
 // job's); the next run goes on.
 
@@ -50,6 +50,10 @@ func (r *Runner) retentionLoop(ctx context.Context) {
 // runs it. It returns how many instances it removed (0 when it did not
 // run).
 func (r *Runner) PurgeExpired(ctx context.Context) (int64, error) {
+	if !r.purging.TryLock() {
+		return 0, nil // this node runs it already
+	}
+	defer r.purging.Unlock()
 	now := r.clk.Now()
 	if u, err := r.st.Upkeep(ctx, UpkeepRetention); err == nil {
 		// A read first, so that the nodes that will not run it do not
@@ -143,6 +147,7 @@ func (r *Runner) purge(ctx context.Context, now time.Time, policies []retentionP
 			for i, e := range page {
 				ids[i] = e.ID
 			}
+			began := time.Now()
 			gone, err := r.st.PurgeInstances(ctx, ids, q.EndedBefore)
 			if err != nil {
 				return total, err
@@ -158,6 +163,15 @@ func (r *Runner) purge(ctx context.Context, now time.Time, policies []retentionP
 				break
 			}
 			q.After = page[len(page)-1]
+			// Pace the purge: rest as long as the batch took, so that it
+			// never has more than about half of the writer (SQLite) and
+			// the transitions of running instances go on between batches.
+			// Real time, not the runner's clock: it paces real work.
+			select {
+			case <-ctx.Done():
+				return total, ctx.Err()
+			case <-time.After(time.Since(began)):
+			}
 		}
 	}
 	return total, nil

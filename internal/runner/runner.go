@@ -191,6 +191,10 @@ type Runner struct {
 	log   *slog.Logger
 	retry RetryPolicy
 	batch batchState // batch.go
+	// purging is held while this node runs the retention purge
+	// (retention.go): the loop and a direct PurgeExpired never run it
+	// twice at once under the one owner name.
+	purging sync.Mutex
 	// tracer is nil when tracing is off (trace.go).
 	tracer trace.Tracer
 
