@@ -17,10 +17,10 @@ import (
 // upkeep lease lets one node do each run while the others skip it; the
 // time of the last run is kept in the store, so neither a restart nor a
 // second node runs it more often. A run goes in bounded batches (one
-// transaction each, RetentionBatch instances), rests as long as each batch
-// took, and renews its lease after each, so the writer is never held long and a node that dies mid-run
-// leaves whole instances and a lease that expires (after LeaseFor, as a
-// job's); the next run goes on.
+// transaction each, RetentionBatch instances), rests as long as each
+// batch took, and renews its lease after each, so the writer is never
+// held long, and a node that dies mid-run leaves whole instances and a
+// lease that expires (after LeaseFor, as a job's); the next run goes on.
 
 // UpkeepRetention names the retention purge's upkeep record.
 const UpkeepRetention = "retention"
@@ -78,8 +78,7 @@ func (r *Runner) PurgeExpired(ctx context.Context) (int64, error) {
 	if err != nil {
 		// The lease expires and the next run goes on; what was removed
 		// stays removed.
-		r.log.Error("retention purge stopped", "deleted", n, "err", err)
-		return n, err
+		return n, fmt.Errorf("retention purge stopped after removing %d instances: %w", n, err)
 	}
 	if err := r.st.FinishUpkeep(ctx, UpkeepRetention, r.cfg.Owner, r.clk.Now(), n); err != nil {
 		return n, err
