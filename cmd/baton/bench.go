@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/bench"
+	"github.com/batonhq/baton/internal/model"
 )
 
 // benchCommand runs the benchmark models through the durable runtime.
@@ -26,6 +27,10 @@ type benchCommand struct {
 	workers     int
 	json        bool
 	jobs        bool
+	storage     bool
+	grow        int
+	retention   string
+	keep        time.Duration
 }
 
 func (c *benchCommand) ParseFlags(ctx context.Context, args []string) error {
@@ -54,6 +59,9 @@ directory; with a postgres:// URL on that database.`)
 	fs.IntVar(&c.waiting, "waiting", 100_000, "instances the usertask model leaves waiting")
 	fs.IntVar(&c.workers, "workers", 64, "job workers")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per model")
+	fs.BoolVar(&c.storage, "storage", false, "measure bytes on disk per instance instead (--waiting usertask instances waiting, then completed, then as many straight ones; docs/benchmarks.md)")
+	fs.IntVar(&c.grow, "grow", 0, "add `N` completed straight instances to the SQLite --db (copies of one run, made by bulk inserts) and exit, to measure a large database")
+	fs.StringVar(&c.retention, "retention", "", "run the retention purge (every second, in the same process) with this limit `D` while the models run")
 	fs.BoolVar(&c.jobs, "jobs", false, "run the service handler as ordinary jobs (a job row and a transition per task) instead of a pure handler run inside the transition")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -61,6 +69,11 @@ directory; with a postgres:// URL on that database.`)
 	}
 	if len(pos) > 0 {
 		return usageErrorf("bench takes no arguments, got %q", pos)
+	}
+	if c.retention != "" {
+		if c.keep, err = model.ParseRetention(c.retention); err != nil {
+			return usageErrorf("--retention: %v", err)
+		}
 	}
 	return nil
 }
@@ -72,6 +85,12 @@ func (c *benchCommand) Run(ctx context.Context) error {
 		return err
 	}
 	defer stopScripts()
+	if c.storage {
+		return c.runStorage(ctx)
+	}
+	if c.grow > 0 {
+		return c.runGrow(ctx)
+	}
 	if !c.json {
 		fmt.Fprintf(c.main.Stdout, "# baton bench %s, %s/%s, %d CPUs, GOMAXPROCS %d\n",
 			time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
@@ -98,7 +117,7 @@ func (c *benchCommand) Run(ctx context.Context) error {
 			return err
 		}
 		res, err := bench.Run(ctx, bench.Options{Store: st, StoreName: storeName, Model: m, Concurrency: c.concurrency,
-			Warmup: c.warmup, Duration: c.duration, Waiting: c.waiting, Workers: c.workers, Jobs: c.jobs})
+			Warmup: c.warmup, Duration: c.duration, Waiting: c.waiting, Workers: c.workers, Jobs: c.jobs, Retention: c.keep})
 		st.Close()
 		if tmp != "" {
 			os.RemoveAll(tmp)

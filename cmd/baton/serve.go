@@ -50,6 +50,8 @@ type serveCommand struct {
 	leaseFor        time.Duration
 	maxCrashes      int
 	thrownTTL       time.Duration
+	retention       string
+	retentionEvery  time.Duration
 	brokersFile     string
 	scripts         scriptFlags
 
@@ -109,6 +111,8 @@ BATON_SCRIPT_WORKERS, BATON_SCRIPT_MEMORY and BATON_SCRIPT_TIMEOUT.`)
 	fs.DurationVar(&c.leaseFor, "lease", 30*time.Second, "how long a job lease lasts before another node (or this one, restarted) takes the job over")
 	fs.IntVar(&c.maxCrashes, "max-job-crashes", 3, "dead-letter a job after the process ended `N` times while running it")
 	fs.DurationVar(&c.thrownTTL, "thrown-message-ttl", runner.DefaultThrownMessageTTL, "keep a message a throw event sent for `D` when nothing waits for it yet (0: drop it)")
+	fs.StringVar(&c.retention, "retention", envOr("BATON_RETENTION", ""), "remove instances that ended more than `D` ago (30d, 12h, P30D) with their history, unless their definition sets its own retention; empty: keep them (docs/operations.md)")
+	fs.DurationVar(&c.retentionEvery, "retention-every", 10*time.Minute, "run the retention purge every `D` (one node of the cluster runs each)")
 	fs.StringVar(&c.brokersFile, "brokers", envOr("BATON_BROKERS", ""), "connect the message brokers configured in the JSON `FILE` (docs/brokers.md)")
 	if err := c.scripts.register(fs); err != nil {
 		return err
@@ -125,6 +129,14 @@ BATON_SCRIPT_WORKERS, BATON_SCRIPT_MEMORY and BATON_SCRIPT_TIMEOUT.`)
 	}
 	if c.thrownTTL < 0 {
 		return usageErrorf("--thrown-message-ttl must not be negative")
+	}
+	if c.retention != "" {
+		if _, err := model.ParseRetention(c.retention); err != nil {
+			return usageErrorf("--retention: %v", err)
+		}
+	}
+	if c.retentionEvery <= 0 {
+		return usageErrorf("--retention-every must be positive")
 	}
 	if c.leaseFor <= 0 || c.maxCrashes <= 0 {
 		return usageErrorf("--lease and --max-job-crashes must be positive")
@@ -265,7 +277,11 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		m.LLMCall(row.Provider, row.Model, kind, row.InputTokens, row.OutputTokens, row.CostMicros)
 	}
 	cfg := runner.Config{Store: st, Logger: log, Workers: c.workers, Observer: m, SendNotification: senders.Deliver,
-		LeaseFor: c.leaseFor, MaxCrashes: c.maxCrashes, ThrownMessageTTL: thrownTTL(c.thrownTTL)}
+		LeaseFor: c.leaseFor, MaxCrashes: c.maxCrashes, ThrownMessageTTL: thrownTTL(c.thrownTTL),
+		RetentionEvery: c.retentionEvery}
+	if c.retention != "" {
+		cfg.Retention, _ = model.ParseRetention(c.retention) // checked in ParseFlags
+	}
 	if tr.on() {
 		cfg.Tracer = tr.tp
 	}

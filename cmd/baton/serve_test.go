@@ -258,6 +258,9 @@ func TestServeBadFlags(t *testing.T) {
 		{"serve", "extra"},
 		{"serve", "--workers", "0"},
 		{"serve", "--log-format", "xml"},
+		{"serve", "--dev", "--retention", "a month"},
+		{"serve", "--dev", "--retention", "-1d"},
+		{"serve", "--dev", "--retention-every", "0s"},
 		{"start"},
 		{"complete", "a", "b"},
 	} {

@@ -52,6 +52,10 @@ type Options struct {
 	// returns at once and changes nothing outside), so it runs inside the
 	// transition that reached its task.
 	Jobs bool
+	// Retention, when set, runs the retention purge in the same process
+	// while the model runs (every second), removing the instances that
+	// ended longer ago: throughput while the purge works (Result.Purged).
+	Retention time.Duration
 }
 
 // Result is one benchmark row.
@@ -78,6 +82,9 @@ type Result struct {
 	// model ran: a figure taken on a busy machine says so.
 	LoadBefore float64 `json:"loadBefore"`
 	LoadAfter  float64 `json:"loadAfter"`
+	// Purged counts the instances the retention purge removed while the
+	// model ran (Options.Retention).
+	Purged int64 `json:"purged,omitempty"`
 }
 
 func (r Result) String() string {
@@ -88,6 +95,9 @@ func (r Result) String() string {
 	if r.Model == "usertask" {
 		return fmt.Sprintf("%-10s %-8s %d waiting: start %.0f/s, complete %.0f/s, RSS %.0f B/waiting instance, heap %.0f B/waiting instance",
 			r.Model, r.Store, r.Instances, r.StartPerSecond, r.CompletePerSecond, r.RSSBytesPerWait, r.HeapBytesPerWait) + load
+	}
+	if r.Purged > 0 {
+		load += fmt.Sprintf("  purged %d", r.Purged)
 	}
 	return fmt.Sprintf("%-10s %-8s %-4s c=%-3d %7d instances in %5.2fs = %8.0f/s  p50 %-9v p99 %-9v",
 		r.Model, r.Store, r.Handler, r.Concurrency, r.Instances, r.Seconds, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond)) + load
@@ -120,7 +130,10 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 		return res, fmt.Errorf("unknown model %q", o.Model)
 	}
 	var runs atomic.Int64
-	r := runner.New(runner.Config{Store: o.Store, Workers: o.Workers, PollInterval: 50 * time.Millisecond})
+	purged := &purgeCount{}
+	r := runner.New(runner.Config{Store: o.Store, Workers: o.Workers, PollInterval: 50 * time.Millisecond,
+		Observer: purged, Retention: o.Retention, RetentionEvery: time.Second})
+	defer func() { res.Purged = purged.n.Load() }()
 	work := runner.HandlerFunc(func(context.Context, *runner.Job) (map[string]any, error) {
 		runs.Add(1)
 		return nil, nil
@@ -137,14 +150,11 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 		res.Note = "does not deploy: " + firstLine(err.Error())
 		return res, nil
 	}
-	if err := r.Start(ctx); err != nil {
+	stop, err := start(ctx, r)
+	if err != nil {
 		return res, err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = r.Stop(sctx)
-	}()
+	defer stop()
 	if o.Model == "usertask" {
 		return userTask(ctx, r, row.ID, o, res)
 	}
@@ -315,20 +325,9 @@ func userTask(ctx context.Context, r *runner.Runner, def string, o Options, res 
 	res.HeapBytesPerWait = float64(int64(ms.HeapAlloc)-int64(heap0)) / float64(o.Waiting)
 	res.Instances = o.Waiting
 	// Complete every task.
-	var ids []string
-	after := ""
-	for {
-		page, err := r.Store().Tasks(ctx, store.TaskFilter{After: after, Limit: 1000})
-		if err != nil {
-			return res, err
-		}
-		for _, t := range page {
-			ids = append(ids, t.ID)
-		}
-		if len(page) < 1000 {
-			break
-		}
-		after = page[len(page)-1].ID
+	ids, err := openTasks(ctx, r.Store())
+	if err != nil {
+		return res, err
 	}
 	start = time.Now()
 	if err := parallel(ctx, len(ids), o.Concurrency, func(i int) error {
@@ -339,6 +338,37 @@ func userTask(ctx context.Context, r *runner.Runner, def string, o Options, res 
 	}
 	res.CompletePerSecond = float64(len(ids)) / time.Since(start).Seconds()
 	return res, nil
+}
+
+// start starts r and returns what stops it.
+func start(ctx context.Context, r *runner.Runner) (stop func(), err error) {
+	if err := r.Start(ctx); err != nil {
+		return nil, err
+	}
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = r.Stop(sctx)
+	}, nil
+}
+
+// openTasks lists the ids of every open user task.
+func openTasks(ctx context.Context, st store.Store) ([]string, error) {
+	var ids []string
+	after := ""
+	for {
+		page, err := st.Tasks(ctx, store.TaskFilter{After: after, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range page {
+			ids = append(ids, t.ID)
+		}
+		if len(page) < 1000 {
+			return ids, nil
+		}
+		after = page[len(page)-1].ID
+	}
 }
 
 func parallel(ctx context.Context, n, conc int, f func(i int) error) error {

@@ -12,13 +12,15 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/batonhq/baton/internal/metrics"
+	"github.com/batonhq/baton/internal/store"
 )
 
 // exported returns every metric family Baton's registry exports once
 // each metric has been observed (a vector shows only after its first use).
 func exported(t *testing.T) map[string]bool {
 	t.Helper()
-	m := metrics.New(counts{"available": 1})
+	m := metrics.New(upkept{counts: counts{"available": 1}, row: &store.UpkeepRow{LastRunAt: time.Unix(1, 0)}})
+	m.InstancesPurged(1)
 	m.Committed(time.Millisecond, 1)
 	m.JobDone("service", time.Millisecond, errors.New("x"))
 	m.InstanceStatus("RUNNING", "FAILED")

@@ -36,6 +36,8 @@ type Metrics struct {
 	llmCalls  *prometheus.CounterVec
 	takeovers *prometheus.CounterVec
 
+	retention *retentionMetrics // retention.go
+
 	brokersOnce sync.Once
 	brokers     *Brokers // broker.go
 }
@@ -89,6 +91,7 @@ func New(jobs JobCounter) *Metrics {
 	m.reg.MustRegister(m.commit, m.conflicts, m.jobs, m.status, m.llmTokens, m.llmCost, m.llmCalls, m.takeovers,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.retention = newRetentionMetrics(m.reg, jobs)
 	if jobs != nil {
 		m.reg.MustRegister(&queueCollector{jobs: jobs, desc: prometheus.NewDesc(
 			"baton_jobs", "Jobs in the store by state (available and running make the queue depth).",

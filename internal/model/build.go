@@ -111,6 +111,7 @@ func (d *Definition) Build(opts Options) error {
 		return fmt.Errorf("definition %q: already built", d.ID)
 	}
 	b := &builder{d: d}
+	b.checkRetention()
 	b.index()
 	if len(b.probs) == 0 {
 		b.structure(opts)

@@ -6,7 +6,8 @@ import "maps"
 // caller can change it (substitute conditions, add a node) and Build again.
 func (d *Definition) Unbuilt() *Definition {
 	c := &Definition{ID: d.ID, Name: d.Name, Description: d.Description, Version: d.Version, Source: d.Source,
-		UniqueBusinessKey: d.UniqueBusinessKey, ExpressionLanguage: d.ExpressionLanguage, VersionTag: d.VersionTag}
+		UniqueBusinessKey: d.UniqueBusinessKey, ExpressionLanguage: d.ExpressionLanguage, VersionTag: d.VersionTag,
+		Retention: d.Retention}
 	if d.LLM != nil {
 		x := *d.LLM
 		c.LLM = &x

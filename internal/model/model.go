@@ -540,6 +540,11 @@ type Definition struct {
 	// VersionTag labels the definition's versions for call activities
 	// that bind by tag (zeebe:versionTag; model.BindingVersionTag).
 	VersionTag string `json:"versionTag,omitempty"`
+	// Retention is how long the definition's instances are kept after
+	// they end ("30d", "12h", "P30D"; ParseRetention): the retention
+	// purge removes them with their history once it has passed. Empty:
+	// the server's --retention applies.
+	Retention string `json:"retention,omitempty"`
 
 	Nodes []*Node `json:"nodes"`
 	Edges []*Edge `json:"edges"`

@@ -163,6 +163,16 @@ type Config struct {
 	// MaintainEvery is how often the watchdog looks for stuck instances
 	// and expired buffered messages are removed (default 1m).
 	MaintainEvery time.Duration
+	// Retention is how long ended instances are kept when their
+	// definition sets no retention of its own (0: kept for ever); see
+	// retention.go.
+	Retention time.Duration
+	// RetentionEvery is how often the retention purge runs, counted from
+	// the end of its last run on any node (default 10m).
+	RetentionEvery time.Duration
+	// RetentionBatch is how many instances one purge transaction removes
+	// (default 100, at most store.MaxPurgeBatch).
+	RetentionBatch int
 }
 
 // Observer receives measurements.
@@ -181,6 +191,10 @@ type Runner struct {
 	log   *slog.Logger
 	retry RetryPolicy
 	batch batchState // batch.go
+	// purging is held while this node runs the retention purge
+	// (retention.go): the loop and a direct PurgeExpired never run it
+	// twice at once under the one owner name.
+	purging sync.Mutex
 	// tracer is nil when tracing is off (trace.go).
 	tracer trace.Tracer
 
@@ -250,6 +264,13 @@ func New(cfg Config) *Runner {
 	if cfg.MaintainEvery <= 0 {
 		cfg.MaintainEvery = time.Minute
 	}
+	if cfg.RetentionEvery <= 0 {
+		cfg.RetentionEvery = 10 * time.Minute
+	}
+	if cfg.RetentionBatch <= 0 {
+		cfg.RetentionBatch = 100
+	}
+	cfg.RetentionBatch = min(cfg.RetentionBatch, store.MaxPurgeBatch)
 	if cfg.ThrownMessageTTL == 0 {
 		cfg.ThrownMessageTTL = DefaultThrownMessageTTL
 	}
@@ -381,6 +402,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	r.goLoop(func() { r.fetchLoop(ctx) })
 	r.goLoop(func() { r.maintain(ctx, r.cfg.MaintainEvery) })
 	r.goLoop(func() { r.batchLoop(ctx) })
+	r.goLoop(func() { r.retentionLoop(ctx) })
 	if r.cfg.SendNotification != nil {
 		r.goLoop(func() { r.outboxLoop(ctx) })
 	}

@@ -509,7 +509,8 @@ type OutboxFilter struct {
 
 // Store is the persistence contract.
 type Store interface {
-	BatchStore // batch.go
+	BatchStore     // batch.go
+	RetentionStore // retention.go
 
 	// Deploy stores a definition version. An empty Hash is computed from
 	// Source. If the latest version of the same id has the same Hash, that

@@ -311,6 +311,9 @@ func (p *process) read() error {
 			p.problem(p.el, "", "baton:uniqueBusinessKey %q is not a boolean (true or false)", v)
 		}
 	}
+	if v := p.el.nsAttr(nsBaton, "retention"); v != "" {
+		d.Retention = strings.TrimSpace(v)
+	}
 	if err := p.container(p.el, nil); err != nil {
 		return err
 	}

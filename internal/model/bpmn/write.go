@@ -207,6 +207,9 @@ func (x *exporter) export() ([]byte, error) {
 	if d.UniqueBusinessKey {
 		pattrs = append(pattrs, "baton:uniqueBusinessKey", "true")
 	}
+	if d.Retention != "" {
+		pattrs = append(pattrs, "baton:retention", d.Retention)
+	}
 	w.open("bpmn:process", pattrs...)
 	if d.Description != "" {
 		w.text("bpmn:documentation", d.Description)

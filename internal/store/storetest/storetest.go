@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Messages", testMessages},
 		{"Idempotency", testIdempotency},
 		{"Batches", testBatches},
+		{"Retention", testRetention},
 		{"Times", testTimes},
 		{"Ping", testPing},
 	}

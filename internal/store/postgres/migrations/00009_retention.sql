@@ -1,0 +1,14 @@
+-- upkeep has one row per periodic cluster-wide task (the retention purge
+-- of ended instances). The node that leases a task does one run, then
+-- records when it finished and what it did; the next run is due a period
+-- after last_run_at, whichever node takes it, and after a restart.
+
+-- +goose Up
+CREATE TABLE upkeep (
+    name        text        NOT NULL PRIMARY KEY,
+    lease_owner text        NOT NULL DEFAULT '',
+    lease_until timestamptz,
+    last_run_at timestamptz,
+    last_count  bigint      NOT NULL DEFAULT 0,
+    total       bigint      NOT NULL DEFAULT 0
+);
