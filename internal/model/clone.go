@@ -7,6 +7,9 @@ import "maps"
 func (d *Definition) Unbuilt() *Definition {
 	c := &Definition{ID: d.ID, Name: d.Name, Description: d.Description, Version: d.Version, Source: d.Source,
 		UniqueBusinessKey: d.UniqueBusinessKey, ExpressionLanguage: d.ExpressionLanguage, VersionTag: d.VersionTag}
+	if d.TaskListColumns != nil {
+		c.TaskListColumns = append([]TaskListColumn{}, d.TaskListColumns...)
+	}
 	if d.LLM != nil {
 		x := *d.LLM
 		c.LLM = &x

@@ -540,6 +540,10 @@ type Definition struct {
 	// VersionTag labels the definition's versions for call activities
 	// that bind by tag (zeebe:versionTag; model.BindingVersionTag).
 	VersionTag string `json:"versionTag,omitempty"`
+	// TaskListColumns are the columns the task inbox shows for this
+	// definition's tasks, each an expression over the instance's
+	// variables (tasklist.go).
+	TaskListColumns []TaskListColumn `json:"taskListColumns,omitempty"`
 
 	Nodes []*Node `json:"nodes"`
 	Edges []*Edge `json:"edges"`
@@ -557,4 +561,5 @@ type Definition struct {
 	starts    []*Node // process-level start events, document order
 	eventSubs []*Node // process-level event sub-processes
 	reach     [][]bool
+	columns   []*expr.Program // TaskListColumns compiled, by index
 }

@@ -1,6 +1,7 @@
 package bpmn
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -309,6 +310,11 @@ func (p *process) read() error {
 			d.UniqueBusinessKey = xmlBool(v, false)
 		default:
 			p.problem(p.el, "", "baton:uniqueBusinessKey %q is not a boolean (true or false)", v)
+		}
+	}
+	if v := strings.TrimSpace(p.el.nsAttr(nsBaton, "taskListColumns")); v != "" {
+		if err := json.Unmarshal([]byte(v), &d.TaskListColumns); err != nil {
+			p.problem(p.el, "", "baton:taskListColumns must be a JSON array of variable names or {\"label\", \"expr\"} objects: %v", err)
 		}
 	}
 	if err := p.container(p.el, nil); err != nil {
