@@ -25,7 +25,7 @@ func (d *Definition) Unbuilt() *Definition {
 			Compensation: n.Compensation, ForCompensation: n.ForCompensation,
 			Script: n.Script, ScriptLanguage: n.ScriptLanguage, ResultVariable: n.ResultVariable,
 			TaskType: n.TaskType, DecisionRef: n.DecisionRef, CalledElement: n.CalledElement, Rules: n.Rules,
-			Assignee: n.Assignee, DueIn: n.DueIn, FollowUpIn: n.FollowUpIn, FormKey: n.FormKey,
+			Assignee: n.Assignee, DueIn: n.DueIn, FollowUpIn: n.FollowUpIn, FormKey: n.FormKey, Priority: n.Priority,
 			Line: n.Line,
 		}
 		if n.Event != nil {

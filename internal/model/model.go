@@ -442,6 +442,9 @@ type Node struct {
 	FollowUpIn      string          `json:"followUpIn,omitempty"`
 	FormKey         string          `json:"formKey,omitempty"`
 	Form            json.RawMessage `json:"form,omitempty"`
+	// Priority orders the task list: 0 to 100, higher first (50 when
+	// empty), or an expression that yields one.
+	Priority string `json:"priority,omitempty"`
 
 	// Input mappings are evaluated when the activity starts; output
 	// mappings when it completes, over the variables plus its result.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,4 +96,38 @@ func (d *Definition) TaskListValues(vars map[string]any, now time.Time) map[stri
 		out[strings.TrimSpace(c.Label)] = v
 	}
 	return out
+}
+
+// Task priorities: a user task's priority is within [MinPriority,
+// MaxPriority], DefaultPriority when the node sets none.
+const (
+	MinPriority     = 0
+	MaxPriority     = 100
+	DefaultPriority = 50
+)
+
+// ParsePriority reads a literal priority.
+func ParsePriority(s string) (int, error) {
+	p, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || p < MinPriority || p > MaxPriority {
+		return 0, fmt.Errorf("priority %q is not a whole number from %d to %d", s, MinPriority, MaxPriority)
+	}
+	return p, nil
+}
+
+// priority checks a node's priority: a literal in range, or an
+// expression (compiled under the key "priority").
+func (b *builder) priority(n *Node) {
+	s := strings.TrimSpace(n.Priority)
+	switch {
+	case s == "":
+	case n.Type != UserTask:
+		b.errf(n.Line, n.ID, "priority", "only a user task has a priority, and %q is a %s", n.ID, n.Type)
+	case IsExpression(s):
+		n.setExpr("priority", b.compileExpr(n, n.Line, n.ID, "priority", s))
+	default:
+		if _, err := ParsePriority(s); err != nil {
+			b.errf(n.Line, n.ID, "priority", "%v", err)
+		}
+	}
 }

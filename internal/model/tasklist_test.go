@@ -50,3 +50,24 @@ func TestTaskListColumnsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestPriorityChecked(t *testing.T) {
+	flow := func(node string) string {
+		return `{"id": "p", "nodes": [{"id": "s", "type": "startEvent"}, ` + node + `, {"id": "e", "type": "endEvent"}],
+ "edges": [{"id": "a", "source": "s", "target": "t"}, {"id": "b", "source": "t", "target": "e"}]}`
+	}
+	for _, ok := range []string{`"70"`, `"0"`, `"=if amount > 5 then 90 else 10"`} {
+		if _, err := ParseJSON("p.json", []byte(flow(`{"id": "t", "type": "userTask", "priority": `+ok+`}`))); err != nil {
+			t.Errorf("priority %s: %v", ok, err)
+		}
+	}
+	for _, c := range []struct{ node, want string }{
+		{`{"id": "t", "type": "userTask", "priority": "101"}`, "not a whole number from 0 to 100"},
+		{`{"id": "t", "type": "userTask", "priority": "high"}`, "not a whole number"},
+		{`{"id": "t", "type": "task", "priority": "5"}`, "only a user task has a priority"},
+	} {
+		if _, err := ParseJSON("p.json", []byte(flow(c.node))); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.node, err, c.want)
+		}
+	}
+}

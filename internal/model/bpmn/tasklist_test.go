@@ -12,7 +12,7 @@ import (
 func TestTaskListColumnsAndStartFormRoundTrip(t *testing.T) {
 	src := `{"id": "p", "taskListColumns": ["amount", {"label": "Customer", "expr": "customer.name"}],
  "nodes": [{"id": "s", "type": "startEvent", "form": {"type": "default", "components": [{"key": "amount", "type": "number", "label": "Amount"}]}},
-   {"id": "t", "type": "userTask"}, {"id": "e", "type": "endEvent"}],
+   {"id": "t", "type": "userTask", "priority": "=if amount > 1000 then 80 else 20"}, {"id": "e", "type": "endEvent"}],
  "edges": [{"id": "a", "source": "s", "target": "t"}, {"id": "b", "source": "t", "target": "e"}]}`
 	d, err := model.ParseJSON("p.json", []byte(src))
 	if err != nil {
@@ -32,6 +32,9 @@ func TestTaskListColumnsAndStartFormRoundTrip(t *testing.T) {
 	if len(again.TaskListColumns) != 2 || again.TaskListColumns[0] != (model.TaskListColumn{Label: "amount", Expr: "amount"}) ||
 		again.TaskListColumns[1] != (model.TaskListColumn{Label: "Customer", Expr: "customer.name"}) {
 		t.Errorf("after import: TaskListColumns = %+v", again.TaskListColumns)
+	}
+	if p := again.Node("t").Priority; p != "=if amount > 1000 then 80 else 20" {
+		t.Errorf("after import: priority = %q", p)
 	}
 	s := again.Node("s")
 	if s == nil || !strings.Contains(string(s.Form), `"key":"amount"`) && !strings.Contains(string(s.Form), `"key": "amount"`) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -25,6 +26,9 @@ func (s *Store) Task(ctx context.Context, id string) (store.TaskRow, error) {
 // Tasks lists user tasks by id. Candidate filters use array containment
 // (@>, &&) so the GIN indexes on the candidate columns apply.
 func (s *Store) Tasks(ctx context.Context, f store.TaskFilter) ([]store.TaskRow, error) {
+	if err := f.CheckTaskQuery(); err != nil {
+		return nil, fmt.Errorf("tasks: %w", err)
+	}
 	var w where
 	state := f.State
 	if state == "" {
@@ -55,10 +59,28 @@ func (s *Store) Tasks(ctx context.Context, f store.TaskFilter) ([]store.TaskRow,
 	if !f.DueBefore.IsZero() {
 		w.add("due_at < ?", tm(f.DueBefore))
 	}
-	if f.After != "" {
-		w.add("id > ?", f.After)
+	if f.CompletedBy != "" {
+		w.add("completed_by = ?", f.CompletedBy)
 	}
-	q := `SELECT ` + store.TaskColumns + ` FROM tasks` + w.String() + ` ORDER BY id LIMIT `
+	if f.Search != "" {
+		// ILIKE ignores case, as SQLite's LIKE does for ASCII. The
+		// instance and definition are looked up by key for each task the
+		// other conditions leave.
+		p := store.LikeContains(f.Search)
+		w.add(`(name ILIKE ? ESCAPE '\' OR definition_id ILIKE ? ESCAPE '\'
+			OR EXISTS (SELECT 1 FROM instances i WHERE i.id = tasks.instance_id AND i.business_key ILIKE ? ESCAPE '\')
+			OR EXISTS (SELECT 1 FROM definitions d WHERE d.id = tasks.definition_id AND d.name ILIKE ? ESCAPE '\'))`, p, p, p, p)
+	}
+	cond, args, order := store.TaskPage(&f, func(v any) any {
+		if t, ok := v.(time.Time); ok {
+			return tm(t)
+		}
+		return v
+	})
+	if cond != "" {
+		w.add(cond, args...)
+	}
+	q := `SELECT ` + store.TaskColumns + ` FROM tasks` + w.String() + order + ` LIMIT `
 	q += w.next(store.ListLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, w.args...)
 	if err != nil {
