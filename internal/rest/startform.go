@@ -111,8 +111,11 @@ func (s *server) startForm(ctx context.Context, in *definitionInput) (*startForm
 
 // checkStartForm validates a start against the start form of the
 // version it starts, if that has one, and returns the variables to start
-// with: the form's values (nested by key path). Without a start form
-// the variables are returned as they are.
+// with. The form's fields are checked as a task's are (required, types,
+// limits, options); variables that are not fields of the form pass
+// through unchanged, since a client of the API may start with more than
+// a person fills in. Without a start form the variables are returned as
+// they are.
 func (s *server) checkStartForm(ctx context.Context, req baton.StartRequest) (map[string]any, error) {
 	sf, err := s.startFormOf(ctx, req.DefinitionID, req.Version)
 	if err != nil || sf == nil || sf.form == nil {
@@ -123,7 +126,8 @@ func (s *server) checkStartForm(ctx context.Context, req baton.StartRequest) (ma
 	if sub == nil {
 		sub = map[string]any{}
 	}
-	if bad := sf.form.Validate(sub, map[string]any{}); len(bad) > 0 {
+	fields := sf.form.Data(sub)
+	if bad := sf.form.Validate(fields, map[string]any{}); len(bad) > 0 {
 		p := newProblem(http.StatusUnprocessableEntity, "")
 		for _, fe := range bad {
 			p.Errors = append(p.Errors, baton.ProblemError{Location: "variables." + fe.Key, Message: fe.Message})
@@ -136,7 +140,7 @@ func (s *server) checkStartForm(ctx context.Context, req baton.StartRequest) (ma
 			sf.def.ID, sf.node.ID, sf.source, len(bad), noun, summarize(p.Errors))
 		return nil, p
 	}
-	return form.Merge(map[string]any{}, sf.form.Outputs(sub)), nil
+	return form.Merge(sub, sf.form.Outputs(fields)), nil
 }
 
 // mustFormJSON writes a parsed form back as JSON.
