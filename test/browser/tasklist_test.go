@@ -76,6 +76,13 @@ func TestTaskListAndStartForm(t *testing.T) {
 		u.eval(`[...document.querySelectorAll('tr[data-task-id] .business-key')].map(e => e.innerText)`, &out)
 		return out
 	}
+	// The / key focuses the search field.
+	u.eval(`document.activeElement?.blur(), document.dispatchEvent(new KeyboardEvent('keydown', {key: '/', bubbles: true})), document.activeElement?.id`, nil)
+	var focused string
+	u.eval(`document.activeElement?.id ?? ''`, &focused)
+	if focused != "task-search" {
+		t.Errorf("after /, the focus is on %q, want #task-search", focused)
+	}
 	u.do("search", chromedp.SendKeys(chromedp.CSS("#task-search"), "A-"))
 	u.waitJS("only the A loans", `document.querySelectorAll('tr[data-task-id]').length === 2`)
 	u.do("sort by created", chromedp.SetValue(chromedp.CSS("#task-sort"), "created"))
@@ -118,19 +125,28 @@ func TestTaskListAndStartForm(t *testing.T) {
 	// Start a loan through the start form.
 	u.do("open the loan definition", chromedp.Navigate(srv.url+"/#/definitions/loan-approval"))
 	u.waitJS("the start form", `document.querySelector('.start-form-host')?.dataset.formSource === 'inline' && document.querySelectorAll('.start-form-host .fjs-form input').length >= 3`)
+	// fill sets the form's field of that label as typing would end: one
+	// input event with the whole value (keys sent one by one race with
+	// form-js's debounced re-render and lose characters).
 	fill := func(label, v string) {
 		u.eval(fmt.Sprintf(`(() => {
-			const f = [...document.querySelectorAll('.start-form-host .fjs-form-field')].find(f => f.innerText.includes(%q));
-			const el = f.querySelector('input');
-			el.focus(); el.value = %q; el.dispatchEvent(new Event('input', {bubbles: true})); el.blur(); return true })()`, label, v), nil)
+			const l = [...document.querySelectorAll('.start-form-host label')].find(l => l.innerText.replace('*', '').trim() === %q);
+			const el = document.getElementById(l.htmlFor);
+			el.focus(); el.value = %q; el.dispatchEvent(new Event('input', {bubbles: true})); return true })()`, label, v), nil)
+		time.Sleep(400 * time.Millisecond) // form-js's debounce
+		u.eval(`document.activeElement?.blur(), true`, nil)
 	}
 	// Without an amount the browser refuses: it is required.
 	u.do("start without an amount", chromedp.Click(chromedp.CSS("#start")))
 	u.waitJS("the amount marked", `document.querySelectorAll('.start-form-host .fjs-form-field-error').length >= 1`)
+	// Afresh, filled in.
+	u.do("open the definition again", chromedp.Navigate(srv.url+"/#/definitions"), chromedp.Navigate(srv.url+"/#/definitions/loan-approval"))
+	u.waitJS("the start form again", `document.querySelectorAll('.start-form-host .fjs-form input').length >= 3 && !document.querySelector('.start-form-host .fjs-form-field-error')`)
 	fill("Amount", "12345")
 	fill("Applicant name", "Barbara Liskov")
 	fill("Applicant email", "barbara@example.com")
 	u.do("business key", chromedp.SendKeys(chromedp.CSS("#start-business-key"), "loan-form-1"))
+	u.waitJS("the fields accepted", `!document.querySelector('.start-form-host .fjs-form-field-error')`)
 	u.screenshot("start-form.png")
 	u.do("start", chromedp.Click(chromedp.CSS("#start")))
 	u.waitJS("the new instance", `/^#\/instances\/[^?]+$/.test(location.hash)`)

@@ -82,6 +82,7 @@ export async function definitionPage(root: HTMLElement, { params, query }: Ctx) 
         const mod = await import('../form');
         handle = await mod.renderForm(formHost, sf.form, sf.data ?? {});
         formHost.dataset.formSource = sf.source;
+        formHost.addEventListener('input', () => startMsg.querySelector('.client-invalid')?.remove());
         rawBox.replaceWith(rawToggle);
         rawToggle.append(rawBox);
       }

@@ -95,16 +95,21 @@ export async function inboxPage(root: HTMLElement, { query }: Ctx) {
   // remember puts the state in the URL without leaving the page.
   const remember = () => history.replaceState(null, '', stateURL(st));
 
+  // Loads can overlap (a sort changed while a search loads): only the
+  // latest one may draw.
+  let generation = 0;
   const load = async () => {
+    const gen = ++generation;
     let tasks: Task[];
     try {
       tasks = st.view === 'completed'
         ? await api.tasks({ state: 'completed', completedBy: 'me', sort: 'completed', order: 'desc', q: st.q || undefined })
         : await api.tasks({ sort: st.sort, order: st.order, q: st.q || undefined });
     } catch (err) {
-      clear(body, errorBox(err, 'Tasks cannot be loaded'));
+      if (gen === generation) clear(body, errorBox(err, 'Tasks cannot be loaded'));
       return;
     }
+    if (gen !== generation) return;
     if (st.view === 'completed') {
       clear(body, h('section.card', { dataset: { section: 'completed' } },
         h('h2', 'Completed by me', h('span.count', String(tasks.length))),
