@@ -128,17 +128,8 @@ func (s *server) checkStartForm(ctx context.Context, req baton.StartRequest) (ma
 	}
 	fields := sf.form.Data(sub)
 	if bad := sf.form.Validate(fields, map[string]any{}); len(bad) > 0 {
-		p := newProblem(http.StatusUnprocessableEntity, "")
-		for _, fe := range bad {
-			p.Errors = append(p.Errors, baton.ProblemError{Location: "variables." + fe.Key, Message: fe.Message})
-		}
-		noun := "field is"
-		if len(bad) > 1 {
-			noun = "fields are"
-		}
-		p.Detail = fmt.Sprintf("the variables do not fit the start form of %s (start event %q, %s form): %d %s invalid: %s; no instance was started",
-			sf.def.ID, sf.node.ID, sf.source, len(bad), noun, summarize(p.Errors))
-		return nil, p
+		return nil, invalidFields(bad, fmt.Sprintf("the variables do not fit the start form of %s (start event %q, %s form)",
+			sf.def.ID, sf.node.ID, sf.source), "no instance was started")
 	}
 	return form.Merge(sub, sf.form.Outputs(fields)), nil
 }

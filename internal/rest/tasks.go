@@ -509,6 +509,12 @@ func (s *server) completeTask(ctx context.Context, in *completeInput) (*instance
 
 // invalidSubmission is the 422 that names every bad field.
 func invalidSubmission(t store.TaskRow, rf *resolvedForm, bad []form.FieldError) *problem {
+	return invalidFields(bad, fmt.Sprintf("the submission does not fit the form of task %q (%s form)", t.ID, rf.source), "nothing was changed")
+}
+
+// invalidFields is the 422 that names every bad field of a form: what
+// did not fit, how many fields and which, and what that means.
+func invalidFields(bad []form.FieldError, what, outcome string) *problem {
 	p := newProblem(http.StatusUnprocessableEntity, "")
 	for _, fe := range bad {
 		p.Errors = append(p.Errors, baton.ProblemError{Location: "variables." + fe.Key, Message: fe.Message})
@@ -517,7 +523,6 @@ func invalidSubmission(t store.TaskRow, rf *resolvedForm, bad []form.FieldError)
 	if len(bad) > 1 {
 		noun = "fields are"
 	}
-	p.Detail = fmt.Sprintf("the submission does not fit the form of task %q (%s form): %d %s invalid: %s; nothing was changed",
-		t.ID, rf.source, len(bad), noun, summarize(p.Errors))
+	p.Detail = fmt.Sprintf("%s: %d %s invalid: %s; %s", what, len(bad), noun, summarize(p.Errors), outcome)
 	return p
 }

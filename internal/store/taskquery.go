@@ -199,3 +199,37 @@ func TaskPage(f *TaskFilter, val func(any) any) (cond string, args []any, order 
 	}
 	return "(" + col + ", id) " + cmp + " (?, ?)", []any{val(f.Cursor.Value), f.Cursor.ID}, order
 }
+
+// Cond is one SQL condition with ? placeholders and its arguments.
+type Cond struct {
+	SQL  string
+	Args []any
+}
+
+// TaskQuery is the SQL the stores share for f's completed-by filter,
+// search and page, and its ORDER BY. like is the operator that ignores
+// case (LIKE in SQLite, for ASCII; ILIKE in PostgreSQL); tm converts a
+// time for the driver. The instance and definition of the search are
+// looked up by key for each task the other conditions leave.
+func TaskQuery(f *TaskFilter, like string, tm func(time.Time) any) (conds []Cond, order string) {
+	if f.CompletedBy != "" {
+		conds = append(conds, Cond{"completed_by = ?", []any{f.CompletedBy}})
+	}
+	if f.Search != "" {
+		p := LikeContains(f.Search)
+		conds = append(conds, Cond{`(name ` + like + ` ? ESCAPE '\' OR definition_id ` + like + ` ? ESCAPE '\'
+			OR EXISTS (SELECT 1 FROM instances i WHERE i.id = tasks.instance_id AND i.business_key ` + like + ` ? ESCAPE '\')
+			OR EXISTS (SELECT 1 FROM definitions d WHERE d.id = tasks.definition_id AND d.name ` + like + ` ? ESCAPE '\'))`,
+			[]any{p, p, p, p}})
+	}
+	cond, args, order := TaskPage(f, func(v any) any {
+		if t, ok := v.(time.Time); ok {
+			return tm(t)
+		}
+		return v
+	})
+	if cond != "" {
+		conds = append(conds, Cond{cond, args})
+	}
+	return conds, order
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -59,26 +58,9 @@ func (s *Store) Tasks(ctx context.Context, f store.TaskFilter) ([]store.TaskRow,
 	if !f.DueBefore.IsZero() {
 		w.add("due_at < ?", tm(f.DueBefore))
 	}
-	if f.CompletedBy != "" {
-		w.add("completed_by = ?", f.CompletedBy)
-	}
-	if f.Search != "" {
-		// ILIKE ignores case, as SQLite's LIKE does for ASCII. The
-		// instance and definition are looked up by key for each task the
-		// other conditions leave.
-		p := store.LikeContains(f.Search)
-		w.add(`(name ILIKE ? ESCAPE '\' OR definition_id ILIKE ? ESCAPE '\'
-			OR EXISTS (SELECT 1 FROM instances i WHERE i.id = tasks.instance_id AND i.business_key ILIKE ? ESCAPE '\')
-			OR EXISTS (SELECT 1 FROM definitions d WHERE d.id = tasks.definition_id AND d.name ILIKE ? ESCAPE '\'))`, p, p, p, p)
-	}
-	cond, args, order := store.TaskPage(&f, func(v any) any {
-		if t, ok := v.(time.Time); ok {
-			return tm(t)
-		}
-		return v
-	})
-	if cond != "" {
-		w.add(cond, args...)
+	conds, order := store.TaskQuery(&f, "ILIKE", tm)
+	for _, c := range conds {
+		w.add(c.SQL, c.Args...)
 	}
 	q := `SELECT ` + store.TaskColumns + ` FROM tasks` + w.String() + order + ` LIMIT `
 	q += w.next(store.ListLimit(f.Limit))

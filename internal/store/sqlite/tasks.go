@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/batonhq/baton/internal/store"
 )
@@ -77,25 +76,9 @@ func (s *Store) Tasks(ctx context.Context, f store.TaskFilter) ([]store.TaskRow,
 	if !f.DueBefore.IsZero() {
 		w.add("due_at IS NOT NULL AND due_at < ?", tm(f.DueBefore))
 	}
-	if f.CompletedBy != "" {
-		w.add("completed_by = ?", f.CompletedBy)
-	}
-	if f.Search != "" {
-		// LIKE ignores ASCII case in SQLite. The instance and definition
-		// are looked up by key for each task the other conditions leave.
-		p := store.LikeContains(f.Search)
-		w.add(`(name LIKE ? ESCAPE '\' OR definition_id LIKE ? ESCAPE '\'
-			OR EXISTS (SELECT 1 FROM instances i WHERE i.id = tasks.instance_id AND i.business_key LIKE ? ESCAPE '\')
-			OR EXISTS (SELECT 1 FROM definitions d WHERE d.id = tasks.definition_id AND d.name LIKE ? ESCAPE '\'))`, p, p, p, p)
-	}
-	cond, args, order := store.TaskPage(&f, func(v any) any {
-		if t, ok := v.(time.Time); ok {
-			return tm(t)
-		}
-		return v
-	})
-	if cond != "" {
-		w.add(cond, args...)
+	conds, order := store.TaskQuery(&f, "LIKE", tm)
+	for _, c := range conds {
+		w.add(c.SQL, c.Args...)
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.TaskColumns+` FROM tasks`+w.String()+
 		order+` LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
