@@ -48,6 +48,16 @@ type InstanceSelector struct {
 	Version      int    `json:"version,omitempty" doc:"Only instances of this definition version."`
 	Status       string `json:"status,omitempty" enum:"RUNNING,WAITING,FAILED,"`
 	BusinessKey  string `json:"businessKey,omitempty"`
+	// The instance search's other filters (GET /api/runtime/instances),
+	// so that a batch can take "every instance the list shows".
+	BusinessKeyPrefix string     `json:"businessKeyPrefix,omitempty" doc:"Business keys that start with this."`
+	StartedFrom       *time.Time `json:"startedFrom,omitempty" doc:"Started at or after this time."`
+	StartedBefore     *time.Time `json:"startedBefore,omitempty" doc:"Started before this time."`
+	EndedFrom         *time.Time `json:"endedFrom,omitempty" doc:"Ended at or after this time (ended instances are never chosen: for symmetry with the search only)."`
+	EndedBefore       *time.Time `json:"endedBefore,omitempty" doc:"Ended before this time."`
+	Incident          *bool      `json:"incident,omitempty" doc:"true: only instances with an open incident; false: only those without."`
+	Error             string     `json:"error,omitempty" maxLength:"200" doc:"Text in the message of an open incident."`
+	Vars              []string   `json:"vars,omitempty" maxItems:"10" doc:"Conditions on variables, as the search's var parameter: amount > 1000."`
 }
 
 // MigrateRequest moves running instances to another definition version.
@@ -88,11 +98,12 @@ type MigrateResult struct {
 
 // BatchRequest starts a durable batch operation.
 type BatchRequest struct {
-	Kind             string            `json:"kind" enum:"cancel,retry,migrate" doc:"cancel instances, retry their incidents, or migrate them."`
-	InstanceIDs      []string          `json:"instanceIds,omitempty" doc:"The instances (or give filter)."`
-	Filter           *InstanceSelector `json:"filter,omitempty" doc:"Chooses the instances when the batch is created."`
-	TargetDefinition *DefinitionRef    `json:"targetDefinition,omitempty" doc:"migrate: the version to migrate to (latest: fixed when the batch is created)."`
-	Mapping          map[string]string `json:"mapping,omitempty" doc:"migrate: source node id to target node id."`
+	Kind             string              `json:"kind" enum:"cancel,retry,migrate,modify" doc:"cancel instances, retry their incidents, migrate them, or modify each with the same instructions."`
+	InstanceIDs      []string            `json:"instanceIds,omitempty" doc:"The instances (or give filter)."`
+	Filter           *InstanceSelector   `json:"filter,omitempty" doc:"Chooses the instances when the batch is created."`
+	TargetDefinition *DefinitionRef      `json:"targetDefinition,omitempty" doc:"migrate: the version to migrate to (latest: fixed when the batch is created)."`
+	Mapping          map[string]string   `json:"mapping,omitempty" doc:"migrate: source node id to target node id."`
+	Instructions     []ModifyInstruction `json:"instructions,omitempty" doc:"modify: the instructions applied to each instance (by node: token ids differ between instances)."`
 }
 
 // Batch states and item states.

@@ -43,7 +43,7 @@ func (c *mcpCommand) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := mcpbridge.NewServer(cl.c, versionString())
+	s := mcpbridge.NewServer(ctx, cl.c, versionString())
 	err = s.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(c.main.Stdin), Writer: nopWriteCloser{c.main.Stdout}})
 	if errors.Is(err, io.EOF) || ctx.Err() != nil {
 		return nil // the client closed its end, or we were stopped

@@ -23,7 +23,7 @@ const maxAPIAnswer = 8 << 20
 // with another request's token.
 func HTTPHandler(api http.Handler, version string) http.Handler {
 	mcpHandler := mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
-		return NewServer(InProcessClient(api, bearer(r)), version)
+		return NewServer(r.Context(), InProcessClient(api, bearer(r)), version)
 	}, &mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true,
 		// The SDK refuses a non-loopback Host on a loopback listener, against
 		// DNS rebinding onto unauthenticated local servers. Every request

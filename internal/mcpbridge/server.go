@@ -28,9 +28,13 @@ const maxFormsPerList = 20
 
 // NewServer returns an MCP server whose tools act on the Baton API that c
 // reaches, as c's token.
-func NewServer(c *baton.Client, version string) *mcp.Server {
+//
+// Besides its fixed tools it offers a form tool per user task form among
+// the open tasks c can see (formtools.go); ctx bounds reading them. A
+// failure to read them leaves the fixed tools, complete_task among them.
+func NewServer(ctx context.Context, c *baton.Client, version string) *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "baton", Version: version}, nil)
-	t := &tools{c: c}
+	t := &tools{c: c, s: s}
 	mcp.AddTool(s, &mcp.Tool{Name: "list_definitions", Description: "List the deployed process definitions (latest version of each)."}, t.listDefinitions)
 	mcp.AddTool(s, &mcp.Tool{Name: "start_instance", Description: "Start an instance of a deployed process definition with initial variables."}, t.startInstance)
 	mcp.AddTool(s, &mcp.Tool{Name: "find_tasks", Description: "Find open user tasks (an inbox). Each task comes with inputSchema: " +
@@ -41,10 +45,17 @@ func NewServer(c *baton.Client, version string) *mcp.Server {
 	mcp.AddTool(s, &mcp.Tool{Name: "list_incidents", Description: "List incidents (open by default): instances stopped by a problem that needs a person."}, t.listIncidents)
 	mcp.AddTool(s, &mcp.Tool{Name: "resolve_incident", Description: "Resolve an instance's incident: retry the failed node (default), skip it, " +
 		"or move the token to a target node, optionally with changed variables."}, t.resolveIncident)
+	if open, err := c.Tasks(ctx, baton.TaskFilter{Limit: formToolScan}); err == nil {
+		_ = t.refreshFormTools(ctx, open.Tasks)
+	}
 	return s
 }
 
-type tools struct{ c *baton.Client }
+type tools struct {
+	c     *baton.Client
+	s     *mcp.Server
+	forms formTools
+}
 
 type (
 	noInput    struct{}
@@ -101,6 +112,9 @@ func (t *tools) startInstance(ctx context.Context, _ *mcp.CallToolRequest, in st
 type taskWithForm struct {
 	baton.Task
 	InputSchema map[string]any `json:"inputSchema,omitempty"`
+	// CompleteTool is the form tool that completes this task, when one
+	// is offered.
+	CompleteTool string `json:"completeTool,omitempty"`
 }
 
 func (t *tools) findTasks(ctx context.Context, _ *mcp.CallToolRequest, in findTasksInput) (*mcp.CallToolResult, any, error) {
@@ -113,11 +127,18 @@ func (t *tools) findTasks(ctx context.Context, _ *mcp.CallToolRequest, in findTa
 	if err != nil {
 		return nil, nil, err
 	}
+	// The form tools follow what the caller now sees (a stdio session's
+	// list changes as tasks open and close).
+	if open, err := t.c.Tasks(ctx, baton.TaskFilter{Limit: formToolScan}); err == nil {
+		if err := t.refreshFormTools(ctx, open.Tasks); err != nil {
+			return nil, nil, err
+		}
+	}
 	out := struct {
 		Tasks []taskWithForm `json:"tasks"`
 	}{Tasks: make([]taskWithForm, 0, len(list.Tasks))}
 	for i, task := range list.Tasks {
-		tw := taskWithForm{Task: task}
+		tw := taskWithForm{Task: task, CompleteTool: t.toolFor(formGroup{task.DefinitionID, task.NodeID})}
 		if i < maxFormsPerList {
 			tw.InputSchema, err = t.formSchema(ctx, task.ID)
 			if err != nil {

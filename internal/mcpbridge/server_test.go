@@ -40,8 +40,13 @@ func (t withToken) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func deployApproval(t *testing.T, srv *batontest.Server) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "approval.json")
-	if err := os.WriteFile(path, []byte(approval), 0o600); err != nil {
+	deployJSON(t, srv, "approval.json", approval)
+}
+
+func deployJSON(t *testing.T, srv *batontest.Server, name, def string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(def), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	srv.Deploy(t, path)

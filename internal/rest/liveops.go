@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -53,6 +54,7 @@ type batchGetInput struct {
 type batchesInput struct {
 	After string `query:"after" doc:"Page cursor: the next value of the previous page."`
 	Limit int    `query:"limit" minimum:"1" maximum:"1000" doc:"Page size (default 100)."`
+	Order string `query:"order" enum:"oldest,newest" doc:"oldest (default) or newest first."`
 }
 
 type batchesOutput struct {
@@ -62,7 +64,7 @@ type batchesOutput struct {
 // batchReader is what the batch endpoints read from the store.
 type batchReader interface {
 	Batch(ctx context.Context, id string) (store.BatchRow, error)
-	Batches(ctx context.Context, after string, limit int) ([]store.BatchRow, error)
+	Batches(ctx context.Context, after string, limit int, newestFirst bool) ([]store.BatchRow, error)
 	BatchItems(ctx context.Context, batchID, state string, after int64, limit int) ([]store.BatchItemRow, int64, error)
 }
 
@@ -92,7 +94,8 @@ func (s *server) registerLiveOps(api huma.API) {
 	handle(s, api, huma.Operation{
 		OperationID: "create-batch", Method: http.MethodPost, Path: "/api/runtime/batches", Tags: tags,
 		Summary: "Start a batch operation",
-		Description: "Cancels, retries the incidents of, or migrates the listed instances or those a filter chooses (fixed now), as a durable job: " +
+		Description: "Cancels, retries the incidents of, migrates or modifies (the same instructions, by node, for each) the listed instances or those a filter chooses " +
+			"(the instance search's filters; fixed now, ended instances left out), as a durable job: " +
 			"any node carries it out, one instance per transaction, and a batch interrupted by a crash goes on where it stopped after a restart. " +
 			"Follow its progress with GET /api/runtime/batches/{id}.",
 		DefaultStatus: http.StatusAccepted,
@@ -105,17 +108,13 @@ func (s *server) registerLiveOps(api huma.API) {
 	}, s.getBatch)
 	handle(s, api, huma.Operation{
 		OperationID: "list-batches", Method: http.MethodGet, Path: "/api/runtime/batches", Tags: tags,
-		Summary: "List batch operations", Description: "Batches ordered by id (oldest first), one page at a time.",
+		Summary: "List batch operations", Description: "Batches in the order they were created (oldest first, or newest first with order=newest), one page at a time.",
 		Errors: []int{422},
 	}, s.listBatches)
 }
 
 func (s *server) modify(ctx context.Context, in *modifyInput) (*instanceOutput, error) {
-	ins := make([]engine.Instruction, len(in.Body.Instructions))
-	for i, x := range in.Body.Instructions {
-		ins[i] = engine.Instruction{Op: x.Op, Node: x.Node, Token: x.Token, Scope: x.Scope, Variables: x.Variables}
-	}
-	_, err := s.r.Modify(ctx, in.ID, ins, actor(ctx))
+	_, err := s.r.Modify(ctx, in.ID, instructions(in.Body.Instructions), actor(ctx))
 	var ie *engine.InstructionError
 	switch {
 	case errors.As(err, &ie):
@@ -135,7 +134,38 @@ func (s *server) modify(ctx context.Context, in *modifyInput) (*instanceOutput, 
 }
 
 func selector(f *baton.InstanceSelector) runner.BatchFilter {
-	return runner.BatchFilter{DefinitionID: f.DefinitionID, Version: f.Version, Status: f.Status, BusinessKey: f.BusinessKey}
+	return runner.BatchFilter{DefinitionID: f.DefinitionID, Version: f.Version, Status: f.Status, BusinessKey: f.BusinessKey,
+		BusinessKeyPrefix: f.BusinessKeyPrefix, StartedFrom: timeOf(f.StartedFrom), StartedBefore: timeOf(f.StartedBefore),
+		EndedFrom: timeOf(f.EndedFrom), EndedBefore: timeOf(f.EndedBefore), Incident: f.Incident, Error: f.Error, Vars: f.Vars}
+}
+
+// fromSelector is selector's inverse, for a stored batch's request.
+func fromSelector(f *runner.BatchFilter) *baton.InstanceSelector {
+	return &baton.InstanceSelector{DefinitionID: f.DefinitionID, Version: f.Version, Status: f.Status, BusinessKey: f.BusinessKey,
+		BusinessKeyPrefix: f.BusinessKeyPrefix, StartedFrom: nonZero(f.StartedFrom), StartedBefore: nonZero(f.StartedBefore),
+		EndedFrom: nonZero(f.EndedFrom), EndedBefore: nonZero(f.EndedBefore), Incident: f.Incident, Error: f.Error, Vars: f.Vars}
+}
+
+func timeOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+func nonZero(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func instructions(in []baton.ModifyInstruction) []engine.Instruction {
+	ins := make([]engine.Instruction, len(in))
+	for i, x := range in {
+		ins[i] = engine.Instruction{Op: x.Op, Node: x.Node, Token: x.Token, Scope: x.Scope, Variables: x.Variables}
+	}
+	return ins
 }
 
 func (s *server) migrate(ctx context.Context, in *migrateInput) (*migrateOutput, error) {
@@ -185,6 +215,9 @@ func (s *server) migrate(ctx context.Context, in *migrateInput) (*migrateOutput,
 func (s *server) createBatch(ctx context.Context, in *batchCreateInput) (*batchOutput, error) {
 	b := in.Body
 	req := runner.BatchRequest{Kind: b.Kind, InstanceIDs: b.InstanceIDs, Mapping: b.Mapping}
+	if len(b.Instructions) > 0 {
+		req.Instructions = instructions(b.Instructions)
+	}
 	if b.Filter != nil {
 		f := selector(b.Filter)
 		req.Filter = &f
@@ -234,7 +267,7 @@ func (s *server) getBatch(ctx context.Context, in *batchGetInput) (*batchOutput,
 
 func (s *server) listBatches(ctx context.Context, in *batchesInput) (*batchesOutput, error) {
 	limit := store.ListLimit(in.Limit)
-	rows, err := s.batchStore().Batches(ctx, in.After, limit)
+	rows, err := s.batchStore().Batches(ctx, in.After, limit, in.Order == "newest")
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +288,10 @@ func toBatch(row store.BatchRow) baton.Batch {
 	if json.Unmarshal(row.Request, &req) == nil {
 		b.Request = baton.BatchRequest{Kind: row.Kind, Mapping: req.Mapping}
 		if f := req.Filter; f != nil {
-			b.Request.Filter = &baton.InstanceSelector{DefinitionID: f.DefinitionID, Version: f.Version, Status: f.Status, BusinessKey: f.BusinessKey}
+			b.Request.Filter = fromSelector(f)
+		}
+		for _, x := range req.Instructions {
+			b.Request.Instructions = append(b.Request.Instructions, baton.ModifyInstruction{Op: x.Op, Node: x.Node, Variables: x.Variables})
 		}
 		if req.TargetID != "" {
 			b.Request.TargetDefinition = &baton.DefinitionRef{ID: req.TargetID, Version: req.TargetVersion}

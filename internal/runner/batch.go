@@ -28,6 +28,7 @@ const (
 	BatchCancel  = "cancel"
 	BatchRetry   = "retry"
 	BatchMigrate = "migrate"
+	BatchModify  = "modify"
 )
 
 // BatchFilter chooses instances for a batch; zero fields do not filter.
@@ -37,6 +38,38 @@ type BatchFilter struct {
 	Version      int    `json:"version,omitempty"`
 	Status       string `json:"status,omitempty"`
 	BusinessKey  string `json:"businessKey,omitempty"`
+	// The instance search's other filters; Vars are conditions as
+	// store.ParseVarCond reads them.
+	BusinessKeyPrefix string    `json:"businessKeyPrefix,omitempty"`
+	StartedFrom       time.Time `json:"startedFrom,omitzero"`
+	StartedBefore     time.Time `json:"startedBefore,omitzero"`
+	EndedFrom         time.Time `json:"endedFrom,omitzero"`
+	EndedBefore       time.Time `json:"endedBefore,omitzero"`
+	Incident          *bool     `json:"incident,omitempty"`
+	Error             string    `json:"error,omitempty"`
+	Vars              []string  `json:"vars,omitempty"`
+}
+
+// query is the store's form of the filter's search fields; a bad
+// variable condition is an ErrInvalid naming it.
+func (f BatchFilter) query() (store.InstanceQuery, error) {
+	q := store.InstanceQuery{DefinitionVersion: f.Version, BusinessKeyPrefix: f.BusinessKeyPrefix,
+		StartedFrom: f.StartedFrom, StartedBefore: f.StartedBefore, EndedFrom: f.EndedFrom, EndedBefore: f.EndedBefore,
+		HasIncident: f.Incident, ErrorText: f.Error}
+	if f.Version != 0 && f.DefinitionID == "" {
+		return q, fmt.Errorf("%w: filter.version needs filter.definitionId", ErrInvalid)
+	}
+	for i, v := range f.Vars {
+		c, err := store.ParseVarCond(v)
+		if err != nil {
+			return q, fmt.Errorf("%w: filter.vars[%d] %q: %v", ErrInvalid, i, v, err)
+		}
+		q.Vars = append(q.Vars, c)
+	}
+	if err := q.Check(); err != nil {
+		return q, fmt.Errorf("%w: filter: %v", ErrInvalid, err)
+	}
+	return q, nil
 }
 
 // BatchRequest is a batch to create; it is stored as the batch's request.
@@ -48,6 +81,9 @@ type BatchRequest struct {
 	TargetID      string            `json:"targetDefinitionId,omitempty"`
 	TargetVersion int               `json:"targetVersion,omitempty"`
 	Mapping       map[string]string `json:"mapping,omitempty"`
+	// Instructions of a modification (kind modify), the same for every
+	// instance: by node, never by token.
+	Instructions []engine.Instruction `json:"instructions,omitempty"`
 }
 
 // maxBatchItems bounds a batch's instances.
@@ -81,8 +117,15 @@ func (r *Runner) CreateBatch(ctx context.Context, req BatchRequest, actor string
 			return store.BatchRow{}, fmt.Errorf("%w: target definition %s v%d: %v", ErrInvalid, req.TargetID, req.TargetVersion, err)
 		}
 		req.TargetVersion = d.Version // "latest" is fixed now, not when each item runs
+	case BatchModify:
+		if err := checkBatchInstructions(req.Instructions); err != nil {
+			return store.BatchRow{}, err
+		}
 	default:
-		return store.BatchRow{}, fmt.Errorf("%w: unknown batch kind %q (want cancel, retry or migrate)", ErrInvalid, req.Kind)
+		return store.BatchRow{}, fmt.Errorf("%w: unknown batch kind %q (want cancel, retry, migrate or modify)", ErrInvalid, req.Kind)
+	}
+	if req.Kind != BatchModify && len(req.Instructions) > 0 {
+		return store.BatchRow{}, fmt.Errorf("%w: instructions are for a modify batch, not %s", ErrInvalid, req.Kind)
 	}
 	if (len(req.InstanceIDs) == 0) == (req.Filter == nil) {
 		return store.BatchRow{}, fmt.Errorf("%w: give either instanceIds or a filter", ErrInvalid)
@@ -117,11 +160,15 @@ func (r *Runner) CreateBatch(ctx context.Context, req BatchRequest, actor string
 // SelectInstances lists the ids of the instances f chooses that have not
 // ended, by id.
 func (r *Runner) SelectInstances(ctx context.Context, f BatchFilter) ([]string, error) {
+	q, err := f.query()
+	if err != nil {
+		return nil, err
+	}
 	var ids []string
 	after := ""
 	for {
 		rows, err := r.st.Instances(ctx, store.InstanceFilter{Status: f.Status, DefinitionID: f.DefinitionID,
-			BusinessKey: f.BusinessKey, After: after, Limit: store.MaxLimit})
+			BusinessKey: f.BusinessKey, After: after, Limit: store.MaxLimit, InstanceQuery: q})
 		if err != nil {
 			return nil, err
 		}
@@ -187,7 +234,7 @@ func (r *Runner) RunBatch(ctx context.Context) (worked bool, err error) {
 			if ctx.Err() != nil {
 				return true, ctx.Err()
 			}
-			state, note, err := r.batchItem(ctx, req, it.InstanceID, b.CreatedBy)
+			state, note, err := r.batchItem(ctx, req, it.InstanceID, b.CreatedBy, b.CreatedAt)
 			if err != nil {
 				return true, fmt.Errorf("batch %s item %s: %w", b.ID, it.InstanceID, err)
 			}
@@ -204,8 +251,10 @@ func (r *Runner) RunBatch(ctx context.Context) (worked bool, err error) {
 
 // batchItem carries out one item and says how it ended; err is for what
 // should stop the batch (the store failing), not for a refused item.
-func (r *Runner) batchItem(ctx context.Context, req BatchRequest, id, actor string) (state, note string, err error) {
+func (r *Runner) batchItem(ctx context.Context, req BatchRequest, id, actor string, created time.Time) (state, note string, err error) {
 	switch req.Kind {
+	case BatchModify:
+		return r.batchModify(ctx, req, id, actor, created)
 	case BatchMigrate:
 		out, err := r.MigrateInstance(ctx, MigrateRequest{InstanceID: id, TargetID: req.TargetID, TargetVersion: req.TargetVersion,
 			Mapping: req.Mapping, Actor: actor})
@@ -235,6 +284,60 @@ func (r *Runner) batchItem(ctx context.Context, req BatchRequest, id, actor stri
 	case errors.Is(err, store.ErrNotFound):
 		return store.BatchItemFailed, err.Error(), nil
 	case errors.Is(err, engine.ErrInvalidCommand), errors.Is(err, ErrInvalid), errors.Is(err, engine.ErrStale):
+		return store.BatchItemFailed, err.Error(), nil
+	}
+	return "", "", err
+}
+
+// checkBatchInstructions refuses what cannot apply to many instances
+// alike: no instruction, an unknown op, a token id (token ids belong to
+// one instance).
+func checkBatchInstructions(ins []engine.Instruction) error {
+	if len(ins) == 0 {
+		return fmt.Errorf("%w: a modify batch needs instructions", ErrInvalid)
+	}
+	for i, x := range ins {
+		switch x.Op {
+		case "cancel", "activate", "setVariables":
+		default:
+			return fmt.Errorf("%w: instructions[%d]: unknown op %q (want cancel, activate or setVariables)", ErrInvalid, i, x.Op)
+		}
+		if x.Token != 0 || x.Scope != 0 {
+			return fmt.Errorf("%w: instructions[%d]: a batch names nodes, not tokens or scopes (their ids differ between instances)", ErrInvalid, i)
+		}
+		if x.Op != "setVariables" && x.Node == "" {
+			return fmt.Errorf("%w: instructions[%d]: %s needs a node", ErrInvalid, i, x.Op)
+		}
+	}
+	return nil
+}
+
+// batchModify applies the batch's instructions to one instance. When
+// they no longer apply (or the instance has ended) and its history already holds a
+// modification by the batch's creator since the batch began, the item
+// ran before and its outcome was lost (a crash between the two commits):
+// it is done, not failed.
+func (r *Runner) batchModify(ctx context.Context, req BatchRequest, id, actor string, created time.Time) (string, string, error) {
+	_, err := r.Modify(ctx, id, req.Instructions, actor)
+	var ie *engine.InstructionError
+	switch {
+	case err == nil:
+		return store.BatchItemDone, "", nil
+	case errors.As(err, &ie), errors.Is(err, engine.ErrEnded):
+		hist, herr := r.st.History(ctx, id)
+		if herr != nil {
+			return "", "", herr
+		}
+		for _, h := range hist {
+			if h.Action == "modified" && h.Actor == actor && !h.Time.Before(created) {
+				return store.BatchItemDone, "already modified by this batch", nil
+			}
+		}
+		if ie == nil {
+			return store.BatchItemFailed, "the instance has ended", nil
+		}
+		return store.BatchItemFailed, err.Error(), nil
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, engine.ErrInvalidCommand), errors.Is(err, ErrInvalid), errors.Is(err, engine.ErrStale):
 		return store.BatchItemFailed, err.Error(), nil
 	}
 	return "", "", err

@@ -85,8 +85,10 @@ type BatchStore interface {
 	// stored; ErrConflict if the id exists.
 	CreateBatch(ctx context.Context, b BatchRow, instanceIDs []string) (BatchRow, error)
 	Batch(ctx context.Context, id string) (BatchRow, error)
-	// Batches lists batches by id, after the cursor (limit as for lists).
-	Batches(ctx context.Context, after string, limit int) ([]BatchRow, error)
+	// Batches lists batches by id (time-ordered), oldest first after the
+	// cursor; with newestFirst, newest first before the cursor (limit as
+	// for lists).
+	Batches(ctx context.Context, after string, limit int, newestFirst bool) ([]BatchRow, error)
 	// BatchItems lists a batch's items in the order they were created,
 	// those in state only when it is set, from position after (0: the
 	// start; an item's position is its 1-based place in that order). It

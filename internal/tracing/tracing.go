@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -33,32 +34,47 @@ const ServiceName = "baton"
 // (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) turns
 // it on. Any other exporter or protocol is an error naming the variable.
 func Enabled(getenv func(string) string) (bool, error) {
+	on, _, err := settings(getenv)
+	return on, err
+}
+
+// The OTLP transports Baton exports over (OTEL_EXPORTER_OTLP_PROTOCOL).
+const (
+	protocolHTTP = "http/protobuf" // the specification's default; a Collector listens on 4318
+	protocolGRPC = "grpc"          // a Collector listens on 4317
+)
+
+// settings is Enabled with the protocol the environment chooses: the
+// traces-specific variable wins over the general one.
+func settings(getenv func(string) string) (on bool, protocol string, err error) {
 	if strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true") {
-		return false, nil
+		return false, "", nil
 	}
-	on := false
 	switch exp := strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER")); exp {
 	case "":
 		on = getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
 	case "none":
-		return false, nil
+		return false, "", nil
 	case "otlp":
 		on = true
 	default:
-		return false, fmt.Errorf("OTEL_TRACES_EXPORTER=%q: Baton exports traces with otlp (or none)", exp)
+		return false, "", fmt.Errorf("OTEL_TRACES_EXPORTER=%q: Baton exports traces with otlp (or none)", exp)
 	}
 	if !on {
-		return false, nil
+		return false, "", nil
 	}
+	protocol = protocolHTTP
 	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"} {
 		switch p := strings.TrimSpace(getenv(name)); p {
-		case "", "http/protobuf":
+		case "":
 			continue
+		case protocolHTTP, protocolGRPC:
+			return true, p, nil
 		default:
-			return false, fmt.Errorf("%s=%q: Baton sends OTLP over http/protobuf only (an OpenTelemetry Collector accepts it on port 4318)", name, p)
+			return false, "", fmt.Errorf("%s=%q: Baton sends OTLP over http/protobuf (a Collector's port 4318) or grpc (port 4317); http/json is not offered", name, p)
 		}
 	}
-	return true, nil
+	return true, protocol, nil
 }
 
 // Provider is a configured tracer provider; Shutdown flushes the spans
@@ -74,11 +90,16 @@ type Provider struct {
 // settings (OTEL_BSP_*), and the resource OTEL_SERVICE_NAME and
 // OTEL_RESOURCE_ATTRIBUTES. version becomes service.version.
 func Setup(ctx context.Context, getenv func(string) string, version string) (*Provider, error) {
-	on, err := Enabled(getenv)
+	on, protocol, err := settings(getenv)
 	if err != nil || !on {
 		return nil, err
 	}
-	exp, err := otlptracehttp.New(ctx)
+	var exp sdktrace.SpanExporter
+	if protocol == protocolGRPC {
+		exp, err = otlptracegrpc.New(ctx)
+	} else {
+		exp, err = otlptracehttp.New(ctx)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("OTLP trace exporter: %w", err)
 	}

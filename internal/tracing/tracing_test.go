@@ -13,6 +13,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/batonhq/baton/internal/tracing/tracingtest"
 )
 
 func TestEnabled(t *testing.T) {
@@ -30,7 +32,9 @@ func TestEnabled(t *testing.T) {
 		{env: map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"}, on: false},
 		{env: map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, errPart: "OTEL_TRACES_EXPORTER"},
 		{env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, errPart: "OTEL_EXPORTER_OTLP_PROTOCOL"},
-		{env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"}, errPart: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"},
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"}, on: true},
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, on: true},
+		{env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "thrift"}, errPart: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"},
 		{env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, on: true},
 	} {
 		on, err := Enabled(func(k string) string { return c.env[k] })
@@ -162,5 +166,38 @@ func TestLogHandler(t *testing.T) {
 	}
 	if _, ok := second["trace_id"]; ok || second["g"] == nil {
 		t.Errorf("untraced record: %s", lines[1])
+	}
+}
+
+// Both OTLP transports deliver: the protocol the environment names picks
+// the exporter, and an in-process collector of that transport receives
+// the span.
+func TestSetupExportsOverEitherProtocol(t *testing.T) {
+	for _, tc := range []struct {
+		protocol string
+		start    func(testing.TB) *tracingtest.Collector
+	}{{"http/protobuf", tracingtest.New}, {"grpc", tracingtest.NewGRPC}} {
+		t.Run(tc.protocol, func(t *testing.T) {
+			c := tc.start(t)
+			env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": c.URL, "OTEL_EXPORTER_OTLP_PROTOCOL": tc.protocol,
+				"OTEL_EXPORTER_OTLP_INSECURE": "true", "OTEL_SERVICE_NAME": "baton-test"}
+			for k, v := range env { // the exporters read their own variables
+				t.Setenv(k, v)
+			}
+			ctx := context.Background()
+			tp, err := Setup(ctx, func(k string) string { return env[k] }, "v1")
+			if err != nil || tp == nil {
+				t.Fatalf("Setup: %v, %v", tp, err)
+			}
+			_, span := tp.Tracer("test").Start(ctx, "transition")
+			span.End()
+			if err := tp.Shutdown(ctx); err != nil {
+				t.Fatalf("Shutdown (flushes the span): %v", err)
+			}
+			spans := c.Spans()
+			if len(spans) != 1 || spans[0].Name != "transition" || spans[0].Service != "baton-test" {
+				t.Fatalf("the %s collector received %+v", tc.protocol, spans)
+			}
+		})
 	}
 }

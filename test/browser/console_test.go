@@ -112,7 +112,7 @@ func (c *console) run(t *testing.T, name string, f func(t *testing.T, u *ui)) {
 // rows lists the business keys of the instance rows shown.
 func instanceKeys(u *ui) []string {
 	var keys []string
-	u.eval(`[...document.querySelectorAll('tr[data-instance-id] td:nth-child(3)')].map(td => td.innerText)`, &keys)
+	u.eval(`[...document.querySelectorAll('tr[data-instance-id] td[data-col="businessKey"]')].map(td => td.innerText)`, &keys)
 	return keys
 }
 
@@ -188,9 +188,9 @@ func (c *console) instanceSearch(t *testing.T, u *ui) {
 	u.waitJS("two failed", shown("2"))
 	u.do("sort by business key", chromedp.Click(chromedp.CSS(`a.sort[data-sort="businessKey"]`)))
 	u.waitJS("sorted descending", `location.hash.includes('sort=businessKey') && location.hash.includes('order=desc')`)
-	u.waitJS("small-2 first", `document.querySelector('tr[data-instance-id] td:nth-child(3)')?.innerText === 'small-2'`)
+	u.waitJS("small-2 first", `document.querySelector('tr[data-instance-id] td[data-col="businessKey"]')?.innerText === 'small-2'`)
 	u.do("sort ascending", chromedp.Click(chromedp.CSS(`a.sort[data-sort="businessKey"]`)))
-	u.waitJS("small-1 first", `location.hash.includes('order=asc') && document.querySelector('tr[data-instance-id] td:nth-child(3)')?.innerText === 'small-1'`)
+	u.waitJS("small-1 first", `location.hash.includes('order=asc') && document.querySelector('tr[data-instance-id] td[data-col="businessKey"]')?.innerText === 'small-1'`)
 	u.do("back to a filter with an incident", chromedp.Navigate(u.srv.url+"/#/instances?incident=true&var="+url.QueryEscape("amount < 1000")))
 	u.waitJS("two matches", shown("2"))
 	u.screenshot("instances-filters.png")

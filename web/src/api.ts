@@ -32,7 +32,29 @@ export interface Instance {
   instanceId: string; definitionId: string; definitionVersion: number; businessKey?: string; status: string;
   currentNodeIds: string[]; processData: Record<string, unknown>; executionHistory: HistoryEntry[];
   checkpoints: Checkpoint[]; incidents?: Incident[]; createdAt: string; updatedAt: string; endedAt?: string;
+  tokens?: Token[]; parent?: CallLink; children?: CallLink[];
 }
+// Token is one active token (element instance), for instance modification.
+export interface Token { id: number; nodeId: string; scope?: number; wait?: string; ref?: string }
+// CallLink names the instance at the other end of a call activity.
+export interface CallLink { instanceId: string; definitionId?: string; nodeId: string; status?: string }
+export interface ModifyInstruction { op: 'cancel' | 'activate' | 'setVariables'; node?: string; token?: number; scope?: number; variables?: Record<string, unknown> }
+// InstanceSelector is the instance search's filter in a batch's body.
+export interface InstanceSelector {
+  definitionId?: string; version?: number; status?: string; businessKey?: string; businessKeyPrefix?: string;
+  startedFrom?: string; startedBefore?: string; endedFrom?: string; endedBefore?: string; incident?: boolean; error?: string; vars?: string[];
+}
+export interface BatchRequest {
+  kind: 'cancel' | 'retry' | 'migrate' | 'modify'; instanceIds?: string[]; filter?: InstanceSelector;
+  targetDefinition?: { id?: string; version?: number }; mapping?: Record<string, string>; instructions?: ModifyInstruction[];
+}
+export interface BatchItem { instanceId: string; state: string; error?: string; updatedAt: string }
+export interface Batch {
+  id: string; kind: string; state: string; total: number; done: number; failed: number; createdBy?: string;
+  createdAt: string; updatedAt: string; finishedAt?: string; request: BatchRequest; items?: BatchItem[]; nextItems?: string;
+}
+export interface MigrateResult { instanceId: string; outcome: string; reason?: string; from?: string; to?: string }
+export interface MigrateReport { dryRun: boolean; total: number; migrated: number; unchanged: number; refused: number; instances: MigrateResult[] }
 export interface InstanceSummary {
   instanceId: string; definitionId: string; definitionVersion: number; businessKey?: string; status: string;
   createdAt: string; updatedAt: string; endedAt?: string;
@@ -231,6 +253,14 @@ export const api = {
   decisions: (id: string) =>
     call<{ decisions?: DecisionRecord[] }>(`/api/runtime/instance/${enc(id)}/decisions`).then((r) => r.decisions ?? []),
   applyAdvice: (incidentId: string) => call<Instance>(`/api/runtime/incidents/${enc(incidentId)}/apply-advice`, { method: 'POST' }),
+  modify: (id: string, instructions: ModifyInstruction[]) =>
+    call<Instance>(`/api/runtime/instance/${enc(id)}/modify`, { body: { instructions } }),
+  migrate: (body: { instanceIds: string[]; targetDefinition: { id?: string; version?: number }; mapping?: Record<string, string>; dryRun?: boolean }) =>
+    call<MigrateReport>('/api/runtime/migrate', { body }),
+  createBatch: (body: BatchRequest) => call<Batch>('/api/runtime/batches', { body }),
+  batch: (id: string, p: { itemState?: string; after?: string; limit?: number } = {}) =>
+    call<Batch>(`/api/runtime/batches/${enc(id)}` + qs(p)),
+  batches: (after?: string) => call<{ batches: Batch[]; next?: string }>('/api/runtime/batches' + qs({ after, limit: 50, order: 'newest' })),
   definitions: () => call<{ definitions: Definition[] }>('/api/definitions').then((r) => r.definitions),
   versions: (id: string) => call<{ definitions: Definition[] }>(`/api/definitions/${enc(id)}/versions`).then((r) => r.definitions),
   bpmn: (id: string, version?: number) =>

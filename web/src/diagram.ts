@@ -17,12 +17,17 @@ export interface DiagramState {
   history?: { nodeId: string; action: string }[]; // to infer taken flows when the history has none
   incidents?: { nodeId: string; message: string }[];
   highlight?: string;                  // one node to emphasise (a task's node)
+  links?: { nodeId: string; href: string; title: string; status?: string }[]; // call activities: their child instances
 }
+
+// DiagramNode is a flow node of the diagram (not a flow, label or lane).
+export interface DiagramNode { id: string; name?: string; type: string }
 
 export interface Diagram {
   setState(s: DiagramState): void;
   onClick(f: (id: string | null) => void): void;
   names(): Map<string, string>;           // element names by id
+  nodes(): DiagramNode[];                 // the flow nodes, in diagram order
   destroy(): void;
 }
 
@@ -115,6 +120,19 @@ export async function showDiagram(container: HTMLElement, xml: string): Promise<
           });
         }
       }
+      // A call activity links to the instances it started (the newest
+      // first when it ran several times).
+      const byNode = new Map<string, NonNullable<DiagramState['links']>>();
+      for (const l of s.links ?? []) byNode.set(l.nodeId, [...(byNode.get(l.nodeId) ?? []), l]);
+      for (const [id, ls] of byNode) {
+        if (!registry.get(id)) continue;
+        const l = ls[ls.length - 1];
+        overlays.add(id, 'baton', {
+          position: { bottom: 4, left: 4 },
+          html: `<a class="b-ov b-ov-link" href="${escapeAttr(l.href)}" title="${escapeAttr(l.title)}" data-child-of="${escapeAttr(id)}"` +
+            ` data-status="${escapeAttr(l.status ?? '')}">↘ ${ls.length > 1 ? `${ls.length} instances` : 'child'}</a>`,
+        });
+      }
       if (s.highlight) mark(s.highlight, 'b-highlight');
     },
     onClick(f) { clickHandler = f; },
@@ -125,6 +143,15 @@ export async function showDiagram(container: HTMLElement, xml: string): Promise<
         if (name && !el.labelTarget) m.set(el.id, String(name).replace(/\s+/g, ' '));
       }
       return m;
+    },
+    nodes() {
+      const out: DiagramNode[] = [];
+      for (const el of registry.getAll()) {
+        const bo = el.businessObject;
+        if (el.waypoints || el.labelTarget || !bo || !bo.$instanceOf?.('bpmn:FlowNode')) continue;
+        out.push({ id: el.id, name: bo.name ? String(bo.name).replace(/\s+/g, ' ') : undefined, type: String(el.type).replace(/^bpmn:/, '') });
+      }
+      return out;
     },
     destroy() {
       if (!destroyed) viewer.destroy();

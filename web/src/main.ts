@@ -5,6 +5,7 @@
 //   #/tasks/ID            one task: its form, submit
 //   #/instances           instances, filtered by status, definition, business key
 //   #/instances/ID        one instance: diagram, history, variables, LLM decisions, cancel, recover, apply advice
+//   #/batches             batch operations and their progress; #/batches/ID one batch, followed live
 //   #/incidents           open incidents by failure (retry, skip, cancel a group), dead letters, notification log
 //   #/definitions         definitions, deploy by upload
 //   #/definitions/ID      versions and diagram of one definition; start an instance
@@ -25,6 +26,7 @@ import { definitionsPage } from './pages/definitions';
 import { definitionPage } from './pages/definition';
 import { notFoundPage } from './pages/notfound';
 import { inboxKeys } from './pages/inboxkeys';
+import { batchesPage, batchPage } from './pages/batches';
 
 export interface Ctx { params: string[]; query: URLSearchParams }
 export type Page = (root: HTMLElement, ctx: Ctx) => void | (() => void) | Promise<void | (() => void)>;
@@ -36,6 +38,8 @@ const routes: [RegExp, Page, string][] = [
   [/^\/instances$/, instancesPage, 'instances'],
   [/^\/instances\/([^/]+)$/, instancePage, 'instances'],
   [/^\/incidents$/, incidentsPage, 'incidents'],
+  [/^\/batches$/, batchesPage, 'batches'],
+  [/^\/batches\/([^/]+)$/, batchPage, 'batches'],
   [/^\/definitions$/, definitionsPage, 'definitions'],
   [/^\/definitions\/([^/]+)$/, definitionPage, 'definitions'],
 ];
@@ -59,6 +63,7 @@ function renderNav(section: string) {
       link('#/inbox', 'Task inbox', 'inbox'),
       link('#/instances', 'Instances', 'instances'),
       link('#/incidents', 'Incidents', 'incidents'),
+      link('#/batches', 'Batches', 'batches'),
       link('#/definitions', 'Definitions', 'definitions'),
       h('span.spacer'),
       live,

@@ -56,9 +56,12 @@ func (s *Store) Batch(ctx context.Context, id string) (store.BatchRow, error) {
 }
 
 // Batches lists batches by id.
-func (s *Store) Batches(ctx context.Context, after string, limit int) ([]store.BatchRow, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+store.BatchColumns+` FROM batches WHERE id > $1
-		ORDER BY id LIMIT $2`, after, store.ListLimit(limit))
+func (s *Store) Batches(ctx context.Context, after string, limit int, newestFirst bool) ([]store.BatchRow, error) {
+	q := `SELECT ` + store.BatchColumns + ` FROM batches WHERE id > $1 ORDER BY id LIMIT $2`
+	if newestFirst {
+		q = `SELECT ` + store.BatchColumns + ` FROM batches WHERE ($1 = '' OR id < $1) ORDER BY id DESC LIMIT $2`
+	}
+	rows, err := s.pool.Query(ctx, q, after, store.ListLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("batches: %w", err)
 	}

@@ -56,9 +56,15 @@ func (s *Store) Batch(ctx context.Context, id string) (store.BatchRow, error) {
 }
 
 // Batches lists batches by id.
-func (s *Store) Batches(ctx context.Context, after string, limit int) ([]store.BatchRow, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.BatchColumns+` FROM batches WHERE id > ?
-		ORDER BY id LIMIT ?`, after, store.ListLimit(limit))
+func (s *Store) Batches(ctx context.Context, after string, limit int, newestFirst bool) ([]store.BatchRow, error) {
+	q := `SELECT ` + store.BatchColumns + ` FROM batches WHERE id > ? ORDER BY id LIMIT ?`
+	if newestFirst {
+		if after == "" {
+			after = "\U0010FFFF" // above every id
+		}
+		q = `SELECT ` + store.BatchColumns + ` FROM batches WHERE id < ? ORDER BY id DESC LIMIT ?`
+	}
+	rows, err := s.rdb.QueryContext(ctx, q, after, store.ListLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("batches: %w", err)
 	}

@@ -63,9 +63,17 @@ func testBatches(t *testing.T, newStore NewStore) {
 		if empty.State != store.BatchDone || !empty.FinishedAt.Equal(t0) || empty.Total != 0 {
 			t.Errorf("empty batch = %+v, want done", empty)
 		}
-		list, err := s.Batches(ctxFor(t), "", 0)
+		list, err := s.Batches(ctxFor(t), "", 0, false)
 		if err != nil || len(list) != 2 || list[0].ID != "b0" || list[1].ID != "b1" {
 			t.Errorf("Batches = %+v, %v", list, err)
+		}
+		newest, err := s.Batches(ctxFor(t), "", 0, true)
+		if err != nil || len(newest) != 2 || newest[0].ID != "b1" || newest[1].ID != "b0" {
+			t.Errorf("Batches(newest first) = %+v, %v", newest, err)
+		}
+		page, err := s.Batches(ctxFor(t), "b1", 1, true)
+		if err != nil || len(page) != 1 || page[0].ID != "b0" {
+			t.Errorf("Batches(newest first, before b1) = %+v, %v", page, err)
 		}
 	})
 

@@ -1,6 +1,7 @@
-// Package tracingtest is an in-process OTLP/HTTP trace collector for
-// tests: it decodes what the real exporter sends (protobuf over HTTP,
-// POST /v1/traces) and renders the span trees it received.
+// Package tracingtest is an in-process OTLP trace collector for tests: it
+// decodes what the real exporters send (protobuf over HTTP, POST
+// /v1/traces, or the gRPC TraceService) and renders the span trees it
+// received.
 package tracingtest
 
 import (
@@ -79,6 +80,14 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	c.receive(&req)
+	out, _ := proto.Marshal(&collpb.ExportTraceServiceResponse{})
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	_, _ = w.Write(out)
+}
+
+// receive keeps the spans of one export request.
+func (c *Collector) receive(req *collpb.ExportTraceServiceRequest) {
 	var got []Span
 	for _, rs := range req.ResourceSpans {
 		service := ""
@@ -97,9 +106,6 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request) {
 	c.spans = append(c.spans, got...)
 	c.posts++
 	c.mu.Unlock()
-	out, _ := proto.Marshal(&collpb.ExportTraceServiceResponse{})
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	_, _ = w.Write(out)
 }
 
 func convert(s *tracepb.Span, service string) Span {

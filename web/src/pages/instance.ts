@@ -6,6 +6,7 @@ import type { Diagram, DiagramState } from '../diagram';
 import type { Ctx } from '../main';
 import { dueBadge } from './inbox';
 import { adviceView, decisionsTable } from './decisions';
+import { callLinks, migratePanel, modifyPanel } from './instanceops';
 
 const ENDED = new Set(['COMPLETED', 'CANCELLED']);
 
@@ -47,6 +48,8 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
   const [id] = params;
   const head = h('div.page-head', h('h1', 'Instance'));
   const actions = h('div.instance-actions');
+  const ops = h('div.ops-host');
+  const calls = h('div.calls-host');
   const facts = h('dl.facts');
   const diagramHost = h('div.diagram-host');
   const incidents = h('div.incidents');
@@ -68,7 +71,7 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
     head, takeFlash(), msg,
     h('div.instance-grid',
       h('section.card.diagram-card', diagramHost, incidents),
-      h('aside.card', facts, actions, tasks)),
+      h('aside.card', facts, calls, actions, ops, tasks)),
     h('div.instance-grid.lower',
       h('section.card', h('h2', 'History', h('button.link.clear-filter', { type: 'button', hidden: true }, 'show all')), history),
       h('aside',
@@ -129,6 +132,7 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
       h('dt', 'Waiting at'), h('dd', inst.currentNodeIds.length ? inst.currentNodeIds.map((n) => h('span.chip', names.get(n) ?? n)) : '—'),
       h('dt', 'Started'), h('dd', { title: when(inst.createdAt) }, relative(inst.createdAt)),
       h('dt', inst.endedAt ? 'Ended' : 'Updated'), h('dd', { title: when(inst.endedAt ?? inst.updatedAt) }, relative(inst.endedAt ?? inst.updatedAt)));
+    clear(calls, callLinks(inst, names));
     renderActions();
     renderIncidents();
     renderHistory();
@@ -137,7 +141,8 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
     clear(checkpoints, h('ol.checkpoints', (inst.checkpoints ?? []).slice().reverse().slice(0, 20).map((c) =>
       h('li', h('span.mono', `v${c.version}`), ' ', h('time', { title: when(c.timestamp) }, relative(c.timestamp)), c.status ? [' ', statusBadge(c.status)] : null))));
 
-    diagram?.setState(diagramState(inst));
+    diagram?.setState({ ...diagramState(inst), links: (inst.children ?? []).map((c) => ({
+      nodeId: c.nodeId, href: `#/instances/${encodeURIComponent(c.instanceId)}`, title: `called instance ${c.instanceId} (${c.status ?? ''})`, status: c.status })) });
     diagramHost.dataset.status = inst.status;
     loadTasks();
     loadJobs();
@@ -262,10 +267,29 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
     } catch { /* the rest of the page stands */ }
   };
 
+  // The modify and migrate panels stay open across reloads (events)
+  // until closed or the instance ends.
+  let panel: 'modify' | 'migrate' | null = null;
+  const opsHost = {
+    inst: () => inst, names: () => names, nodes: () => diagram?.nodes() ?? [],
+    run: (f: () => Promise<Instance>, what: string, where?: HTMLElement) => command(f, what, where),
+  };
+  const openPanel = (p: typeof panel) => {
+    panel = p;
+    const close = () => openPanel(null);
+    clear(ops, p === 'modify' ? modifyPanel(opsHost, close) : p === 'migrate' ? migratePanel(opsHost, close) : null);
+    renderActions();
+  };
   const renderActions = () => {
     clear(actions);
     if (!may('operator')) return;
+    if (ENDED.has(inst.status) && panel) { panel = null; clear(ops); }
     if (!ENDED.has(inst.status)) {
+      actions.append(
+        h('button#modify-instance', { type: 'button', class: panel === 'modify' ? 'active' : '', onclick: () => openPanel(panel === 'modify' ? null : 'modify'),
+          title: 'Cancel tokens, start tokens at other nodes, set variables' }, 'Modify'),
+        h('button#migrate-instance', { type: 'button', class: panel === 'migrate' ? 'active' : '', onclick: () => openPanel(panel === 'migrate' ? null : 'migrate'),
+          title: 'Move this instance to another version of its definition' }, 'Migrate to version'));
       actions.append(h('button#cancel-instance.danger', {
         type: 'button',
         onclick: async () => {
@@ -305,13 +329,18 @@ export async function instancePage(root: HTMLElement, { params }: Ctx) {
       h('button#recover-instance.primary', { type: 'submit' }, 'Recover'));
   };
 
-  const command = async (f: () => Promise<Instance>, what: string) => {
+  // command runs a change; its error shows at the top, or where given
+  // (the panel that sent it).
+  const command = async (f: () => Promise<Instance>, what: string, where: HTMLElement = msg): Promise<boolean> => {
     msg.replaceChildren();
+    if (where !== msg) where.replaceChildren();
     try {
       inst = await f();
       await render();
+      return true;
     } catch (err) {
-      msg.replaceChildren(errorBox(err, what));
+      where.replaceChildren(errorBox(err, what));
+      return false;
     }
   };
 

@@ -1,8 +1,9 @@
-import { api, type InstanceList } from '../api';
+import { api, may, type InstanceList } from '../api';
 import { h, clear, relative, when, statusBadge, debounce } from '../dom';
 import { subscribe } from '../events';
 import { errorBox } from '../ui';
 import type { Ctx } from '../main';
+import { batchBar } from './batchbar';
 
 const STATUSES = ['', 'RUNNING', 'WAITING', 'COMPLETED', 'FAILED', 'CANCELLED'];
 const PAGE = 50;
@@ -65,6 +66,15 @@ export async function instancesPage(root: HTMLElement, { query }: Ctx) {
   const total = h('span#instances-total.count', { 'aria-live': 'polite' }, '…');
   const list = h('div.instances');
   const pager = h('nav.pager');
+  // The selection for batch operations (operators): ticked rows by id
+  // with their definition, or every instance matching the filter.
+  const operate = may('operator');
+  const selected = new Map<string, string>();
+  let allMatching = false;
+  const bar = batchBar(apiQuery(query), {
+    ids: () => [...selected.keys()], all: () => allMatching, definitions: () => [...selected.values()],
+  });
+  const selectAll = h('div.select-all', { hidden: true });
 
   const exact = val('businessKey');
   root.append(
@@ -80,7 +90,7 @@ export async function instancesPage(root: HTMLElement, { query }: Ctx) {
         h('button.primary#apply-filters', { type: 'submit' }, 'Filter'),
         h('a.button#clear-filters', { href: '#/instances' }, 'Clear')),
       exact ? h('p.small.muted', 'Business key is exactly ', h('code', exact)) : null),
-    list, pager);
+    ...(operate ? [bar.el, selectAll] : []), list, pager);
 
   api.definitions().then((defs) => {
     for (const d of defs) definition.append(h('option', { value: d.id, selected: val('definitionId') === d.id }, d.name ? `${d.name} (${d.id})` : d.id));
@@ -116,10 +126,42 @@ export async function instancesPage(root: HTMLElement, { query }: Ctx) {
     return `#/instances${q.toString() ? '?' + q : ''}`;
   };
 
+  // tick draws the selection: the bar, the "all matching" offer and the
+  // boxes of the rows shown.
+  let shown: InstanceList = { instances: [], total: 0 };
+  const tick = () => {
+    bar.update();
+    const pageIds = shown.instances.map((i) => i.instanceId);
+    const whole = pageIds.length > 0 && pageIds.every((id) => selected.has(id));
+    for (const box of list.querySelectorAll<HTMLInputElement>('input.select-row')) { box.checked = allMatching || selected.has(box.value); box.disabled = allMatching; }
+    const head = list.querySelector<HTMLInputElement>('#select-page');
+    if (head) { head.checked = allMatching || whole; head.indeterminate = !allMatching && !whole && pageIds.some((id) => selected.has(id)); }
+    selectAll.hidden = !(allMatching || (whole && shown.total > 0));
+    clear(selectAll, allMatching
+      ? [`Every instance matching the filter is selected (${shown.total} listed; ended ones are left out of a batch). `,
+        h('button.link#clear-selection', { type: 'button', onclick: () => { allMatching = false; selected.clear(); tick(); } }, 'Clear the selection')]
+      : [`The ${pageIds.length} instances on this page are selected. `,
+        h('button.link#select-all-matching', { type: 'button', onclick: () => { allMatching = true; tick(); } }, `Select all ${shown.total} matching the filter`)]);
+  };
+  const checkbox = (id: string, def: string) => h('input.select-row', {
+    type: 'checkbox', value: id, 'aria-label': `select ${id}`,
+    onchange: (e: Event) => { if ((e.target as HTMLInputElement).checked) selected.set(id, def); else selected.delete(id); tick(); },
+  });
+
   const render = (page: InstanceList) => {
+    shown = page;
     total.textContent = `${page.total} ${page.total === 1 ? 'instance' : 'instances'}`;
     total.dataset.total = String(page.total);
-    const head = h('tr', COLUMNS.map(([key, label]) => {
+    const pick = operate ? h('th.pick', h('input#select-page', {
+      type: 'checkbox', 'aria-label': 'select the instances on this page',
+      onchange: (e: Event) => {
+        const on = (e.target as HTMLInputElement).checked;
+        allMatching = false;
+        for (const i of page.instances) { if (on) selected.set(i.instanceId, i.definitionId); else selected.delete(i.instanceId); }
+        tick();
+      },
+    })) : null;
+    const head = h('tr', pick, COLUMNS.map(([key, label]) => {
       const active = key === sort;
       const nextOrder = active && order === 'desc' ? 'asc' : 'desc';
       return h('th', { 'aria-sort': active ? (order === 'asc' ? 'ascending' : 'descending') : 'none' },
@@ -132,9 +174,10 @@ export async function instancesPage(root: HTMLElement, { query }: Ctx) {
       clear(list, h('div.card.table-wrap', h('table.list.instances-table',
         h('thead', head),
         h('tbody', page.instances.map((i) => h('tr', { dataset: { instanceId: i.instanceId, status: i.status } },
+          operate ? h('td.pick', checkbox(i.instanceId, i.definitionId)) : null,
           h('td', h('a.mono', { href: `#/instances/${encodeURIComponent(i.instanceId)}` }, i.instanceId)),
           h('td', h('a', { href: `#/definitions/${encodeURIComponent(i.definitionId)}?version=${i.definitionVersion}` }, i.definitionId), h('span.muted', ` v${i.definitionVersion}`)),
-          h('td', i.businessKey ?? ''),
+          h('td', { dataset: { col: 'businessKey' } }, i.businessKey ?? ''),
           h('td', statusBadge(i.status)),
           h('td.small', { title: when(i.createdAt) }, relative(i.createdAt)),
           h('td.small', { title: when(i.updatedAt) }, relative(i.updatedAt)),
@@ -143,6 +186,7 @@ export async function instancesPage(root: HTMLElement, { query }: Ctx) {
     clear(pager,
       val('after') ? h('a.button#first-page', { href: link({ after: '' }) }, '« First page') : null,
       page.next ? h('a.button#next-page', { href: link({ after: page.next }) }, 'Next page »') : null);
+    if (operate) tick();
   };
 
   const load = async () => {
