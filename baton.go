@@ -129,6 +129,21 @@ type Task struct {
 	DueAt           *time.Time `json:"dueAt,omitempty"`
 	CreatedAt       time.Time  `json:"createdAt"`
 	State           string     `json:"state,omitempty" enum:"open,completed,cancelled"`
+	Priority        int        `json:"priority" doc:"0 to 100, higher first; 50 unless the user task sets one."`
+	CompletedAt     *time.Time `json:"completedAt,omitempty"`
+	CompletedBy     string     `json:"completedBy,omitempty"`
+	// BusinessKey, ProcessName and Columns are filled in task lists.
+	BusinessKey string       `json:"businessKey,omitempty" doc:"The instance's business key (in task lists)."`
+	ProcessName string       `json:"processName,omitempty" doc:"The name of the instance's definition version (in task lists)."`
+	Columns     []TaskColumn `json:"columns,omitempty" doc:"The definition's task list columns with this task's values (in task lists)."`
+}
+
+// TaskColumn is one task list column of a task: the definition's label
+// and the value of its expression for the task (null when the variables
+// do not give one).
+type TaskColumn struct {
+	Label string `json:"label"`
+	Value any    `json:"value"`
 }
 
 // TaskList is a page of tasks. Next, when set, is the cursor of the next

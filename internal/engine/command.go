@@ -123,6 +123,7 @@ type TaskInfo struct {
 	DueAt           time.Time `json:"dueAt,omitzero"`
 	FollowUpAt      time.Time `json:"followUpAt,omitzero"`
 	FormKey         string    `json:"formKey,omitempty"`
+	Priority        int       `json:"priority"`
 }
 
 // NetEffects drops from effs, the effects of several steps committed

@@ -36,6 +36,10 @@ func (s *stepper) createTask(id int64, n *model.Node) {
 		s.incident(id, IncidentExpression, err.Error(), "")
 		return
 	}
+	if info.Priority, err = s.priorityField(n, vars); err != nil {
+		s.incident(id, IncidentExpression, err.Error(), "")
+		return
+	}
 	ref := s.st.refID(s.st.next())
 	t.Wait, t.Ref = WaitTask, ref
 	s.history(n.ID, string(n.Type), ActWaiting, nil)
@@ -126,4 +130,25 @@ func (s *stepper) durationField(n *model.Node, key, raw string, vars map[string]
 		return at, nil
 	}
 	return time.Time{}, fmt.Errorf("%s: %q is neither an ISO 8601 duration nor a date", key, val)
+}
+
+// priorityField is a user task's priority: the node's literal or the
+// value of its expression (a number or numeric string within range),
+// model.DefaultPriority when it sets none.
+func (s *stepper) priorityField(n *model.Node, vars map[string]any) (int, error) {
+	raw := strings.TrimSpace(n.Priority)
+	if raw == "" {
+		return model.DefaultPriority, nil
+	}
+	if p := n.Expr("priority"); p != nil {
+		v, err := p.EvalAt(vars, s.now)
+		if err != nil {
+			return 0, fmt.Errorf("priority: %v", err)
+		}
+		if v == nil {
+			return model.DefaultPriority, nil
+		}
+		raw = fmt.Sprint(v)
+	}
+	return model.ParsePriority(raw)
 }

@@ -118,6 +118,7 @@ func (d *Definition) Build(opts Options) error {
 	}
 	if len(b.probs) == 0 {
 		b.compile()
+		b.taskListColumns()
 	}
 	if len(b.probs) == 0 {
 		b.reachability(opts)

@@ -8,6 +8,9 @@ func (d *Definition) Unbuilt() *Definition {
 	c := &Definition{ID: d.ID, Name: d.Name, Description: d.Description, Version: d.Version, Source: d.Source,
 		UniqueBusinessKey: d.UniqueBusinessKey, ExpressionLanguage: d.ExpressionLanguage, VersionTag: d.VersionTag,
 		Retention: d.Retention}
+	if d.TaskListColumns != nil {
+		c.TaskListColumns = append([]TaskListColumn{}, d.TaskListColumns...)
+	}
 	if d.LLM != nil {
 		x := *d.LLM
 		c.LLM = &x
@@ -23,7 +26,7 @@ func (d *Definition) Unbuilt() *Definition {
 			Compensation: n.Compensation, ForCompensation: n.ForCompensation,
 			Script: n.Script, ScriptLanguage: n.ScriptLanguage, ResultVariable: n.ResultVariable,
 			TaskType: n.TaskType, DecisionRef: n.DecisionRef, CalledElement: n.CalledElement, Rules: n.Rules,
-			Assignee: n.Assignee, DueIn: n.DueIn, FollowUpIn: n.FollowUpIn, FormKey: n.FormKey,
+			Assignee: n.Assignee, DueIn: n.DueIn, FollowUpIn: n.FollowUpIn, FormKey: n.FormKey, Priority: n.Priority,
 			Line: n.Line,
 		}
 		if n.Event != nil {

@@ -220,6 +220,7 @@ func (b *builder) compile() {
 				}
 			}
 		}
+		b.priority(n)
 		if n.Type == UserTask || n.Type == ServiceTask || n.Type == SendTask || n.Type == BusinessRuleTask {
 			if n.Retry != nil {
 				b.retry(n)

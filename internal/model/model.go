@@ -442,6 +442,9 @@ type Node struct {
 	FollowUpIn      string          `json:"followUpIn,omitempty"`
 	FormKey         string          `json:"formKey,omitempty"`
 	Form            json.RawMessage `json:"form,omitempty"`
+	// Priority orders the task list: 0 to 100, higher first (50 when
+	// empty), or an expression that yields one.
+	Priority string `json:"priority,omitempty"`
 
 	// Input mappings are evaluated when the activity starts; output
 	// mappings when it completes, over the variables plus its result.
@@ -545,6 +548,10 @@ type Definition struct {
 	// purge removes them with their history once it has passed. Empty:
 	// the server's --retention applies.
 	Retention string `json:"retention,omitempty"`
+	// TaskListColumns are the columns the task inbox shows for this
+	// definition's tasks, each an expression over the instance's
+	// variables (tasklist.go).
+	TaskListColumns []TaskListColumn `json:"taskListColumns,omitempty"`
 
 	Nodes []*Node `json:"nodes"`
 	Edges []*Edge `json:"edges"`
@@ -562,4 +569,5 @@ type Definition struct {
 	starts    []*Node // process-level start events, document order
 	eventSubs []*Node // process-level event sub-processes
 	reach     [][]bool
+	columns   []*expr.Program // TaskListColumns compiled, by index
 }

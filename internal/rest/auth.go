@@ -43,6 +43,7 @@ var roles = map[string]auth.Role{
 	"get-definition":           auth.Viewer,
 	"list-definition-versions": auth.Viewer,
 	"get-definition-bpmn":      auth.Viewer,
+	"get-start-form":           auth.Viewer,
 	"events":                   auth.Viewer,
 	"whoami":                   auth.Viewer,
 	"instance-decisions":       auth.Viewer,

@@ -161,6 +161,7 @@ func authCases() []authCase {
 		{op: "get-definition", method: "GET", path: fixed("/api/definitions/loan-approval"), want: everyone},
 		{op: "list-definition-versions", method: "GET", path: fixed("/api/definitions/loan-approval/versions"), want: everyone},
 		{op: "get-definition-bpmn", method: "GET", path: fixed("/api/definitions/loan-approval/bpmn"), want: everyone},
+		{op: "get-start-form", method: "GET", path: fixed("/api/definitions/loan-approval/start-form"), want: everyone},
 		{op: "whoami", method: "GET", path: fixed("/api/me"), want: everyone},
 		{op: "list-batches", method: "GET", path: fixed("/api/runtime/batches"), want: everyone},
 		{op: "get-batch", method: "GET", path: fixed("/api/runtime/batches/no-such"), want: [4]int{notFound, notFound, notFound, notFound}},

@@ -105,6 +105,7 @@ func toTask(t store.TaskRow) baton.Task {
 		ID: t.ID, InstanceID: t.InstanceID, DefinitionID: t.DefinitionID, NodeID: t.NodeID, Name: t.Name,
 		Assignee: t.Assignee, CandidateGroups: groups, CandidateUsers: t.CandidateUsers,
 		DueAt: timePtr(t.DueAt), CreatedAt: t.CreatedAt.UTC(), State: t.State,
+		Priority: t.Priority, CompletedAt: timePtr(t.CompletedAt), CompletedBy: t.CompletedBy,
 	}
 }
 

@@ -150,6 +150,7 @@ func New(cfg Config) http.Handler {
 	s.registerInstanceOps(api)
 	s.registerRecord(api)
 	s.registerTasks(api)
+	s.registerStartForm(api)
 	s.registerAuth(api)
 	s.registerDefinitions(api)
 	s.registerDecisions(api)

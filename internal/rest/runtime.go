@@ -12,7 +12,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/batonhq/baton"
-	"github.com/batonhq/baton/internal/auth"
 	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/runner"
@@ -65,6 +64,10 @@ type tasksInput struct {
 	DueBefore      time.Time `query:"dueBefore" doc:"Only tasks due before this time (RFC 3339)."`
 	State          string    `query:"state" enum:"open,completed,cancelled" doc:"Task state (default open)."`
 	All            bool      `query:"all" doc:"Every user's tasks, not only the caller's (needs the operator role). Without it the list holds the tasks the caller may work on: assigned to the caller, or unassigned and offered to the caller or the caller's groups (an admin's: every task)."`
+	Search         string    `query:"q" maxLength:"200" doc:"Only tasks whose name, instance business key, or process name or id contains this text (ASCII case ignored)."`
+	Sort           string    `query:"sort" enum:"created,due,name,priority,completed" doc:"Order by this field (the id breaks ties); without it the list is in id order. Tasks without a due or completion time come last."`
+	Order          string    `query:"order" enum:"asc,desc" doc:"Direction of sort (default asc)."`
+	CompletedBy    string    `query:"completedBy" maxLength:"200" doc:"Only tasks completed by this user; me is the caller. Another user's needs the operator role. Use with state=completed."`
 	After          string    `query:"after" doc:"Page cursor: the next value of the previous page."`
 	Limit          int       `query:"limit" minimum:"1" maximum:"1000" doc:"Page size (default 100)."`
 }
@@ -125,9 +128,10 @@ func (s *server) registerRuntime(api huma.API) {
 	handle(s, api, huma.Operation{
 		OperationID: "list-tasks", Method: http.MethodGet, Path: "/api/runtime/tasks", Tags: tags,
 		Summary: "List user tasks",
-		Description: "Lists user tasks (open by default), ordered by id, one page at a time: by default the tasks the caller may work on " +
-			"(assigned to the caller, or unassigned with the caller among the candidate users or in a candidate group; for an admin, every task); all=true lists everyone's. " +
-			"The other filters narrow the list further.",
+		Description: "Lists user tasks (open by default), ordered by id or by sort, one page at a time: by default the tasks the caller may work on " +
+			"(assigned to the caller, or unassigned with the caller among the candidate users or in a candidate group; for an admin, every task); all=true lists everyone's; " +
+			"completedBy=me (with state=completed) the tasks the caller completed. The other filters narrow the list further; q searches the task name, business key and process name. " +
+			"Each task comes with its instance's business key, its process name and the values of its definition's task list columns (taskListColumns).",
 		Errors: []int{400, 422},
 	}, s.listTasks)
 	handle(s, api, huma.Operation{
@@ -294,6 +298,11 @@ func (s *server) drainDeadLetters(ctx context.Context, in *drainInput) (*drainOu
 
 func (s *server) start(ctx context.Context, in *startInput) (*instanceOutput, error) {
 	req := in.Body
+	vars, err := s.checkStartForm(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	req.Variables = vars
 	sr := runner.StartRequest{
 		DefinitionID: req.DefinitionID, Version: req.Version, Variables: req.Variables, BusinessKey: req.BusinessKey,
 		Actor: actor(ctx),
@@ -445,41 +454,6 @@ func (s *server) message(ctx context.Context, in *messageInput) (*messageOutput,
 		return nil, err
 	}
 	return &messageOutput{Status: http.StatusOK, Body: &baton.MessageResult{Instance: out.Body}}, nil
-}
-
-func (s *server) listTasks(ctx context.Context, in *tasksInput) (*tasksOutput, error) {
-	limit := page(in.Limit)
-	f := store.TaskFilter{
-		State: in.State, InstanceID: in.InstanceID, DefinitionID: in.DefinitionID,
-		Assignee: in.Assignee, Group: in.CandidateGroup, DueBefore: in.DueBefore,
-		After: in.After, Limit: limit,
-	}
-	id := identity(ctx)
-	if in.All {
-		if !id.Role.AtLeast(auth.Operator) {
-			return nil, forbidden("all=true lists every user's tasks and needs the operator role, and %s is %s; without it the list holds your tasks and your groups'", id.User, article(id.Role))
-		}
-	} else if id.Role != auth.Admin {
-		// The tasks the caller may work on (auth.CanWorkOnTask): assigned
-		// to them, or unassigned and offered to them or one of their
-		// groups. An admin may work on every task.
-		f.User, f.Groups = id.User, id.Groups
-		if f.User == "" && len(f.Groups) == 0 {
-			return &tasksOutput{Body: baton.TaskList{Tasks: []baton.Task{}}}, nil
-		}
-	}
-	rows, err := s.store().Tasks(ctx, f)
-	if err != nil {
-		return nil, fmt.Errorf("list tasks: %w", err)
-	}
-	out := &tasksOutput{Body: baton.TaskList{Tasks: make([]baton.Task, 0, len(rows))}}
-	for _, t := range rows {
-		out.Body.Tasks = append(out.Body.Tasks, toTask(t))
-	}
-	if len(rows) == limit {
-		out.Body.Next = rows[len(rows)-1].ID
-	}
-	return out, nil
 }
 
 func (s *server) listIncidents(ctx context.Context, in *incidentsInput) (*incidentsOutput, error) {

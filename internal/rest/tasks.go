@@ -377,7 +377,7 @@ func (s *server) resolveForm(ctx context.Context, t store.TaskRow) (*resolvedFor
 		}
 		rf.form, rf.source = f, FormInline
 	case strings.TrimSpace(key) != "":
-		f, err := s.deployedForm(ctx, t, key)
+		f, err := s.deployedForm(ctx, fmt.Sprintf("task %q", t.ID), key)
 		if err != nil {
 			return nil, err
 		}
@@ -404,16 +404,17 @@ func formKeyID(key string) string {
 }
 
 // deployedForm reads the latest version of the form a form key names.
-func (s *server) deployedForm(ctx context.Context, t store.TaskRow, key string) (*form.Form, error) {
+// owner names what shows the form ("task \"ID\"").
+func (s *server) deployedForm(ctx context.Context, owner, key string) (*form.Form, error) {
 	id := formKeyID(key)
 	row, err := s.store().Definition(ctx, id, 0)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, fmt.Errorf("task %q shows form %q (form key %q), which is not deployed: deploy the form-js file with POST /api/definitions: %w", t.ID, id, key, store.ErrNotFound)
+		return nil, fmt.Errorf("%s shows form %q (form key %q), which is not deployed: deploy the form-js file with POST /api/definitions: %w", owner, id, key, store.ErrNotFound)
 	case err != nil:
-		return nil, fmt.Errorf("form %q of task %q: %w", id, t.ID, err)
+		return nil, fmt.Errorf("form %q of %s: %w", id, owner, err)
 	case row.Format != model.FormatForm:
-		return nil, fmt.Errorf("task %q shows form %q (form key %q), but %q is a %s, not a form: %w", t.ID, id, key, id, row.Format.Noun(), store.ErrNotFound)
+		return nil, fmt.Errorf("%s shows form %q (form key %q), but %q is a %s, not a form: %w", owner, id, key, id, row.Format.Noun(), store.ErrNotFound)
 	}
 	f, err := form.Parse(row.Source)
 	if err != nil {
@@ -508,6 +509,12 @@ func (s *server) completeTask(ctx context.Context, in *completeInput) (*instance
 
 // invalidSubmission is the 422 that names every bad field.
 func invalidSubmission(t store.TaskRow, rf *resolvedForm, bad []form.FieldError) *problem {
+	return invalidFields(bad, fmt.Sprintf("the submission does not fit the form of task %q (%s form)", t.ID, rf.source), "nothing was changed")
+}
+
+// invalidFields is the 422 that names every bad field of a form: what
+// did not fit, how many fields and which, and what that means.
+func invalidFields(bad []form.FieldError, what, outcome string) *problem {
 	p := newProblem(http.StatusUnprocessableEntity, "")
 	for _, fe := range bad {
 		p.Errors = append(p.Errors, baton.ProblemError{Location: "variables." + fe.Key, Message: fe.Message})
@@ -516,7 +523,6 @@ func invalidSubmission(t store.TaskRow, rf *resolvedForm, bad []form.FieldError)
 	if len(bad) > 1 {
 		noun = "fields are"
 	}
-	p.Detail = fmt.Sprintf("the submission does not fit the form of task %q (%s form): %d %s invalid: %s; nothing was changed",
-		t.ID, rf.source, len(bad), noun, summarize(p.Errors))
+	p.Detail = fmt.Sprintf("%s: %d %s invalid: %s; %s", what, len(bad), noun, summarize(p.Errors), outcome)
 	return p
 }

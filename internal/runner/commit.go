@@ -210,7 +210,7 @@ func taskRow(st *engine.State, e engine.Effect, now time.Time) store.TaskRow {
 	info := e.Task
 	task := store.TaskRow{ID: e.ID, InstanceID: st.InstanceID, DefinitionID: st.DefinitionID, NodeID: e.NodeID,
 		Name: info.Name, Assignee: info.Assignee, CandidateUsers: info.CandidateUsers, CandidateGroups: info.CandidateGroups,
-		DueAt: info.DueAt, FollowUpAt: info.FollowUpAt, FormKey: info.FormKey, State: store.TaskOpen, CreatedAt: now}
+		DueAt: info.DueAt, FollowUpAt: info.FollowUpAt, FormKey: info.FormKey, State: store.TaskOpen, CreatedAt: now, Priority: info.Priority}
 	if len(e.Locals) > 0 {
 		task.Payload, _ = json.Marshal(map[string]any{"locals": e.Locals})
 	}

@@ -22,7 +22,7 @@ const (
 
 	TaskColumns = `id, instance_id, definition_id, node_id, name, assignee, candidate_users,
 	candidate_groups, due_at, follow_up_at, form_key, state, payload, created_at, completed_at,
-	completed_by`
+	completed_by, priority`
 
 	SubscriptionColumns = `id, instance_id, node_id, kind, name, key, created_at`
 

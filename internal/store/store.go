@@ -183,6 +183,7 @@ type TaskRow struct {
 	CreatedAt       time.Time
 	CompletedAt     time.Time
 	CompletedBy     string
+	Priority        int // 0 to 100, higher first; 50 unless the node sets it
 }
 
 // SubscriptionRow is an open message or signal subscription.
@@ -460,7 +461,8 @@ type InstanceFilter struct {
 // group of Groups among the candidate groups; with neither User nor Groups
 // set there is no identity filter. Group matches tasks that have it among
 // their candidate groups, assigned or not. DueBefore matches tasks with a
-// DueAt strictly before it.
+// DueAt strictly before it. Search, Sort and paging are checked by
+// CheckTaskQuery (taskquery.go).
 type TaskFilter struct {
 	State        string // default TaskOpen
 	InstanceID   string
@@ -470,8 +472,18 @@ type TaskFilter struct {
 	User         string
 	Groups       []string
 	DueBefore    time.Time
-	After        string
-	Limit        int
+	// CompletedBy matches tasks completed by this user.
+	CompletedBy string
+	// Search matches tasks whose name, instance business key, or
+	// process (definition) name or id contains it, ignoring ASCII case.
+	Search string
+	// Sort orders the list; "" orders by id and pages with After. With a
+	// Sort, pages resume at Cursor and After is ignored.
+	Sort   TaskSort
+	Desc   bool
+	Cursor *TaskCursor
+	After  string
+	Limit  int
 }
 
 // JobFilter filters Jobs.

@@ -77,7 +77,11 @@ export interface InstanceList { instances: InstanceSummary[]; next?: string; tot
 export interface Task {
   id: string; instanceId: string; definitionId: string; nodeId: string; name: string; assignee: string;
   candidateGroups: string[]; candidateUsers?: string[]; dueAt?: string; createdAt: string; state?: string;
+  priority?: number; completedAt?: string; completedBy?: string;
+  businessKey?: string; processName?: string; columns?: { label: string; value: unknown }[];
 }
+
+export interface StartForm { definitionId: string; version: number; nodeId: string; source: string; form: any; data: Record<string, unknown> }
 export interface Definition {
   id: string; version: number; name: string; format: string; deployedAt: string; deployedBy?: string; hash: string;
 }
@@ -223,6 +227,9 @@ const enc = encodeURIComponent;
 
 export const api = {
   tasks: (p: Record<string, string | undefined> = {}) => listAll<Task>('/api/runtime/tasks', 'tasks', p),
+  // startForm is null when the version's start event has no form (404).
+  startForm: (id: string, version?: number) => call<StartForm>(`/api/definitions/${enc(id)}/start-form` + qs({ version }))
+    .catch((err) => { if (err instanceof ApiError && err.status === 404) return null; throw err; }),
   // instances searches with the query as the API takes it (var repeats).
   instances: (q: URLSearchParams) => call<InstanceList>(`/api/runtime/instances${q.toString() ? '?' + q : ''}`),
   instance: (id: string) => call<Instance>(`/api/runtime/instance/${enc(id)}`),

@@ -1,6 +1,7 @@
 package bpmn
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -313,6 +314,11 @@ func (p *process) read() error {
 	}
 	if v := p.el.nsAttr(nsBaton, "retention"); v != "" {
 		d.Retention = strings.TrimSpace(v)
+	}
+	if v := strings.TrimSpace(p.el.nsAttr(nsBaton, "taskListColumns")); v != "" {
+		if err := json.Unmarshal([]byte(v), &d.TaskListColumns); err != nil {
+			p.problem(p.el, "", "baton:taskListColumns must be a JSON array of variable names or {\"label\", \"expr\"} objects: %v", err)
+		}
 	}
 	if err := p.container(p.el, nil); err != nil {
 		return err

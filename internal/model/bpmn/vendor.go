@@ -104,6 +104,9 @@ func (p *process) camundaAttrs(n *model.Node, e *element, take func(string) stri
 	if v := take("camunda:formKey"); v != "" {
 		n.FormKey = v
 	}
+	if v := take("camunda:priority"); v != "" && n.Type == model.UserTask {
+		n.Priority = v
+	}
 	if strings.EqualFold(strings.TrimSpace(e.nsAttr(nsCamunda, "type")), "external") {
 		take("camunda:type")
 		n.TaskType = take("camunda:topic")
@@ -385,6 +388,10 @@ func (p *process) zeebeElement(n *model.Node, k *element) {
 		}
 		if v := k.attr("candidateUsers"); v != "" {
 			n.CandidateUsers = splitList(v)
+		}
+	case "priorityDefinition":
+		if v := k.attr("priority"); v != "" {
+			n.Priority = v
 		}
 	case "formDefinition":
 		switch {

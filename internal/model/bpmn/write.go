@@ -1,6 +1,7 @@
 package bpmn
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -209,6 +210,12 @@ func (x *exporter) export() ([]byte, error) {
 	}
 	if d.Retention != "" {
 		pattrs = append(pattrs, "baton:retention", d.Retention)
+	}
+	if len(d.TaskListColumns) > 0 {
+		cols, err := json.Marshal(d.TaskListColumns)
+		if err == nil {
+			pattrs = append(pattrs, "baton:taskListColumns", string(cols))
+		}
 	}
 	w.open("bpmn:process", pattrs...)
 	if d.Description != "" {

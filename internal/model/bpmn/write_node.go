@@ -247,6 +247,9 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 				"candidateGroups", strings.Join(n.CandidateGroups, ","), "candidateUsers", strings.Join(n.CandidateUsers, ","))
 		})
 	}
+	if n.Priority != "" {
+		ee = append(ee, func() { w.leaf("zeebe:priorityDefinition", "priority", n.Priority) })
+	}
 	if id := x.formID(n); id != "" {
 		ee = append(ee, func() { w.leaf("zeebe:formDefinition", "formKey", "camunda-forms:bpmn:"+id) })
 	} else if formID != "" && formID == n.FormKey {

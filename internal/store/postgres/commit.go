@@ -136,7 +136,7 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 		b.Queue(insertInto("tasks", store.TaskColumns),
 			k.ID, k.InstanceID, k.DefinitionID, k.NodeID, k.Name, k.Assignee,
 			strs(k.CandidateUsers), strs(k.CandidateGroups), tm(k.DueAt), tm(k.FollowUpAt),
-			k.FormKey, k.State, k.Payload, tm(k.CreatedAt), tm(k.CompletedAt), k.CompletedBy)
+			k.FormKey, k.State, k.Payload, tm(k.CreatedAt), tm(k.CompletedAt), k.CompletedBy, k.Priority)
 	}
 
 	if len(t.DeleteSubs) > 0 {

@@ -51,7 +51,7 @@ func scanTask(r rowScanner) (store.TaskRow, error) {
 	err := r.Scan(&t.ID, &t.InstanceID, &t.DefinitionID, &t.NodeID, &t.Name, &t.Assignee,
 		&t.CandidateUsers, &t.CandidateGroups, timeCol{&t.DueAt},
 		timeCol{&t.FollowUpAt}, &t.FormKey, &t.State, &t.Payload, timeCol{&t.CreatedAt},
-		timeCol{&t.CompletedAt}, &t.CompletedBy)
+		timeCol{&t.CompletedAt}, &t.CompletedBy, &t.Priority)
 	if len(t.CandidateUsers) == 0 {
 		t.CandidateUsers = nil
 	}

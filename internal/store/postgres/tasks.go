@@ -25,6 +25,9 @@ func (s *Store) Task(ctx context.Context, id string) (store.TaskRow, error) {
 // Tasks lists user tasks by id. Candidate filters use array containment
 // (@>, &&) so the GIN indexes on the candidate columns apply.
 func (s *Store) Tasks(ctx context.Context, f store.TaskFilter) ([]store.TaskRow, error) {
+	if err := f.CheckTaskQuery(); err != nil {
+		return nil, fmt.Errorf("tasks: %w", err)
+	}
 	var w where
 	state := f.State
 	if state == "" {
@@ -55,10 +58,11 @@ func (s *Store) Tasks(ctx context.Context, f store.TaskFilter) ([]store.TaskRow,
 	if !f.DueBefore.IsZero() {
 		w.add("due_at < ?", tm(f.DueBefore))
 	}
-	if f.After != "" {
-		w.add("id > ?", f.After)
+	conds, order := store.TaskQuery(&f, "ILIKE", tm)
+	for _, c := range conds {
+		w.add(c.SQL, c.Args...)
 	}
-	q := `SELECT ` + store.TaskColumns + ` FROM tasks` + w.String() + ` ORDER BY id LIMIT `
+	q := `SELECT ` + store.TaskColumns + ` FROM tasks` + w.String() + order + ` LIMIT `
 	q += w.next(store.ListLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, w.args...)
 	if err != nil {

@@ -249,7 +249,7 @@ func insertTask(ctx context.Context, tx *wtx, k *store.TaskRow) error {
 	if _, err := tx.ExecContext(ctx, insertInto("tasks", store.TaskColumns),
 		k.ID, k.InstanceID, k.DefinitionID, k.NodeID, k.Name, k.Assignee,
 		jsonList(k.CandidateUsers), jsonList(k.CandidateGroups), tm(k.DueAt), tm(k.FollowUpAt),
-		k.FormKey, k.State, k.Payload, tm(k.CreatedAt), tm(k.CompletedAt), k.CompletedBy); err != nil {
+		k.FormKey, k.State, k.Payload, tm(k.CreatedAt), tm(k.CompletedAt), k.CompletedBy, k.Priority); err != nil {
 		return fmt.Errorf("insert task %s: %w", k.ID, dbErr(err))
 	}
 	for kind, names := range map[string][]string{"user": k.CandidateUsers, "group": k.CandidateGroups} {

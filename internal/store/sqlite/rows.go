@@ -52,7 +52,7 @@ func scanTask(r rowScanner) (store.TaskRow, error) {
 	err := r.Scan(&t.ID, &t.InstanceID, &t.DefinitionID, &t.NodeID, &t.Name, &t.Assignee,
 		listCol{&t.CandidateUsers}, listCol{&t.CandidateGroups}, timeCol{&t.DueAt},
 		timeCol{&t.FollowUpAt}, &t.FormKey, &t.State, bytesCol{&t.Payload}, timeCol{&t.CreatedAt},
-		timeCol{&t.CompletedAt}, &t.CompletedBy)
+		timeCol{&t.CompletedAt}, &t.CompletedBy, &t.Priority)
 	return t, err
 }
 

@@ -21,8 +21,11 @@ func (s *Store) Task(ctx context.Context, id string) (store.TaskRow, error) {
 	return t, nil
 }
 
-// Tasks lists user tasks by id.
+// Tasks lists user tasks, by id or in f's sort order.
 func (s *Store) Tasks(ctx context.Context, f store.TaskFilter) ([]store.TaskRow, error) {
+	if err := f.CheckTaskQuery(); err != nil {
+		return nil, fmt.Errorf("tasks: %w", err)
+	}
 	var w where
 	state := f.State
 	if state == "" {
@@ -73,11 +76,12 @@ func (s *Store) Tasks(ctx context.Context, f store.TaskFilter) ([]store.TaskRow,
 	if !f.DueBefore.IsZero() {
 		w.add("due_at IS NOT NULL AND due_at < ?", tm(f.DueBefore))
 	}
-	if f.After != "" {
-		w.add("id > ?", f.After)
+	conds, order := store.TaskQuery(&f, "LIKE", tm)
+	for _, c := range conds {
+		w.add(c.SQL, c.Args...)
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.TaskColumns+` FROM tasks`+w.String()+
-		` ORDER BY id LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
+		order+` LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("tasks: %w", err)
 	}

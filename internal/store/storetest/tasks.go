@@ -38,6 +38,11 @@ func testTasks(t *testing.T, newStore NewStore) {
 		mustCommit(t, s, store.Transition{Instance: instance("i1", 2), CloseTasks: []store.TaskClose{{ID: "t7", State: store.TaskCompleted, By: "bob"}}})
 	}
 
+	t.Run("Query", func(t *testing.T) {
+		t.Parallel()
+		testTaskQuery(t, newStore)
+	})
+
 	t.Run("RoundTrip", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)

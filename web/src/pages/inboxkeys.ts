@@ -3,7 +3,7 @@
 // the first search field of the page. Keys typed into a field are left
 // alone.
 
-const HELP = 'j/k or ↓/↑: select a task · Enter: open · c: claim';
+const HELP = 'j/k or ↓/↑: select a task · Enter: open · c: claim · /: search';
 
 export function inboxKeys() {
   document.addEventListener('keydown', (e) => {
@@ -13,6 +13,13 @@ export function inboxKeys() {
     const typing = target && (target.isContentEditable || /^(TEXTAREA|SELECT)$/.test(target.tagName) ||
       target.tagName === 'INPUT' && !['checkbox', 'radio', 'button', 'submit'].includes((target as HTMLInputElement).type));
     if (typing) return;
+    if (e.key === '/') {
+      const search = page.querySelector<HTMLInputElement>('#task-search');
+      if (!search) return;
+      search.focus();
+      e.preventDefault();
+      return;
+    }
     const rows = [...page.querySelectorAll<HTMLTableRowElement>('tr[data-task-id]')];
     if (!rows.length) return;
     const at = rows.findIndex((r) => r.classList.contains('selected'));
