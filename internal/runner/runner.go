@@ -183,6 +183,8 @@ type Runner struct {
 	batch batchState // batch.go
 	// tracer is nil when tracing is off (trace.go).
 	tracer trace.Tracer
+	// deployChecks are the server's extra deploy checks (deploycheck.go).
+	deployChecks deployChecks
 
 	mu        sync.RWMutex
 	handlers  map[string]Handler // by job kind or "service:<taskType>"
