@@ -38,6 +38,9 @@ type Metrics struct {
 
 	brokersOnce sync.Once
 	brokers     *Brokers // broker.go
+
+	webhooksOnce sync.Once
+	webhooks     *Webhooks // broker.go
 }
 
 var (
