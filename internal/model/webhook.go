@@ -33,6 +33,11 @@ type Webhook struct {
 	// repeated delivery take effect once (`=headers["x-github-delivery"]`);
 	// absent, the Idempotency-Key header, else the SHA-256 of the body.
 	MessageID string `json:"messageId,omitempty"`
+	// TimeToLive, on a catch, keeps a message nothing waits for yet for a
+	// catch that opens within it (an ISO 8601 duration); absent, such a
+	// request is answered 404. It also lets a repeat of a delivery that
+	// was taken be recognised after its receiver moved on.
+	TimeToLive string `json:"timeToLive,omitempty"`
 }
 
 // WebhookAuth is a webhook's verification. The secret is named, never
@@ -125,8 +130,16 @@ func (b *builder) webhookEnd(n *Node, paths map[string]string) {
 		if h.CorrelationKey != "" {
 			b.errf(n.Line, n.ID, "event.webhook.correlationKey", "a start event's webhook starts an instance; it has no correlation key")
 		}
+		if h.TimeToLive != "" {
+			b.errf(n.Line, n.ID, "event.webhook.timeToLive", "a start event's webhook starts an instance; nothing is kept for later")
+		}
 	} else if h.BusinessKey != "" {
 		b.errf(n.Line, n.ID, "event.webhook.businessKey", "only a start event's webhook gives a business key")
+	}
+	if h.TimeToLive != "" {
+		if d, err := ParseDuration(h.TimeToLive); err != nil || d <= 0 {
+			b.errf(n.Line, n.ID, "event.webhook.timeToLive", "%q is not a positive ISO 8601 duration", h.TimeToLive)
+		}
 	}
 	for _, f := range [...]struct{ key, field, src string }{
 		{"webhook:correlationKey", "correlationKey", h.CorrelationKey}, {"webhook:businessKey", "businessKey", h.BusinessKey},

@@ -14,7 +14,7 @@ func TestWebhookValidate(t *testing.T) {
 		return wfDoc(`{"id": "s", "type": "startEvent", "event": {"kind": "message", "name": "m", "webhook": `+hook+`}}, {"id": "e", "type": "endEvent"}`, wfFlowSE)
 	}
 	good := map[string]string{
-		"catch":        catch(`{"path": "orders/paid", ` + auth + `, "correlationKey": "=body.orderId", "variables": "=body", "messageId": "=headers[\"x-id\"]"}`),
+		"catch":        catch(`{"path": "orders/paid", ` + auth + `, "correlationKey": "=body.orderId", "variables": "=body", "messageId": "=get value(headers, \"x-id\")", "timeToLive": "PT10M"}`),
 		"literal key":  catch(`{"path": "p", ` + auth + `, "correlationKey": "A-1"}`),
 		"receive task": wfTask(`{"id": "t", "type": "receiveTask", "event": {"webhook": {"path": "r", "auth": {"kind": "token", "secret": "t", "prefix": "Bearer "}}}}`),
 		"start":        start(`{"path": "s", "auth": {"kind": "hmac", "secret": "gh", "algorithm": "sha1", "encoding": "base64", "timestampHeader": "X-Ts", "tolerance": "PT30S"}, "businessKey": "=body.id"}`),
@@ -55,6 +55,8 @@ func TestWebhookValidate(t *testing.T) {
 		{"literal messageId", catch(`{"path": "p", ` + auth + `, "messageId": "x"}`), want{node: "t", field: "event.webhook.messageId", msg: "not an expression"}},
 		{"bad variables", catch(`{"path": "p", ` + auth + `, "variables": "=body.("}`), want{node: "t", field: "event.webhook.variables"}},
 		{"key on a start", start(`{"path": "p", ` + auth + `, "correlationKey": "=body.k"}`), want{node: "s", field: "event.webhook.correlationKey", msg: "no correlation key"}},
+		{"ttl on a start", start(`{"path": "p", ` + auth + `, "timeToLive": "PT1H"}`), want{node: "s", field: "event.webhook.timeToLive", msg: "nothing is kept"}},
+		{"bad ttl", catch(`{"path": "p", ` + auth + `, "timeToLive": "1h"}`), want{node: "t", field: "event.webhook.timeToLive", msg: "not a positive ISO 8601 duration"}},
 		{"business key on a catch", catch(`{"path": "p", ` + auth + `, "businessKey": "=body.k"}`), want{node: "t", field: "event.webhook.businessKey", msg: "only a start event"}},
 		{"same path twice", wfDoc(`{"id": "s", "type": "startEvent", "event": {"kind": "message", "name": "m", "webhook": {"path": "p", `+auth+`}}}, {"id": "t", "type": "receiveTask", "event": {"webhook": {"path": "p", `+auth+`}}}, {"id": "e", "type": "endEvent"}`, seq("s", "t", "e")),
 			want{node: "t", field: "event.webhook.path", msg: `already the webhook of node "s"`}},

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/batonhq/baton/internal/engine"
 	"github.com/batonhq/baton/internal/model"
@@ -209,6 +210,14 @@ func (s *server) mapHook(rt hookRoute, env map[string]any, h http.Header, body [
 		if err != nil {
 			return nil, true, fmt.Errorf("event.webhook.%s of node %q: %v", field, rt.node.ID, err)
 		}
+		switch v.(type) {
+		case []any:
+			return nil, true, fmt.Errorf("event.webhook.%s of node %q: the expression gave a list", field, rt.node.ID)
+		case map[string]any:
+			if field != "variables" {
+				return nil, true, fmt.Errorf("event.webhook.%s of node %q: the expression gave an object, want text", field, rt.node.ID)
+			}
+		}
 		return v, true, nil
 	}
 	in := hookInput{key: rt.hook.CorrelationKey, businessKey: rt.hook.BusinessKey}
@@ -313,10 +322,17 @@ func (w *statusWriter) WriteHeader(status int) {
 // id (the message id, as broker sources do).
 func (s *server) correlateByHook(ctx context.Context, w http.ResponseWriter, r *http.Request, rt hookRoute, in hookInput, outcome *string) {
 	name := rt.node.MessageName()
-	st, _, err := s.r.PublishMessage(ctx, runner.Message{Name: name, Key: in.key, ID: "webhook:" + rt.hook.Path + ":" + in.id,
-		Variables: in.vars, Actor: "webhook " + rt.hook.Path})
+	var ttl time.Duration
+	if rt.hook.TimeToLive != "" {
+		ttl, _ = model.ParseDuration(rt.hook.TimeToLive) // checked at deploy
+	}
+	st, buf, err := s.r.PublishMessage(ctx, runner.Message{Name: name, Key: in.key, ID: "webhook:" + rt.hook.Path + ":" + in.id,
+		Variables: in.vars, TTL: ttl, Actor: "webhook " + rt.hook.Path})
 	res := webhookResult{Outcome: "correlated", DeliveryID: in.id}
 	switch {
+	case err == nil && buf != nil:
+		*outcome, res.Outcome = "buffered", "buffered"
+		writeHookJSON(w, http.StatusAccepted, res)
 	case err == nil:
 		*outcome, res.InstanceID = "correlated", st.InstanceID
 		writeHookJSON(w, http.StatusOK, res)

@@ -244,8 +244,8 @@ func TestExportBrokerSourceAndSink(t *testing.T) {
 func TestExportWebhook(t *testing.T) {
 	d, err := model.ParseJSON("h.json", []byte(`{"id":"h","nodes":[
 	 {"id":"s","type":"startEvent","event":{"kind":"message","name":"push",
-	  "webhook":{"path":"gh/push","auth":{"kind":"hmac","secret":"gh","header":"X-Hub-Signature-256","prefix":"sha256="},"businessKey":"=body.id","messageId":"=headers[\"x-github-delivery\"]"}}},
-	 {"id":"r","type":"receiveTask","event":{"webhook":{"path":"paid","auth":{"kind":"token","secret":"pay","prefix":"Bearer "},"correlationKey":"=body.orderId","variables":"=body"}}},
+	  "webhook":{"path":"gh/push","auth":{"kind":"hmac","secret":"gh","header":"X-Hub-Signature-256","prefix":"sha256="},"businessKey":"=body.id","messageId":"=get value(headers, \"x-github-delivery\")"}}},
+	 {"id":"r","type":"receiveTask","event":{"webhook":{"path":"paid","auth":{"kind":"token","secret":"pay","prefix":"Bearer "},"correlationKey":"=body.orderId","variables":"=body","timeToLive":"PT1H"}}},
 	 {"id":"e","type":"endEvent"}],
 	 "edges":[{"id":"f1","source":"s","target":"r"},{"id":"f2","source":"r","target":"e"}]}`))
 	if err != nil {
