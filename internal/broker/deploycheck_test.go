@@ -14,7 +14,9 @@ import (
 
 type noDial struct{}
 
-func (noDial) Dial(context.Context) (broker.Session, error) { return nil, errors.New("not dialled in this test") }
+func (noDial) Dial(context.Context) (broker.Session, error) {
+	return nil, errors.New("not dialled in this test")
+}
 
 // TestDeployRefusesUnknownBroker: with brokers configured, deploying a
 // definition whose source or sink names another broker is refused with
