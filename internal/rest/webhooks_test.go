@@ -172,6 +172,30 @@ func webhooks(t *testing.T, st store.Store) {
 	if n := count(); n != 1 {
 		t.Errorf("after 4 deliveries of d-1: %d instances, want 1", n)
 	}
+	// Eight copies of one delivery at once: one instance, eight answers
+	// naming it.
+	burst := []byte(`{"orderId": "o-3", "total": 3}`)
+	burstSig := webhook.Sign(shopAuth, shopSecret, "", burst)
+	ids := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Go(func() {
+			code, _, data := hook(t, srv, "shop/orders", burst, "X-Shop-Signature", burstSig, "X-Shop-Delivery", "d-burst")
+			if code == http.StatusCreated {
+				ids[i] = hookAnswerOf(t, data).InstanceID
+			}
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id == "" || id != ids[0] {
+			t.Errorf("concurrent copies of one delivery answered instances %v, want one instance in every answer", ids)
+			break
+		}
+	}
+	if n := count(); n != 2 {
+		t.Errorf("after the burst: %d instances, want 2", n)
+	}
 	// The same delivery id with another body is a conflict, not a start.
 	other := []byte(`{"orderId": "o-9", "total": 1}`)
 	if code, _, data := hook(t, srv, "shop/orders?via=web", other, "X-Shop-Signature", webhook.Sign(shopAuth, shopSecret, "", other), "X-Shop-Delivery", "d-1"); code != http.StatusConflict {
@@ -202,8 +226,8 @@ func webhooks(t *testing.T, st store.Store) {
 	if code, _, data := hook(t, srv, "shop/orders", big, "X-Shop-Signature", webhook.Sign(shopAuth, shopSecret, "", big), "X-Shop-Delivery", "d-4"); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("a body over the limit = %d %s, want 413", code, data)
 	}
-	if n := count(); n != 1 {
-		t.Errorf("after the refused requests: %d instances, want 1", n)
+	if n := count(); n != 2 {
+		t.Errorf("after the refused requests: %d instances, want 2", n)
 	}
 	if code, _, data := hook(t, srv, "shop/nothing", body); code != http.StatusNotFound {
 		t.Errorf("unknown path = %d %s, want 404", code, data)
@@ -258,7 +282,7 @@ func webhooks(t *testing.T, st store.Store) {
 	v2 = strings.Replace(v2, `total: body.total,`, `total: body.total * 1,`, 1)
 	srv.MustDo(t, http.MethodPost, "/api/definitions", json.RawMessage(v2), nil, http.StatusCreated)
 
-	for k, want := range map[string]int{"shop/orders started": 2, "shop/orders duplicate": 3, "shop/orders conflict": 1, "shop/orders unauthorized": 4,
+	for k, want := range map[string]int{"shop/orders started": 3, "shop/orders duplicate": 10, "shop/orders conflict": 1, "shop/orders unauthorized": 4,
 		"shop/orders bad_request": 1, "shop/orders too_large": 1, "(unknown) not_found": 1, "pay/paid unauthorized": 1, "pay/paid buffered": 1,
 		"pay/paid correlated": 1, "pay/paid duplicate": 1} {
 		if got := counts.get(k); got != want {
