@@ -155,6 +155,8 @@ func startBrokers(path string, defaultTTL time.Duration, r *runner.Runner, m *me
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	log.Info("brokers configured", "brokers", mgr.Names())
+	// With brokers configured, a definition naming another is refused.
+	r.AddDeployCheck(mgr.CheckDefinition)
 	return mgr, nil
 }
 

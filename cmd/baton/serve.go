@@ -29,6 +29,7 @@ import (
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/store/postgres"
 	"github.com/batonhq/baton/internal/store/sqlite"
+	"github.com/batonhq/baton/internal/webhook"
 	"github.com/batonhq/baton/web"
 )
 
@@ -53,6 +54,7 @@ type serveCommand struct {
 	retention       string
 	retentionEvery  time.Duration
 	brokersFile     string
+	webhookSecrets  string
 	scripts         scriptFlags
 
 	st store.Store
@@ -114,6 +116,7 @@ BATON_SCRIPT_WORKERS, BATON_SCRIPT_MEMORY and BATON_SCRIPT_TIMEOUT.`)
 	fs.StringVar(&c.retention, "retention", envOr("BATON_RETENTION", ""), "remove instances that ended more than `D` ago (30d, 12h, P30D) with their history, unless their definition sets its own retention; empty: keep them (docs/operations.md)")
 	fs.DurationVar(&c.retentionEvery, "retention-every", 10*time.Minute, "run the retention purge every `D` (one node of the cluster runs each)")
 	fs.StringVar(&c.brokersFile, "brokers", envOr("BATON_BROKERS", ""), "connect the message brokers configured in the JSON `FILE` (docs/brokers.md)")
+	fs.StringVar(&c.webhookSecrets, "webhook-secrets", envOr("BATON_WEBHOOK_SECRETS", ""), "take inbound webhook secrets from the environment variables the JSON `FILE` names (docs/webhooks.md)")
 	if err := c.scripts.register(fs); err != nil {
 		return err
 	}
@@ -338,6 +341,15 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return usageErrorf("brokers: %v", err)
 	}
 
+	hookSecrets, err := webhook.ReadSecrets(c.webhookSecrets, nil)
+	if err != nil {
+		return usageErrorf("webhook-secrets: %v", err)
+	}
+	// The API adds its webhook deploy check to r: made before deployDir.
+	streamsDone := make(chan struct{})
+	api := rest.New(rest.Config{Runner: r, Auth: verifier, Logger: log, Done: streamsDone, Version: versionString(),
+		WebhookSecrets: hookSecrets, WebhookObserver: m.Webhooks()})
+
 	if c.deployDir != "" {
 		if err := deployDir(ctx, r, c.deployDir, log); err != nil {
 			return err
@@ -350,11 +362,10 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	}
 
 	stopBrokers := runBrokers(context.WithoutCancel(ctx), brokers)
-	streamsDone := make(chan struct{})
-	api := rest.New(rest.Config{Runner: r, Auth: verifier, Logger: log, Done: streamsDone, Version: versionString()})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	mux.Handle("/api/", api)
+	mux.Handle("/hooks/", api) // inbound webhooks, verified by their own secrets
 	mux.Handle("/mcp", mcpbridge.HTTPHandler(api, versionString()))
 	mux.Handle("/healthz", api)
 	mux.Handle("/readyz", api)

@@ -246,3 +246,37 @@ func (nopObserver) BrokerMessageIn(string, string)       {}
 func (nopObserver) BrokerMessageOut(string, string)      {}
 func (nopObserver) BrokerRedelivered(string)             {}
 func (nopObserver) BrokerError(string, string)           {}
+
+// CheckDefinition is the runner's deploy check for brokers: every broker
+// a source or sink of d names is configured on this server.
+func (m *Manager) CheckDefinition(_ context.Context, d *model.Definition) ([]model.Problem, error) {
+	var probs []model.Problem
+	for _, n := range d.Nodes {
+		if n.Event == nil {
+			continue
+		}
+		for _, e := range [...]struct {
+			field, broker string
+		}{{"event.source.broker", brokerOf(n.Event.Source)}, {"event.sink.broker", sinkBroker(n.Event.Sink)}} {
+			if e.broker != "" && m.conns[e.broker] == nil {
+				probs = append(probs, model.Problem{Line: n.Line, NodeID: n.ID, Field: e.field,
+					Message: fmt.Sprintf("no broker %q is configured on this server (configured: %s; docs/brokers.md)", e.broker, strings.Join(m.Names(), ", "))})
+			}
+		}
+	}
+	return probs, nil
+}
+
+func brokerOf(s *model.BrokerSource) string {
+	if s == nil {
+		return ""
+	}
+	return s.Broker
+}
+
+func sinkBroker(s *model.BrokerSink) string {
+	if s == nil {
+		return ""
+	}
+	return s.Broker
+}

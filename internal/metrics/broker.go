@@ -56,3 +56,25 @@ func (b *Brokers) BrokerRedelivered(broker string) { b.redelivered.WithLabelValu
 
 // BrokerError counts a failure.
 func (b *Brokers) BrokerError(broker, op string) { b.errors.WithLabelValues(broker, op).Inc() }
+
+// Webhooks counts inbound webhook requests (internal/rest's
+// WebhookObserver).
+type Webhooks struct {
+	requests *prometheus.CounterVec
+}
+
+// Webhooks registers the webhook metric (once) and returns its observer.
+func (m *Metrics) Webhooks() *Webhooks {
+	m.webhooksOnce.Do(func() {
+		m.webhooks = &Webhooks{requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baton_webhook_requests_total",
+			Help: "Inbound webhook requests by path ((unknown) for a path no definition declares) and outcome (started, correlated, duplicate, conflict, no_receiver, unauthorized, bad_request, too_large, not_found, unconfigured, error)."},
+			[]string{"path", "outcome"})}
+		m.reg.MustRegister(m.webhooks.requests)
+	})
+	return m.webhooks
+}
+
+// WebhookRequest counts one request.
+func (w *Webhooks) WebhookRequest(path, outcome string) {
+	w.requests.WithLabelValues(path, outcome).Inc()
+}

@@ -40,6 +40,9 @@ type Metrics struct {
 
 	brokersOnce sync.Once
 	brokers     *Brokers // broker.go
+
+	webhooksOnce sync.Once
+	webhooks     *Webhooks // broker.go
 }
 
 var (

@@ -134,6 +134,7 @@ func (b *builder) compile() {
 		}
 		e.cond = b.compileExpr(nil, e.Line, e.ID, "condition", e.Condition)
 	}
+	hookPaths := map[string]string{}
 	for _, n := range d.Nodes {
 		tool := b.toolInputs(n)
 		for i, m := range n.Inputs {
@@ -257,6 +258,7 @@ func (b *builder) compile() {
 			}
 		}
 		b.brokerEnds(n)
+		b.webhookEnd(n, hookPaths)
 		if n.Notify != nil {
 			switch n.Notify.Channel {
 			case "email", "sms", "webhook":

@@ -163,6 +163,10 @@ type Event struct {
 	// its message to one.
 	Source *BrokerSource `json:"source,omitempty"`
 	Sink   *BrokerSink   `json:"sink,omitempty"`
+	// Webhook, on the same catches as Source, declares an HTTP endpoint
+	// /hooks/{path} whose requests start an instance or deliver the
+	// message (webhook.go).
+	Webhook *Webhook `json:"webhook,omitempty"`
 }
 
 // Waits reports whether a compensation throw event waits for its handlers

@@ -115,6 +115,8 @@ func TestSchemaAgreesWithParseJSON(t *testing.T) {
 			`{"id": "f1", "source": "s", "target": "t"}, {"id": "f2", "source": "t", "target": "e"}, {"id": "f3", "source": "b", "target": "e"}`),
 		"message catch": wfDoc(wfStartEnd+`, {"id": "m", "type": "intermediateCatchEvent", "event": {"kind": "message", "name": "paid", "correlationKey": "=orderId"}}`,
 			`{"id": "f1", "source": "s", "target": "m"}, {"id": "f2", "source": "m", "target": "e"}`),
+		"webhooks": wfDoc(`{"id": "s", "type": "startEvent", "event": {"kind": "message", "name": "push", "webhook": {"path": "gh/push", "auth": {"kind": "hmac", "secret": "gh", "header": "X-Hub-Signature-256", "prefix": "sha256=", "algorithm": "sha256", "encoding": "hex", "timestampHeader": "X-Ts", "tolerance": "PT1M"}, "businessKey": "=body.id", "variables": "=body", "messageId": "=get value(headers, \"x-id\")"}}},
+			{"id": "t", "type": "receiveTask", "event": {"webhook": {"path": "paid", "auth": {"kind": "token", "secret": "pay", "prefix": "Bearer "}, "correlationKey": "=body.orderId", "timeToLive": "PT1H"}}}, {"id": "e", "type": "endEvent"}`, seq("s", "t", "e")),
 		"error end": wfDoc(`{"id": "s", "type": "startEvent"}, {"id": "e", "type": "endEvent", "event": {"kind": "error", "errorCode": "E1"}}`, wfFlowSE),
 	}
 	for name, src := range good {

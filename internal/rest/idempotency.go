@@ -100,6 +100,7 @@ type idempotency struct {
 func (s *server) idempotent(api huma.API, next http.Handler) http.Handler {
 	m := &idempotency{s: s, st: s.r.Store(), ops: http.NewServeMux(), roles: map[string]auth.Role{},
 		maxLen: max(s.cfg.MaxBodyBytes, s.cfg.MaxDefinitionBytes) + 1, running: map[string]chan struct{}{}}
+	s.idem = m
 	for path, item := range api.OpenAPI().Paths {
 		op := item.Post
 		if op == nil || !slices.Contains(idempotentOps, op.OperationID) {
@@ -166,7 +167,17 @@ func (m *idempotency) serve(w http.ResponseWriter, r *http.Request, pattern stri
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	caller := identity(ctx).User
+	m.keyed(w, r, identity(ctx).User, key, body, next)
+}
+
+// keyed serves a request under key for caller (body is its body, already
+// read): the first claims the key and runs next, a repeat gets the stored
+// answer. Webhooks (webhooks.go) come here with their delivery id.
+func (m *idempotency) keyed(w http.ResponseWriter, r *http.Request, caller, key string, body []byte, next http.Handler) {
+	fail := func(status int, format string, args ...any) {
+		writeProblem(w, r, newProblem(status, fmt.Sprintf(format, args...)))
+	}
+	ctx := r.Context()
 	hash := requestHash(r, caller, body)
 	clk := m.s.r.Clock() // for the stored times; waiting is in real time
 	wait := time.Now().Add(m.s.cfg.IdempotencyLock + time.Second)

@@ -72,6 +72,11 @@ type Config struct {
 	// up to that long for the first request's answer (idempotency.go).
 	IdempotencyTTL  time.Duration
 	IdempotencyLock time.Duration
+	// WebhookSecrets are the webhook secrets by name (docs/webhooks.md);
+	// a definition whose webhook names another is refused at deploy.
+	WebhookSecrets map[string][]byte
+	// WebhookObserver counts webhook requests (nil: not counted).
+	WebhookObserver WebhookObserver
 	// MaxStreamsPerToken bounds the event streams one bearer token may
 	// hold open at once (default DefaultMaxStreamsPerToken); one more is
 	// refused with 429.
@@ -89,6 +94,9 @@ type server struct {
 
 	streamsMu sync.Mutex
 	streams   map[[32]byte]int // open event streams per token hash
+
+	idem  *idempotency // set by idempotent
+	hooks hookRegistry // webhooks.go
 }
 
 // New returns the API handler. It serves /api/..., /healthz and /readyz;
@@ -158,6 +166,12 @@ func New(cfg Config) http.Handler {
 	s.registerExternal(api)
 	s.registerHealth(api)
 	s.registerEvents(api, mux)
+	mux.HandleFunc("POST "+hooksPrefix+"{path...}", s.serveHook)
+	mux.HandleFunc(hooksPrefix, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		writeProblem(w, r, newProblem(http.StatusMethodNotAllowed, "a webhook takes POST only"))
+	})
+	cfg.Runner.AddDeployCheck(s.checkHooks)
 	jsonOnlyWithRawBody(api)
 	mux.HandleFunc("/", s.notFound)
 	return tracing.Extract(s.authenticate(s.idempotent(api, mux)))

@@ -61,6 +61,9 @@ func (r *Runner) Deploy(ctx context.Context, name string, src []byte, by string)
 	if err := checkInlineForms(name, d); err != nil {
 		return store.DefinitionRow{}, false, err
 	}
+	if err := r.runDeployChecks(ctx, name, d); err != nil {
+		return store.DefinitionRow{}, false, err
+	}
 	if err := r.checkKind(ctx, d.ID, format); err != nil {
 		return store.DefinitionRow{}, false, err
 	}

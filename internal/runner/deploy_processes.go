@@ -30,6 +30,9 @@ func (r *Runner) deployOthers(ctx context.Context, name string, src []byte, by, 
 		if err := checkInlineForms(name, d); err != nil {
 			return created, err
 		}
+		if err := r.runDeployChecks(ctx, name, d); err != nil {
+			return created, err
+		}
 		if err := r.checkKind(ctx, d.ID, model.FormatBPMN); err != nil {
 			return created, err
 		}

@@ -197,6 +197,8 @@ type Runner struct {
 	purging sync.Mutex
 	// tracer is nil when tracing is off (trace.go).
 	tracer trace.Tracer
+	// deployChecks are the server's extra deploy checks (deploycheck.go).
+	deployChecks deployChecks
 
 	mu        sync.RWMutex
 	handlers  map[string]Handler // by job kind or "service:<taskType>"

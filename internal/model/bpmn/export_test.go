@@ -238,3 +238,41 @@ func TestExportBrokerSourceAndSink(t *testing.T) {
 		t.Errorf("sink = %+v, want %+v", sink, d.Node("tell").Event.Sink)
 	}
 }
+
+// TestExportWebhook: a webhook survives the way to BPMN and back
+// (baton:webhook), and a malformed one is a located problem.
+func TestExportWebhook(t *testing.T) {
+	d, err := model.ParseJSON("h.json", []byte(`{"id":"h","nodes":[
+	 {"id":"s","type":"startEvent","event":{"kind":"message","name":"push",
+	  "webhook":{"path":"gh/push","auth":{"kind":"hmac","secret":"gh","header":"X-Hub-Signature-256","prefix":"sha256="},"businessKey":"=body.id","messageId":"=get value(headers, \"x-github-delivery\")"}}},
+	 {"id":"r","type":"receiveTask","event":{"webhook":{"path":"paid","auth":{"kind":"token","secret":"pay","prefix":"Bearer "},"correlationKey":"=body.orderId","variables":"=body","timeToLive":"PT1H"}}},
+	 {"id":"e","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"s","target":"r"},{"id":"f2","source":"r","target":"e"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := Export(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(x), "baton:webhook=") {
+		t.Fatalf("no baton:webhook in\n%s", x)
+	}
+	back, err := ParseOne("h.bpmn", x, "")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, x)
+	}
+	for _, id := range []string{"s", "r"} {
+		got, want := back.Node(id).Event.Webhook, d.Node(id).Event.Webhook
+		if got == nil || *got != *want {
+			t.Errorf("%s: webhook = %+v, want %+v", id, got, want)
+		}
+	}
+	if back.Node("r").Expr("webhook:correlationKey") == nil {
+		t.Errorf("the imported correlationKey is not compiled")
+	}
+	bad := strings.Replace(string(x), `baton:webhook="{`, `baton:webhook="{&quot;paht&quot;:1,`, 1)
+	if _, err := ParseOne("h.bpmn", []byte(bad), ""); err == nil || !strings.Contains(err.Error(), "baton:webhook") {
+		t.Errorf("a malformed baton:webhook: err = %v, want a problem naming it", err)
+	}
+}

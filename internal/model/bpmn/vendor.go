@@ -680,10 +680,11 @@ func sortedKeys(m map[string]string) []string {
 }
 
 // brokerAttrs reads a message broker source or sink (docs/brokers.md),
-// written as JSON in baton:brokerSource and baton:brokerSink.
+// written as JSON in baton:brokerSource and baton:brokerSink, and an
+// inbound webhook (docs/webhooks.md) in baton:webhook.
 func (p *process) brokerAttrs(n *model.Node, e *element, take func(string) string) {
-	src, sink := take("baton:brokerSource"), take("baton:brokerSink")
-	if src == "" && sink == "" {
+	src, sink, hook := take("baton:brokerSource"), take("baton:brokerSink"), take("baton:webhook")
+	if src == "" && sink == "" && hook == "" {
 		return
 	}
 	if n.Event == nil {
@@ -699,6 +700,14 @@ func (p *process) brokerAttrs(n *model.Node, e *element, take func(string) strin
 		n.Event.Sink = &model.BrokerSink{}
 		if err := json.Unmarshal([]byte(sink), n.Event.Sink); err != nil {
 			p.problem(e, n.ID, "baton:brokerSink is not a JSON broker sink: %v", err)
+		}
+	}
+	if hook != "" {
+		n.Event.Webhook = &model.Webhook{}
+		dec := json.NewDecoder(strings.NewReader(hook))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(n.Event.Webhook); err != nil {
+			p.problem(e, n.ID, "baton:webhook is not a JSON webhook (docs/webhooks.md): %v", err)
 		}
 	}
 }

@@ -92,6 +92,10 @@ func (x *exporter) node(n *model.Node, in, out []string, inner func()) {
 		b, _ := json.Marshal(ev.Source)
 		attrs = append(attrs, "baton:brokerSource", string(b))
 	}
+	if ev := n.Event; ev != nil && ev.Webhook != nil {
+		b, _ := json.Marshal(ev.Webhook)
+		attrs = append(attrs, "baton:webhook", string(b))
+	}
 	if ev := n.Event; ev != nil && ev.Sink != nil {
 		b, _ := json.Marshal(ev.Sink)
 		attrs = append(attrs, "baton:brokerSink", string(b))
