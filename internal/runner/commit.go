@@ -70,7 +70,7 @@ func (r *Runner) commit(ctx context.Context, s stepResult, prepare func(*store.T
 		return t.Instance, err
 	}
 	if len(inline) > 0 {
-		r.enqueueLocal(inline)
+		r.enqueueLocal(inline, t.Instance)
 	} else if len(t.NewJobs) > 0 {
 		r.poke()
 	}
