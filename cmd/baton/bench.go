@@ -26,6 +26,7 @@ type benchCommand struct {
 	workers     int
 	json        bool
 	jobs        bool
+	external    int
 }
 
 func (c *benchCommand) ParseFlags(ctx context.Context, args []string) error {
@@ -42,7 +43,9 @@ them. Every transition is acknowledged only after its commit.
 The service handler is registered as pure (it returns at once and changes
 nothing outside), so it runs inside the transition that reached its task;
 --jobs makes it an ordinary handler whose tasks are job rows, leased and
-completed in transitions of their own.
+completed in transitions of their own. --external N leaves them to N
+external workers (the Go client's Worker) that fetch, lock and complete
+them over the REST API of an HTTP server on 127.0.0.1.
 
 Without --db each model runs on a fresh SQLite file in a temporary
 directory; with a postgres:// URL on that database.`)
@@ -55,12 +58,19 @@ directory; with a postgres:// URL on that database.`)
 	fs.IntVar(&c.workers, "workers", 64, "job workers")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per model")
 	fs.BoolVar(&c.jobs, "jobs", false, "run the service handler as ordinary jobs (a job row and a transition per task) instead of a pure handler run inside the transition")
+	fs.IntVar(&c.external, "external", 0, "run the service tasks on `N` external workers (Go clients over HTTP on 127.0.0.1) instead of in process")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usageErrorf("bench takes no arguments, got %q", pos)
+	}
+	if c.external < 0 || c.external > 1024 {
+		return usageErrorf("--external: %d workers; give 0 (in process) to 1024", c.external)
+	}
+	if c.external > 0 && c.jobs {
+		return usageErrorf("--external and --jobs exclude each other: external workers run the tasks as jobs already")
 	}
 	return nil
 }
@@ -98,7 +108,7 @@ func (c *benchCommand) Run(ctx context.Context) error {
 			return err
 		}
 		res, err := bench.Run(ctx, bench.Options{Store: st, StoreName: storeName, Model: m, Concurrency: c.concurrency,
-			Warmup: c.warmup, Duration: c.duration, Waiting: c.waiting, Workers: c.workers, Jobs: c.jobs})
+			Warmup: c.warmup, Duration: c.duration, Waiting: c.waiting, Workers: c.workers, Jobs: c.jobs, External: c.external})
 		st.Close()
 		if tmp != "" {
 			os.RemoveAll(tmp)
