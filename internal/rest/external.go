@@ -145,7 +145,7 @@ func (s *server) fetchAndLock(ctx context.Context, in *fetchInput) (*fetchOutput
 		}
 		left := time.Until(deadline)
 		if len(tasks) > 0 || left <= 0 {
-			return s.taskList(ctx, tasks), nil
+			return s.taskList(tasks), nil
 		}
 		t := time.NewTimer(min(pollEvery, left))
 		select {
@@ -155,7 +155,7 @@ func (s *server) fetchAndLock(ctx context.Context, in *fetchInput) (*fetchOutput
 		case <-s.cfg.Done:
 			// Server shutdown: answer now; nothing was locked.
 			t.Stop()
-			return s.taskList(ctx, nil), nil
+			return s.taskList(nil), nil
 		case <-t.C:
 		case <-wake:
 			t.Stop()
@@ -167,24 +167,16 @@ func (s *server) fetchAndLock(ctx context.Context, in *fetchInput) (*fetchOutput
 }
 
 // taskList converts leased jobs to the wire document.
-func (s *server) taskList(ctx context.Context, tasks []runner.ExternalTask) *fetchOutput {
+func (s *server) taskList(tasks []runner.ExternalTask) *fetchOutput {
 	out := &fetchOutput{Body: baton.ExternalTaskList{Tasks: make([]baton.ExternalTask, 0, len(tasks))}}
-	defs := map[string]string{}
 	for _, t := range tasks {
-		def, ok := defs[t.InstanceID]
-		if !ok {
-			if row, err := s.store().Instance(ctx, t.InstanceID); err == nil {
-				def = row.DefinitionID
-			}
-			defs[t.InstanceID] = def
-		}
 		vars := t.Variables
 		if vars == nil {
 			vars = map[string]any{}
 		}
 		job := runner.Job{JobRow: t.JobRow}
 		out.Body.Tasks = append(out.Body.Tasks, baton.ExternalTask{
-			ID: t.ID, InstanceID: t.InstanceID, DefinitionID: def, NodeID: t.NodeID, Type: t.TaskType,
+			ID: t.ID, InstanceID: t.InstanceID, DefinitionID: t.DefinitionID, NodeID: t.NodeID, Type: t.TaskType,
 			Attempt: t.Attempt, Variables: vars, LockExpiresAt: t.LeaseUntil.UTC(), IdempotencyKey: job.IdempotencyKey(),
 			CustomHeaders: t.Headers,
 		})

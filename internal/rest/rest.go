@@ -155,6 +155,7 @@ func New(cfg Config) http.Handler {
 	s.registerDecisions(api)
 	s.registerAdvice(api)
 	s.registerExternal(api)
+	s.registerExternalBatch(api)
 	s.registerHealth(api)
 	s.registerEvents(api, mux)
 	jsonOnlyWithRawBody(api)
