@@ -279,10 +279,9 @@ const maxAnswer = 64 << 20
 // unkeyed tells the POSTs the server takes no Idempotency-Key for: a
 // repeated fetch should lock other tasks (the lost one's locks expire), a
 // repeated extend-lock only extends the lock again, and evaluating a
-// decision changes nothing; complete-batch takes no key (a repeat
-// answers 409 for each task the first completed).
+// decision changes nothing.
 func unkeyed(path string) bool {
-	return path == "/api/external-tasks/fetch-and-lock" || path == completeBatchPath || strings.HasSuffix(path, "/extend-lock") ||
+	return path == "/api/external-tasks/fetch-and-lock" || strings.HasSuffix(path, "/extend-lock") ||
 		strings.HasPrefix(path, "/api/decisions/")
 }
 

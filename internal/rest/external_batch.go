@@ -27,7 +27,7 @@ func (s *server) registerExternalBatch(api huma.API) {
 		Description: "Completes up to 1000 tasks locked to the worker, each as its own complete would: in its own transaction, " +
 			"only under the worker's unexpired lock, exactly once. The answer is 200 with one result per task, in order: status 204 " +
 			"when it completed, otherwise the status and detail its own complete would have answered (404, 409, 422). " +
-			"It takes no Idempotency-Key: a repeat answers 409 for the tasks that completed the first time.",
+			"With an Idempotency-Key a repeat gets the first answer again; without one, a repeat answers 409 for the tasks that completed the first time.",
 		Errors: []int{400, 413, 422},
 	}, s.completeExternalBatch)
 }
