@@ -74,6 +74,7 @@ func (r *Runner) commit(ctx context.Context, s stepResult, prepare func(*store.T
 	} else if len(t.NewJobs) > 0 {
 		r.poke()
 	}
+	r.wakeForJobs(t.NewJobs, now)
 	r.broadcast(events)
 	if len(t.NewSubs) > 0 {
 		r.takeBuffered(ctx, t.NewSubs, "", "")

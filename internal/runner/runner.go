@@ -195,6 +195,8 @@ type Runner struct {
 	nextID int
 
 	wake chan struct{}
+	// extWait are the long polls for external work (extwake.go).
+	extWait extWaiters
 	// local holds jobs this node created already leased to itself (see
 	// commit): they run without a fetch round trip, and with the instance
 	// row their transition committed, so without a read either.
