@@ -9,6 +9,7 @@ package baton
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -363,6 +364,38 @@ type CompleteExternalRequest struct {
 	WorkerID  string         `json:"workerId" minLength:"1"`
 	Variables map[string]any `json:"variables,omitempty" doc:"Output variables, merged into the instance (through the node's output mappings)."`
 }
+
+// CompleteExternalBatchRequest completes many external tasks locked to
+// one worker in one request.
+type CompleteExternalBatchRequest struct {
+	WorkerID string                      `json:"workerId" minLength:"1"`
+	Tasks    []CompleteExternalBatchItem `json:"tasks" minItems:"1" maxItems:"1000" doc:"The tasks to complete, each with its output variables."`
+}
+
+// CompleteExternalBatchItem is one task of a batch completion.
+type CompleteExternalBatchItem struct {
+	ID        string         `json:"id" minLength:"1" doc:"External task id (the id fetch-and-lock returned)."`
+	Variables map[string]any `json:"variables,omitempty" doc:"Output variables, merged into the instance (through the node's output mappings)."`
+}
+
+// CompleteExternalBatchResult answers a batch completion: one result per
+// task, in the order of the request.
+type CompleteExternalBatchResult struct {
+	Results []ExternalTaskResult `json:"results"`
+}
+
+// ExternalTaskResult is the outcome of one task of a batch: status 204
+// when it completed, otherwise the status and detail its own request
+// would have had (404 no such task, 409 not locked by this worker or
+// already done, 422 invalid, 500).
+type ExternalTaskResult struct {
+	ID     string `json:"id"`
+	Status int    `json:"status" doc:"204: completed; otherwise the status a single complete would have answered."`
+	Detail string `json:"detail,omitempty" doc:"Why the task was not completed."`
+}
+
+// Completed reports whether the task completed.
+func (r ExternalTaskResult) Completed() bool { return r.Status == http.StatusNoContent }
 
 // ExternalFailureRequest reports a failed attempt of a locked external
 // task.

@@ -233,6 +233,19 @@ func (c *Client) CompleteExternal(ctx context.Context, taskID string, req Comple
 	return c.post(ctx, externalPath(taskID, "complete"), req, nil)
 }
 
+// CompleteExternalBatch completes many external tasks locked to
+// req.WorkerID in one request. The error is the request's; each task's
+// own outcome is in the result, in the order of req.Tasks.
+func (c *Client) CompleteExternalBatch(ctx context.Context, req CompleteExternalBatchRequest) (*CompleteExternalBatchResult, error) {
+	var out CompleteExternalBatchResult
+	if err := c.post(ctx, completeBatchPath, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+const completeBatchPath = "/api/external-tasks/complete-batch"
+
 // FailExternal reports a failed attempt of an external task.
 func (c *Client) FailExternal(ctx context.Context, taskID string, req ExternalFailureRequest) error {
 	return c.post(ctx, externalPath(taskID, "failure"), req, nil)

@@ -104,6 +104,8 @@ type Worker struct {
 	opts     WorkerOptions
 	log      *slog.Logger
 	running  atomic.Bool
+	// done sends completions in batches (workerbatch.go).
+	done *completer
 }
 
 // NewWorker returns a worker with the id workerID (unique per running
@@ -123,7 +125,7 @@ func NewWorker(c *Client, workerID string, handlers map[string]WorkerFunc, opts 
 		opts.Logger = slog.Default()
 	}
 	w := &Worker{c: c, id: workerID, handlers: make(map[string]WorkerFunc, len(handlers)), opts: opts,
-		log: opts.Logger.With("worker", workerID)}
+		log: opts.Logger.With("worker", workerID), done: newCompleter(c, workerID)}
 	for t, h := range handlers {
 		w.handlers[t] = h
 		w.types = append(w.types, t)
@@ -164,6 +166,16 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	defer w.running.Store(false)
 
+	// The completer outlives the tasks in flight: it stops after them.
+	stopBatches, batchesDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(batchesDone)
+		w.done.run(stopBatches)
+	}()
+	defer func() {
+		close(stopBatches)
+		<-batchesDone
+	}()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	slots := make(chan struct{}, w.opts.MaxConcurrent)
@@ -281,9 +293,7 @@ func (w *Worker) work(runCtx context.Context, t ExternalTask, expires time.Time)
 	switch {
 	case err == nil:
 		what = "completed"
-		report = func(ctx context.Context) error {
-			return w.c.CompleteExternal(ctx, t.ID, CompleteExternalRequest{WorkerID: w.id, Variables: out})
-		}
+		report = func(ctx context.Context) error { return w.done.complete(ctx, t.ID, out) }
 	case errors.As(err, &be):
 		what = "BPMN error " + be.Code
 		report = func(ctx context.Context) error {

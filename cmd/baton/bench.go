@@ -31,6 +31,7 @@ type benchCommand struct {
 	grow        int
 	retention   string
 	keep        time.Duration
+	external    int
 }
 
 func (c *benchCommand) ParseFlags(ctx context.Context, args []string) error {
@@ -47,7 +48,9 @@ them. Every transition is acknowledged only after its commit.
 The service handler is registered as pure (it returns at once and changes
 nothing outside), so it runs inside the transition that reached its task;
 --jobs makes it an ordinary handler whose tasks are job rows, leased and
-completed in transitions of their own.
+completed in transitions of their own. --external N leaves them to N
+external workers (the Go client's Worker) that fetch, lock and complete
+them over the REST API of an HTTP server on 127.0.0.1.
 
 Without --db each model runs on a fresh SQLite file in a temporary
 directory; with a postgres:// URL on that database.`)
@@ -63,6 +66,7 @@ directory; with a postgres:// URL on that database.`)
 	fs.IntVar(&c.grow, "grow", 0, "add `N` completed straight instances to the SQLite --db (copies of one run, made by bulk inserts) and exit, to measure a large database")
 	fs.StringVar(&c.retention, "retention", "", "run the retention purge (every second, in the same process) with this limit `D` while the models run")
 	fs.BoolVar(&c.jobs, "jobs", false, "run the service handler as ordinary jobs (a job row and a transition per task) instead of a pure handler run inside the transition")
+	fs.IntVar(&c.external, "external", 0, "run the service tasks on `N` external workers (Go clients over HTTP on 127.0.0.1) instead of in process")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -74,6 +78,12 @@ directory; with a postgres:// URL on that database.`)
 		if c.keep, err = model.ParseRetention(c.retention); err != nil {
 			return usageErrorf("--retention: %v", err)
 		}
+	}
+	if c.external < 0 || c.external > 1024 {
+		return usageErrorf("--external: %d workers; give 0 (in process) to 1024", c.external)
+	}
+	if c.external > 0 && c.jobs {
+		return usageErrorf("--external and --jobs exclude each other: external workers run the tasks as jobs already")
 	}
 	return nil
 }
@@ -117,7 +127,7 @@ func (c *benchCommand) Run(ctx context.Context) error {
 			return err
 		}
 		res, err := bench.Run(ctx, bench.Options{Store: st, StoreName: storeName, Model: m, Concurrency: c.concurrency,
-			Warmup: c.warmup, Duration: c.duration, Waiting: c.waiting, Workers: c.workers, Jobs: c.jobs, Retention: c.keep})
+			Warmup: c.warmup, Duration: c.duration, Waiting: c.waiting, Workers: c.workers, Jobs: c.jobs, Retention: c.keep, External: c.external})
 		st.Close()
 		if tmp != "" {
 			os.RemoveAll(tmp)

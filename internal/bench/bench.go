@@ -56,6 +56,10 @@ type Options struct {
 	// while the model runs (every second), removing the instances that
 	// ended longer ago: throughput while the purge works (Result.Purged).
 	Retention time.Duration
+	// External, when above zero, leaves the service tasks to that many
+	// external workers (Go clients over HTTP on 127.0.0.1, external.go)
+	// instead of an in-process handler.
+	External int
 }
 
 // Result is one benchmark row.
@@ -63,14 +67,16 @@ type Result struct {
 	Model       string `json:"model"`
 	Store       string `json:"store"`
 	Concurrency int    `json:"concurrency"`
-	// Handler is "pure" (run inside the transition) or "job".
-	Handler     string        `json:"handler"`
-	Instances   int           `json:"instances"`
-	Seconds     float64       `json:"seconds"`
-	PerSecond   float64       `json:"perSecond"`
-	P50         time.Duration `json:"p50"`
-	P99         time.Duration `json:"p99"`
-	HandlerRuns int64         `json:"handlerRuns"`
+	// Handler is "pure" (run inside the transition), "job", or "ext"
+	// (ExternalWorkers workers over HTTP).
+	Handler         string        `json:"handler"`
+	ExternalWorkers int           `json:"externalWorkers,omitempty"`
+	Instances       int           `json:"instances"`
+	Seconds         float64       `json:"seconds"`
+	PerSecond       float64       `json:"perSecond"`
+	P50             time.Duration `json:"p50"`
+	P99             time.Duration `json:"p99"`
+	HandlerRuns     int64         `json:"handlerRuns"`
 	// User-task model only.
 	StartPerSecond    float64 `json:"startPerSecond,omitempty"`
 	CompletePerSecond float64 `json:"completePerSecond,omitempty"`
@@ -99,8 +105,12 @@ func (r Result) String() string {
 	if r.Purged > 0 {
 		load += fmt.Sprintf("  purged %d", r.Purged)
 	}
-	return fmt.Sprintf("%-10s %-8s %-4s c=%-3d %7d instances in %5.2fs = %8.0f/s  p50 %-9v p99 %-9v",
-		r.Model, r.Store, r.Handler, r.Concurrency, r.Instances, r.Seconds, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond)) + load
+	handler := r.Handler
+	if r.ExternalWorkers > 0 {
+		handler = fmt.Sprintf("ext×%d", r.ExternalWorkers)
+	}
+	return fmt.Sprintf("%-10s %-8s %-6s c=%-3d %7d instances in %5.2fs = %8.0f/s  p50 %-9v p99 %-9v",
+		r.Model, r.Store, handler, r.Concurrency, r.Instances, r.Seconds, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond)) + load
 }
 
 // tasksPer is how many service tasks run per instance of each model.
@@ -138,10 +148,13 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 		runs.Add(1)
 		return nil, nil
 	})
-	if o.Jobs {
+	switch {
+	case o.External > 0:
+		res.Handler, res.ExternalWorkers = "ext", o.External
+	case o.Jobs:
 		res.Handler = "job"
 		r.Register("service:work", work)
-	} else {
+	default:
 		res.Handler = "pure"
 		r.RegisterPure("service:work", work)
 	}
@@ -157,6 +170,9 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	defer stop()
 	if o.Model == "usertask" {
 		return userTask(ctx, r, row.ID, o, res)
+	}
+	if o.External > 0 {
+		return externalWorkers(ctx, r, row.ID, o, res, &runs)
 	}
 	return throughput(ctx, r, row.ID, o, res, &runs)
 }

@@ -38,3 +38,33 @@ func TestRunEveryModel(t *testing.T) {
 		})
 	}
 }
+
+// TestRunExternal runs straight and seq10 with their service tasks done
+// by external workers over HTTP: every instance completes and every task
+// ran on a worker.
+func TestRunExternal(t *testing.T) {
+	ctx := context.Background()
+	for _, m := range []string{"straight", "seq10"} {
+		t.Run(m, func(t *testing.T) {
+			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bench.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			res, err := Run(ctx, Options{Store: st, StoreName: "sqlite", Model: m, Concurrency: 8, Duration: 500 * time.Millisecond, External: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Log(res)
+			if res.Handler != "ext" || res.ExternalWorkers != 2 {
+				t.Fatalf("handler %q with %d workers, want ext with 2", res.Handler, res.ExternalWorkers)
+			}
+			if res.Instances == 0 {
+				t.Fatal("no instance completed")
+			}
+			if res.HandlerRuns < int64(res.Instances*tasksPer[m]) {
+				t.Fatalf("%d worker runs for %d instances", res.HandlerRuns, res.Instances)
+			}
+		})
+	}
+}

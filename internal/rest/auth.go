@@ -79,6 +79,7 @@ var roles = map[string]auth.Role{
 	// External task workers use operator tokens.
 	"fetch-and-lock":            auth.Operator,
 	"complete-external-task":    auth.Operator,
+	"complete-external-tasks":   auth.Operator,
 	"fail-external-task":        auth.Operator,
 	"external-task-bpmn-error":  auth.Operator,
 	"extend-external-task-lock": auth.Operator,

@@ -219,6 +219,10 @@ func authCases() []authCase {
 			body: func(fixture) any { return baton.FetchAndLockRequest{WorkerID: "w", Types: []string{"nothing"}} }},
 		{op: "complete-external-task", method: "POST", path: fixed("/api/external-tasks/no-such/complete"), want: operators4,
 			body: func(fixture) any { return baton.CompleteExternalRequest{WorkerID: "w"} }},
+		{op: "complete-external-tasks", method: "POST", path: fixed("/api/external-tasks/complete-batch"), want: operators,
+			body: func(fixture) any {
+				return baton.CompleteExternalBatchRequest{WorkerID: "w", Tasks: []baton.CompleteExternalBatchItem{{ID: "no-such"}}}
+			}},
 		{op: "fail-external-task", method: "POST", path: fixed("/api/external-tasks/no-such/failure"), want: operators4,
 			body: func(fixture) any { return baton.ExternalFailureRequest{WorkerID: "w", ErrorMessage: "x"} }},
 		{op: "external-task-bpmn-error", method: "POST", path: fixed("/api/external-tasks/no-such/bpmn-error"), want: operators4,

@@ -23,13 +23,11 @@ const (
 	// MaxWaitFor bounds a fetch-and-lock long poll: well under the write
 	// timeouts of the server and of common proxies.
 	MaxWaitFor = 60 * time.Second
-	// pollEvery is how often a long poll looks for work when nothing
-	// committed on this node woke it (work committed by another node, a
-	// retry whose backoff ended).
+	// pollEvery is how often a long poll looks for work when no commit
+	// on this node woke it (work committed by another node, a retry whose
+	// backoff ended, a lapsed lock). A commit that creates external jobs
+	// wakes as many waiting polls as it created jobs (runner.WaitExternal).
 	pollEvery = 100 * time.Millisecond
-	// minPollGap keeps a busy node's commits from making a long poll
-	// query the store for every one of them.
-	minPollGap = 10 * time.Millisecond
 )
 
 type fetchInput struct {
@@ -129,62 +127,55 @@ func (s *server) fetchAndLock(ctx context.Context, in *fetchInput) (*fetchOutput
 		wait = d
 	}
 
-	var wake <-chan runner.Event
-	if wait > 0 {
-		// Commits on this node (a new job among them) end the wait at once.
-		ch, stop := s.r.SubscribeBuffer(1)
-		defer stop()
-		wake = ch
-	}
 	deadline := time.Now().Add(wait)
 	for {
-		fetched := time.Now()
+		// Registered before the fetch, so that a job created while it
+		// runs still wakes this poll.
+		var wake <-chan string
+		done := func() {}
+		if wait > 0 {
+			wake, done = s.r.WaitExternal(req.Types)
+		}
 		tasks, err := s.r.FetchExternal(ctx, req.WorkerID, req.Types, limit, lock)
 		if err != nil {
+			done()
 			return nil, fmt.Errorf("fetch external tasks: %w", err)
 		}
 		left := time.Until(deadline)
 		if len(tasks) > 0 || left <= 0 {
-			return s.taskList(ctx, tasks), nil
+			done()
+			return s.taskList(tasks), nil
 		}
 		t := time.NewTimer(min(pollEvery, left))
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			done()
 			return nil, ctx.Err()
 		case <-s.cfg.Done:
 			// Server shutdown: answer now; nothing was locked.
 			t.Stop()
-			return s.taskList(ctx, nil), nil
+			done()
+			return s.taskList(nil), nil
 		case <-t.C:
 		case <-wake:
 			t.Stop()
-			if d := minPollGap - time.Since(fetched); d > 0 {
-				time.Sleep(d)
-			}
 		}
+		done()
 	}
 }
 
 // taskList converts leased jobs to the wire document.
-func (s *server) taskList(ctx context.Context, tasks []runner.ExternalTask) *fetchOutput {
+func (s *server) taskList(tasks []runner.ExternalTask) *fetchOutput {
 	out := &fetchOutput{Body: baton.ExternalTaskList{Tasks: make([]baton.ExternalTask, 0, len(tasks))}}
-	defs := map[string]string{}
 	for _, t := range tasks {
-		def, ok := defs[t.InstanceID]
-		if !ok {
-			if row, err := s.store().Instance(ctx, t.InstanceID); err == nil {
-				def = row.DefinitionID
-			}
-			defs[t.InstanceID] = def
-		}
 		vars := t.Variables
 		if vars == nil {
 			vars = map[string]any{}
 		}
 		job := runner.Job{JobRow: t.JobRow}
 		out.Body.Tasks = append(out.Body.Tasks, baton.ExternalTask{
-			ID: t.ID, InstanceID: t.InstanceID, DefinitionID: def, NodeID: t.NodeID, Type: t.TaskType,
+			ID: t.ID, InstanceID: t.InstanceID, DefinitionID: t.DefinitionID, NodeID: t.NodeID, Type: t.TaskType,
 			Attempt: t.Attempt, Variables: vars, LockExpiresAt: t.LeaseUntil.UTC(), IdempotencyKey: job.IdempotencyKey(),
 			CustomHeaders: t.Headers,
 		})

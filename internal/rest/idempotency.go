@@ -59,7 +59,7 @@ var idempotentOps = []string{
 	"start-instance", "complete-task", "correlate-message", "broadcast-signal", "deploy-definition", "recover-instance",
 	"cancel-instance", "drain-dead-letters", "resolve-incidents", "set-variables", "apply-advice", "resend-notification",
 	"claim-task", "unclaim-task", "delegate-task",
-	"complete-external-task", "fail-external-task", "external-task-bpmn-error",
+	"complete-external-task", "complete-external-tasks", "fail-external-task", "external-task-bpmn-error",
 	"modify-instance", "migrate-instances", "create-batch",
 }
 

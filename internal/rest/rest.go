@@ -164,6 +164,7 @@ func New(cfg Config) http.Handler {
 	s.registerDecisions(api)
 	s.registerAdvice(api)
 	s.registerExternal(api)
+	s.registerExternalBatch(api)
 	s.registerHealth(api)
 	s.registerEvents(api, mux)
 	mux.HandleFunc("POST "+hooksPrefix+"{path...}", s.serveHook)

@@ -87,6 +87,14 @@ func (r *Runner) startTraced(ctx context.Context, d *model.Definition, id string
 // the transition (closing the job that caused the command, say); it is
 // called again on every retry.
 func (r *Runner) Apply(ctx context.Context, instanceID string, cmd engine.Command, prepare func(*store.Transition)) (st *engine.State, err error) {
+	return r.applyFrom(ctx, instanceID, cmd, prepare, nil)
+}
+
+// applyFrom is Apply whose first attempt steps from, a row of the
+// instance read (or committed) before, instead of reading it: a row that
+// is no longer current fails the commit's version check and the next
+// attempt reads the instance afresh.
+func (r *Runner) applyFrom(ctx context.Context, instanceID string, cmd engine.Command, prepare func(*store.Transition), from *store.InstanceRow) (st *engine.State, err error) {
 	span := noopSpan
 	attempts := 0
 	defer func() {
@@ -95,8 +103,10 @@ func (r *Runner) Apply(ctx context.Context, instanceID string, cmd engine.Comman
 	}()
 	var lastErr error
 	for attempt := 0; attempt < maxConflictRetries; attempt++ {
-		row, err := r.st.Instance(ctx, instanceID)
-		if err != nil {
+		var row store.InstanceRow
+		if attempt == 0 && from != nil && from.ID == instanceID {
+			row = *from
+		} else if row, err = r.st.Instance(ctx, instanceID); err != nil {
 			return nil, err
 		}
 		d, _, err := r.Definition(ctx, row.DefinitionID, row.DefinitionVersion)

@@ -70,10 +70,11 @@ func (r *Runner) commit(ctx context.Context, s stepResult, prepare func(*store.T
 		return t.Instance, err
 	}
 	if len(inline) > 0 {
-		r.enqueueLocal(inline)
+		r.enqueueLocal(inline, t.Instance)
 	} else if len(t.NewJobs) > 0 {
 		r.poke()
 	}
+	r.wakeForJobs(t.NewJobs, now)
 	r.broadcast(events)
 	if len(t.NewSubs) > 0 {
 		r.takeBuffered(ctx, t.NewSubs, "", "")

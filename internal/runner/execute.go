@@ -38,14 +38,16 @@ func (r *Runner) fetchLoop(ctx context.Context) {
 				r.log.Error("fetch jobs", "err", err)
 			}
 			r.observeTakeovers(fetched, now)
-			jobs = append(jobs, fetched...)
+			for _, j := range fetched {
+				jobs = append(jobs, leasedJob{job: j})
+			}
 		}
 		for _, j := range jobs {
 			slots <- struct{}{}
 			r.running.Add(1)
-			go func(j store.JobRow) {
+			go func(j leasedJob) {
 				defer func() { <-slots; r.running.Done(); r.poke() }()
-				r.execute(j)
+				r.execute(j.job, j.inst)
 			}(j)
 		}
 		if len(jobs) > 0 {
@@ -78,7 +80,8 @@ func (r *Runner) fetchLoop(ctx context.Context) {
 }
 
 // execute runs one leased job to its end: complete, retry, dead-letter.
-func (r *Runner) execute(j store.JobRow) {
+// inst, if known, is the instance row as of the lease (see leasedJob).
+func (r *Runner) execute(j store.JobRow, inst *store.InstanceRow) {
 	ctx, cancel := context.WithCancel(r.workCtx)
 	defer cancel()
 	start := r.clk.Now()
@@ -140,7 +143,7 @@ func (r *Runner) execute(j store.JobRow) {
 		<-renewEnded
 	}()
 
-	job, err := r.loadJob(ctx, j)
+	job, row, err := r.loadJobFrom(ctx, j, inst)
 	if err != nil {
 		if errors.Is(err, engine.ErrStale) || errors.Is(err, store.ErrNotFound) {
 			// The instance no longer waits for this job (cancelled meanwhile).
@@ -170,7 +173,10 @@ func (r *Runner) execute(j store.JobRow) {
 	case o.cmd == nil:
 		r.closeJob(ctx, j, r.cfg.Owner, store.JobCompleted)
 	default:
-		_, aerr := r.Apply(ctx, j.InstanceID, *o.cmd, doneJob(j, r.cfg.Owner, store.JobCompleted, o.note))
+		// The first attempt steps the row the handler's view came from;
+		// should the instance have moved since, the commit conflicts and
+		// Apply reads it afresh.
+		_, aerr := r.applyFrom(ctx, j.InstanceID, *o.cmd, doneJob(j, r.cfg.Owner, store.JobCompleted, o.note), &row)
 		r.logApply(j, aerr)
 	}
 }
@@ -246,7 +252,29 @@ func (r *Runner) renew(ctx context.Context, j store.JobRow, done <-chan struct{}
 
 // loadJob builds the handler's view of a job.
 func (r *Runner) loadJob(ctx context.Context, j store.JobRow) (*Job, error) {
-	st, row, err := r.InstanceState(ctx, j.InstanceID)
+	job, _, err := r.loadJobFrom(ctx, j, nil)
+	return job, err
+}
+
+// loadJobFrom builds the handler's view of a job from inst, or from the
+// stored instance when inst is nil, and returns the row it used.
+func (r *Runner) loadJobFrom(ctx context.Context, j store.JobRow, inst *store.InstanceRow) (*Job, store.InstanceRow, error) {
+	var row store.InstanceRow
+	if inst != nil {
+		row = *inst
+	} else {
+		var err error
+		if row, err = r.st.Instance(ctx, j.InstanceID); err != nil {
+			return nil, row, err
+		}
+	}
+	job, err := r.jobView(ctx, j, row)
+	return job, row, err
+}
+
+// jobView builds the handler's view of job j of the instance row.
+func (r *Runner) jobView(ctx context.Context, j store.JobRow, row store.InstanceRow) (*Job, error) {
+	st, err := decodeState(row.State)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/batonhq/baton/internal/engine"
@@ -18,6 +19,8 @@ type ExternalTask struct {
 	Variables map[string]any
 	// Headers are the node's task headers (zeebe:taskHeaders).
 	Headers map[string]string
+	// DefinitionID is the instance's definition.
+	DefinitionID string
 }
 
 // FetchExternal leases up to max jobs of the given task types to worker
@@ -45,13 +48,13 @@ func (r *Runner) FetchExternal(ctx context.Context, worker string, types []strin
 	}
 	out := make([]ExternalTask, 0, len(jobs))
 	for _, j := range jobs {
-		job, err := r.loadJob(ctx, j)
+		job, row, err := r.loadJobFrom(ctx, j, nil)
 		if err != nil {
 			// The instance moved on: this job is not needed any more.
 			r.closeJob(ctx, j, worker, store.JobCancelled)
 			continue
 		}
-		out = append(out, ExternalTask{JobRow: j, Variables: job.Variables, Headers: job.Headers()})
+		out = append(out, ExternalTask{JobRow: j, Variables: job.Variables, Headers: job.Headers(), DefinitionID: row.DefinitionID})
 	}
 	return out, nil
 }
@@ -135,4 +138,35 @@ func (r *Runner) leased(ctx context.Context, jobID, worker string) (store.JobRow
 		return j, fmt.Errorf("job %s is not locked by worker %q (state %s): %w", jobID, worker, j.State, store.ErrConflict)
 	}
 	return j, nil
+}
+
+// ExternalCompletion is one task of CompleteExternalBatch.
+type ExternalCompletion struct {
+	ID        string
+	Variables map[string]any
+}
+
+// completeBatchParallel bounds how many completions of one batch commit
+// at once: enough for the store to group their commits, few enough that
+// one batch does not crowd out every other request.
+const completeBatchParallel = 16
+
+// CompleteExternalBatch completes each task as CompleteExternal does —
+// each in its own transaction, under the same lease guard, exactly once —
+// and returns one error (nil: completed) per task, in order. The
+// completions run concurrently so that the store commits them together.
+func (r *Runner) CompleteExternalBatch(ctx context.Context, worker string, tasks []ExternalCompletion) []error {
+	errs := make([]error, len(tasks))
+	sem := make(chan struct{}, completeBatchParallel)
+	var wg sync.WaitGroup
+	for i, t := range tasks {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_, errs[i] = r.CompleteExternal(ctx, t.ID, worker, t.Variables)
+		}()
+	}
+	wg.Wait()
+	return errs
 }

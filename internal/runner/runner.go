@@ -211,10 +211,13 @@ type Runner struct {
 	nextID int
 
 	wake chan struct{}
+	// extWait are the long polls for external work (extwake.go).
+	extWait extWaiters
 	// local holds jobs this node created already leased to itself (see
-	// commit): they run without a fetch round trip.
+	// commit): they run without a fetch round trip, and with the instance
+	// row their transition committed, so without a read either.
 	localMu  sync.Mutex
-	local    []store.JobRow
+	local    []leasedJob
 	stopping bool
 
 	// workCtx is handed to running jobs and notification sends; Stop
@@ -462,7 +465,7 @@ func (r *Runner) Stop(ctx context.Context) error {
 	// The fetch loop has ended, so nothing takes jobs from the local
 	// queue any more: give back those it never started.
 	for _, j := range pending {
-		_ = r.st.ReleaseJob(context.Background(), j.ID, r.cfg.Owner)
+		_ = r.st.ReleaseJob(context.Background(), j.job.ID, r.cfg.Owner)
 	}
 	return err
 }
@@ -475,20 +478,36 @@ func (r *Runner) leaseInline() bool {
 	return r.started && !r.stopping && len(r.local) < 4*r.cfg.Workers
 }
 
-func (r *Runner) enqueueLocal(jobs []store.JobRow) {
+// leasedJob is a job leased to this node, with the instance row as of
+// its lease when this node knows it (the row of the transition that
+// created the job, or the row its handler's view was built from). The
+// row only spares a read: the commit that completes the job still
+// requires the instance's version to be unchanged, and on a conflict
+// the instance is read afresh.
+type leasedJob struct {
+	job  store.JobRow
+	inst *store.InstanceRow
+}
+
+// enqueueLocal queues jobs leased to this node by the transition that
+// committed inst.
+func (r *Runner) enqueueLocal(jobs []store.JobRow, inst store.InstanceRow) {
+	snap := &inst
 	r.localMu.Lock()
-	r.local = append(r.local, jobs...)
+	for _, j := range jobs {
+		r.local = append(r.local, leasedJob{job: j, inst: snap})
+	}
 	r.localMu.Unlock()
 	r.poke()
 }
 
-func (r *Runner) popLocal(n int) []store.JobRow {
+func (r *Runner) popLocal(n int) []leasedJob {
 	r.localMu.Lock()
 	defer r.localMu.Unlock()
 	if n > len(r.local) {
 		n = len(r.local)
 	}
-	out := append([]store.JobRow(nil), r.local[:n]...)
+	out := append([]leasedJob(nil), r.local[:n]...)
 	r.local = r.local[n:]
 	if len(r.local) == 0 {
 		r.local = nil
