@@ -12,23 +12,17 @@ import (
 )
 
 // Commit writes one transition atomically; see store.Store and
-// store.Transition for the rules. The instance row is written first (its
-// version guard also locks it, which serialises commits of one instance);
+// store.Transition for the rules. The transition joins a group commit
+// (committer): it shares a transaction with the transitions queued beside
+// it, in a savepoint of its own, and returns once that transaction
+// committed. Within it the instance row is written first (its version
+// guard also locks it, which serialises commits of one instance);
 // everything else follows in one pipelined batch.
 func (s *Store) Commit(ctx context.Context, t store.Transition) error {
 	if err := store.Prepare(&t); err != nil {
 		return err
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return commitTx(ctx, tx, &t)
-	})
-	if err != nil {
-		if t.Instance.ID != "" {
-			return fmt.Errorf("commit instance %s version %d: %w", t.Instance.ID, t.Instance.Version, dbErr(err))
-		}
-		return fmt.Errorf("commit: %w", dbErr(err))
-	}
-	return nil
+	return s.commits.do(ctx, &t)
 }
 
 func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
