@@ -79,6 +79,9 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	if got := s.CommitStats().Failed.Load(); got != 2 {
 		t.Errorf("failed transitions = %d, want 2", got)
 	}
+	if got := s.CommitStats().Repassed.Load(); got != 1 {
+		t.Errorf("groups run again with savepoints = %d, want 1", got)
+	}
 }
 
 // TestGroupCommitConcurrent: many writers at once, each instance written
@@ -119,5 +122,8 @@ func TestGroupCommitConcurrent(t *testing.T) {
 	st := s.CommitStats()
 	if st.Transitions.Load() != writers*steps || st.Groups.Load() >= st.Transitions.Load() {
 		t.Errorf("groups %d for %d transitions: want fewer groups than transitions", st.Groups.Load(), st.Transitions.Load())
+	}
+	if st.Repassed.Load() != 0 || st.Failed.Load() != 0 {
+		t.Errorf("%d groups run again, %d transitions failed; want none (no savepoint when nothing fails)", st.Repassed.Load(), st.Failed.Load())
 	}
 }
