@@ -238,4 +238,3 @@ func scrape(t *testing.T, c *http.Client, base string) map[string]float64 {
 	}
 	return out
 }
-
