@@ -48,6 +48,11 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	if err := s.Commit(ctx, startTransition("a", 1)); err != nil {
 		t.Fatal(err)
 	}
+	// Alone: the start's instance row rides in the batch; its guard fails
+	// the transition and nothing of it stays.
+	if err := s.Commit(ctx, startTransition("a", 1)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second start of a alone: %v, want a conflict", err)
+	}
 	ts := []store.Transition{
 		startTransition("b", 1),
 		startTransition("a", 1), // exists
