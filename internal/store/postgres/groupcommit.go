@@ -163,9 +163,20 @@ func (c *committer) runGroup(group []*commitOp) {
 		return 0
 	})
 	if err := c.group(live); err != nil {
+		var cf commitFailed
+		if errors.As(err, &cf) {
+			// The COMMIT was sent and failed: the group may or may not
+			// have committed (a connection lost on the way back), so no
+			// transition is run again; each caller gets the error, as a
+			// transaction of its own would have given it.
+			for _, op := range live {
+				op.done <- commitErr(op.t, cf.err)
+			}
+			return
+		}
 		// Nothing of the group was written: each transition runs again on
-		// its own, so a broken connection or a failed COMMIT costs a
-		// retry, not an error for all of them.
+		// its own, so a broken connection costs a retry, not an error for
+		// all of them.
 		for _, op := range live {
 			c.stats.Retried.Add(1)
 			op.done <- c.alone(op)
@@ -242,8 +253,17 @@ func (c *committer) pass(ops []*commitOp, savepoints bool) error {
 			return err
 		}
 	}
-	return tx.Commit(ctx)
+	if err := tx.Commit(ctx); err != nil {
+		return commitFailed{err}
+	}
+	return nil
 }
+
+// commitFailed is an error of the COMMIT itself, whose outcome is unknown.
+type commitFailed struct{ err error }
+
+func (e commitFailed) Error() string { return "commit: " + e.err.Error() }
+func (e commitFailed) Unwrap() error { return e.err }
 
 // alone writes one transition in a transaction of its own.
 func (c *committer) alone(op *commitOp) error {

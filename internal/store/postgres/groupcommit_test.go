@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,5 +131,39 @@ func TestGroupCommitConcurrent(t *testing.T) {
 	}
 	if st.Repassed.Load() != 0 || st.Failed.Load() != 0 {
 		t.Errorf("%d groups run again, %d transitions failed; want none (no savepoint when nothing fails)", st.Repassed.Load(), st.Failed.Load())
+	}
+}
+
+// TestGroupCommitFailedCommitIsNotRetried: when the COMMIT itself fails
+// (here a deferred constraint trigger that rejects one instance at commit
+// time) every transition of the group gets the error, none is run again
+// and nothing is written.
+func TestGroupCommitFailedCommitIsNotRetried(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTest(t)
+	if _, err := s.pool.Exec(ctx, `
+		CREATE FUNCTION reject_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.id = 'boom' THEN RAISE EXCEPTION 'boom rejected at commit'; END IF;
+			RETURN NULL;
+		END $$;
+		CREATE CONSTRAINT TRIGGER reject_boom AFTER INSERT ON instances
+			DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION reject_boom();`); err != nil {
+		t.Fatal(err)
+	}
+	errs := runOps(t, s, []store.Transition{startTransition("x", 1), startTransition("boom", 1), startTransition("y", 1)})
+	for i, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "boom rejected at commit") {
+			t.Errorf("transition %d: %v, want the COMMIT's error", i, err)
+		}
+	}
+	for _, id := range []string{"x", "boom", "y"} {
+		if _, err := s.Instance(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("instance %s after a failed COMMIT: %v, want not found", id, err)
+		}
+	}
+	if got := s.CommitStats().Retried.Load(); got != 0 {
+		t.Errorf("%d transitions run again after a failed COMMIT, want 0", got)
 	}
 }
