@@ -118,14 +118,6 @@ func dsnParams(cfg config) url.Values {
 	return q
 }
 
-// WriterDSN is the driver name and data source name of a write connection
-// to path with the store's default pragmas (WAL, synchronous FULL): what
-// `baton bench --ceiling` writes through to measure the database without
-// the store.
-func WriterDSN(path string) (driver, dsn string) {
-	return driverName, path + "?" + dsnParams(config{synchronous: "FULL", busyTimeout: DefaultBusyTimeout}).Encode()
-}
-
 // Open opens (creating if needed) the SQLite database at path, applies the
 // embedded migrations and starts the writer goroutine. Close releases it.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
