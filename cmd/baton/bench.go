@@ -13,6 +13,7 @@ import (
 
 	"github.com/batonhq/baton/internal/bench"
 	"github.com/batonhq/baton/internal/model"
+	"github.com/batonhq/baton/internal/store"
 )
 
 // benchCommand runs the benchmark models through the durable runtime.
@@ -32,6 +33,7 @@ type benchCommand struct {
 	retention   string
 	keep        time.Duration
 	external    int
+	ceiling     bool
 }
 
 func (c *benchCommand) ParseFlags(ctx context.Context, args []string) error {
@@ -53,7 +55,13 @@ external workers (the Go client's Worker) that fetch, lock and complete
 them over the REST API of an HTTP server on 127.0.0.1.
 
 Without --db each model runs on a fresh SQLite file in a temporary
-directory; with a postgres:// URL on that database.`)
+directory; with a postgres:// URL on that database.
+
+--ceiling first measures the database's raw ceiling: the rows of a straight
+instance (instance, six history rows, command) written with no engine, 100
+instances per transaction (SQLite: the store's pragmas, one writer;
+PostgreSQL: four connections), and prints the straight model as a share
+of it.`)
 	fs.StringVar(&c.db, "db", "", "SQLite `path` or postgres:// URL (default: a temporary SQLite file per model)")
 	fs.StringVar(&c.models, "models", strings.Join(bench.Names, ","), "comma-separated `models` to run")
 	fs.IntVar(&c.concurrency, "concurrency", 128, "instances in flight")
@@ -65,6 +73,7 @@ directory; with a postgres:// URL on that database.`)
 	fs.BoolVar(&c.storage, "storage", false, "measure bytes on disk per instance instead (--waiting usertask instances waiting, then completed, then as many straight ones; docs/benchmarks.md)")
 	fs.IntVar(&c.grow, "grow", 0, "add `N` completed straight instances to the SQLite --db (copies of one run, made by bulk inserts) and exit, to measure a large database")
 	fs.StringVar(&c.retention, "retention", "", "run the retention purge (every second, in the same process) with this limit `D` while the models run")
+	fs.BoolVar(&c.ceiling, "ceiling", false, "measure the raw write ceiling of the database first and print the straight model as a share of it")
 	fs.BoolVar(&c.jobs, "jobs", false, "run the service handler as ordinary jobs (a job row and a transition per task) instead of a pure handler run inside the transition")
 	fs.IntVar(&c.external, "external", 0, "run the service tasks on `N` external workers (Go clients over HTTP on 127.0.0.1) instead of in process")
 	pos, err := parseArgs(fs, args)
@@ -105,24 +114,26 @@ func (c *benchCommand) Run(ctx context.Context) error {
 		fmt.Fprintf(c.main.Stdout, "# baton bench %s, %s/%s, %d CPUs, GOMAXPROCS %d\n",
 			time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	}
+	var ceiling float64
+	if c.ceiling {
+		res, err := c.runCeiling(ctx)
+		if err != nil {
+			return err
+		}
+		ceiling = res.PerSecond
+		if c.json {
+			b, _ := json.Marshal(res)
+			fmt.Fprintln(c.main.Stdout, string(b))
+		} else {
+			fmt.Fprintln(c.main.Stdout, res)
+		}
+	}
 	for _, m := range strings.Split(c.models, ",") {
 		m = strings.TrimSpace(m)
 		if m == "" {
 			continue
 		}
-		db, storeName := c.db, "sqlite"
-		if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-			storeName = "postgres"
-		}
-		var tmp string
-		if db == "" {
-			var err error
-			if tmp, err = os.MkdirTemp("", "baton-bench-"); err != nil {
-				return err
-			}
-			db = filepath.Join(tmp, "bench.db")
-		}
-		st, err := openStore(ctx, db)
+		st, storeName, tmp, err := c.open(ctx)
 		if err != nil {
 			return err
 		}
@@ -135,6 +146,9 @@ func (c *benchCommand) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("bench %s: %w", m, err)
 		}
+		if ceiling > 0 && m == "straight" {
+			res.CeilingShare = res.PerSecond / ceiling
+		}
 		if c.json {
 			b, _ := json.Marshal(res)
 			fmt.Fprintln(c.main.Stdout, string(b))
@@ -143,4 +157,45 @@ func (c *benchCommand) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// open opens the store of one run: --db, or a fresh SQLite file in a
+// temporary directory (tmp, for the caller to remove).
+func (c *benchCommand) open(ctx context.Context) (st store.Store, storeName, tmp string, err error) {
+	db, storeName := c.db, "sqlite"
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		storeName = "postgres"
+	}
+	if db == "" {
+		if tmp, err = os.MkdirTemp("", "baton-bench-"); err != nil {
+			return nil, "", "", err
+		}
+		db = filepath.Join(tmp, "bench.db")
+	}
+	st, err = openStore(ctx, db)
+	if err != nil {
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+		return nil, "", "", err
+	}
+	return st, storeName, tmp, nil
+}
+
+// runCeiling measures the raw ceiling of --db (or of a fresh SQLite
+// file), whose tables the store creates first.
+func (c *benchCommand) runCeiling(ctx context.Context) (bench.CeilingResult, error) {
+	st, _, tmp, err := c.open(ctx)
+	if err != nil {
+		return bench.CeilingResult{}, err
+	}
+	st.Close()
+	if tmp != "" {
+		defer os.RemoveAll(tmp)
+	}
+	db := c.db
+	if db == "" {
+		db = filepath.Join(tmp, "bench.db")
+	}
+	return bench.Ceiling(ctx, bench.CeilingOptions{DB: db, Duration: c.duration})
 }

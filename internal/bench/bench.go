@@ -91,6 +91,9 @@ type Result struct {
 	// Purged counts the instances the retention purge removed while the
 	// model ran (Options.Retention).
 	Purged int64 `json:"purged,omitempty"`
+	// CeilingShare is PerSecond over the raw ceiling of the same database
+	// (bench.Ceiling), when it was measured.
+	CeilingShare float64 `json:"ceilingShare,omitempty"`
 }
 
 func (r Result) String() string {
@@ -110,7 +113,14 @@ func (r Result) String() string {
 		handler = fmt.Sprintf("ext×%d", r.ExternalWorkers)
 	}
 	return fmt.Sprintf("%-10s %-8s %-6s c=%-3d %7d instances in %5.2fs = %8.0f/s  p50 %-9v p99 %-9v",
-		r.Model, r.Store, handler, r.Concurrency, r.Instances, r.Seconds, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond)) + load
+		r.Model, r.Store, handler, r.Concurrency, r.Instances, r.Seconds, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond)) + ceilingShare(r.CeilingShare) + load
+}
+
+func ceilingShare(f float64) string {
+	if f == 0 {
+		return ""
+	}
+	return fmt.Sprintf("  %.0f%% of ceiling", 100*f)
 }
 
 // tasksPer is how many service tasks run per instance of each model.

@@ -12,33 +12,51 @@ import (
 )
 
 // Commit writes one transition atomically; see store.Store and
-// store.Transition for the rules. The instance row is written first (its
-// version guard also locks it, which serialises commits of one instance);
+// store.Transition for the rules. The transition joins a group commit
+// (committer): it shares a transaction with the transitions queued beside
+// it, in a savepoint of its own, and returns once that transaction
+// committed. Within it the instance row is written first (its version
+// guard also locks it, which serialises commits of one instance);
 // everything else follows in one pipelined batch.
 func (s *Store) Commit(ctx context.Context, t store.Transition) error {
 	if err := store.Prepare(&t); err != nil {
 		return err
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return commitTx(ctx, tx, &t)
-	})
-	if err != nil {
-		if t.Instance.ID != "" {
-			return fmt.Errorf("commit instance %s version %d: %w", t.Instance.ID, t.Instance.Version, dbErr(err))
-		}
-		return fmt.Errorf("commit: %w", dbErr(err))
-	}
-	return nil
+	return s.commits.do(ctx, &t)
 }
 
 func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 	in := &t.Instance
 	now := in.UpdatedAt
 
+	b := &pgx.Batch{}
+	guard := func(what string) func(pgconn.CommandTag) error {
+		return func(ct pgconn.CommandTag) error {
+			if err := expectOne(ct); err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			return nil
+		}
+	}
+
 	var lastSeq int64 // history seq before this transition
 	if in.ID != "" {
 		n := int64(len(t.History))
-		if in.Version == 1 {
+		if in.Version == 1 && t.Idempotency == nil && !(t.UniqueBusinessKey && in.BusinessKey != "") {
+			// A start without start guards: the instance row leads the
+			// batch instead of taking a round trip of its own. When it
+			// exists, the guard fails the transition and whoever runs it
+			// rolls back what the server ran after it.
+			b.Queue(insertInto("instances", store.InstanceColumns+", last_seq")+` ON CONFLICT (id) DO NOTHING`,
+				in.ID, in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State,
+				in.Version, tm(in.CreatedAt), tm(in.UpdatedAt), tm(in.EndedAt), in.ParentID, in.ParentNode, in.ParentJob, n).
+				Exec(func(ct pgconn.CommandTag) error {
+					if ct.RowsAffected() == 0 {
+						return fmt.Errorf("instance exists: %w", store.ErrConflict)
+					}
+					return nil
+				})
+		} else if in.Version == 1 {
 			ct, err := tx.Exec(ctx, insertInto("instances", store.InstanceColumns+", last_seq")+` ON CONFLICT (id) DO NOTHING`,
 				in.ID, in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State,
 				in.Version, tm(in.CreatedAt), tm(in.UpdatedAt), tm(in.EndedAt), in.ParentID, in.ParentNode, in.ParentJob, n)
@@ -69,16 +87,6 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 	// Start guards: the idempotency key, the unique business key.
 	if err := commitStartGuards(ctx, tx, t); err != nil {
 		return err
-	}
-
-	b := &pgx.Batch{}
-	guard := func(what string) func(pgconn.CommandTag) error {
-		return func(ct pgconn.CommandTag) error {
-			if err := expectOne(ct); err != nil {
-				return fmt.Errorf("%s: %w", what, err)
-			}
-			return nil
-		}
 	}
 
 	for i := range t.History {

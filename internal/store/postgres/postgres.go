@@ -35,7 +35,8 @@ var _ store.Store = (*Store)(nil)
 // Store is a store.Store on a PostgreSQL database. It is safe for
 // concurrent use, also from several processes.
 type Store struct {
-	pool *pgxpool.Pool
+	pool    *pgxpool.Pool
+	commits *committer
 }
 
 // Open connects to the database at url (a postgres:// URL or a key=value
@@ -76,7 +77,7 @@ func open(ctx context.Context, url, schema string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, commits: startCommitter(pool, committers(cfg.MaxConns))}, nil
 }
 
 // migrate applies the embedded migrations, each in its own transaction, up
@@ -130,8 +131,20 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the connection pool.
+// committers is how many group commits run at once: half the pool, so
+// that reads and job fetching keep connections while every committer
+// holds one, and at least two, so that one group fills while another
+// commits.
+func committers(maxConns int32) int {
+	return max(2, int(maxConns)/2)
+}
+
+// CommitStats returns the group commit's counters.
+func (s *Store) CommitStats() *CommitStats { return &s.commits.stats }
+
+// Close waits for the queued commits and closes the connection pool.
 func (s *Store) Close() error {
+	s.commits.close()
 	s.pool.Close()
 	return nil
 }

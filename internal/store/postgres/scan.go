@@ -54,7 +54,7 @@ func dbErr(err error) error {
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case "23505", "40001", "40P01":
-			return fmt.Errorf("%w: %v", store.ErrConflict, err)
+			return fmt.Errorf("%w: %w", store.ErrConflict, err)
 		}
 	}
 	return err

@@ -101,6 +101,23 @@ func WithReadConns(n int) Option {
 	return func(c *config) { c.readConns = n }
 }
 
+// dsnParams are the connection parameters (pragmas) of the write
+// connection.
+func dsnParams(cfg config) url.Values {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_foreign_keys", "1")
+	q.Set("_busy_timeout", strconv.FormatInt(cfg.busyTimeout.Milliseconds(), 10))
+	q.Set("_synchronous", strings.ToUpper(cfg.synchronous))
+	q.Set("_txlock", "immediate")
+	// Temporary files in memory: the savepoint journal of every write in a
+	// group commit (one page image per page the write touches) would
+	// otherwise spill to a temporary file, a write(2) per page — a third
+	// of the writer's time in the commit benchmark.
+	q.Add("_pragma", "temp_store(memory)")
+	return q
+}
+
 // Open opens (creating if needed) the SQLite database at path, applies the
 // embedded migrations and starts the writer goroutine. Close releases it.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
@@ -124,17 +141,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	cfg.maxBatch = max(cfg.maxBatch, 1)
 	cfg.readConns = max(cfg.readConns, 1)
 
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_foreign_keys", "1")
-	q.Set("_busy_timeout", strconv.FormatInt(cfg.busyTimeout.Milliseconds(), 10))
-	q.Set("_synchronous", strings.ToUpper(cfg.synchronous))
-	q.Set("_txlock", "immediate")
-	// Temporary files in memory: the savepoint journal of every write in a
-	// group commit (one page image per page the write touches) would
-	// otherwise spill to a temporary file, a write(2) per page — a third
-	// of the writer's time in the commit benchmark.
-	q.Add("_pragma", "temp_store(memory)")
+	q := dsnParams(cfg)
 	writeDSN := path + "?" + q.Encode()
 	q.Del("_txlock")
 	q.Set("_query_only", "1")
