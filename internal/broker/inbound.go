@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/engine"
+	"github.com/batonhq/baton/internal/model"
 	"github.com/batonhq/baton/internal/runner"
 	"github.com/batonhq/baton/internal/store"
 )
@@ -95,7 +96,7 @@ func (m *Manager) publishIn(ctx context.Context, c *conn, rt route, env map[stri
 		if err != nil {
 			return "rejected", fmt.Errorf("correlationKey: %w", err)
 		}
-		key = keyString(v)
+		key = model.KeyText(v)
 	}
 	var vars map[string]any
 	if p := rt.node.Expr("source:variables"); p != nil {
@@ -117,7 +118,7 @@ func (m *Manager) publishIn(ctx context.Context, c *conn, rt route, env map[stri
 		if err != nil {
 			return "rejected", fmt.Errorf("messageId: %w", err)
 		}
-		id = keyString(v)
+		id = model.KeyText(v)
 	}
 	if id == "" {
 		if obj, ok := env["body"].(map[string]any); ok {
@@ -146,17 +147,3 @@ func (m *Manager) publishIn(ctx context.Context, c *conn, rt route, env map[stri
 	return "error", err
 }
 
-// keyString renders a correlation key or id value as text.
-func keyString(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case float64:
-		if x == float64(int64(x)) {
-			return fmt.Sprintf("%d", int64(x))
-		}
-	}
-	return fmt.Sprint(v)
-}

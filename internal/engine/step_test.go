@@ -376,6 +376,23 @@ func TestMessageCatchWithCorrelation(t *testing.T) {
 	}
 }
 
+// A numeric key from JSON (a float64) subscribes as the text a client
+// types and a broker or webhook message computes: 1500000, not 1.5e+06.
+func TestMessageCatchWithNumericKey(t *testing.T) {
+	d := mustParse(t, `{"id":"m","nodes":[{"id":"start","type":"startEvent"},
+	 {"id":"paid","type":"intermediateCatchEvent","event":{"kind":"message","name":"payment","correlationKey":"=orderId"}},
+	 {"id":"end","type":"endEvent"}],
+	 "edges":[{"id":"f1","source":"start","target":"paid"},{"id":"f2","source":"paid","target":"end"}]}`)
+	st, eff := start(t, d, map[string]any{"orderId": 1500000.0})
+	if sub := find(eff, EffSubscribe); sub == nil || sub.Key != "1500000" {
+		t.Fatalf("subscribe %+v, want key 1500000", sub)
+	}
+	st, _ = step(t, d, st, Command{Kind: CmdMessage, Name: "payment", Key: model.KeyText(1500000.0)})
+	if st.Status != StatusCompleted {
+		t.Fatalf("status %s", st.Status)
+	}
+}
+
 func TestEventBasedGateway(t *testing.T) {
 	d := mustParse(t, `{"id":"eb","nodes":[{"id":"start","type":"startEvent"},{"id":"g","type":"eventBasedGateway"},
 	 {"id":"msg","type":"intermediateCatchEvent","event":{"kind":"message","name":"go"}},

@@ -277,5 +277,5 @@ func (s *stepper) correlationKey(n *model.Node, t *Token) (string, error) {
 		}
 		return "", nil
 	}
-	return fmt.Sprint(v), nil
+	return model.KeyText(v), nil
 }

@@ -224,12 +224,12 @@ func (s *server) mapHook(rt hookRoute, env map[string]any, h http.Header, body [
 	if v, ok, err := eval("correlationKey"); err != nil {
 		return in, err
 	} else if ok {
-		in.key = keyText(v)
+		in.key = model.KeyText(v)
 	}
 	if v, ok, err := eval("businessKey"); err != nil {
 		return in, err
 	} else if ok {
-		in.businessKey = keyText(v)
+		in.businessKey = model.KeyText(v)
 	}
 	if v, ok, err := eval("variables"); err != nil {
 		return in, err
@@ -245,7 +245,7 @@ func (s *server) mapHook(rt hookRoute, env map[string]any, h http.Header, body [
 	if v, ok, err := eval("messageId"); err != nil {
 		return in, err
 	} else if ok {
-		in.id = keyText(v)
+		in.id = model.KeyText(v)
 		if in.id == "" {
 			return in, fmt.Errorf("event.webhook.messageId of node %q: expression %q gave no id", rt.node.ID, rt.hook.MessageID)
 		}
@@ -360,17 +360,3 @@ func writeHookJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// keyText renders a key or id value as text.
-func keyText(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case float64:
-		if x == float64(int64(x)) {
-			return fmt.Sprintf("%d", int64(x))
-		}
-	}
-	return fmt.Sprint(v)
-}
