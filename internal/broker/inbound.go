@@ -146,4 +146,3 @@ func (m *Manager) publishIn(ctx context.Context, c *conn, rt route, env map[stri
 	}
 	return "error", err
 }
-
