@@ -1,6 +1,7 @@
 // Package metrics exposes Baton's Prometheus metrics. Metrics implements
 // runner.Observer (commit latency, optimistic-lock conflicts, job durations,
-// instance status transitions) and reports the job queue depth by asking
+// instance status transitions) and reports the job queue depth and, where
+// the store counts them, group commits and SKIP LOCKED misses by asking
 // the store on every scrape. Everything lives in a private registry served
 // by Handler, so tests and several runners in one process never collide.
 package metrics
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/batonhq/baton/internal/runner"
+	"github.com/batonhq/baton/internal/store"
 )
 
 // JobCounter counts jobs by state (store.Store has it).
@@ -52,7 +54,8 @@ var (
 
 // New registers Baton's collectors, the Go runtime and process collectors
 // in a new registry. jobs, if not nil, is asked for the queue depth on
-// every scrape.
+// every scrape, and for its contention counters if it is a
+// store.ContentionReporter (the PostgreSQL store).
 func New(jobs JobCounter) *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
@@ -99,6 +102,9 @@ func New(jobs JobCounter) *Metrics {
 		m.reg.MustRegister(&queueCollector{jobs: jobs, desc: prometheus.NewDesc(
 			"baton_jobs", "Jobs in the store by state (available and running make the queue depth).",
 			[]string{"state"}, nil)})
+	}
+	if c, ok := jobs.(store.ContentionReporter); ok {
+		m.reg.MustRegister(newContentionCollector(c))
 	}
 	return m
 }

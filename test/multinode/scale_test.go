@@ -35,6 +35,10 @@ type scaleResult struct {
 	seconds             float64
 	conflicts           float64 // baton_commit_conflicts_total over the nodes
 	takeovers           float64 // baton_job_lease_takeovers_total over the nodes
+	skipped             float64 // baton_job_fetch_skipped_locked_total: SKIP LOCKED misses
+	fetches, shortFetch float64 // baton_job_fetches_total, baton_job_fetches_short_total
+	groups, grouped     float64 // baton_group_commits_total, baton_group_commit_transitions_total
+	repassed            float64 // baton_group_commit_repassed_total
 	lockWaitMax         int     // most backends waiting on a lock in one sample
 	lockWaitAvg         float64 // backends waiting on a lock, mean over the samples
 	samples, waitedOnce int     // samples; samples with at least one wait
@@ -43,8 +47,10 @@ type scaleResult struct {
 // TestScaleOut runs 1, 2 and 3 `baton serve` nodes on one PostgreSQL
 // database under the same closed-loop load (starts spread over the
 // nodes, each instance a start and a timer job), and reports throughput
-// and contention per node count: commit conflicts, lease takeovers and
-// lock waits sampled from pg_stat_activity. It fails if throughput
+// and contention per node count: commit conflicts, lease takeovers,
+// SKIP LOCKED misses, the group commit's mean group size and repassed
+// groups (all from each node's /metrics), and lock waits sampled from
+// pg_stat_activity. It fails if throughput
 // collapses as nodes are added (below half of the one-node figure). Set
 // BATON_SCALE=1 to run it: it takes about a minute.
 func TestScaleOut(t *testing.T) {
@@ -68,9 +74,14 @@ func TestScaleOut(t *testing.T) {
 	for n := 1; n <= 3; n++ {
 		r := runScale(t, bin, url, dir, n, duration)
 		results = append(results, r)
-		t.Logf("SCALE RESULT: %d node(s): %d instances in %.1fs = %.0f instances/s (%.0f transitions/s); commit conflicts %.0f, lease takeovers %.0f; lock waits: mean %.2f backends, max %d, in %d of %d samples",
+		perGroup := 0.0
+		if r.groups > 0 {
+			perGroup = r.grouped / r.groups
+		}
+		t.Logf("SCALE RESULT: %d node(s): %d instances in %.1fs = %.0f instances/s (%.0f transitions/s); commit conflicts %.0f, lease takeovers %.0f; skip-locked misses %.0f (%.0f of %.0f fetches short); group commit: %.0f groups, mean %.2f transitions/group, %.0f repassed; lock waits: mean %.2f backends, max %d, in %d of %d samples",
 			r.nodes, r.instances, r.seconds, float64(r.instances)/r.seconds, 2*float64(r.instances)/r.seconds,
-			r.conflicts, r.takeovers, r.lockWaitAvg, r.lockWaitMax, r.waitedOnce, r.samples)
+			r.conflicts, r.takeovers, r.skipped, r.shortFetch, r.fetches, r.groups, perGroup, r.repassed,
+			r.lockWaitAvg, r.lockWaitMax, r.waitedOnce, r.samples)
 	}
 	one := float64(results[0].instances) / results[0].seconds
 	for _, r := range results[1:] {
@@ -201,6 +212,12 @@ func runScale(t *testing.T, bin, url, dir string, n int, duration time.Duration)
 		m := scrape(t, client, nd.URL)
 		res.conflicts += m["baton_commit_conflicts_total"]
 		res.takeovers += m["baton_job_lease_takeovers_total"]
+		res.skipped += m["baton_job_fetch_skipped_locked_total"]
+		res.fetches += m["baton_job_fetches_total"]
+		res.shortFetch += m["baton_job_fetches_short_total"]
+		res.groups += m["baton_group_commits_total"]
+		res.grouped += m["baton_group_commit_transitions_total"]
+		res.repassed += m["baton_group_commit_repassed_total"]
 	}
 	return res
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,9 +12,20 @@ import (
 	"github.com/batonhq/baton/internal/store"
 )
 
+// dueJobs is the predicate of the jobs a fetch may lease at $1: available
+// and due, or running under an expired lease.
+const dueJobs = `((state = 'available' AND run_at <= $1) OR (state = 'running' AND lease_until < $1))`
+
+// fetchStats count job fetches since Open (store.ContentionStats).
+type fetchStats struct {
+	fetches, short, skipped atomic.Int64
+}
+
 // FetchJobs leases due jobs and jobs whose lease expired. The candidate
 // rows are locked with FOR UPDATE SKIP LOCKED, so concurrent fetchers (on
-// any node) never get the same job and never wait for each other.
+// any node) never get the same job and never wait for each other. A fetch
+// that leases fewer jobs than it asked for counts the due jobs it skipped
+// (countSkipped).
 func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.JobRow, error) {
 	if err := p.Check("fetch jobs"); err != nil {
 		return nil, err
@@ -34,7 +46,7 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 	// over from an expired lease, its attempt never finished.
 	rows, err := s.pool.Query(ctx, `WITH picked AS (
 			SELECT id AS picked_id FROM jobs
-			WHERE ((state = 'available' AND run_at <= $1) OR (state = 'running' AND lease_until < $1))`+kinds+`
+			WHERE `+dueJobs+kinds+`
 			ORDER BY run_at, id
 			LIMIT $4
 			FOR UPDATE SKIP LOCKED
@@ -53,8 +65,56 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 	if err != nil {
 		return nil, fmt.Errorf("fetch jobs: %w", dbErr(err))
 	}
+	s.fetch.fetches.Add(1)
+	if short := store.FetchLimit(p.Limit) - len(out); short > 0 {
+		s.fetch.short.Add(1)
+		s.countSkipped(ctx, p, short)
+	}
 	store.SortJobs(out)
 	return out, nil
+}
+
+// countSkipped runs after a fetch that leased short fewer jobs than its
+// limit and adds to the Skipped count the due jobs it passed over because
+// another transaction held their row lock: another node's fetch, a commit
+// completing or cancelling the job, a foreign-key check's key-share lock.
+// A short fetch has seen every due row it could lock (SKIP LOCKED under a
+// LIMIT it did not reach passes over locked rows only), so the due rows a
+// plain read still finds are the skipped ones. The read is bounded by the
+// shortfall; the jobs the fetch leased are running with lease_until >
+// Now and do not match. A fetch that got its full limit costs nothing.
+//
+// The read is a statement of its own, after the lease committed, with a
+// snapshot of its own (READ COMMITTED). Between the two statements:
+//   - A locked row whose holder committed it out of the due set (another
+//     node's lease, which commits microseconds after it locks, or a
+//     completed job) is no longer due and is not counted. The count
+//     under-counts raw skips by those; what it keeps is due work left
+//     waiting behind a lock, which is the contention that costs latency.
+//   - A job that became due without having been locked (inserted or
+//     released with run_at <= Now, say by a node whose clock is behind)
+//     is counted though the fetch did not skip it. Now is fixed, so time
+//     passing makes no row due.
+//
+// Running the read in the fetch's transaction would not make it more
+// exact, as each statement takes its own snapshot anyway, but it would
+// cost a BEGIN and a COMMIT on every fetch, full or not, and keep this
+// fetch's leased rows locked and, to other nodes' reads, still due
+// through the count, so that their counts would take this node's lease
+// for a skip. An error loses the count, never the leased jobs.
+func (s *Store) countSkipped(ctx context.Context, p store.FetchParams, short int) {
+	args := []any{tm(p.Now), short}
+	kinds := ""
+	if len(p.Kinds) > 0 {
+		kinds = ` AND kind = ANY ($3)`
+		args = append(args, p.Kinds)
+	}
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM jobs
+		WHERE `+dueJobs+kinds+` LIMIT $2) due`, args...).Scan(&n); err != nil {
+		return
+	}
+	s.fetch.skipped.Add(n)
 }
 
 // guardedUpdate runs a guarded single-row update of table and maps "no row

@@ -37,6 +37,7 @@ var _ store.Store = (*Store)(nil)
 type Store struct {
 	pool    *pgxpool.Pool
 	commits *committer
+	fetch   fetchStats // jobs.go
 }
 
 // Open connects to the database at url (a postgres:// URL or a key=value
@@ -141,6 +142,18 @@ func committers(maxConns int32) int {
 
 // CommitStats returns the group commit's counters.
 func (s *Store) CommitStats() *CommitStats { return &s.commits.stats }
+
+var _ store.ContentionReporter = (*Store)(nil)
+
+// Contention returns the group commit's and the job fetches' counters.
+func (s *Store) Contention() store.ContentionStats {
+	c := &s.commits.stats
+	return store.ContentionStats{
+		Groups: c.Groups.Load(), Transitions: c.Transitions.Load(),
+		Failed: c.Failed.Load(), Retried: c.Retried.Load(), Repassed: c.Repassed.Load(),
+		Fetches: s.fetch.fetches.Load(), ShortFetches: s.fetch.short.Load(), Skipped: s.fetch.skipped.Load(),
+	}
+}
 
 // Close waits for the queued commits and closes the connection pool.
 func (s *Store) Close() error {
