@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ type benchCommand struct {
 	keep        time.Duration
 	external    int
 	ceiling     bool
+	cpuprofile  string
 }
 
 func (c *benchCommand) ParseFlags(ctx context.Context, args []string) error {
@@ -75,6 +77,7 @@ of it.`)
 	fs.StringVar(&c.retention, "retention", "", "run the retention purge (every second, in the same process) with this limit `D` while the models run")
 	fs.BoolVar(&c.ceiling, "ceiling", false, "measure the raw write ceiling of the database first and print the straight model as a share of it")
 	fs.BoolVar(&c.jobs, "jobs", false, "run the service handler as ordinary jobs (a job row and a transition per task) instead of a pure handler run inside the transition")
+	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured models to `file` (go tool pprof)")
 	fs.IntVar(&c.external, "external", 0, "run the service tasks on `N` external workers (Go clients over HTTP on 127.0.0.1) instead of in process")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -113,6 +116,17 @@ func (c *benchCommand) Run(ctx context.Context) error {
 	if !c.json {
 		fmt.Fprintf(c.main.Stdout, "# baton bench %s, %s/%s, %d CPUs, GOMAXPROCS %d\n",
 			time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	}
+	if c.cpuprofile != "" {
+		f, err := os.Create(c.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var ceiling float64
 	if c.ceiling {

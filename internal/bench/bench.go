@@ -94,6 +94,10 @@ type Result struct {
 	// CeilingShare is PerSecond over the raw ceiling of the same database
 	// (bench.Ceiling), when it was measured.
 	CeilingShare float64 `json:"ceilingShare,omitempty"`
+	// GroupMean is the mean number of writes one group-commit
+	// transaction carried while the model was measured, where the store
+	// counts them (store.ContentionReporter).
+	GroupMean float64 `json:"groupMean,omitempty"`
 }
 
 func (r Result) String() string {
@@ -113,7 +117,22 @@ func (r Result) String() string {
 		handler = fmt.Sprintf("ext×%d", r.ExternalWorkers)
 	}
 	return fmt.Sprintf("%-10s %-8s %-6s c=%-3d %7d instances in %5.2fs = %8.0f/s  p50 %-9v p99 %-9v",
-		r.Model, r.Store, handler, r.Concurrency, r.Instances, r.Seconds, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond)) + ceilingShare(r.CeilingShare) + load
+		r.Model, r.Store, handler, r.Concurrency, r.Instances, r.Seconds, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond)) + ceilingShare(r.CeilingShare) + groupMean(r.GroupMean) + load
+}
+
+func groupMean(g float64) string {
+	if g == 0 {
+		return ""
+	}
+	return fmt.Sprintf("  %.1f/group", g)
+}
+
+// contention reads the store's group-commit counters, if it keeps them.
+func contention(st store.Store) store.ContentionStats {
+	if c, ok := st.(store.ContentionReporter); ok {
+		return c.Contention()
+	}
+	return store.ContentionStats{}
 }
 
 func ceilingShare(f float64) string {
@@ -265,6 +284,7 @@ func throughput(ctx context.Context, r *runner.Runner, def string, o Options, re
 	var branches [2]atomic.Int64
 	var wg sync.WaitGroup
 	startRuns := int64(-1)
+	var startGroups store.ContentionStats
 	var startOnce sync.Once
 	for g := 0; g < o.Concurrency; g++ {
 		wg.Add(1)
@@ -283,7 +303,7 @@ func throughput(ctx context.Context, r *runner.Runner, def string, o Options, re
 				}
 				t0 := time.Now()
 				if !t0.Before(measureFrom) {
-					startOnce.Do(func() { startRuns = runs.Load() })
+					startOnce.Do(func() { startRuns, startGroups = runs.Load(), contention(o.Store) })
 				}
 				st, _, err := r.StartInstance(ctx, runner.StartRequest{DefinitionID: def, Variables: vars})
 				if err == nil {
@@ -325,6 +345,9 @@ func throughput(ctx context.Context, r *runner.Runner, def string, o Options, re
 	res.P99 = lat[len(lat)*99/100]
 	if startRuns >= 0 {
 		res.HandlerRuns = runs.Load() - startRuns
+		if c := contention(o.Store); c.Groups > startGroups.Groups {
+			res.GroupMean = float64(c.Transitions-startGroups.Transitions) / float64(c.Groups-startGroups.Groups)
+		}
 	}
 	return res, nil
 }

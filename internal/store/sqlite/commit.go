@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/batonhq/baton/internal/store"
 )
@@ -16,7 +17,9 @@ func (s *Store) Commit(ctx context.Context, t store.Transition) error {
 	if err := store.Prepare(&t); err != nil {
 		return err
 	}
-	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+	// commitTx may run twice: it derives everything it writes from t
+	// and the database afresh.
+	err := s.w.doRerun(ctx, func(ctx context.Context, tx *wtx) error {
 		return commitTx(ctx, tx, &t)
 	})
 	if err != nil {
@@ -70,14 +73,8 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 		return err
 	}
 
-	for i := range t.History {
-		h := &t.History[i]
-		h.Seq = lastSeq + int64(i) + 1
-		if _, err := tx.ExecContext(ctx, insertInto("history", store.HistoryColumns),
-			h.InstanceID, h.Seq, h.NodeID, h.NodeType, h.Action, tm(h.Time), h.Result, h.Actor,
-			h.Checkpoint); err != nil {
-			return fmt.Errorf("insert history %d: %w", h.Seq, dbErr(err))
-		}
+	if err := insertHistory(ctx, tx, t.History, lastSeq); err != nil {
+		return err
 	}
 
 	if len(t.Command) > 0 {
@@ -206,6 +203,43 @@ func commitTx(ctx context.Context, tx *wtx, t *store.Transition) error {
 		if err := expectOne(res, err); err != nil {
 			return fmt.Errorf("consume message %s: already consumed: %w", id, err)
 		}
+	}
+	return nil
+}
+
+// historyChunk is the most history rows one INSERT carries: a
+// transition's rows go in as few statements as that allows, each
+// statement (one per row count up to the chunk) prepared once.
+const historyChunk = 8
+
+// historyInserts[n] inserts n history rows.
+var historyInserts = func() (qs [historyChunk + 1]string) {
+	row := "(" + placeholders(strings.Count(store.HistoryColumns, ",")+1) + ")"
+	for n := 1; n <= historyChunk; n++ {
+		qs[n] = "INSERT INTO history (" + store.HistoryColumns + ") VALUES " +
+			strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+	}
+	return qs
+}()
+
+// insertHistory numbers rows from lastSeq+1 and inserts them.
+func insertHistory(ctx context.Context, tx *wtx, rows []store.HistoryRow, lastSeq int64) error {
+	for i := range rows {
+		rows[i].Seq = lastSeq + int64(i) + 1
+	}
+	args := make([]any, 0, min(len(rows), historyChunk)*9)
+	for len(rows) > 0 {
+		n := min(len(rows), historyChunk)
+		args = args[:0]
+		for i := range n {
+			h := &rows[i]
+			args = append(args, h.InstanceID, h.Seq, h.NodeID, h.NodeType, h.Action, tm(h.Time), h.Result, h.Actor,
+				h.Checkpoint)
+		}
+		if _, err := tx.ExecContext(ctx, historyInserts[n], args...); err != nil {
+			return fmt.Errorf("insert history %d to %d: %w", rows[0].Seq, rows[n-1].Seq, dbErr(err))
+		}
+		rows = rows[n:]
 	}
 	return nil
 }

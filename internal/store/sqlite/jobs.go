@@ -49,6 +49,10 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 	if err != nil {
 		return nil, fmt.Errorf("fetch jobs: %w", err)
 	}
+	s.w.stats.fetches.Add(1)
+	if len(out) < store.FetchLimit(p.Limit) {
+		s.w.stats.short.Add(1)
+	}
 	store.SortJobs(out)
 	return out, nil
 }

@@ -7,7 +7,20 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+
+	"github.com/batonhq/baton/internal/store"
 )
+
+// writerStats count the group commit's work since the store opened.
+type writerStats struct {
+	batches  atomic.Int64 // transactions begun
+	ops      atomic.Int64 // writes committed
+	failed   atomic.Int64 // writes that failed and were rolled back alone
+	repassed atomic.Int64 // plain batches run again with savepoints
+	fetches  atomic.Int64 // job fetches
+	short    atomic.Int64 // job fetches that leased fewer jobs than asked
+}
 
 var errClosed = errors.New("sqlite store closed")
 
@@ -18,9 +31,12 @@ var errClosed = errors.New("sqlite store closed")
 type writeFunc func(ctx context.Context, tx *wtx) error
 
 type writeOp struct {
-	ctx  context.Context // the caller's; checked before the op runs
-	fn   writeFunc
-	done chan error // buffered, receives exactly one value
+	ctx context.Context // the caller's; checked before the op runs
+	fn  writeFunc
+	// rerun says fn may run again after a rolled-back attempt: it keeps
+	// no state of its own across runs beyond what it sets afresh.
+	rerun bool
+	done  chan error // buffered, receives exactly one value
 }
 
 // maxCachedStmts bounds the prepared statement cache; statements built
@@ -41,8 +57,12 @@ type writer struct {
 	maxBatch int
 	queue    chan *writeOp
 
-	conn  *sql.Conn // only the writer goroutine touches conn and stmts
+	conn  *sql.Conn // only the writer goroutine touches conn, stmts and guarded
 	stmts map[string]*sql.Stmt
+	// guarded counts down the batches still to run with savepoints after
+	// a plain batch failed (runBatch).
+	guarded int
+	stats   writerStats
 
 	mu     sync.RWMutex // guards closed against sends on a closed queue
 	closed bool
@@ -66,7 +86,17 @@ func startWriter(db *sql.DB, maxBatch int) *writer {
 // return always means nothing was written; ctx ending before fn starts
 // makes the writer skip it.
 func (w *writer) do(ctx context.Context, fn writeFunc) error {
-	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	return w.queueOp(&writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)})
+}
+
+// doRerun is do for an fn that may run twice: a batch made only of such
+// ops is written without savepoints (runBatch).
+func (w *writer) doRerun(ctx context.Context, fn writeFunc) error {
+	return w.queueOp(&writeOp{ctx: ctx, fn: fn, rerun: true, done: make(chan error, 1)})
+}
+
+func (w *writer) queueOp(op *writeOp) error {
+	ctx := op.ctx
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -180,63 +210,120 @@ func (w *writer) commit(ctx context.Context) error {
 	return nil
 }
 
-// runBatch runs the ops of one batch in one transaction. Each op gets its
-// own savepoint, so an op that fails is rolled back alone. When the
-// transaction itself fails (BEGIN, a savepoint statement, COMMIT), every op
-// that had succeeded gets that error instead: nothing of the batch was
-// written.
+// runBatch runs the ops of one batch in one transaction and acknowledges
+// them with its COMMIT. A batch of ops that may run twice (rerun) is first
+// written without savepoints, the common case in which every op succeeds;
+// when one fails, the transaction is rolled back and the batch is run
+// again with a savepoint per op, so that the failing op is rolled back
+// alone (savedBatch). Savepoints cost two statements per op, a sixth of a
+// short transition's statements.
 func (w *writer) runBatch(batch []*writeOp) {
 	// The transaction must not use a caller's context: SQLite's interrupt
 	// on a cancelled context would abort the whole batch.
 	ctx := context.Background()
 	errs := make([]error, len(batch))
-	reply := func(err error) {
-		for i, op := range batch {
-			if errs[i] == nil {
-				errs[i] = err
-			}
-			op.done <- errs[i]
-		}
-	}
-	live := 0
+	live, rerun := 0, true
 	for i, op := range batch {
 		if err := op.ctx.Err(); err != nil {
 			errs[i] = err
-		} else {
-			live++
+			continue
 		}
+		live++
+		rerun = rerun && op.rerun
 	}
 	if live == 0 {
-		reply(nil)
+		w.reply(batch, errs, nil)
 		return
 	}
+	if live == 1 || (rerun && w.guarded == 0) {
+		if w.plainBatch(ctx, batch, errs) {
+			return
+		}
+		// An op failed and the transaction was rolled back: savepoints for
+		// this batch and the next few, since failures come in runs (two
+		// nodes on one instance, a retried start).
+		w.stats.repassed.Add(1)
+		w.guarded = guardedBatches
+	} else if w.guarded > 0 {
+		w.guarded--
+	}
+	w.savedBatch(ctx, batch, errs)
+}
 
+// guardedBatches is how many batches after a failed plain one are run
+// with savepoints straight away.
+const guardedBatches = 8
+
+// reply hands every op its outcome: its own error, or else err (the
+// transaction's).
+func (w *writer) reply(batch []*writeOp, errs []error, err error) {
+	for i, op := range batch {
+		if errs[i] == nil {
+			errs[i] = err
+		}
+		op.done <- errs[i]
+	}
+}
+
+// plainBatch runs the live ops of batch without savepoints. It reports
+// false, having rolled back and replied to nobody, when an op of a batch of
+// several failed; a batch of one needs no savepoint, so its op's failure
+// is its answer.
+func (w *writer) plainBatch(ctx context.Context, batch []*writeOp, errs []error) bool {
+	w.stats.batches.Add(1)
 	if err := w.begin(ctx); err != nil {
-		reply(fmt.Errorf("begin: %w", err))
+		w.reply(batch, errs, fmt.Errorf("begin: %w", err))
+		return true
+	}
+	tx := &wtx{w: w}
+	n := 0
+	for i, op := range batch {
+		if errs[i] != nil {
+			continue
+		}
+		n++
+		if err := runOp(ctx, tx, op.fn); err != nil {
+			w.rollback(ctx)
+			if live(errs) > 1 {
+				return false
+			}
+			errs[i] = err
+			w.stats.failed.Add(1)
+			w.reply(batch, errs, nil)
+			return true
+		}
+	}
+	if err := w.commit(ctx); err != nil {
+		w.reply(batch, errs, fmt.Errorf("commit: %w", err))
+		return true
+	}
+	w.stats.ops.Add(int64(n))
+	w.reply(batch, errs, nil)
+	return true
+}
+
+// live counts the ops that still have no outcome.
+func live(errs []error) int {
+	n := 0
+	for _, err := range errs {
+		if err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// savedBatch runs the live ops of batch with a savepoint each, so an op
+// that fails is rolled back alone. When the transaction itself fails
+// (BEGIN, a savepoint statement, COMMIT), every op that had succeeded gets
+// that error instead: nothing of the batch was written.
+func (w *writer) savedBatch(ctx context.Context, batch []*writeOp, errs []error) {
+	w.stats.batches.Add(1)
+	if err := w.begin(ctx); err != nil {
+		w.reply(batch, errs, fmt.Errorf("begin: %w", err))
 		return
 	}
 	tx := &wtx{w: w}
-	if live == 1 {
-		// A batch of one needs no savepoint: the transaction is the op.
-		for i, op := range batch {
-			if errs[i] != nil {
-				continue
-			}
-			if err := runOp(ctx, tx, op.fn); err != nil {
-				errs[i] = err
-				w.rollback(ctx)
-				reply(nil)
-				return
-			}
-		}
-		if err := w.commit(ctx); err != nil {
-			reply(fmt.Errorf("commit: %w", err))
-			return
-		}
-		reply(nil)
-		return
-	}
-
 	ok := 0
 	for i, op := range batch {
 		if errs[i] != nil {
@@ -244,14 +331,15 @@ func (w *writer) runBatch(batch []*writeOp) {
 		}
 		if err := w.exec(ctx, "SAVEPOINT op"); err != nil {
 			w.rollback(ctx)
-			reply(fmt.Errorf("savepoint: %w", err))
+			w.reply(batch, errs, fmt.Errorf("savepoint: %w", err))
 			return
 		}
 		if err := runOp(ctx, tx, op.fn); err != nil {
 			errs[i] = err
+			w.stats.failed.Add(1)
 			if rbErr := w.exec(ctx, "ROLLBACK TO op"); rbErr != nil {
 				w.rollback(ctx)
-				reply(fmt.Errorf("rollback to savepoint after %v: %w", err, rbErr))
+				w.reply(batch, errs, fmt.Errorf("rollback to savepoint after %v: %w", err, rbErr))
 				return
 			}
 		} else {
@@ -259,20 +347,21 @@ func (w *writer) runBatch(batch []*writeOp) {
 		}
 		if err := w.exec(ctx, "RELEASE op"); err != nil {
 			w.rollback(ctx)
-			reply(fmt.Errorf("release savepoint: %w", err))
+			w.reply(batch, errs, fmt.Errorf("release savepoint: %w", err))
 			return
 		}
 	}
 	if ok == 0 {
 		w.rollback(ctx)
-		reply(nil)
+		w.reply(batch, errs, nil)
 		return
 	}
 	if err := w.commit(ctx); err != nil {
-		reply(fmt.Errorf("commit: %w", err))
+		w.reply(batch, errs, fmt.Errorf("commit: %w", err))
 		return
 	}
-	reply(nil)
+	w.stats.ops.Add(int64(ok))
+	w.reply(batch, errs, nil)
 }
 
 // wtx is the open batch transaction as the write functions see it. Its
@@ -342,3 +431,22 @@ func runOp(ctx context.Context, tx *wtx, fn writeFunc) (err error) {
 	}()
 	return fn(ctx, tx)
 }
+
+// Contention reports the group commit's counters (store.ContentionReporter).
+// On SQLite one writer runs every write, so nothing waits on a lock: a
+// group is one transaction of the writer, its transitions every write it
+// committed (transitions and the other writes alike), and job fetches
+// never skip a locked row.
+func (s *Store) Contention() store.ContentionStats {
+	st := &s.w.stats
+	return store.ContentionStats{
+		Groups:       st.batches.Load(),
+		Transitions:  st.ops.Load(),
+		Failed:       st.failed.Load(),
+		Repassed:     st.repassed.Load(),
+		Fetches:      st.fetches.Load(),
+		ShortFetches: st.short.Load(),
+	}
+}
+
+var _ store.ContentionReporter = (*Store)(nil)

@@ -251,6 +251,34 @@ func testCommit(t *testing.T, newStore NewStore) {
 		}
 	})
 
+	t.Run("ManyHistoryRows", func(t *testing.T) {
+		// More rows than one multi-row INSERT carries: every row, in
+		// order, numbered on from the instance's last one.
+		t.Parallel()
+		s := newStore(t)
+		rows := func(from, n int) []store.HistoryRow {
+			out := make([]store.HistoryRow, n)
+			for i := range out {
+				out[i] = store.HistoryRow{NodeID: fmt.Sprintf("n%02d", from+i), Action: "completed", Time: at(time.Minute)}
+			}
+			return out
+		}
+		mustCommit(t, s, store.Transition{Instance: instance("i1", 1), History: rows(1, 3)})
+		mustCommit(t, s, store.Transition{Instance: instance("i1", 2), History: rows(4, 21)})
+		got, err := s.History(ctxFor(t), "i1")
+		if err != nil {
+			t.Fatalf("History(i1) = %v", err)
+		}
+		if len(got) != 24 {
+			t.Fatalf("History(i1) has %d rows, want 24", len(got))
+		}
+		for i, r := range got {
+			if want := fmt.Sprintf("n%02d", i+1); r.Seq != int64(i+1) || r.NodeID != want {
+				t.Errorf("history[%d] = seq %d node %s, want seq %d node %s", i, r.Seq, r.NodeID, i+1, want)
+			}
+		}
+	})
+
 	t.Run("FullTransition", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
