@@ -24,7 +24,8 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, row store.IdempotencyRo
 	}
 	var out store.IdempotencyRow
 	var claimed bool
-	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.w.doRerun(ctx, func(ctx context.Context, tx *wtx) error {
+		out, claimed = store.IdempotencyRow{}, false
 		cur, err := scanIdempotency(tx.QueryRowContext(ctx, `SELECT `+store.IdempotencyColumns+`
 			FROM idempotency_keys WHERE caller = ? AND key = ?`, row.Caller, row.Key))
 		switch {
@@ -74,7 +75,7 @@ func (s *Store) AnswerIdempotencyKey(ctx context.Context, caller, key, token str
 
 // ReleaseIdempotencyKey gives a claim up without an answer.
 func (s *Store) ReleaseIdempotencyKey(ctx context.Context, caller, key, token string) error {
-	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.w.doRerun(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys
 			WHERE caller = ? AND key = ? AND token = ? AND status = 0 AND instance_id = ''`, caller, key, token)
 		if err := expectOne(res, err); err == nil || !errors.Is(err, store.ErrConflict) {
@@ -95,7 +96,7 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, caller, key, token st
 
 // idempotencyUpdate runs a guarded update of one key.
 func (s *Store) idempotencyUpdate(ctx context.Context, caller, key, query string, args ...any) error {
-	return s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+	return s.w.doRerun(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, query, args...)
 		if err := expectOne(res, err); !errors.Is(err, store.ErrConflict) {
 			return err

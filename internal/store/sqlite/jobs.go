@@ -26,7 +26,9 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 	}
 	args = append(args, store.FetchLimit(p.Limit))
 	var out []store.JobRow
-	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+	// The fetch may run twice (in a batch rolled back for another
+	// write's failure): out is set afresh by each run.
+	err := s.w.doRerun(ctx, func(ctx context.Context, tx *wtx) error {
 		// SET sees the row as it was: state = 'running' means the job is
 		// taken over from an expired lease, its attempt never finished.
 		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET state = 'running', lease_owner = ?,
@@ -60,7 +62,7 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 // guardedUpdate runs a guarded single-row update of table and maps "no row
 // changed" to ErrNotFound or ErrConflict.
 func (s *Store) guardedUpdate(ctx context.Context, table, id, query string, args ...any) error {
-	return s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+	return s.w.doRerun(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return dbErr(err)

@@ -95,7 +95,7 @@ func (s *Store) FetchOutbox(ctx context.Context, p store.FetchParams) ([]store.O
 	}
 	args = append(args, store.FetchLimit(p.Limit))
 	var out []store.OutboxRow
-	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.w.doRerun(ctx, func(ctx context.Context, tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET lease_owner = ?, lease_until = ?,
 			attempts = attempts + 1
 			WHERE id IN (
@@ -214,7 +214,7 @@ func (s *Store) DecisionsByNode(ctx context.Context, nodeID, after string, limit
 
 // InsertDecision records one LLM call; ErrConflict if the id exists.
 func (s *Store) InsertDecision(ctx context.Context, d store.DecisionRow) error {
-	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.w.doRerun(ctx, func(ctx context.Context, tx *wtx) error {
 		return insertDecision(ctx, tx, &d)
 	})
 	if err != nil {

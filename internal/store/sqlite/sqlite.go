@@ -60,7 +60,7 @@ var _ store.Store = (*Store)(nil)
 // concurrent use.
 type Store struct {
 	wdb *sql.DB // the one write connection, owned by the writer goroutine
-	rdb *sql.DB // read-only pool
+	rdb *readPool // read-only pool, statements prepared once
 	w   *writer
 
 	closeOnce sync.Once
@@ -179,7 +179,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 
-	s := &Store{wdb: wdb, rdb: rdb}
+	s := &Store{wdb: wdb, rdb: newReadPool(rdb)}
 	s.w = startWriter(wdb, cfg.maxBatch)
 	return s, nil
 }
