@@ -59,7 +59,7 @@ var _ store.Store = (*Store)(nil)
 // Store is a store.Store on one SQLite database file. It is safe for
 // concurrent use.
 type Store struct {
-	wdb *sql.DB // the one write connection, owned by the writer goroutine
+	wdb *sql.DB   // the one write connection, owned by the writer goroutine
 	rdb *readPool // read-only pool, statements prepared once
 	w   *writer
 
