@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -50,7 +51,7 @@ func ceilingWriter(ctx context.Context, url, prefix string, batch int, deadline 
 		b := &pgx.Batch{}
 		now := time.Now()
 		for k := range batch {
-			in, hist, cmd := store.CeilingInstance(prefix+strconv.Itoa(i*batch+k), now)
+			in, hist, cmd := store.CeilingInstance(fmt.Sprintf("%s%012d", prefix, i*batch+k), now) // ascending, as the runner's ids
 			b.Queue(insInstance, in.ID, in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State,
 				in.Version, tm(in.CreatedAt), tm(in.UpdatedAt), tm(in.EndedAt), in.ParentID, in.ParentNode, in.ParentJob, len(hist))
 			for _, h := range hist {

@@ -3,7 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"strconv"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -27,9 +27,12 @@ func Ceiling(ctx context.Context, path, prefix string, o store.CeilingOptions, n
 		return err
 	}
 	defer conn.Close()
+	// The history rows of an instance go in one statement, as Commit
+	// writes them.
+	_, hist, _ := store.CeilingInstance(prefix, time.Now())
 	var stmts [3]*sql.Stmt
 	for i, q := range []string{insertInto("instances", store.InstanceColumns+", last_seq"),
-		insertInto("history", store.HistoryColumns), insertInto("commands", store.CommandColumns)} {
+		historyInserts[len(hist)], insertInto("commands", store.CommandColumns)} {
 		if stmts[i], err = conn.PrepareContext(ctx, q); err != nil {
 			return err
 		}
@@ -55,15 +58,18 @@ func Ceiling(ctx context.Context, path, prefix string, o store.CeilingOptions, n
 func ceilingBatch(ctx context.Context, stmts [3]*sql.Stmt, prefix string, i, batch int) error {
 	now := time.Now()
 	for k := range batch {
-		in, hist, cmd := store.CeilingInstance(prefix+strconv.Itoa(i*batch+k), now)
+		// Ids ascend, as the runner's do (they begin with the time).
+		in, hist, cmd := store.CeilingInstance(fmt.Sprintf("%s%012d", prefix, i*batch+k), now)
 		if _, err := stmts[0].ExecContext(ctx, in.ID, in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State,
 			in.Version, tm(in.CreatedAt), tm(in.UpdatedAt), tm(in.EndedAt), in.ParentID, in.ParentNode, in.ParentJob, len(hist)); err != nil {
 			return err
 		}
+		args := make([]any, 0, 9*len(hist))
 		for _, h := range hist {
-			if _, err := stmts[1].ExecContext(ctx, h.InstanceID, h.Seq, h.NodeID, h.NodeType, h.Action, tm(h.Time), h.Result, h.Actor, h.Checkpoint); err != nil {
-				return err
-			}
+			args = append(args, h.InstanceID, h.Seq, h.NodeID, h.NodeType, h.Action, tm(h.Time), h.Result, h.Actor, h.Checkpoint)
+		}
+		if _, err := stmts[1].ExecContext(ctx, args...); err != nil {
+			return err
 		}
 		if _, err := stmts[2].ExecContext(ctx, in.ID, in.Version, cmd, tm(now)); err != nil {
 			return err
