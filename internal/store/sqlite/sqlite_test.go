@@ -255,3 +255,65 @@ func BenchmarkInstanceQuery(b *testing.B) {
 	b.Logf("seeded %d instances in %v", n, time.Since(start))
 	storetest.BenchmarkInstanceQuery(b, s, n)
 }
+
+// TestUpgradeKeyedHistory: migration 12 rebuilds history and commands as
+// WITHOUT ROWID tables with every row kept, and commands still go with
+// their instance.
+func TestUpgradeKeyedHistory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v11.db")
+	db, err := sql.Open(driverName, path+"?_foreign_keys=1&_journal_mode=WAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	if err := migrate(ctx, db, 11); err != nil {
+		t.Fatalf("migrate(to 11) = %v", err)
+	}
+	for _, q := range []string{
+		`INSERT INTO instances (id, definition_id, definition_version, status, version, last_seq)
+			VALUES ('i1', 'd', 1, 'RUNNING', 2, 3), ('i2', 'd', 1, 'RUNNING', 1, 1)`,
+		`INSERT INTO history (instance_id, seq, node_id, action, result, checkpoint) VALUES
+			('i1', 1, 'start', 'started', NULL, 1), ('i1', 2, 'a', 'completed', X'7B7D', 2),
+			('i1', 3, 'b', 'entered', NULL, 2), ('i2', 1, 'start', 'started', NULL, 1)`,
+		`INSERT INTO commands (instance_id, seq, command) VALUES
+			('i1', 1, X'7B7D'), ('i1', 2, X'5B5D'), ('i2', 1, X'7B7D')`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("seed: %v", err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open(version-11 database) = %v", err)
+	}
+	defer s.Close()
+	h, err := s.History(ctx, "i1")
+	if err != nil || len(h) != 3 || h[1].NodeID != "a" || string(h[1].Result) != "{}" || h[2].Seq != 3 {
+		t.Errorf("History(i1) = %+v, %v; want its three rows", h, err)
+	}
+	if cmds, err := s.Commands(ctx, "i1"); err != nil || len(cmds) != 2 || string(cmds[1].Command) != "[]" {
+		t.Errorf("Commands(i1) = %+v, %v; want its two commands", cmds, err)
+	}
+	for _, table := range []string{"history", "commands"} {
+		if _, err := s.rdb.DB.ExecContext(ctx, "SELECT rowid FROM "+table); err == nil {
+			t.Errorf("%s still has a rowid", table)
+		}
+	}
+	if err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM history WHERE instance_id = 'i2'`)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, `DELETE FROM instances WHERE id = 'i2'`)
+		}
+		return err
+	}); err != nil {
+		t.Fatalf("delete i2: %v", err)
+	}
+	if cmds, err := s.Commands(ctx, "i2"); err != nil || len(cmds) != 0 {
+		t.Errorf("Commands(i2) after its instance was deleted = %+v, %v; want none", cmds, err)
+	}
+}
