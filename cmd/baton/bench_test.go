@@ -23,12 +23,13 @@ func TestBenchExternalFlag(t *testing.T) {
 	}
 }
 
-// TestBenchCeiling: --ceiling prints the raw ceiling first and the
-// straight model as a share of it.
+// TestBenchCeiling: --ceiling prints the raw ceiling first and each
+// model as a share of it.
 func TestBenchCeiling(t *testing.T) {
-	r := runBaton(t, "", "bench", "--ceiling", "--models", "straight", "--duration", "200ms", "--warmup", "0s", "--concurrency", "4").mustCode(t, ExitOK)
+	r := runBaton(t, "", "bench", "--ceiling", "--models", "straight,seq10", "--duration", "200ms", "--warmup", "0s", "--concurrency", "4").mustCode(t, ExitOK)
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[1], "ceiling    sqlite   raw  b=100") || !strings.Contains(lines[2], "% of ceiling") {
+	if len(lines) != 4 || !strings.HasPrefix(lines[1], "ceiling    sqlite   raw  b=100") || !strings.Contains(lines[2], "% of ceiling") ||
+		!strings.Contains(lines[3], "% of ceiling") {
 		t.Fatalf("bench --ceiling output:\n%s", r.stdout)
 	}
 	r = runBaton(t, "", "bench", "--ceiling", "--json", "--models", "straight", "--duration", "200ms", "--warmup", "0s", "--concurrency", "4").mustCode(t, ExitOK)
