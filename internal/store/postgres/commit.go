@@ -2,8 +2,8 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -14,10 +14,10 @@ import (
 // Commit writes one transition atomically; see store.Store and
 // store.Transition for the rules. The transition joins a group commit
 // (committer): it shares a transaction with the transitions queued beside
-// it, in a savepoint of its own, and returns once that transaction
-// committed. Within it the instance row is written first (its version
-// guard also locks it, which serialises commits of one instance);
-// everything else follows in one pipelined batch.
+// it and returns once that transaction committed. Its writes are queued
+// behind the others' in one pipelined batch (pipeline); the instance row
+// comes first among them, and its version guard also locks it, which
+// serialises commits of one instance.
 func (s *Store) Commit(ctx context.Context, t store.Transition) error {
 	if err := store.Prepare(&t); err != nil {
 		return err
@@ -25,11 +25,95 @@ func (s *Store) Commit(ctx context.Context, t store.Transition) error {
 	return s.commits.do(ctx, &t)
 }
 
+// commitTx writes one transition inside tx: a start with guards takes
+// its round trips first (guardedStart), everything else goes in one
+// pipelined batch.
 func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
+	if guardedStart(t) {
+		if err := commitGuardedStart(ctx, tx, t); err != nil {
+			return err
+		}
+	}
+	b := &pgx.Batch{}
+	if err := queueTransition(b, t); err != nil {
+		return err
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("write transition: %w", dbErr(err))
+	}
+	return nil
+}
+
+// guardedStart tells a transition whose guards need answers from the
+// server before the rest is sent: the idempotency key and the unique
+// business key of a start.
+func guardedStart(t *store.Transition) bool {
+	in := &t.Instance
+	return in.ID != "" && (t.Idempotency != nil || (t.UniqueBusinessKey && in.Version == 1 && in.BusinessKey != ""))
+}
+
+// commitGuardedStart writes a guarded transition's instance row (when it
+// starts the instance) and its start guards, one statement at a time.
+func commitGuardedStart(ctx context.Context, tx execer, t *store.Transition) error {
+	if in := &t.Instance; in.Version == 1 {
+		ct, err := tx.Exec(ctx, insertInstance, instanceArgs(in, int64(len(t.History)))...)
+		if err != nil {
+			return fmt.Errorf("insert instance: %w", err)
+		}
+		if ct.RowsAffected() == 0 {
+			return fmt.Errorf("instance exists: %w", store.ErrConflict)
+		}
+	}
+	return commitStartGuards(ctx, tx, t)
+}
+
+// execer runs one statement: a transaction or a connection.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+var insertInstance = insertInto("instances", store.InstanceColumns+", last_seq") + ` ON CONFLICT (id) DO NOTHING`
+
+func instanceArgs(in *store.InstanceRow, lastSeq int64) []any {
+	return []any{in.ID, in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State,
+		in.Version, tm(in.CreatedAt), tm(in.UpdatedAt), tm(in.EndedAt), in.ParentID, in.ParentNode, in.ParentJob, lastSeq}
+}
+
+// advanceInstance moves an instance on one version, appends its history
+// at the sequence numbers the row hands out and records its command, all
+// in one statement: the history's numbers come from the row inside the
+// server, so no answer is awaited before the statements that follow.
+// It returns the number of instance rows it changed: 0 when the instance
+// is not at the version before.
+const advanceInstance = `WITH u AS (
+	UPDATE instances SET definition_id = $1, definition_version = $2, business_key = $3,
+		status = $4, state = $5, version = $6, updated_at = $7, ended_at = $8,
+		last_seq = last_seq + $9
+	WHERE id = $10 AND version = $11
+	RETURNING last_seq - $9 AS base
+), h AS (
+	INSERT INTO history (` + store.HistoryColumns + `)
+	SELECT x.instance_id, u.base + x.ord, x.node_id, x.node_type, x.action, x.time, x.result, x.actor, x.checkpoint
+	FROM u, unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::timestamptz[],
+		$17::bytea[], $18::text[], $19::bigint[])
+		WITH ORDINALITY AS x (instance_id, node_id, node_type, action, time, result, actor, checkpoint, ord)
+), c AS (
+	INSERT INTO commands (` + store.CommandColumns + `)
+	SELECT $10, $6, $20::bytea, $7 FROM u WHERE $20::bytea IS NOT NULL
+)
+SELECT count(*) FROM u`
+
+// queueTransition queues every write of t on b, in the order the server
+// must run them; a guarded start's instance row and guards are written
+// before (commitGuardedStart). Every guard is checked as its result comes
+// back: a transition whose guard fails returns an error from the batch,
+// after the server ran all of it, so whoever sent the batch rolls back.
+func queueTransition(b *pgx.Batch, t *store.Transition) error {
 	in := &t.Instance
 	now := in.UpdatedAt
-
-	b := &pgx.Batch{}
 	guard := func(what string) func(pgconn.CommandTag) error {
 		return func(ct pgconn.CommandTag) error {
 			if err := expectOne(ct); err != nil {
@@ -39,67 +123,40 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 		}
 	}
 
-	var lastSeq int64 // history seq before this transition
-	if in.ID != "" {
-		n := int64(len(t.History))
-		if in.Version == 1 && t.Idempotency == nil && !(t.UniqueBusinessKey && in.BusinessKey != "") {
-			// A start without start guards: the instance row leads the
-			// batch instead of taking a round trip of its own. When it
-			// exists, the guard fails the transition and whoever runs it
-			// rolls back what the server ran after it.
-			b.Queue(insertInto("instances", store.InstanceColumns+", last_seq")+` ON CONFLICT (id) DO NOTHING`,
-				in.ID, in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State,
-				in.Version, tm(in.CreatedAt), tm(in.UpdatedAt), tm(in.EndedAt), in.ParentID, in.ParentNode, in.ParentJob, n).
+	history := t.History
+	command := t.Command
+	switch {
+	case in.ID == "":
+	case in.Version == 1:
+		if !guardedStart(t) {
+			// The instance row leads the batch; when it exists, its guard
+			// fails the transition.
+			b.Queue(insertInstance, instanceArgs(in, int64(len(t.History)))...).
 				Exec(func(ct pgconn.CommandTag) error {
 					if ct.RowsAffected() == 0 {
 						return fmt.Errorf("instance exists: %w", store.ErrConflict)
 					}
 					return nil
 				})
-		} else if in.Version == 1 {
-			ct, err := tx.Exec(ctx, insertInto("instances", store.InstanceColumns+", last_seq")+` ON CONFLICT (id) DO NOTHING`,
-				in.ID, in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State,
-				in.Version, tm(in.CreatedAt), tm(in.UpdatedAt), tm(in.EndedAt), in.ParentID, in.ParentNode, in.ParentJob, n)
-			if err != nil {
-				return fmt.Errorf("insert instance: %w", err)
-			}
-			if ct.RowsAffected() == 0 {
-				return fmt.Errorf("instance exists: %w", store.ErrConflict)
-			}
-		} else {
-			var seq int64
-			err := tx.QueryRow(ctx, `UPDATE instances SET definition_id = $1,
-				definition_version = $2, business_key = $3, status = $4, state = $5, version = $6,
-				updated_at = $7, ended_at = $8, last_seq = last_seq + $9
-				WHERE id = $10 AND version = $11 RETURNING last_seq`,
-				in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State, in.Version,
-				tm(in.UpdatedAt), tm(in.EndedAt), n, in.ID, in.Version-1).Scan(&seq)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("instance is not at version %d: %w", in.Version-1, store.ErrConflict)
-			}
-			if err != nil {
-				return fmt.Errorf("update instance: %w", err)
-			}
-			lastSeq = seq - n
 		}
+	default:
+		queueAdvance(b, t)
+		history, command = nil, nil
+	}
+	for i := range history {
+		history[i].Seq = int64(i) + 1
 	}
 
-	// Start guards: the idempotency key, the unique business key.
-	if err := commitStartGuards(ctx, tx, t); err != nil {
-		return err
-	}
-
-	for i := range t.History {
-		h := &t.History[i]
-		h.Seq = lastSeq + int64(i) + 1
+	for i := range history {
+		h := &history[i]
 		b.Queue(insertInto("history", store.HistoryColumns),
 			h.InstanceID, h.Seq, h.NodeID, h.NodeType, h.Action, tm(h.Time), h.Result, h.Actor,
 			h.Checkpoint)
 	}
 
-	if len(t.Command) > 0 {
+	if len(command) > 0 {
 		b.Queue(insertInto("commands", store.CommandColumns),
-			in.ID, in.Version, t.Command, tm(now))
+			in.ID, in.Version, command, tm(now))
 	}
 
 	if d := t.DoneJob; d != nil {
@@ -196,13 +253,6 @@ func commitTx(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
 			WHERE messages.consumed_by IS NULL`, id, tm(now), in.ID).
 			Exec(guard("consume message " + id + ": already consumed"))
 	}
-
-	if b.Len() == 0 {
-		return nil
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("write transition: %w", dbErr(err))
-	}
 	return nil
 }
 
@@ -210,4 +260,39 @@ func queueDecision(b *pgx.Batch, d store.DecisionRow) {
 	b.Queue(insertInto("decisions", store.DecisionColumns),
 		d.ID, d.InstanceID, d.NodeID, d.JobID, d.Provider, d.Model, d.Request, d.Response,
 		d.Decision, d.InputTokens, d.OutputTokens, d.LatencyMS, d.CostMicros, tm(d.CreatedAt))
+}
+
+// queueAdvance queues advanceInstance for t: the instance row, its
+// history and its command.
+func queueAdvance(b *pgx.Batch, t *store.Transition) {
+	in := &t.Instance
+	n := len(t.History)
+	ids, nodes, types, actions, actors := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	times, results, checkpoints := make([]*time.Time, n), make([][]byte, n), make([]int64, n)
+	for i := range t.History {
+		h := &t.History[i]
+		ids[i], nodes[i], types[i], actions[i], actors[i] = h.InstanceID, h.NodeID, h.NodeType, h.Action, h.Actor
+		if !h.Time.IsZero() {
+			at := store.Stored(h.Time)
+			times[i] = &at
+		}
+		results[i], checkpoints[i] = h.Result, h.Checkpoint
+	}
+	var command []byte
+	if len(t.Command) > 0 {
+		command = t.Command
+	}
+	b.Queue(advanceInstance, in.DefinitionID, in.DefinitionVersion, in.BusinessKey, in.Status, in.State,
+		in.Version, tm(in.UpdatedAt), tm(in.EndedAt), int64(n), in.ID, in.Version-1,
+		ids, nodes, types, actions, times, results, actors, checkpoints, command).
+		QueryRow(func(r pgx.Row) error {
+			var changed int64
+			if err := r.Scan(&changed); err != nil {
+				return fmt.Errorf("update instance: %w", err)
+			}
+			if changed == 0 {
+				return fmt.Errorf("instance is not at version %d: %w", in.Version-1, store.ErrConflict)
+			}
+			return nil
+		})
 }

@@ -39,7 +39,9 @@ type commitOp struct {
 // savepoint of its own so that one failing transition is rolled back alone.
 // A transition is acknowledged only after the COMMIT that carries it;
 // savepoints are taken only when a transition of the group failed (see
-// group).
+// group). The whole group goes to the server as one pipelined batch
+// behind its BEGIN, so it costs two round trips, the batch and the
+// COMMIT, however many transitions it carries.
 //
 // Several committers run at once (the database serialises nothing but row
 // locks), so two transactions may wait on each other's rows; the
@@ -206,23 +208,39 @@ var errGroupFailed = errors.New("a transition of the group failed")
 // error return means the transaction did not commit (nothing was
 // written).
 func (c *committer) group(ops []*commitOp) error {
-	err := c.pass(ops, false)
+	err := c.withConn(func(ctx context.Context, conn *pgxpool.Conn) error {
+		err := pipeline(ctx, conn, ops)
+		var cf commitFailed
+		if err != nil && !errors.As(err, &cf) {
+			return errGroupFailed
+		}
+		return err
+	})
 	if errors.Is(err, errGroupFailed) {
 		c.stats.Repassed.Add(1)
-		err = c.pass(ops, true)
+		err = c.withConn(func(ctx context.Context, conn *pgxpool.Conn) error {
+			return c.savepoints(ctx, conn, ops)
+		})
 	}
 	return err
 }
 
-func (c *committer) pass(ops []*commitOp, savepoints bool) error {
-	// The group outlives any one caller's context: a caller that stops
-	// waiting must not abort the others' transaction.
+// withConn runs f on a connection of the pool. The group outlives any
+// one caller's context: a caller that stops waiting must not abort the
+// others' transaction.
+func (c *committer) withConn(f func(context.Context, *pgxpool.Conn) error) error {
 	ctx := context.Background()
 	conn, err := c.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
+	return f(ctx, conn)
+}
+
+// savepoints runs every transition in a savepoint of its own, rolls
+// back to it the ones that fail (setting their op.err) and commits.
+func (c *committer) savepoints(ctx context.Context, conn *pgxpool.Conn, ops []*commitOp) error {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return err
@@ -235,17 +253,12 @@ func (c *committer) pass(ops []*commitOp, savepoints bool) error {
 	// at most maxGroup deep.
 	for i, op := range ops {
 		sp := "t" + strconv.Itoa(i)
-		if savepoints {
-			if _, err := tx.Exec(ctx, "SAVEPOINT "+sp); err != nil {
-				return err
-			}
+		if _, err := tx.Exec(ctx, "SAVEPOINT "+sp); err != nil {
+			return err
 		}
 		err := commitTx(ctx, tx, op.t)
 		if err == nil {
 			continue
-		}
-		if !savepoints {
-			return errGroupFailed
 		}
 		c.stats.Failed.Add(1)
 		op.err = commitErr(op.t, err)
@@ -267,11 +280,64 @@ func (e commitFailed) Unwrap() error { return e.err }
 
 // alone writes one transition in a transaction of its own.
 func (c *committer) alone(op *commitOp) error {
-	err := pgx.BeginFunc(op.ctx, c.pool, func(tx pgx.Tx) error {
-		return commitTx(op.ctx, tx, op.t)
+	err := c.withConn(func(ctx context.Context, conn *pgxpool.Conn) error {
+		return pipeline(ctx, conn, []*commitOp{op})
 	})
 	if err != nil {
 		return commitErr(op.t, err)
+	}
+	return nil
+}
+
+// pipeline writes the transitions in one transaction without savepoints
+// and commits. BEGIN and every write go to the server in one pipelined
+// batch, so a group costs two round trips whatever its size: the batch
+// and the COMMIT. A guarded start splits the batch, since its guards
+// need their answers before the rest is sent. Every guard is checked
+// before the COMMIT; on any failure the transaction is rolled back and
+// nothing is written. An error of the COMMIT itself is a commitFailed.
+func pipeline(ctx context.Context, conn *pgxpool.Conn, ops []*commitOp) error {
+	rollback := func(err error) error {
+		// A broken connection fails the rollback too; the pool then
+		// drops it, since it is not idle.
+		_, _ = conn.Exec(ctx, "ROLLBACK")
+		return err
+	}
+	send := func(b *pgx.Batch) error {
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("write transition: %w", dbErr(err))
+		}
+		return nil
+	}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	for _, op := range ops {
+		if guardedStart(op.t) {
+			if err := send(b); err != nil {
+				return rollback(err)
+			}
+			b = &pgx.Batch{}
+			if err := commitGuardedStart(ctx, conn, op.t); err != nil {
+				return rollback(err)
+			}
+		}
+		if err := queueTransition(b, op.t); err != nil {
+			return rollback(err)
+		}
+	}
+	if b.Len() > 0 {
+		if err := send(b); err != nil {
+			return rollback(err)
+		}
+	}
+	ct, err := conn.Exec(ctx, "COMMIT")
+	if err != nil {
+		return commitFailed{err}
+	}
+	if ct.String() != "COMMIT" {
+		// The server answers COMMIT of a failed transaction with a
+		// rollback: nothing was written.
+		return fmt.Errorf("transaction rolled back at commit (%s)", ct)
 	}
 	return nil
 }

@@ -150,7 +150,7 @@ func (s *Store) DeleteExpiredIdempotencyKeys(ctx context.Context, now time.Time)
 // (store.Transition.Idempotency and UniqueBusinessKey), right after the
 // instance row. A unique business key held by another instance waits for
 // that instance's transaction and fails once it committed.
-func commitStartGuards(ctx context.Context, tx pgx.Tx, t *store.Transition) error {
+func commitStartGuards(ctx context.Context, tx execer, t *store.Transition) error {
 	in := &t.Instance
 	if in.ID == "" {
 		return nil
