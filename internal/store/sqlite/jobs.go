@@ -18,19 +18,25 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 		return nil, err
 	}
 	now := tm(p.Now)
-	args := []any{p.Owner, tm(p.Now.Add(p.LeaseFor)), store.LeaseExpiredError, now, now, now, now}
 	kinds := ""
 	if len(p.Kinds) > 0 {
 		kinds = ` AND kind IN (` + placeholders(len(p.Kinds)) + `)`
-		args = append(args, anys(p.Kinds)...)
 	}
-	args = append(args, store.FetchLimit(p.Limit))
+	limit := store.FetchLimit(p.Limit)
+	args := []any{p.Owner, tm(p.Now.Add(p.LeaseFor)), store.LeaseExpiredError, now, now}
+	args = append(append(args, now), anys(p.Kinds)...)
+	args = append(append(args, limit, now), anys(p.Kinds)...)
+	args = append(args, limit, limit)
 	var out []store.JobRow
 	// The fetch may run twice (in a batch rolled back for another
 	// write's failure): out is set afresh by each run.
 	err := s.w.doRerun(ctx, func(ctx context.Context, tx *wtx) error {
 		// SET sees the row as it was: state = 'running' means the job is
 		// taken over from an expired lease, its attempt never finished.
+		// Due jobs and expired leases are looked up apart, each through
+		// the index that orders it (a single OR of both read every
+		// running job's row on every fetch), and merged in (run_at, id)
+		// order.
 		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET state = 'running', lease_owner = ?,
 			lease_until = ?, attempt = attempt + 1,
 			lease_expiries = lease_expiries + (state = 'running'),
@@ -38,8 +44,14 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 			first_failure_at = CASE WHEN state = 'running' THEN coalesce(first_failure_at, ?) ELSE first_failure_at END,
 			last_failure_at = CASE WHEN state = 'running' THEN ? ELSE last_failure_at END
 			WHERE id IN (
-				SELECT id FROM jobs
-				WHERE ((state = 'available' AND run_at <= ?) OR (state = 'running' AND lease_until < ?))`+kinds+`
+				SELECT id FROM (
+					SELECT * FROM (SELECT id, run_at FROM jobs
+						WHERE state = 'available' AND run_at <= ?`+kinds+`
+						ORDER BY run_at, id LIMIT ?)
+					UNION ALL
+					SELECT * FROM (SELECT id, run_at FROM jobs INDEXED BY jobs_lease
+						WHERE state = 'running' AND lease_until < ?`+kinds+`
+						ORDER BY run_at, id LIMIT ?))
 				ORDER BY run_at, id LIMIT ?)
 			RETURNING `+store.JobColumns, args...)
 		if err != nil {

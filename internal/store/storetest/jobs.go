@@ -112,6 +112,41 @@ func testJobs(t *testing.T, newStore NewStore) {
 		mustCommit(t, s, store.Transition{Instance: instance("i1", 2), DoneJob: &store.JobDone{ID: "x", Owner: "w2", State: store.JobCompleted}})
 	})
 
+	t.Run("DueAndExpiredInOneOrder", func(t *testing.T) {
+		// Due jobs and expired leases come in one (run_at, id) order under
+		// the fetch's limit, and the kind filter holds for both.
+		t.Parallel()
+		s := newStore(t)
+		mk := func(id, kind string, runAt time.Time, leasedUntil time.Time) store.JobRow {
+			j := job(id, "", runAt)
+			j.Kind = kind
+			if !leasedUntil.IsZero() {
+				j.State, j.LeaseOwner, j.LeaseUntil, j.Attempt = store.JobRunning, "w0", leasedUntil, 1
+			}
+			return j
+		}
+		addJobs(t, s,
+			mk("a-expired", "a", t0, at(10*time.Second)),
+			mk("a-held", "a", t0, at(time.Hour)),
+			mk("a-due", "a", at(5*time.Second), time.Time{}),
+			mk("a-late", "a", at(time.Hour), time.Time{}),
+			mk("b-due", "b", at(time.Second), time.Time{}),
+			mk("b-expired", "b", at(2*time.Second), at(10*time.Second)))
+		now := at(20 * time.Second)
+		fetch := func(limit int, kinds ...string) string {
+			return fmt.Sprint(jobIDs(mustFetch(t, s, store.FetchParams{Owner: "w", Kinds: kinds, Now: now, Limit: limit, LeaseFor: time.Minute})))
+		}
+		if got := fetch(1, "a"); got != "[a-expired]" {
+			t.Errorf("FetchJobs(a, limit 1) = %s, want [a-expired] (oldest run_at)", got)
+		}
+		if got := fetch(10, "a"); got != "[a-due]" {
+			t.Errorf("FetchJobs(a) = %s, want [a-due] (a-held is leased, a-late not due)", got)
+		}
+		if got := fetch(10); got != "[b-due b-expired]" {
+			t.Errorf("FetchJobs(any kind) = %s, want [b-due b-expired]", got)
+		}
+	})
+
 	t.Run("InsertedAlreadyLeased", func(t *testing.T) {
 		// A runner may create a job leased to itself and run it without a
 		// fetch; if it dies, the lease expires and the job is taken over.
