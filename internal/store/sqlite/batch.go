@@ -57,12 +57,12 @@ func (s *Store) Batch(ctx context.Context, id string) (store.BatchRow, error) {
 
 // Batches lists batches by id.
 func (s *Store) Batches(ctx context.Context, after string, limit int, newestFirst bool) ([]store.BatchRow, error) {
-	q := `SELECT ` + store.BatchColumns + ` FROM batches WHERE id > ? ORDER BY id LIMIT ?`
+	q := `SELECT ` + store.BatchColumns + ` FROM batches WHERE id > ? ORDER BY id LIMIT ? + 0`
 	if newestFirst {
 		if after == "" {
 			after = "\U0010FFFF" // above every id
 		}
-		q = `SELECT ` + store.BatchColumns + ` FROM batches WHERE id < ? ORDER BY id DESC LIMIT ?`
+		q = `SELECT ` + store.BatchColumns + ` FROM batches WHERE id < ? ORDER BY id DESC LIMIT ? + 0`
 	}
 	rows, err := s.rdb.QueryContext(ctx, q, after, store.ListLimit(limit))
 	if err != nil {
@@ -84,7 +84,7 @@ func (s *Store) BatchItems(ctx context.Context, batchID, state string, after int
 		w.add("state = ?", state)
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.BatchItemColumns+` FROM batch_items`+w.String()+
-		` ORDER BY pos LIMIT ?`, append(w.args, store.ListLimit(limit))...)
+		` ORDER BY pos LIMIT ? + 0`, append(w.args, store.ListLimit(limit))...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("batch %s items: %w", batchID, err)
 	}

@@ -11,7 +11,7 @@ import (
 func (s *Store) IncidentGroups(ctx context.Context) ([]store.IncidentGroup, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT definition_id, node_id, message, count(*), min(created_at), max(created_at)
 		FROM incidents WHERE state = 'open' GROUP BY definition_id, node_id, message
-		ORDER BY count(*) DESC, definition_id, node_id, message LIMIT ?`, store.MaxLimit)
+		ORDER BY count(*) DESC, definition_id, node_id, message LIMIT ? + 0`, store.MaxLimit)
 	if err != nil {
 		return nil, fmt.Errorf("incident groups: %w", err)
 	}

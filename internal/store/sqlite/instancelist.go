@@ -37,7 +37,7 @@ func (s *Store) Instances(ctx context.Context, f store.InstanceFilter) ([]store.
 		order += ", id " + dir
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.InstanceColumns+` FROM instances`+w.String()+
-		order+` LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
+		order+` LIMIT ? + 0`, append(w.args, store.ListLimit(f.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("instances: %w", err)
 	}

@@ -47,12 +47,12 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 				SELECT id FROM (
 					SELECT * FROM (SELECT id, run_at FROM jobs
 						WHERE state = 'available' AND run_at <= ?`+kinds+`
-						ORDER BY run_at, id LIMIT ?)
+						ORDER BY run_at, id LIMIT ? + 0)
 					UNION ALL
 					SELECT * FROM (SELECT id, run_at FROM jobs INDEXED BY jobs_lease
 						WHERE state = 'running' AND lease_until < ?`+kinds+`
-						ORDER BY run_at, id LIMIT ?))
-				ORDER BY run_at, id LIMIT ?)
+						ORDER BY run_at, id LIMIT ? + 0))
+				ORDER BY run_at, id LIMIT ? + 0)
 			RETURNING `+store.JobColumns, args...)
 		if err != nil {
 			return err
@@ -184,7 +184,7 @@ func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRow, er
 		w.add("id > ?", f.After)
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.JobColumns+` FROM jobs`+w.String()+
-		` ORDER BY id LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
+		` ORDER BY id LIMIT ? + 0`, append(w.args, store.ListLimit(f.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}

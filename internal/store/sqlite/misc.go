@@ -60,7 +60,7 @@ func (s *Store) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.
 		w.add("id > ?", f.After)
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.IncidentColumns+` FROM incidents`+w.String()+
-		` ORDER BY id LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
+		` ORDER BY id LIMIT ? + 0`, append(w.args, store.ListLimit(f.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("incidents: %w", err)
 	}
@@ -101,7 +101,7 @@ func (s *Store) FetchOutbox(ctx context.Context, p store.FetchParams) ([]store.O
 			WHERE id IN (
 				SELECT id FROM outbox
 				WHERE state = 'pending' AND run_at <= ? AND (lease_until IS NULL OR lease_until < ?)`+channels+`
-				ORDER BY run_at, id LIMIT ?)
+				ORDER BY run_at, id LIMIT ? + 0)
 			RETURNING `+store.OutboxColumns, args...)
 		if err != nil {
 			return err
@@ -160,7 +160,7 @@ func (s *Store) Outbox(ctx context.Context, f store.OutboxFilter) ([]store.Outbo
 		w.add("id > ?", f.After)
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.OutboxColumns+` FROM outbox`+w.String()+
-		` ORDER BY id LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
+		` ORDER BY id LIMIT ? + 0`, append(w.args, store.ListLimit(f.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
@@ -201,7 +201,7 @@ func (s *Store) Decisions(ctx context.Context, instanceID string) ([]store.Decis
 func (s *Store) DecisionsByNode(ctx context.Context, nodeID, after string, limit int) ([]store.DecisionRow, error) {
 	limit = store.ListLimit(limit)
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.DecisionColumns+` FROM decisions
-		WHERE node_id = ? AND id > ? ORDER BY id LIMIT ?`, nodeID, after, limit)
+		WHERE node_id = ? AND id > ? ORDER BY id LIMIT ? + 0`, nodeID, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("decisions at %s: %w", nodeID, err)
 	}

@@ -25,7 +25,7 @@ func (s *Store) ExpiredInstances(ctx context.Context, q store.ExpiredQuery) ([]s
 		w.add("(created_at, id) > (?, ?)", tm(q.After.CreatedAt), q.After.ID)
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT id, created_at FROM instances`+w.String()+
-		` ORDER BY created_at, id LIMIT ?`, append(w.args, store.ListLimit(q.Limit))...)
+		` ORDER BY created_at, id LIMIT ? + 0`, append(w.args, store.ListLimit(q.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("expired instances of %s v%d: %w", q.DefinitionID, q.Version, err)
 	}

@@ -81,7 +81,7 @@ func (s *Store) Tasks(ctx context.Context, f store.TaskFilter) ([]store.TaskRow,
 		w.add(c.SQL, c.Args...)
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+store.TaskColumns+` FROM tasks`+w.String()+
-		order+` LIMIT ?`, append(w.args, store.ListLimit(f.Limit))...)
+		order+` LIMIT ? + 0`, append(w.args, store.ListLimit(f.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("tasks: %w", err)
 	}

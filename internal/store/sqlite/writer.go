@@ -41,6 +41,16 @@ type writeOp struct {
 
 // maxCachedStmts bounds the prepared statement cache; statements built
 // with a variable number of placeholders could otherwise grow it forever.
+//
+// Every LIMIT taken from a parameter is written `LIMIT ? + 0`, never a
+// bare `LIMIT ?`. SQLite (3.54 here) marks a statement whose LIMIT is a
+// bare parameter to be compiled again whenever a new value is bound to it,
+// once the statement has been compiled again for any reason (a schema
+// change seen by the connection): from then on the cached statement was
+// recompiled on every run. In `baton bench --external 8` that was over
+// half of the job fetch's time in the writer. `? + 0` is not a bare
+// parameter, so the statement keeps its plan; the value is the same.
+// TestNoBareLimitParameter holds the package to it.
 const maxCachedStmts = 256
 
 // writer owns the single write connection. It takes whatever writes queued
