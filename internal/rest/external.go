@@ -26,7 +26,8 @@ const (
 	// pollEvery is how often a long poll looks for work when no commit
 	// on this node woke it (work committed by another node, a retry whose
 	// backoff ended, a lapsed lock). A commit that creates external jobs
-	// wakes as many waiting polls as it created jobs (runner.WaitExternal).
+	// hands them to waiting polls, or wakes as many as it created jobs
+	// (runner.WaitExternalPoll).
 	pollEvery = 100 * time.Millisecond
 )
 
@@ -131,10 +132,10 @@ func (s *server) fetchAndLock(ctx context.Context, in *fetchInput) (*fetchOutput
 	for {
 		// Registered before the fetch, so that a job created while it
 		// runs still wakes this poll.
-		var wake <-chan string
+		var wake <-chan runner.ExternalWake
 		done := func() {}
 		if wait > 0 {
-			wake, done = s.r.WaitExternal(req.Types)
+			wake, done = s.r.WaitExternalPoll(runner.ExternalPoll{Worker: req.WorkerID, Types: req.Types, Max: limit, LockFor: lock})
 		}
 		tasks, err := s.r.FetchExternal(ctx, req.WorkerID, req.Types, limit, lock)
 		if err != nil {
@@ -158,8 +159,13 @@ func (s *server) fetchAndLock(ctx context.Context, in *fetchInput) (*fetchOutput
 			done()
 			return s.taskList(nil), nil
 		case <-t.C:
-		case <-wake:
+		case w := <-wake:
 			t.Stop()
+			if len(w.Jobs) > 0 {
+				// A commit leased its new jobs to this worker.
+				done()
+				return s.taskList(s.r.HandedTasks(ctx, w, req.WorkerID)), nil
+			}
 		}
 		done()
 	}

@@ -55,7 +55,11 @@ func (r *Runner) commit(ctx context.Context, s stepResult, prepare func(*store.T
 		inline = leaseDue(t.NewJobs, r.cfg.Owner, now, r.cfg.LeaseFor)
 	}
 	settle(&t)
+	// External jobs go straight to a waiting long poll's worker, leased
+	// in this transaction (extwake.go).
+	handed := r.handExternal(&t, now)
 	err = r.st.Commit(ctx, t)
+	r.deliverHanded(handed, &t, err == nil)
 	if r.cfg.Observer != nil {
 		if err == nil && s.prevStatus != string(s.state.Status) {
 			r.cfg.Observer.InstanceStatus(s.prevStatus, string(s.state.Status))

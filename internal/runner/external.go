@@ -46,9 +46,21 @@ func (r *Runner) FetchExternal(ctx context.Context, worker string, types []strin
 	if err != nil {
 		return nil, err
 	}
+	return r.externalTasks(ctx, jobs, worker, nil), nil
+}
+
+// HandedTasks turns the jobs a commit handed to a long poll of worker
+// (ExternalWake) into its tasks, from the instance row of that commit.
+func (r *Runner) HandedTasks(ctx context.Context, w ExternalWake, worker string) []ExternalTask {
+	return r.externalTasks(ctx, w.Jobs, worker, &w.Instance)
+}
+
+// externalTasks builds the tasks of jobs leased to worker; inst, when
+// set, is the row of their instance to build them from.
+func (r *Runner) externalTasks(ctx context.Context, jobs []store.JobRow, worker string, inst *store.InstanceRow) []ExternalTask {
 	out := make([]ExternalTask, 0, len(jobs))
 	for _, j := range jobs {
-		job, row, err := r.loadJobFrom(ctx, j, nil)
+		job, row, err := r.loadJobFrom(ctx, j, inst)
 		if err != nil {
 			// The instance moved on: this job is not needed any more.
 			r.closeJob(ctx, j, worker, store.JobCancelled)
@@ -56,7 +68,7 @@ func (r *Runner) FetchExternal(ctx context.Context, worker string, types []strin
 		}
 		out = append(out, ExternalTask{JobRow: j, Variables: job.Variables, Headers: job.Headers(), DefinitionID: row.DefinitionID})
 	}
-	return out, nil
+	return out
 }
 
 // CompleteExternal completes a job leased to worker with its output.

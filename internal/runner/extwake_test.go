@@ -7,10 +7,10 @@ import (
 	"github.com/batonhq/baton/internal/store"
 )
 
-func woken(ch <-chan string) (string, bool) {
+func woken(ch <-chan ExternalWake) (string, bool) {
 	select {
-	case k := <-ch:
-		return k, true
+	case w := <-ch:
+		return w.Kind, true
 	default:
 		return "", false
 	}
@@ -28,9 +28,9 @@ func TestWaitExternalWakesOnePollPerJob(t *testing.T) {
 	defer done3()
 
 	r.wakeForJobs([]store.JobRow{
-		{Kind: ExternalKind("a"), RunAt: now},
-		{Kind: KindTimer, RunAt: now},                        // not external
-		{Kind: ExternalKind("b"), RunAt: now.Add(time.Hour)}, // not due
+		{State: store.JobAvailable, Kind: ExternalKind("a"), RunAt: now},
+		{State: store.JobAvailable, Kind: KindTimer, RunAt: now},                        // not external
+		{State: store.JobAvailable, Kind: ExternalKind("b"), RunAt: now.Add(time.Hour)}, // not due
 	}, now)
 	if k, ok := woken(a1); !ok || k != ExternalKind("a") {
 		t.Fatalf("the first poll for a was not woken (%q, %v)", k, ok)
@@ -46,11 +46,11 @@ func TestWaitExternalWakesOnePollPerJob(t *testing.T) {
 	a3, done4 := r.WaitExternal([]string{"a"})
 	defer done4()
 	done1()
-	r.wakeForJobs([]store.JobRow{{Kind: ExternalKind("a"), RunAt: now}}, now)
+	r.wakeForJobs([]store.JobRow{{State: store.JobAvailable, Kind: ExternalKind("a"), RunAt: now}}, now)
 	if _, ok := woken(a2); !ok {
 		t.Fatal("the next poll for a was not woken")
 	}
-	r.wakeForJobs([]store.JobRow{{Kind: ExternalKind("a"), RunAt: now}, {Kind: ExternalKind("b"), RunAt: now}}, now)
+	r.wakeForJobs([]store.JobRow{{State: store.JobAvailable, Kind: ExternalKind("a"), RunAt: now}, {State: store.JobAvailable, Kind: ExternalKind("b"), RunAt: now}}, now)
 	if _, ok := woken(b1); !ok {
 		t.Fatal("the poll for b was not woken by a job of b")
 	}
@@ -62,7 +62,7 @@ func TestWaitExternalWakesOnePollPerJob(t *testing.T) {
 	defer done5()
 	a5, done6 := r.WaitExternal([]string{"a"})
 	defer done6()
-	r.wakeForJobs([]store.JobRow{{Kind: ExternalKind("a"), RunAt: now}}, now)
+	r.wakeForJobs([]store.JobRow{{State: store.JobAvailable, Kind: ExternalKind("a"), RunAt: now}}, now)
 	done5() // a4 leaves without reading its wake
 	if _, ok := woken(a5); !ok {
 		t.Fatal("a wake left unread by a leaving poll was not handed on")
