@@ -132,6 +132,25 @@ func (u *ui) waitJS(what, expr string) {
 	}
 }
 
+// clickUntil clicks the element of sel until the JavaScript expression
+// is truthy, waiting a few seconds after each click before the next. A
+// click that lands while the page re-renders the element (a live update
+// of the list) is lost; a user clicks again, and so does the test.
+func (u *ui) clickUntil(what, sel, expr string) {
+	u.t.Helper()
+	for range 5 {
+		u.do(what, chromedp.Click(chromedp.CSS(sel)))
+		ctx, cancel := context.WithTimeout(u.ctx, 8*time.Second)
+		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr,
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(5*time.Second)))
+		cancel()
+		if err == nil {
+			return
+		}
+	}
+	u.waitJS(what, expr)
+}
+
 func (u *ui) eval(expr string, out any) {
 	u.t.Helper()
 	raw, err := chromedp.Run(u.ctx, chromedp.Evaluate[[]byte](expr))
