@@ -162,9 +162,13 @@ func (s *server) fetchAndLock(ctx context.Context, in *fetchInput) (*fetchOutput
 		case w := <-wake:
 			t.Stop()
 			if len(w.Jobs) > 0 {
-				// A commit leased its new jobs to this worker.
+				// A commit leased its new jobs to this worker; if none
+				// makes a task (its instance moved on), wait on.
 				done()
-				return s.taskList(s.r.HandedTasks(ctx, w, req.WorkerID)), nil
+				if tasks := s.r.HandedTasks(ctx, w, req.WorkerID); len(tasks) > 0 {
+					return s.taskList(tasks), nil
+				}
+				continue
 			}
 		}
 		done()

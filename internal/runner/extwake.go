@@ -31,9 +31,8 @@ type extWaiter struct {
 	kinds []string
 	poll  ExternalPoll
 	wake  chan ExternalWake // buffered, receives at most once
-	// Under extWaiters.mu: claimed is set when a commit leased jobs to
-	// the poll and will deliver them; gone once the poll stopped waiting.
-	claimed, gone bool
+	// gone is set, under extWaiters.mu, once the poll stopped waiting.
+	gone bool
 }
 
 // ExternalPoll is a long poll for external work (WaitExternalPoll).
@@ -138,12 +137,16 @@ func (r *Runner) wakeExternal(kind string, n int) {
 	}
 }
 
+// externalDue tells an external job that is available and due at now:
+// one a poll may take (a job handed to a poll is running).
+func externalDue(j *store.JobRow, now time.Time) bool {
+	return IsExternal(j.Kind) && j.State == store.JobAvailable && !j.RunAt.After(now)
+}
+
 // wakeForJobs wakes long polls for the external jobs among jobs that are
-// available and due at now (jobs handed to a poll are running).
+// available and due at now.
 func (r *Runner) wakeForJobs(jobs []store.JobRow, now time.Time) {
-	waiting := func(j store.JobRow) bool {
-		return IsExternal(j.Kind) && j.State == store.JobAvailable && !j.RunAt.After(now)
-	}
+	waiting := func(j store.JobRow) bool { return externalDue(&j, now) }
 	for i, j := range jobs {
 		if !waiting(j) || slices.ContainsFunc(jobs[:i], func(o store.JobRow) bool { return o.Kind == j.Kind && waiting(o) }) {
 			continue
@@ -174,7 +177,7 @@ func (r *Runner) handExternal(t *store.Transition, now time.Time) []handoff {
 	ws := &r.extWait
 	for i := range t.NewJobs {
 		j := &t.NewJobs[i]
-		if !IsExternal(j.Kind) || j.State != store.JobAvailable || j.RunAt.After(now) || j.InstanceID != t.Instance.ID {
+		if !externalDue(j, now) || j.InstanceID != t.Instance.ID {
 			continue
 		}
 		k := slices.IndexFunc(hs, func(h handoff) bool {
@@ -188,7 +191,6 @@ func (r *Runner) handExternal(t *store.Transition, now time.Time) []handoff {
 			if at >= 0 {
 				w := ws.list[at]
 				ws.list = slices.Delete(ws.list, at, at+1)
-				w.claimed = true
 				hs = append(hs, handoff{w: w, kind: j.Kind})
 				k = len(hs) - 1
 			}

@@ -64,7 +64,7 @@ func (s *Store) FetchJobs(ctx context.Context, p store.FetchParams) ([]store.Job
 		return nil, fmt.Errorf("fetch jobs: %w", err)
 	}
 	s.w.stats.fetches.Add(1)
-	if len(out) < store.FetchLimit(p.Limit) {
+	if len(out) < limit {
 		s.w.stats.short.Add(1)
 	}
 	store.SortJobs(out)
